@@ -1,0 +1,37 @@
+# GSTP on one machine. `make run` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test install lint outline-data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## Migrate, load the demo data on first run, then serve with a Celery worker and beat.
+run: install
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+
+## The whole test suite (PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set).
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+## Rebuild the shipped plan structure from the 2024 report.
+outline-data: install
+	$(BIN)/python manage.py build_outline_data ../shared/seed/000_6983f7ee280d886a.txt --output projects/data/smart-nation-2024.json
+
+clean:
+	rm -rf var $(VENV)

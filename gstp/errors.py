@@ -1,0 +1,44 @@
+"""One JSON shape for every API error.
+
+``{"detail": "...", "code": "...", "errors": {"field": ["message", ...]}}``:
+``detail`` is a sentence for a person, ``code`` is stable for a program, and
+``errors`` names each offending field (``non_field_errors`` for the object).
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _flatten_codes(codes):
+    if isinstance(codes, dict):
+        return next((_flatten_codes(v) for v in codes.values()), "invalid")
+    if isinstance(codes, list):
+        return _flatten_codes(codes[0]) if codes else "invalid"
+    return codes
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {
+            "detail": _("The request has invalid fields."),
+            "code": _flatten_codes(exc.get_codes()),
+            "errors": detail,
+        }
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        response.data = {"detail": str(exc.detail), "code": codes if isinstance(codes, str) else "error"}
+    return response
+

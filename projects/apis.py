@@ -1,0 +1,49 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+
+from . import selectors
+from .filters import AgencyFilter, MilestoneFilter, PlanFilter, ProjectFilter
+from .serializers import AgencySerializer, MilestoneSerializer, PlanSerializer, ProjectSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List agencies (機關)"), retrieve=extend_schema(summary="One agency")
+)
+class AgencyViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AgencySerializer
+    filterset_class = AgencyFilter
+
+    def get_queryset(self):
+        return selectors.agency_list(user=self.request.user)
+
+
+@extend_schema_view(list=extend_schema(summary="List plans (方案)"), retrieve=extend_schema(summary="One plan"))
+class PlanViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = PlanSerializer
+    filterset_class = PlanFilter
+
+    def get_queryset(self):
+        return selectors.plan_list(user=self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List plan-tree nodes: groups, strategy sections, measures and sub-projects"),
+    retrieve=extend_schema(summary="One plan-tree node"),
+)
+class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilter
+
+    def get_queryset(self):
+        return selectors.node_list(user=self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List milestones (查核點)"), retrieve=extend_schema(summary="One milestone")
+)
+class MilestoneViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = MilestoneSerializer
+    filterset_class = MilestoneFilter
+
+    def get_queryset(self):
+        return selectors.milestone_list(user=self.request.user)

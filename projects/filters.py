@@ -1,0 +1,81 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .models import Agency, AgencyRole, Milestone, NodeKind, Plan, PlanNode
+from .selectors import agency_subtree
+
+
+class UpdatedSinceFilterSet(django_filters.FilterSet):
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text=_("Only rows changed at or after this ISO 8601 time.")
+    )
+
+
+class AgencyFilter(UpdatedSinceFilterSet):
+    parent = django_filters.ModelChoiceFilter(queryset=Agency.objects.all())
+    search = django_filters.CharFilter(method="filter_search", help_text=_("Name, short name or alias contains."))
+
+    class Meta:
+        model = Agency
+        fields = ["parent"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(name__icontains=value) | Q(short_name__icontains=value) | Q(aliases__alias__icontains=value)
+        ).distinct()
+
+
+class PlanFilter(UpdatedSinceFilterSet):
+    class Meta:
+        model = Plan
+        fields = ["code"]
+
+
+class ProjectFilter(UpdatedSinceFilterSet):
+    plan = django_filters.ModelChoiceFilter(queryset=Plan.objects.all())
+    parent = django_filters.ModelChoiceFilter(queryset=PlanNode.objects.all())
+    ancestor = django_filters.ModelChoiceFilter(
+        queryset=PlanNode.objects.all(), method="filter_ancestor", help_text=_("Every node below this one.")
+    )
+    kind = django_filters.MultipleChoiceFilter(choices=NodeKind.choices)
+    agency = django_filters.ModelChoiceFilter(
+        queryset=Agency.objects.all(),
+        method="filter_agency",
+        help_text=_("Nodes this agency or one of its sub-units leads or co-runs (or, for groups, convenes)."),
+    )
+    agency_role = django_filters.ChoiceFilter(
+        choices=AgencyRole.choices, method="filter_noop", help_text=_("With agency: only this role.")
+    )
+    search = django_filters.CharFilter(field_name="title", lookup_expr="icontains", help_text=_("Title contains."))
+
+    class Meta:
+        model = PlanNode
+        fields = ["plan", "parent", "kind"]
+
+    def filter_ancestor(self, queryset, name, value):
+        return queryset.subtree_of(value).exclude(pk=value.pk)
+
+    def filter_agency(self, queryset, name, value):
+        agencies = agency_subtree(value)
+        role = self.form.cleaned_data.get("agency_role") or None
+        led = queryset.of_agencies(agencies, role=role)
+        if role:
+            return led
+        return led | queryset.filter(convening_agency__in=agencies)
+
+    def filter_noop(self, queryset, name, value):
+        return queryset
+
+
+class MilestoneFilter(UpdatedSinceFilterSet):
+    project = django_filters.ModelChoiceFilter(field_name="node", queryset=PlanNode.objects.subprojects())
+    plan = django_filters.ModelChoiceFilter(field_name="node__plan", queryset=Plan.objects.all())
+    is_critical = django_filters.BooleanFilter()
+    completed = django_filters.BooleanFilter(field_name="completed_on", lookup_expr="isnull", exclude=True)
+    planned_before = django_filters.DateFilter(field_name="planned_date", lookup_expr="lte")
+    planned_after = django_filters.DateFilter(field_name="planned_date", lookup_expr="gte")
+
+    class Meta:
+        model = Milestone
+        fields = ["project", "plan", "is_critical"]

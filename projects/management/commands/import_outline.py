@@ -1,0 +1,40 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from projects.outline import OutlineError, read_outline
+from projects.services import outline_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a plan's outline into the plan tree: a results report in the official heading hierarchy "
+        "(壹、 > 一、 > (一) > 1. > (1)) or a GSTP outline data file (.json). Safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path")
+        parser.add_argument("--plan", dest="plan_code", help="Plan code (default: derived from the plan's name)")
+        parser.add_argument("--prune", action="store_true", help="Delete nodes that are no longer in the outline")
+
+    def handle(self, *args, path, plan_code, prune, **options):
+        progress = self.stdout.write if options["verbosity"] >= 1 else None
+        try:
+            if progress:
+                progress(f"Reading {path}")
+            document = read_outline(path)
+            result = outline_import(document=document, plan_code=plan_code, prune=prune, progress=progress)
+        except OutlineError as exc:
+            raise CommandError(f"{path}: {exc}") from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{result.plan.name} ({result.plan.code}): {result.created} created, {result.updated} updated, "
+                f"{result.unchanged} unchanged, {result.agencies_created} agencies added"
+                + (f", {result.pruned} pruned" if result.pruned else "")
+            )
+        )
+        if result.absent and not prune:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{len(result.absent)} nodes are no longer in the outline (kept; --prune deletes them): "
+                    + ", ".join(result.absent[:10])
+                )
+            )

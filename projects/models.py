@@ -1,0 +1,328 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Substr
+from django.utils.translation import gettext_lazy as _
+
+
+class MaterializedPathMixin(models.Model):
+    """Keeps ``path`` (``/00000001/00000007/``, ids padded so it sorts) in step with ``parent``: a subtree is every row whose path starts with its own."""
+
+    path = models.CharField(max_length=255, editable=False, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        old_path = self.path
+        new_path = f"{self.parent.path if self.parent_id else '/'}{self.pk:08d}/"
+        if new_path != old_path:
+            manager = type(self)._default_manager
+            manager.filter(pk=self.pk).update(path=new_path)
+            if old_path:
+                # A move: carry the subtree along.
+                manager.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                    path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
+                )
+            self.path = new_path
+
+
+class AgencyQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        # The agency tree is public to every signed-in user.
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self
+
+    def subtree_of(self, agency: "Agency"):
+        return self.filter(path__startswith=agency.path)
+
+
+class Agency(MaterializedPathMixin):
+    """機關: a ministry or commission, or one of its sub-units (署, 司, 處, 中心)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    short_name = models.CharField(_("short name"), max_length=30, blank=True)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent agency"), on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = AgencyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+        ordering = ["path"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="agency_not_own_parent"),
+            models.CheckConstraint(condition=~Q(name=""), name="agency_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class AgencyAlias(models.Model):
+    """Another name in use for an agency: 數位部 for 數位發展部, 國科會 for 國家科學及技術委員會."""
+
+    alias = models.CharField(_("alias"), max_length=100, unique=True)
+    agency = models.ForeignKey(Agency, verbose_name=_("agency"), on_delete=models.CASCADE, related_name="aliases")
+
+    class Meta:
+        verbose_name = _("agency alias")
+        verbose_name_plural = _("agency aliases")
+        ordering = ["alias"]
+        constraints = [models.CheckConstraint(condition=~Q(alias=""), name="agency_alias_not_empty")]
+
+    def __str__(self):
+        return f"{self.alias} → {self.agency}"
+
+
+class PlanQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self
+
+
+class Plan(models.Model):
+    """方案: a multi-year programme such as 智慧國家方案 (2021-2025)."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    start_year = models.PositiveSmallIntegerField(_("first year"))
+    end_year = models.PositiveSmallIntegerField(_("last year"))
+    secretariat = models.CharField(_("secretariat"), max_length=200, blank=True)
+    report_due_days = models.PositiveSmallIntegerField(
+        _("days after quarter end a report is due"), default=10, validators=[MaxValueValidator(120)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["-start_year", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_year__gte=F("start_year")), name="plan_years_in_order"),
+            models.CheckConstraint(condition=Q(report_due_days__lte=120), name="plan_report_due_days_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.start_year}-{self.end_year})"
+
+
+class NodeKind(models.TextChoices):
+    GROUP = "group", _("Group")  # 分組
+    STRATEGY = "strategy", _("Strategy section")  # 推動策略 (二、…)
+    MEASURE = "measure", _("Measure")  # 推動措施 ((一) …)
+    SUBPROJECT = "subproject", _("Sub-project")  # 計畫 (1. …【主辦機關】)
+
+
+# Which kinds may stand directly under which: the official heading hierarchy
+# 壹、 > 一、 > (一) > 1. > (1), with levels the report skips.
+ALLOWED_PARENT_KINDS = {
+    NodeKind.GROUP: (),
+    NodeKind.STRATEGY: (NodeKind.GROUP,),
+    NodeKind.MEASURE: (NodeKind.STRATEGY, NodeKind.MEASURE),
+    NodeKind.SUBPROJECT: (NodeKind.STRATEGY, NodeKind.MEASURE, NodeKind.SUBPROJECT),
+}
+
+
+class PlanNodeQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        # The plan structure is readable by every signed-in user; reports and
+        # flags narrow it by agency in their own selectors.
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self
+
+    def subprojects(self):
+        return self.filter(kind=NodeKind.SUBPROJECT)
+
+    def subtree_of(self, node: "PlanNode"):
+        return self.filter(path__startswith=node.path)
+
+    def of_agencies(self, agencies, *, role: str | None = None):
+        links = NodeAgency.objects.filter(agency__in=agencies)
+        if role:
+            links = links.filter(role=role)
+        return self.filter(pk__in=links.values("node_id"))
+
+
+class PlanNode(MaterializedPathMixin):
+    """A node of a plan's tree: group, strategy section, measure or sub-project."""
+
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="nodes")
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=NodeKind.choices)
+    number = models.CharField(_("heading number"), max_length=16, blank=True, help_text=_("貳, 二, (一), 1, (1)"))
+    position = models.PositiveIntegerField(_("position among siblings"), default=0)
+    title = models.CharField(_("title"), max_length=500)
+    description = models.TextField(_("description"), blank=True)
+    convening_agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("convening agency"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="convened_groups",
+    )
+    agencies = models.ManyToManyField(Agency, through="NodeAgency", related_name="nodes", blank=True)
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    budget = models.DecimalField(
+        _("budget (TWD)"),
+        max_digits=15,
+        decimal_places=0,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    outline_key = models.CharField(
+        _("outline key"),
+        max_length=120,
+        blank=True,
+        help_text=_("Where the node stands in the imported outline; a re-import updates the node with the same key."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = PlanNodeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("plan-tree node")
+        verbose_name_plural = _("plan-tree nodes")
+        ordering = ["plan_id", "path"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=NodeKind.values), name="node_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind=NodeKind.GROUP, parent__isnull=True) | (~Q(kind=NodeKind.GROUP) & Q(parent__isnull=False)),
+                name="node_group_is_root",
+                violation_error_message=_("Groups stand at the top of the plan tree; every other node has a parent."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=NodeKind.GROUP) | Q(convening_agency__isnull=True),
+                name="node_convening_agency_only_on_groups",
+            ),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True) | Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="node_dates_in_order",
+                violation_error_message=_("The end date must not be before the start date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(budget__isnull=True) | Q(budget__gte=0), name="node_budget_not_negative"
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="node_not_own_parent"),
+            models.UniqueConstraint(
+                fields=["plan", "outline_key"], condition=~Q(outline_key=""), name="node_outline_key_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["plan", "kind"])]
+
+    def __str__(self):
+        return f"{self.number} {self.title}".strip()
+
+    def clean(self):
+        errors = {}
+        if self.parent_id:
+            if self.parent.plan_id != self.plan_id:
+                errors["parent"] = _("The parent belongs to another plan.")
+            elif self.parent.kind not in ALLOWED_PARENT_KINDS[self.kind]:
+                errors["parent"] = _("A %(kind)s cannot stand under a %(parent)s.") % {
+                    "kind": self.get_kind_display(),
+                    "parent": self.parent.get_kind_display(),
+                }
+            elif self.pk and self.parent.path.startswith(self.path or "\0"):
+                errors["parent"] = _("A node cannot be moved under itself.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def lead_agencies(self):
+        return [link.agency for link in self.agency_links.all() if link.role == AgencyRole.LEAD]
+
+    @property
+    def co_agencies(self):
+        return [link.agency for link in self.agency_links.all() if link.role == AgencyRole.CO]
+
+
+class AgencyRole(models.TextChoices):
+    LEAD = "lead", _("Lead agency")  # 主辦機關
+    CO = "co", _("Co-agency")  # 協辦機關
+
+
+class NodeAgency(models.Model):
+    node = models.ForeignKey(PlanNode, on_delete=models.CASCADE, related_name="agency_links")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="node_links")
+    role = models.CharField(_("role"), max_length=8, choices=AgencyRole.choices, default=AgencyRole.LEAD)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("node agency")
+        verbose_name_plural = _("node agencies")
+        ordering = ["node_id", "role", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "agency"], name="node_agency_unique"),
+            models.CheckConstraint(condition=Q(role__in=AgencyRole.values), name="node_agency_role_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.agency} ({self.get_role_display()})"
+
+
+class MilestoneQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self
+
+
+class Milestone(models.Model):
+    """查核點/里程碑 of a sub-project."""
+
+    node = models.ForeignKey(PlanNode, verbose_name=_("sub-project"), on_delete=models.CASCADE, related_name="milestones")
+    title = models.CharField(_("title"), max_length=300)
+    planned_date = models.DateField(_("planned date"))
+    forecast_date = models.DateField(_("forecast date"), null=True, blank=True)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    weight = models.DecimalField(
+        _("weight (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+    is_critical = models.BooleanField(_("critical"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = MilestoneQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+        ordering = ["node_id", "planned_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight__gte=0) & Q(weight__lte=100), name="milestone_weight_range"
+            ),
+            models.UniqueConstraint(fields=["node", "title"], name="milestone_title_unique_per_node"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        if self.node_id and self.node.kind != NodeKind.SUBPROJECT:
+            raise ValidationError({"node": _("Milestones belong to sub-projects.")})

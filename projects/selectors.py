@@ -1,0 +1,49 @@
+"""Reads of the plan structure. Every list and detail starts from a ``visible_to`` scope."""
+
+from django.db.models import Prefetch, Q
+
+from .models import Agency, AgencyAlias, Milestone, NodeAgency, Plan, PlanNode
+from .outline import agencies as agency_names
+
+
+def agency_list(*, user):
+    return Agency.objects.visible_to(user).select_related("parent").prefetch_related("aliases")
+
+
+def agency_find(name: str) -> Agency | None:
+    """The agency a name refers to: its full name, a short name (數位部), or a sub-unit written with a short parent."""
+    name = "".join(name.split())
+    if not name:
+        return None
+    found = Agency.objects.filter(Q(name=name) | Q(aliases__alias=name)).first()
+    if found:
+        return found
+    resolved = agency_names.resolve(name)
+    if resolved and resolved.name != name:
+        return Agency.objects.filter(Q(name=resolved.name) | Q(aliases__alias=resolved.name)).first()
+    return None
+
+
+def agency_subtree(agency: Agency):
+    return Agency.objects.subtree_of(agency)
+
+
+def plan_list(*, user):
+    return Plan.objects.visible_to(user)
+
+
+def node_list(*, user):
+    agency_links = NodeAgency.objects.select_related("agency").order_by("role", "position")
+    return (
+        PlanNode.objects.visible_to(user)
+        .select_related("plan", "parent", "convening_agency")
+        .prefetch_related(Prefetch("agency_links", queryset=agency_links))
+    )
+
+
+def milestone_list(*, user):
+    return Milestone.objects.visible_to(user).select_related("node")
+
+
+def alias_list():
+    return AgencyAlias.objects.select_related("agency")

@@ -1,0 +1,83 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import Agency, AgencyRole, Milestone, Plan, PlanNode
+
+
+class AgencyRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Agency
+        fields = ["id", "name", "short_name"]
+
+
+class AgencySerializer(serializers.ModelSerializer):
+    aliases = serializers.SlugRelatedField(many=True, read_only=True, slug_field="alias")
+
+    class Meta:
+        model = Agency
+        fields = ["id", "name", "short_name", "aliases", "parent", "updated_at"]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = ["id", "code", "name", "start_year", "end_year", "secretariat", "report_due_days", "updated_at"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    """A node of the plan tree: group, strategy section, measure or sub-project."""
+
+    lead_agencies = serializers.SerializerMethodField()
+    co_agencies = serializers.SerializerMethodField()
+    convening_agency = AgencyRefSerializer(read_only=True)
+
+    class Meta:
+        model = PlanNode
+        fields = [
+            "id",
+            "plan",
+            "parent",
+            "kind",
+            "number",
+            "position",
+            "title",
+            "description",
+            "convening_agency",
+            "lead_agencies",
+            "co_agencies",
+            "start_date",
+            "end_date",
+            "budget",
+            "updated_at",
+        ]
+
+    def _agencies(self, node, role):
+        return AgencyRefSerializer(
+            [link.agency for link in node.agency_links.all() if link.role == role], many=True
+        ).data
+
+    @extend_schema_field(AgencyRefSerializer(many=True))
+    def get_lead_agencies(self, node):
+        return self._agencies(node, AgencyRole.LEAD)
+
+    @extend_schema_field(AgencyRefSerializer(many=True))
+    def get_co_agencies(self, node):
+        return self._agencies(node, AgencyRole.CO)
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
+
+    class Meta:
+        model = Milestone
+        fields = [
+            "id",
+            "project",
+            "title",
+            "planned_date",
+            "forecast_date",
+            "completed_on",
+            "weight",
+            "is_critical",
+            "updated_at",
+        ]

@@ -1,0 +1,214 @@
+"""Writes to the plan structure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from indicators import services as indicator_services
+
+from .models import Agency, AgencyAlias, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
+from .outline import agencies as agency_names
+from .outline.document import OutlineDocument, OutlineError, OutlineNode
+from .selectors import agency_find
+
+
+@dataclass
+class ImportResult:
+    plan: Plan
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    pruned: int = 0
+    agencies_created: int = 0
+    absent: list[str] = field(default_factory=list)  # keys in the database but not in the outline
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.pruned or self.agencies_created)
+
+
+def _save_if_changed(instance, values: dict) -> bool:
+    changed = [name for name, value in values.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, values[name])
+    if changed:
+        instance.full_clean()
+        instance.save(update_fields=[*changed, "updated_at"])
+    return bool(changed)
+
+
+def agency_get_or_create(*, name: str) -> tuple[Agency, bool]:
+    """The agency for a name as written in a tag, creating it (and its parent) when new.
+
+    A sub-unit written as parent + unit (數位發展部數位產業署) is placed under its
+    parent; the known short names of a top-level agency become its aliases.
+    """
+    existing = agency_find(name)
+    if existing:
+        return existing, False
+    resolved = agency_names.resolve(name) or agency_names.AgencyName(name=name)
+    parent = None
+    if resolved.parent:
+        parent, _ = agency_get_or_create(name=resolved.parent)
+        existing = Agency.objects.filter(name=resolved.name).first()
+        if existing:
+            return existing, False
+    aliases = agency_names.KNOWN_AGENCIES.get(resolved.name, ())
+    agency = Agency(name=resolved.name, parent=parent, short_name=aliases[0] if aliases else resolved.unit)
+    agency.full_clean()
+    agency.save()
+    for alias in aliases:
+        AgencyAlias.objects.get_or_create(alias=alias, defaults={"agency": agency})
+    return agency, True
+
+
+def plan_code_for(document: OutlineDocument) -> str:
+    return slugify(document.plan_name) or f"plan-{document.start_year}-{document.end_year}"
+
+
+@transaction.atomic
+def outline_import(
+    *,
+    document: OutlineDocument,
+    plan_code: str | None = None,
+    prune: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Write an outline into the plan tree, in one transaction.
+
+    Nodes are matched by their outline key (貳/二/(一)/1), so importing the same
+    outline again changes nothing and a revised one updates nodes in place.
+    Nodes no longer in the outline are reported in ``absent`` and deleted only
+    with ``prune``.
+    """
+    code = plan_code or plan_code_for(document)
+    plan = Plan.objects.select_for_update().filter(code=code).first()
+    plan_values = {
+        "name": document.plan_name,
+        "start_year": document.start_year,
+        "end_year": document.end_year,
+    }
+    if document.secretariat:
+        plan_values["secretariat"] = document.secretariat
+    result = ImportResult(plan=plan)
+    if plan is None:
+        plan = Plan(code=code, **plan_values)
+        plan.full_clean()
+        plan.save()
+        result.plan = plan
+        result.created += 1
+    elif _save_if_changed(plan, plan_values):
+        result.updated += 1
+    else:
+        result.unchanged += 1
+
+    existing = {node.outline_key: node for node in PlanNode.objects.filter(plan=plan).exclude(outline_key="")}
+    seen: set[str] = set()
+    for position, group in enumerate(document.groups):
+        _import_node(group, parent=None, position=position, plan=plan, existing=existing, seen=seen, result=result)
+        if progress:
+            progress(f"{group.number}、{group.title}: {sum(1 for _ in group.walk())} nodes")
+
+    absent = sorted(set(existing) - seen, key=lambda key: existing[key].path)
+    result.absent = absent
+    if prune and absent:
+        # Deepest first, so no node is deleted through its parent before it is counted.
+        for key in sorted(absent, key=lambda key: -len(existing[key].path)):
+            existing[key].delete()
+        result.pruned = len(absent)
+
+    indicator_result = indicator_services.overall_indicators_upsert(plan=plan, rows=document.indicators)
+    result.created += indicator_result.created
+    result.updated += indicator_result.updated
+    result.unchanged += indicator_result.unchanged
+    return result
+
+
+def _import_node(
+    outline: OutlineNode,
+    *,
+    parent: PlanNode | None,
+    position: int,
+    plan: Plan,
+    existing: dict[str, PlanNode],
+    seen: set[str],
+    result: ImportResult,
+) -> None:
+    if outline.key in seen:
+        raise OutlineError(f"the outline names {outline.key} twice", outline.line)
+    seen.add(outline.key)
+    if outline.kind not in NodeKind.values:
+        raise OutlineError(f"unknown node kind {outline.kind!r}", outline.line)
+    convening = None
+    if outline.convening_agency:
+        convening, created = agency_get_or_create(name=outline.convening_agency)
+        result.agencies_created += created
+    values = {
+        "parent": parent,
+        "kind": outline.kind,
+        "number": outline.number,
+        "position": position,
+        "title": outline.title[:500],
+        "convening_agency": convening,
+    }
+    if outline.description is not None:
+        values["description"] = outline.description
+    node = existing.get(outline.key)
+    created = node is None
+    changed: list[str] = []
+    if created:
+        node = PlanNode(plan=plan, outline_key=outline.key, **values)
+    else:
+        changed = [name for name, value in values.items() if getattr(node, name) != value]
+        for name in changed:
+            setattr(node, name, values[name])
+    if created or changed:
+        _validate(node, outline)
+        node.save()
+    agencies_changed = _sync_agencies(node, outline, result)
+    if created:
+        result.created += 1
+    elif changed or agencies_changed:
+        if not changed:
+            node.save(update_fields=["updated_at"])
+        result.updated += 1
+    else:
+        result.unchanged += 1
+    for child_position, child in enumerate(outline.children):
+        _import_node(
+            child, parent=node, position=child_position, plan=plan, existing=existing, seen=seen, result=result
+        )
+
+
+def _validate(node: PlanNode, outline: OutlineNode) -> None:
+    try:
+        node.full_clean(exclude=["path"])
+    except ValidationError as exc:
+        messages = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+        raise OutlineError(f"{outline.number} {outline.title[:30]}: {messages}", outline.line) from exc
+
+
+def _sync_agencies(node: PlanNode, outline: OutlineNode, result: ImportResult) -> bool:
+    """Make the node's agency links exactly those of the outline; True when they changed."""
+    wanted: list[tuple[int, str, int]] = []
+    linked: set[int] = set()
+    for role, names in ((AgencyRole.LEAD, outline.lead_agencies), (AgencyRole.CO, outline.co_agencies)):
+        for position, name in enumerate(names):
+            agency, created = agency_get_or_create(name=name)
+            result.agencies_created += created
+            if agency.pk not in linked:  # an agency named twice keeps its first role
+                linked.add(agency.pk)
+                wanted.append((agency.pk, role, position))
+    current = {(link.agency_id, link.role, link.position): link for link in node.agency_links.all()}
+    if set(current) == set(wanted):
+        return False
+    NodeAgency.objects.filter(node=node).delete()
+    NodeAgency.objects.bulk_create(
+        [NodeAgency(node=node, agency_id=agency_id, role=role, position=position) for agency_id, role, position in wanted]
+    )
+    return True

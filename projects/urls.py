@@ -1,0 +1,11 @@
+from rest_framework.routers import SimpleRouter
+
+from .apis import AgencyViewSet, MilestoneViewSet, PlanViewSet, ProjectViewSet
+
+router = SimpleRouter()
+router.register("agencies", AgencyViewSet, basename="agency")
+router.register("plans", PlanViewSet, basename="plan")
+router.register("projects", ProjectViewSet, basename="project")
+router.register("milestones", MilestoneViewSet, basename="milestone")
+
+urlpatterns = router.urls

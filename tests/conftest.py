@@ -1,0 +1,97 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from accounts.services import token_issue
+from tests.factories import AgencyFactory, UserFactory
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEED_REPORT = REPO_ROOT.parent / "shared" / "seed" / "000_6983f7ee280d886a.txt"
+IS_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_configure(config):
+    if os.environ.get("GSTP_REQUIRE_POSTGRES") == "1" and not IS_POSTGRES:
+        raise pytest.UsageError(
+            "GSTP_REQUIRE_POSTGRES=1 but the tests would run on "
+            f"{settings.DATABASES['default']['ENGINE']}: set DATABASE_URL to a PostgreSQL server."
+        )
+
+
+def pytest_report_header(config):
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return [f"database: {engine}", f"celery broker: {settings.CELERY_BROKER_URL.split('@')[-1]}"]
+
+
+def pytest_collection_modifyitems(config, items):
+    redis_url = os.environ.get("REDIS_URL")
+    for item in items:
+        if "postgres" in item.keywords and not IS_POSTGRES:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+        if "redis" in item.keywords and not redis_url:
+            item.add_marker(pytest.mark.skip(reason="needs Redis (set REDIS_URL)"))
+
+
+@pytest.fixture
+def seed_report_path():
+    if not SEED_REPORT.exists():
+        pytest.skip(f"the seed report is not at {SEED_REPORT}")
+    return SEED_REPORT
+
+
+@pytest.fixture
+def agency(db):
+    return AgencyFactory(name="數位發展部", short_name="數位部")
+
+
+@pytest.fixture
+def other_agency(db):
+    return AgencyFactory(name="經濟部")
+
+
+def _client_for(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def anonymous_client():
+    return APIClient()
+
+
+@pytest.fixture
+def secretariat_client(db):
+    return _client_for(UserFactory(username="secretariat", role=Role.SECRETARIAT))
+
+
+@pytest.fixture
+def lead_client(agency):
+    return _client_for(UserFactory(username="lead", role=Role.LEAD, agency=agency))
+
+
+@pytest.fixture
+def other_lead_client(other_agency):
+    return _client_for(UserFactory(username="other-lead", role=Role.LEAD, agency=other_agency))
+
+
+@pytest.fixture
+def reader_client(db):
+    return _client_for(UserFactory(username="reader", role=Role.READER))
+
+
+@pytest.fixture(params=["secretariat", "lead", "reader"])
+def role_client(request):
+    """Each signed-in role in turn."""
+    return request.getfixturevalue(f"{request.param}_client")
+
+
+@pytest.fixture
+def connection_is_postgres():
+    return connection.vendor == "postgresql"
