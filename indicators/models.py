@@ -24,7 +24,9 @@ class IndicatorQuerySet(models.QuerySet):
 class Indicator(models.Model):
     """績效指標: at plan level (總體指標), on a plan-tree node, or on a sub-project."""
 
-    plan = models.ForeignKey("projects.Plan", verbose_name=_("plan"), on_delete=models.CASCADE, related_name="indicators")
+    plan = models.ForeignKey(
+        "projects.Plan", verbose_name=_("plan"), on_delete=models.CASCADE, related_name="indicators"
+    )
     node = models.ForeignKey(
         "projects.PlanNode",
         verbose_name=_("plan-tree node"),

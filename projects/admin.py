@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
 
 from .models import Agency, AgencyAlias, Milestone, NodeAgency, Plan, PlanNode
 
@@ -45,7 +44,6 @@ class PlanNodeAdmin(admin.ModelAdmin):
     readonly_fields = ["outline_key", "created_at", "updated_at"]
     inlines = [NodeAgencyInline, MilestoneInline]
     list_select_related = ["plan", "parent"]
-
 
 
 @admin.register(Milestone)

@@ -6,9 +6,7 @@ from .filters import AgencyFilter, MilestoneFilter, PlanFilter, ProjectFilter
 from .serializers import AgencySerializer, MilestoneSerializer, PlanSerializer, ProjectSerializer
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List agencies (機關)"), retrieve=extend_schema(summary="One agency")
-)
+@extend_schema_view(list=extend_schema(summary="List agencies (機關)"), retrieve=extend_schema(summary="One agency"))
 class AgencyViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AgencySerializer
     filterset_class = AgencyFilter

@@ -1,6 +1,6 @@
-import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as django_filters
 
 from .models import Agency, AgencyRole, Milestone, NodeKind, Plan, PlanNode
 from .selectors import agency_subtree

@@ -9,7 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class MaterializedPathMixin(models.Model):
-    """Keeps ``path`` (``/00000001/00000007/``, ids padded so it sorts) in step with ``parent``: a subtree is every row whose path starts with its own."""
+    """Keeps ``path`` (``/00000001/00000007/``: ids, padded so it sorts) in step with ``parent``.
+
+    A subtree is every row whose path starts with its root's.
+    """
 
     path = models.CharField(max_length=255, editable=False, db_index=True)
 
@@ -48,7 +51,12 @@ class Agency(MaterializedPathMixin):
     name = models.CharField(_("name"), max_length=100, unique=True)
     short_name = models.CharField(_("short name"), max_length=30, blank=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent agency"), on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self",
+        verbose_name=_("parent agency"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -207,7 +215,8 @@ class PlanNode(MaterializedPathMixin):
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=NodeKind.values), name="node_kind_valid"),
             models.CheckConstraint(
-                condition=Q(kind=NodeKind.GROUP, parent__isnull=True) | (~Q(kind=NodeKind.GROUP) & Q(parent__isnull=False)),
+                condition=Q(kind=NodeKind.GROUP, parent__isnull=True)
+                | (~Q(kind=NodeKind.GROUP) & Q(parent__isnull=False)),
                 name="node_group_is_root",
                 violation_error_message=_("Groups stand at the top of the plan tree; every other node has a parent."),
             ),
@@ -291,7 +300,9 @@ class MilestoneQuerySet(models.QuerySet):
 class Milestone(models.Model):
     """查核點/里程碑 of a sub-project."""
 
-    node = models.ForeignKey(PlanNode, verbose_name=_("sub-project"), on_delete=models.CASCADE, related_name="milestones")
+    node = models.ForeignKey(
+        PlanNode, verbose_name=_("sub-project"), on_delete=models.CASCADE, related_name="milestones"
+    )
     title = models.CharField(_("title"), max_length=300)
     planned_date = models.DateField(_("planned date"))
     forecast_date = models.DateField(_("forecast date"), null=True, blank=True)
@@ -314,9 +325,7 @@ class Milestone(models.Model):
         verbose_name_plural = _("milestones")
         ordering = ["node_id", "planned_date", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(weight__gte=0) & Q(weight__lte=100), name="milestone_weight_range"
-            ),
+            models.CheckConstraint(condition=Q(weight__gte=0) & Q(weight__lte=100), name="milestone_weight_range"),
             models.UniqueConstraint(fields=["node", "title"], name="milestone_title_unique_per_node"),
         ]
 

@@ -107,6 +107,7 @@ def outline_import(
     else:
         result.unchanged += 1
 
+    agencies_before = Agency.objects.count()
     existing = {node.outline_key: node for node in PlanNode.objects.filter(plan=plan).exclude(outline_key="")}
     seen: set[str] = set()
     for position, group in enumerate(document.groups):
@@ -122,6 +123,7 @@ def outline_import(
             existing[key].delete()
         result.pruned = len(absent)
 
+    result.agencies_created = Agency.objects.count() - agencies_before
     indicator_result = indicator_services.overall_indicators_upsert(plan=plan, rows=document.indicators)
     result.created += indicator_result.created
     result.updated += indicator_result.updated
@@ -146,8 +148,7 @@ def _import_node(
         raise OutlineError(f"unknown node kind {outline.kind!r}", outline.line)
     convening = None
     if outline.convening_agency:
-        convening, created = agency_get_or_create(name=outline.convening_agency)
-        result.agencies_created += created
+        convening, _ = agency_get_or_create(name=outline.convening_agency)
     values = {
         "parent": parent,
         "kind": outline.kind,
@@ -170,7 +171,7 @@ def _import_node(
     if created or changed:
         _validate(node, outline)
         node.save()
-    agencies_changed = _sync_agencies(node, outline, result)
+    agencies_changed = _sync_agencies(node, outline)
     if created:
         result.created += 1
     elif changed or agencies_changed:
@@ -193,14 +194,13 @@ def _validate(node: PlanNode, outline: OutlineNode) -> None:
         raise OutlineError(f"{outline.number} {outline.title[:30]}: {messages}", outline.line) from exc
 
 
-def _sync_agencies(node: PlanNode, outline: OutlineNode, result: ImportResult) -> bool:
+def _sync_agencies(node: PlanNode, outline: OutlineNode) -> bool:
     """Make the node's agency links exactly those of the outline; True when they changed."""
     wanted: list[tuple[int, str, int]] = []
     linked: set[int] = set()
     for role, names in ((AgencyRole.LEAD, outline.lead_agencies), (AgencyRole.CO, outline.co_agencies)):
         for position, name in enumerate(names):
-            agency, created = agency_get_or_create(name=name)
-            result.agencies_created += created
+            agency, _ = agency_get_or_create(name=name)
             if agency.pk not in linked:  # an agency named twice keeps its first role
                 linked.add(agency.pk)
                 wanted.append((agency.pk, role, position))
@@ -209,6 +209,9 @@ def _sync_agencies(node: PlanNode, outline: OutlineNode, result: ImportResult) -
         return False
     NodeAgency.objects.filter(node=node).delete()
     NodeAgency.objects.bulk_create(
-        [NodeAgency(node=node, agency_id=agency_id, role=role, position=position) for agency_id, role, position in wanted]
+        [
+            NodeAgency(node=node, agency_id=agency_id, role=role, position=position)
+            for agency_id, role, position in wanted
+        ]
     )
     return True

@@ -75,7 +75,7 @@ FORMAT_VERSION = 1
 
 
 def document_to_data(document: OutlineDocument, *, with_prose: bool = False) -> dict:
-    """A JSON-ready dict. Without ``with_prose`` descriptions and notes are left out: names, agencies and figures only."""
+    """A JSON-ready dict: names, agencies and figures; descriptions and notes only ``with_prose``."""
 
     def node_data(node: OutlineNode) -> dict:
         data = {
@@ -121,7 +121,7 @@ def document_to_data(document: OutlineDocument, *, with_prose: bool = False) -> 
 
 def document_from_data(data: dict) -> OutlineDocument:
     if not isinstance(data, dict) or data.get("format") != "gstp-outline":
-        raise OutlineError("not a GSTP outline data file (expected \"format\": \"gstp-outline\")")
+        raise OutlineError('not a GSTP outline data file (expected "format": "gstp-outline")')
     if data.get("version") != FORMAT_VERSION:
         raise OutlineError(f"unsupported outline data version {data.get('version')!r}")
 

@@ -40,12 +40,13 @@ HEADINGS = [
 TOC_ENTRY = re.compile(r"\t\s*\d+\s*$")
 FIGURE_CAPTION = re.compile(r"^[圖表]\s*\d+\s")
 BULLET = re.compile(r"^(?:[-*•·]\s+)+")
-TAG = re.compile(r"[【\[［]([^【】\[\]［］]*)[】\]］]")
+TAG = re.compile(r"[【［]([^【】［］]*)[】］]")
 TAG_ONLY = re.compile(r"^[【［]([^【】]*)[】］]$")
 TERMINAL = tuple("。！？；：」』】）)!?;:")
 PLAN_TITLE = re.compile(r"^(?P<name>\S.*?)\s*[(（]\s*(?P<start>\d{4})\s*[-–—~至]\s*(?P<end>\d{4})\s*年?\s*[)）]")
 REPORT_YEAR = re.compile(r"(\d{4})\s*年\s*(?:度)?\s*階段成果報告")
 COMPILER = re.compile(r"^(\S+?)彙編$")
+RESULTS_FOLLOW = re.compile(r"[，,]?\s*(?:截至|至)\s*\d{4}\s*年[^，,。]*?(?:推動|執行)?(?:成果|情形)如下\s*[：:]?$")
 SUMMARY_SECTION = re.compile(r"整體推動效益")
 GROUP_TITLE = re.compile(r"^(?P<name>.*?分組)")
 VALUE = re.compile(r"^(?P<number>[\d,]+(?:\.\d+)?)\s*(?P<unit>[^\d\s(（]*)\s*(?P<estimate>[(（]\s*預估值\s*[)）])?$")
@@ -146,14 +147,17 @@ def _joins_without_space(left: str, right: str) -> bool:
 
 
 def split_title(text: str) -> tuple[str, str | None]:
-    """(title, tag content) when the text ends with a 【…】 tag, else (text, None)."""
+    """(title, tag content) when the text ends with a 【…】 tag, else (text, None).
+
+    A closing 「截至 2024 年 12 月推動成果如下：」 announces the results below; it is not part of the title.
+    """
+    tag = None
     matches = list(TAG.finditer(text))
-    if matches:
-        last = matches[-1]
-        if not text[last.end() :].strip(" ：:，,。.*"):
-            title = text[: last.start()].strip().rstrip("：:，,")
-            return title, last.group(1).strip()
-    return text.strip(), None
+    if matches and not text[matches[-1].end() :].strip(" ：:，,。.*"):
+        tag = matches[-1].group(1).strip()
+        text = text[: matches[-1].start()]
+    title = RESULTS_FOLLOW.sub("", text.strip()).rstrip("：:，, ")
+    return title, tag
 
 
 def reads_as_title(title: str) -> bool:
@@ -257,7 +261,9 @@ def _classify(entry: Entry, parent_kind: str) -> None:
     else:
         entry.kind = "narrative"
     if entry.kind in ("measure", "subproject") and parent_kind == "group":
-        raise OutlineError(f"{entry.number} {entry.title[:30]} stands in a group before any 一、 section", entry.block.line)
+        raise OutlineError(
+            f"{entry.number} {entry.title[:30]} stands in a group before any 一、 section", entry.block.line
+        )
 
 
 def _is_convening_tag(tag: str) -> bool:
@@ -345,7 +351,7 @@ def _child_nodes(entry: Entry, parent_key: str) -> list[OutlineNode]:
 
 
 def _read_overall_indicators(blocks: list[Block]) -> list[OutlineIndicator]:
-    """The 總體指標 table: a header row 項目 | 2025 年 (總體指標) | 2024 年 (達成情形), dimension rows, indicator rows."""
+    """The 總體指標 table: header 項目 | 2025 年 (總體指標) | 2024 年 (達成情形), then dimension and indicator rows."""
     indicators: list[OutlineIndicator] = []
     index = next(
         (i for i, block in enumerate(blocks) if block.is_row and block.text.split("\t")[0].strip() == "項目"), None
@@ -355,7 +361,9 @@ def _read_overall_indicators(blocks: list[Block]) -> list[OutlineIndicator]:
     header = [cell.strip() for cell in blocks[index].text.split("\t")]
     years = [re.search(r"(\d{4})\s*年", cell) for cell in header[1:3]]
     if len(header) < 3 or not all(years):
-        raise OutlineError("the indicator table's header must name the target year and the result year", blocks[index].line)
+        raise OutlineError(
+            "the indicator table's header must name the target year and the result year", blocks[index].line
+        )
     target_year, result_year = (int(year.group(1)) for year in years)
     dimension = ""
     footnotes: dict[str, list[OutlineIndicator]] = {}
@@ -374,7 +382,10 @@ def _read_overall_indicators(blocks: list[Block]) -> list[OutlineIndicator]:
         target = _value(cells[1], block.line)
         result = _value(cells[2], block.line)
         if target[1] != result[1]:
-            raise OutlineError(f"{name}: the target is in {target[1] or 'no unit'} but the result in {result[1] or 'no unit'}", block.line)
+            raise OutlineError(
+                f"{name}: the target is in {target[1] or 'no unit'} but the result in {result[1] or 'no unit'}",
+                block.line,
+            )
         indicator = OutlineIndicator(
             key=f"overall/{len(indicators) + 1}",
             dimension=dimension,
