@@ -9,7 +9,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .exceptions import ApplicationError
 
 
 def _flatten_codes(codes):
@@ -21,6 +24,8 @@ def _flatten_codes(codes):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return Response({"detail": str(exc.detail), "code": exc.code}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

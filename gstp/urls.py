@@ -11,6 +11,7 @@ def healthz(request):
 
 api_v1 = [
     path("", include("projects.urls")),
+    path("", include("reviews.urls")),
     path("auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

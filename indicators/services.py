@@ -71,3 +71,13 @@ def overall_indicators_upsert(*, plan: Plan, rows: Iterable) -> UpsertResult:
             result,
         )
     return result
+
+
+def indicator_actual_record(*, indicator: Indicator, year: int, quarter: int, value=None, text="", source="") -> None:
+    """Record an actual (達成值) for a period, replacing an earlier one for the same period."""
+    IndicatorActual.objects.update_or_create(
+        indicator=indicator,
+        year=year,
+        quarter=quarter,
+        defaults={"value": value, "text": text, "source": source, "is_estimate": False},
+    )

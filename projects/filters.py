@@ -1,6 +1,8 @@
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .models import Agency, AgencyRole, Milestone, NodeKind, Plan, PlanNode
 from .selectors import agency_subtree
@@ -53,9 +55,11 @@ class ProjectFilter(UpdatedSinceFilterSet):
         model = PlanNode
         fields = ["plan", "parent", "kind"]
 
+    @extend_schema_field(OpenApiTypes.INT)
     def filter_ancestor(self, queryset, name, value):
         return queryset.subtree_of(value).exclude(pk=value.pk)
 
+    @extend_schema_field(OpenApiTypes.INT)
     def filter_agency(self, queryset, name, value):
         agencies = agency_subtree(value)
         role = self.form.cleaned_data.get("agency_role") or None

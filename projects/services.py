@@ -215,3 +215,14 @@ def _sync_agencies(node: PlanNode, outline: OutlineNode) -> bool:
         ]
     )
     return True
+
+
+def milestone_record_progress(*, milestone, completed_on=None, forecast_date=None) -> None:
+    """Apply what an accepted report says of a milestone: its completion date and its new forecast."""
+    values = {}
+    if completed_on is not None:
+        values["completed_on"] = completed_on
+    if forecast_date is not None:
+        values["forecast_date"] = forecast_date
+    if values:
+        _save_if_changed(milestone, values)

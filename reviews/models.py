@@ -1,1 +1,229 @@
-# Create your models here.
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .periods import Quarter
+
+PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
+NOT_NEGATIVE = [MinValueValidator(Decimal(0))]
+TEXT_MAX_CHARS = 10_000
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    RETURNED = "returned", _("Returned")
+    ACCEPTED = "accepted", _("Accepted")
+
+
+EDITABLE_STATUSES = (ReportStatus.DRAFT, ReportStatus.RETURNED)
+
+
+class QuarterlyReport(models.Model):
+    """季報: a sub-project's progress in one quarter, filed by its lead agency and reviewed by the secretariat."""
+
+    node = models.ForeignKey(
+        "projects.PlanNode", verbose_name=_("sub-project"), on_delete=models.PROTECT, related_name="reports"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    status = models.CharField(_("status"), max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    planned_progress = models.DecimalField(
+        _("planned cumulative progress (%)"), max_digits=5, decimal_places=2, null=True, blank=True, validators=PERCENT
+    )
+    actual_progress = models.DecimalField(
+        _("actual cumulative progress (%)"), max_digits=5, decimal_places=2, null=True, blank=True, validators=PERCENT
+    )
+    budget_allocated = models.DecimalField(
+        _("budget allocated to date (TWD)"),
+        max_digits=15,
+        decimal_places=0,
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+    )
+    budget_spent = models.DecimalField(
+        _("budget spent to date (TWD)"),
+        max_digits=15,
+        decimal_places=0,
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+    )
+    achievements = models.TextField(_("achievements"), blank=True, max_length=TEXT_MAX_CHARS)
+    delay_reasons = models.TextField(_("delay reasons"), blank=True, max_length=TEXT_MAX_CHARS)
+    countermeasures = models.TextField(_("countermeasures"), blank=True, max_length=TEXT_MAX_CHARS)  # 改善措施
+    progress_explanation = models.TextField(
+        _("explanation of lower progress"),
+        blank=True,
+        max_length=TEXT_MAX_CHARS,
+        help_text=_("Required when actual progress is lower than in the last accepted quarter."),
+    )
+    due_on = models.DateField(_("due on"))
+    submitted_at = models.DateTimeField(_("last submitted at"), null=True, blank=True)
+    first_submitted_at = models.DateTimeField(_("first submitted at"), null=True, blank=True)
+    submitted_on_time = models.BooleanField(_("submitted on time"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    return_reason = models.TextField(_("reason for return"), blank=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("quarterly report")
+        verbose_name_plural = _("quarterly reports")
+        ordering = ["-year", "-quarter", "node_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "year", "quarter"], name="report_one_per_subproject_quarter"),
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="report_quarter_range"),
+            models.CheckConstraint(condition=Q(status__in=ReportStatus.values), name="report_status_valid"),
+            models.CheckConstraint(
+                condition=Q(planned_progress__isnull=True) | Q(planned_progress__gte=0, planned_progress__lte=100),
+                name="report_planned_progress_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(actual_progress__isnull=True) | Q(actual_progress__gte=0, actual_progress__lte=100),
+                name="report_actual_progress_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_allocated__isnull=True) | Q(budget_allocated__gte=0),
+                name="report_budget_allocated_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_spent__isnull=True) | Q(budget_spent__gte=0),
+                name="report_budget_spent_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReportStatus.ACCEPTED) | Q(accepted_at__isnull=False, accepted_by__isnull=False),
+                name="report_accepted_has_reviewer",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ReportStatus.DRAFT) | Q(first_submitted_at__isnull=False),
+                name="report_submitted_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "year", "quarter"])]
+
+    def __str__(self):
+        return f"{self.node} {self.period}"
+
+    @property
+    def period(self) -> str:
+        return str(Quarter(self.year, self.quarter))
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.pk}-{self.version}"'
+
+
+class ReportMilestoneEntry(models.Model):
+    report = models.ForeignKey(QuarterlyReport, on_delete=models.CASCADE, related_name="milestone_entries")
+    milestone = models.ForeignKey("projects.Milestone", on_delete=models.PROTECT, related_name="report_entries")
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    forecast_date = models.DateField(_("new forecast date"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True, max_length=2000)
+
+    class Meta:
+        verbose_name = _("milestone entry")
+        verbose_name_plural = _("milestone entries")
+        ordering = ["report_id", "milestone__planned_date", "milestone_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "milestone"], name="report_milestone_entry_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.report}: {self.milestone}"
+
+
+class ReportIndicatorValue(models.Model):
+    report = models.ForeignKey(QuarterlyReport, on_delete=models.CASCADE, related_name="indicator_values")
+    indicator = models.ForeignKey("indicators.Indicator", on_delete=models.PROTECT, related_name="report_values")
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=4, null=True, blank=True)
+    text = models.TextField(_("qualitative result"), blank=True, max_length=2000)
+
+    class Meta:
+        verbose_name = _("indicator value")
+        verbose_name_plural = _("indicator values")
+        ordering = ["report_id", "indicator_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "indicator"], name="report_indicator_value_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.report}: {self.indicator}"
+
+
+class ReportAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Updated")
+    SUBMIT = "submit", _("Submitted")
+    RETURN = "return", _("Returned")
+    ACCEPT = "accept", _("Accepted")
+
+
+class ReportEvent(models.Model):
+    """One change or transition of a report. Append-only: on PostgreSQL the database refuses updates and deletes."""
+
+    report = models.ForeignKey(QuarterlyReport, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(_("action"), max_length=16, choices=ReportAction.choices)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    version = models.PositiveIntegerField(_("version after"))
+    changes = models.JSONField(_("fields before and after"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("report event")
+        verbose_name_plural = _("report events")
+        ordering = ["report_id", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=ReportAction.values), name="report_event_action_valid"),
+            models.UniqueConstraint(fields=["report", "version"], name="report_event_one_per_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.report} {self.get_action_display()} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Report events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Report events are append-only.")
+
+
+class IdempotencyState(models.TextChoices):
+    IN_FLIGHT = "in_flight"
+    DONE = "done"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST carrying an ``Idempotency-Key``, replayed to its retries."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=IdempotencyState.choices, default=IdempotencyState.IN_FLIGHT)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self):
+        return self.key

@@ -1,0 +1,204 @@
+import re
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from accounts.models import Role
+from gstp.exceptions import ApplicationError, StaleVersion
+from projects.models import Agency
+from projects.selectors import agency_find
+
+from . import selectors, services
+from .filters import ReportFilter
+from .idempotency import idempotent
+from .serializers import (
+    EmptySerializer,
+    OwedReportSerializer,
+    ReportCreateSerializer,
+    ReportEventSerializer,
+    ReportSerializer,
+    ReportUpdateSerializer,
+    ReturnSerializer,
+)
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=_("The report's ETag as last read; a stale one gets 412."),
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=_("Any unique string; a retry with the same key and body gets the first answer again."),
+)
+ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"(\d+)-(\d+)"\s*$')
+WRITE_RESPONSES = {
+    400: OpenApiResponse(description=_("Invalid fields; `errors` names each one.")),
+    403: OpenApiResponse(description=_("Visible, but not yours to change.")),
+    404: OpenApiResponse(description=_("No such report, or not visible to you.")),
+    409: OpenApiResponse(
+        description=_("Not allowed in the report's status, or the same Idempotency-Key is in flight.")
+    ),
+    412: OpenApiResponse(description=_("If-Match is stale.")),
+    422: OpenApiResponse(description=_("Idempotency-Key reused for another request.")),
+    428: OpenApiResponse(description=_("If-Match is missing.")),
+}
+
+
+class PreconditionRequired(ApplicationError):
+    status_code = 428
+    default_code = "precondition_required"
+    default_detail = _("Send If-Match with the report's ETag.")
+
+
+def expected_version(request, report) -> int:
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired()
+    match = ETAG_PATTERN.match(header)
+    if not match or int(match.group(1)) != report.pk:
+        raise StaleVersion()
+    return int(match.group(2))
+
+
+def report_response(report, *, status_code=status.HTTP_200_OK) -> Response:
+    response = Response(ReportSerializer(report).data, status=status_code)
+    response["ETag"] = report.etag
+    return response
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List quarterly reports (季報) visible to you"),
+    retrieve=extend_schema(summary="One quarterly report", responses={200: ReportSerializer}),
+)
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Quarterly reports: a lead files and submits them, the Executive Secretariat returns or accepts them."""
+
+    serializer_class = ReportSerializer
+    filterset_class = ReportFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.report_list(user=self.request.user)
+
+    def retrieve(self, request, *args, **kwargs):
+        return report_response(self.get_object())
+
+    @extend_schema(
+        summary="File a draft report",
+        request=ReportCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: ReportSerializer, **WRITE_RESPONSES},
+    )
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = ReportCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        report = services.report_create(
+            actor=request.user, node=data.pop("project"), period=data.pop("period"), data=data
+        )
+        response = report_response(report, status_code=status.HTTP_201_CREATED)
+        response["Location"] = f"{request.path}{report.pk}/"
+        return response
+
+    @extend_schema(
+        summary="Edit a draft or returned report",
+        request=ReportUpdateSerializer,
+        parameters=[IF_MATCH],
+        responses={200: ReportSerializer, **WRITE_RESPONSES},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        report = self.get_object()
+        version = expected_version(request, report)
+        serializer = ReportUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        report = services.report_update(
+            actor=request.user, report=report, expected_version=version, data=dict(serializer.validated_data)
+        )
+        return report_response(report)
+
+    def _transition(self, request, service, **kwargs):
+        report = self.get_object()
+        version = expected_version(request, report)
+        return report_response(service(actor=request.user, report=report, expected_version=version, **kwargs))
+
+    @extend_schema(
+        summary="Submit a draft or returned report for review",
+        request=EmptySerializer,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: ReportSerializer, **WRITE_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def submit(self, request, pk=None):
+        EmptySerializer(data=request.data).is_valid(raise_exception=True)
+        return self._transition(request, services.report_submit)
+
+    @extend_schema(
+        summary="Return a submitted report to its agency (secretariat)",
+        request=ReturnSerializer,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: ReportSerializer, **WRITE_RESPONSES},
+    )
+    @action(detail=True, methods=["post"], url_path="return")
+    @idempotent
+    def return_report(self, request, pk=None):
+        serializer = ReturnSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._transition(request, services.report_return, reason=serializer.validated_data["reason"])
+
+    @extend_schema(
+        summary="Accept a submitted report (secretariat): it is locked and its figures count",
+        request=EmptySerializer,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        responses={200: ReportSerializer, **WRITE_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def accept(self, request, pk=None):
+        EmptySerializer(data=request.data).is_valid(raise_exception=True)
+        return self._transition(request, services.report_accept)
+
+    @extend_schema(
+        summary="Who did what to the report, oldest first", responses={200: ReportEventSerializer(many=True)}
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, pk=None):
+        report = self.get_object()
+        return Response(ReportEventSerializer(selectors.report_history(report=report), many=True).data)
+
+    @extend_schema(
+        summary="What an agency still owes, and by when",
+        parameters=[
+            OpenApiParameter(
+                "agency",
+                OpenApiTypes.STR,
+                description=_("Agency id or name (secretariat); a lead always gets its own agency."),
+            )
+        ],
+        responses={200: OwedReportSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def owed(self, request):
+        user = request.user
+        if user.role == Role.LEAD:
+            agency = user.agency
+        else:
+            wanted = request.query_params.get("agency", "")
+            agency = None
+            if wanted.isdigit():
+                agency = Agency.objects.filter(pk=int(wanted)).first()
+            elif wanted:
+                agency = agency_find(wanted)
+            if agency is None:
+                raise NotFound(_("Name an agency with ?agency= (its id or name)."))
+        return Response(OwedReportSerializer(selectors.reports_owed(agency=agency), many=True).data)

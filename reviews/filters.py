@@ -1,0 +1,55 @@
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+
+from projects.filters import UpdatedSinceFilterSet
+from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
+
+from .models import QuarterlyReport, ReportStatus
+from .periods import Quarter, today
+
+
+class ReportFilter(UpdatedSinceFilterSet):
+    plan = filters.ModelChoiceFilter(field_name="node__plan", queryset=Plan.objects.all())
+    group = filters.ModelChoiceFilter(
+        queryset=PlanNode.objects.filter(kind=NodeKind.GROUP), method="filter_group", help_text=_("A group (分組).")
+    )
+    project = filters.ModelChoiceFilter(field_name="node", queryset=PlanNode.objects.filter(kind=NodeKind.SUBPROJECT))
+    agency = filters.ModelChoiceFilter(
+        queryset=Agency.objects.all(),
+        method="filter_agency",
+        help_text=_("Sub-projects this agency or one of its sub-units leads."),
+    )
+    period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
+    year = filters.NumberFilter()
+    status = filters.MultipleChoiceFilter(choices=ReportStatus.choices)
+    late = filters.BooleanFilter(method="filter_late", help_text=_("Submitted after its due date, or overdue."))
+
+    class Meta:
+        model = QuarterlyReport
+        fields = ["plan", "group", "project", "agency", "period", "year", "status", "late"]
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def filter_group(self, queryset, name, value):
+        return queryset.filter(node__path__startswith=value.path)
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def filter_agency(self, queryset, name, value):
+        leads = NodeAgency.objects.filter(
+            node=OuterRef("node"), role=AgencyRole.LEAD, agency__path__startswith=value.path
+        )
+        return queryset.filter(Exists(leads))
+
+    def filter_period(self, queryset, name, value):
+        try:
+            period = Quarter.parse(value)
+        except ValueError:
+            raise ValidationError({"period": [_("Write the quarter as YYYYQn, for example 2024Q3.")]}) from None
+        return queryset.filter(year=period.year, quarter=period.quarter)
+
+    def filter_late(self, queryset, name, value):
+        late = Q(submitted_on_time=False) | Q(first_submitted_at__isnull=True, due_on__lt=today())
+        return queryset.filter(late) if value else queryset.exclude(late)

@@ -1,0 +1,109 @@
+"""``Idempotency-Key`` on POST: a retry with the same key and body gets the first answer again.
+
+The key is claimed in its own committed row before the work starts, so a second
+request with the key while the first is still running gets 409; the same key
+with another body (or another path) gets 422. Server errors release the key.
+"""
+
+import datetime
+import hashlib
+import json
+from functools import wraps
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.response import Response
+
+from gstp.exceptions import ApplicationError
+
+from .models import IdempotencyRecord, IdempotencyState
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADERS = ("ETag", "Location", "Content-Language")
+# A claim whose request never finished (its process died) is taken over after this long.
+ABANDONED_AFTER = datetime.timedelta(seconds=60)
+
+
+class IdempotencyKeyReused(ApplicationError):
+    status_code = 422
+    default_code = "idempotency_key_reused"
+    default_detail = _("This Idempotency-Key was used for a different request.")
+
+
+class IdempotencyKeyInFlight(ApplicationError):
+    status_code = 409
+    default_code = "idempotency_key_in_flight"
+    default_detail = _("A request with this Idempotency-Key is still being processed; retry later.")
+
+
+class InvalidIdempotencyKey(ApplicationError):
+    status_code = 400
+    default_code = "invalid_idempotency_key"
+    default_detail = _("The Idempotency-Key header must be 1 to 255 visible ASCII characters.")
+
+
+def request_fingerprint(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _claim(user, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(user=user, key=key, request_hash=fingerprint), True
+    except IntegrityError:
+        pass
+    record = IdempotencyRecord.objects.get(user=user, key=key)
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    if record.state == IdempotencyState.IN_FLIGHT:
+        cutoff = timezone.now() - ABANDONED_AFTER
+        taken = IdempotencyRecord.objects.filter(
+            pk=record.pk, state=IdempotencyState.IN_FLIGHT, created_at__lt=cutoff
+        ).update(created_at=timezone.now())
+        if not taken:
+            raise IdempotencyKeyInFlight()
+        return record, True
+    return record, False
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    response = Response(record.response_body, status=record.response_status)
+    for name, value in record.response_headers.items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(handler):
+    """Decorate a POST handler of a DRF view."""
+
+    @wraps(handler)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return handler(self, request, *args, **kwargs)
+        if not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):
+            raise InvalidIdempotencyKey()
+        record, claimed = _claim(request.user, key, request_fingerprint(request))
+        if not claimed:
+            return _replay(record)
+        try:
+            response = handler(self, request, *args, **kwargs)
+        except Exception:
+            record.delete()
+            raise
+        if response.status_code >= 500:
+            record.delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            state=IdempotencyState.DONE,
+            response_status=response.status_code,
+            response_body=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+            response_headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
+        )
+        return response
+
+    return wrapper

@@ -1,0 +1,109 @@
+"""Reads of quarterly reports. ``report_visible_to`` is the one place that decides which reports a user sees."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from accounts.models import Role
+from projects.models import AgencyRole, NodeAgency, NodeKind, PlanNode
+
+from .models import QuarterlyReport, ReportEvent, ReportMilestoneEntry, ReportStatus
+from .periods import Quarter, quarters_between, today
+
+
+def _led_by_agency_subtree(agency, node_ref="node"):
+    return Exists(
+        NodeAgency.objects.filter(node=OuterRef(node_ref), role=AgencyRole.LEAD, agency__path__startswith=agency.path)
+    )
+
+
+def report_visible_to(user) -> QuerySet[QuarterlyReport]:
+    """Reports a user may see: the secretariat all of them; every signed-in user the accepted ones;
+    a lead also every report of the sub-projects its agency (or a sub-unit of it) leads."""
+    reports = QuarterlyReport.objects.all()
+    if not (user and user.is_authenticated):
+        return reports.none()
+    if user.role == Role.SECRETARIAT:
+        return reports
+    accepted = Q(status=ReportStatus.ACCEPTED)
+    if user.role == Role.LEAD and user.agency_id:
+        return reports.filter(accepted | Q(_led_by_agency_subtree(user.agency)))
+    return reports.filter(accepted)
+
+
+def report_list(*, user) -> QuerySet[QuarterlyReport]:
+    return (
+        report_visible_to(user)
+        .select_related("node", "node__plan")
+        .prefetch_related(
+            Prefetch("milestone_entries", queryset=ReportMilestoneEntry.objects.select_related("milestone")),
+            "indicator_values",
+        )
+    )
+
+
+def report_history(*, report: QuarterlyReport) -> QuerySet[ReportEvent]:
+    return report.events.select_related("actor").order_by("at", "id")
+
+
+def last_accepted_before(*, node, year: int, quarter: int) -> QuarterlyReport | None:
+    return (
+        QuarterlyReport.objects.filter(node=node, status=ReportStatus.ACCEPTED)
+        .filter(Q(year__lt=year) | Q(year=year, quarter__lt=quarter))
+        .order_by("-year", "-quarter")
+        .first()
+    )
+
+
+def subproject_quarters(node) -> tuple[Quarter, Quarter]:
+    """The first and last quarter a sub-project reports on: its dates, else its plan's years."""
+    first = Quarter.containing(node.start_date) if node.start_date else Quarter(node.plan.start_year, 1)
+    last = Quarter.containing(node.end_date) if node.end_date else Quarter(node.plan.end_year, 4)
+    return first, last
+
+
+@dataclass(frozen=True)
+class OwedReport:
+    project: PlanNode
+    period: Quarter
+    due_on: datetime.date
+    report: QuarterlyReport | None
+
+    @property
+    def status(self) -> str:
+        return self.report.status if self.report else "missing"
+
+    @property
+    def report_id(self) -> int | None:
+        return self.report.pk if self.report else None
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.due_on < today()
+
+
+def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]:
+    """What an agency (with its sub-units) still owes: every quarter up to the current one, within each
+    led sub-project's dates, whose report is missing, a draft or returned; the earliest due first."""
+    on = on or today()
+    current = Quarter.containing(on)
+    nodes = (
+        PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
+        .filter(_led_by_agency_subtree(agency, node_ref="pk"))
+        .select_related("plan")
+    )
+    filed = {
+        (report.node_id, report.year, report.quarter): report
+        for report in QuarterlyReport.objects.filter(node__in=nodes)
+    }
+    owed = []
+    for node in nodes:
+        first, last = subproject_quarters(node)
+        for period in quarters_between(first, min(last, current)):
+            report = filed.get((node.pk, period.year, period.quarter))
+            if report is None or report.status in (ReportStatus.DRAFT, ReportStatus.RETURNED):
+                owed.append(OwedReport(node, period, period.due_date(node.plan.report_due_days), report))
+    return sorted(owed, key=lambda item: (item.due_on, item.project.path))

@@ -1,0 +1,339 @@
+"""Writes to quarterly reports: filing, editing, the review lifecycle and its audit trail.
+
+Every write is one transaction that checks the actor and the transition on the
+server, saves through a conditional update on ``version`` (so a stale ETag
+loses, whatever the timing) and appends a ``ReportEvent``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gstp.exceptions import InvalidTransition, StaleVersion
+from indicators import services as indicator_services
+from projects import services as project_services
+from projects.models import NodeKind, PlanNode
+
+from . import permissions
+from .models import (
+    QuarterlyReport,
+    ReportAction,
+    ReportEvent,
+    ReportIndicatorValue,
+    ReportMilestoneEntry,
+    ReportStatus,
+)
+from .periods import Quarter, today
+from .selectors import last_accepted_before, subproject_quarters
+
+SCALAR_FIELDS = (
+    "planned_progress",
+    "actual_progress",
+    "budget_allocated",
+    "budget_spent",
+    "achievements",
+    "delay_reasons",
+    "countermeasures",
+    "progress_explanation",
+)
+REQUIRED_TO_SUBMIT = ("planned_progress", "actual_progress", "budget_allocated", "budget_spent")
+
+
+def _json_value(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _entries_snapshot(entries) -> list[dict]:
+    return [
+        {
+            "milestone": entry["milestone"].pk,
+            "completed_on": _json_value(entry.get("completed_on")),
+            "forecast_date": _json_value(entry.get("forecast_date")),
+            "note": entry.get("note", ""),
+        }
+        for entry in entries
+    ]
+
+
+def _values_snapshot(values) -> list[dict]:
+    return [
+        {"indicator": item["indicator"].pk, "value": _json_value(item.get("value")), "text": item.get("text", "")}
+        for item in values
+    ]
+
+
+def _current_entries(report) -> list[dict]:
+    return [
+        {"milestone": e.milestone, "completed_on": e.completed_on, "forecast_date": e.forecast_date, "note": e.note}
+        for e in report.milestone_entries.select_related("milestone")
+    ]
+
+
+def _current_values(report) -> list[dict]:
+    return [
+        {"indicator": v.indicator, "value": v.value, "text": v.text}
+        for v in report.indicator_values.select_related("indicator")
+    ]
+
+
+def _validate_content(report: QuarterlyReport, *, entries, values, for_submission: bool) -> None:
+    """Rules on the report as it would stand after the write; raises ValidationError naming each field."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field, message):
+        errors.setdefault(field, []).append(message)
+
+    for index, entry in enumerate(entries):
+        if entry["milestone"].node_id != report.node_id:
+            add(
+                "milestone_entries",
+                _("Entry %(index)s: the milestone belongs to another sub-project.") % {"index": index + 1},
+            )
+    seen = [entry["milestone"].pk for entry in entries]
+    if len(seen) != len(set(seen)):
+        add("milestone_entries", _("A milestone is listed more than once."))
+    for index, item in enumerate(values):
+        if item["indicator"].node_id != report.node_id:
+            add(
+                "indicator_values",
+                _("Value %(index)s: the indicator belongs to another sub-project.") % {"index": index + 1},
+            )
+    seen = [item["indicator"].pk for item in values]
+    if len(seen) != len(set(seen)):
+        add("indicator_values", _("An indicator is listed more than once."))
+
+    planned, actual = report.planned_progress, report.actual_progress
+    if planned is not None and actual is not None and actual < planned and not report.delay_reasons.strip():
+        add("delay_reasons", _("Actual progress is behind plan: give the reasons for the delay."))
+    if actual is not None:
+        previous = last_accepted_before(node=report.node, year=report.year, quarter=report.quarter)
+        if (
+            previous is not None
+            and previous.actual_progress is not None
+            and actual < previous.actual_progress
+            and not report.progress_explanation.strip()
+        ):
+            add(
+                "progress_explanation",
+                _("Actual cumulative progress is lower than the %(progress)s%% accepted for %(period)s: explain why.")
+                % {"progress": previous.actual_progress.normalize(), "period": previous.period},
+            )
+    if for_submission:
+        for field in REQUIRED_TO_SUBMIT:
+            if getattr(report, field) is None:
+                add(field, _("Required to submit the report."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _conditional_save(report: QuarterlyReport, *, expected_version: int, fields) -> None:
+    """Write ``fields`` only if the report is still at ``expected_version``; the loser of a race gets 412."""
+    now = timezone.now()
+    values = {field: getattr(report, field) for field in fields}
+    updated = QuarterlyReport.objects.filter(pk=report.pk, version=expected_version).update(
+        **values, version=expected_version + 1, updated_at=now
+    )
+    if not updated:
+        raise StaleVersion()
+    report.version = expected_version + 1
+    report.updated_at = now
+
+
+def _record(report, *, actor, action, from_status, changes=None, reason="") -> None:
+    ReportEvent.objects.create(
+        report=report,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=report.status,
+        version=report.version,
+        changes=changes or {},
+        reason=reason,
+    )
+
+
+def _replace_children(report, *, entries, values) -> None:
+    if entries is not None:
+        report.milestone_entries.all().delete()
+        ReportMilestoneEntry.objects.bulk_create(
+            [
+                ReportMilestoneEntry(
+                    report=report,
+                    milestone=entry["milestone"],
+                    completed_on=entry.get("completed_on"),
+                    forecast_date=entry.get("forecast_date"),
+                    note=entry.get("note", ""),
+                )
+                for entry in entries
+            ]
+        )
+    if values is not None:
+        report.indicator_values.all().delete()
+        ReportIndicatorValue.objects.bulk_create(
+            [
+                ReportIndicatorValue(
+                    report=report, indicator=item["indicator"], value=item.get("value"), text=item.get("text", "")
+                )
+                for item in values
+            ]
+        )
+
+
+@transaction.atomic
+def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> QuarterlyReport:
+    """A lead of the sub-project opens the quarter's report as a draft."""
+    if node.kind != NodeKind.SUBPROJECT:
+        raise ValidationError({"project": [_("Reports are filed for sub-projects.")]})
+    if not permissions.can_file_report(actor, node):
+        raise PermissionDenied(_("Only a lead of this sub-project's agency can file its reports."))
+    first, last = subproject_quarters(node)
+    if not first <= period <= last:
+        raise ValidationError(
+            {
+                "period": [
+                    _("%(period)s is outside the sub-project's quarters (%(first)s to %(last)s).")
+                    % {"period": period, "first": first, "last": last}
+                ]
+            }
+        )
+    if period.start > today():
+        raise ValidationError({"period": [_("%(period)s has not begun yet.") % {"period": period}]})
+    entries = data.pop("milestone_entries", [])
+    values = data.pop("indicator_values", [])
+    report = QuarterlyReport(
+        node=node,
+        year=period.year,
+        quarter=period.quarter,
+        due_on=period.due_date(node.plan.report_due_days),
+        created_by=actor,
+        **data,
+    )
+    _validate_content(report, entries=entries, values=values, for_submission=False)
+    report.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            report.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"period": [_("A report for %(period)s already exists for this sub-project.") % {"period": period}]}
+        ) from exc
+    _replace_children(report, entries=entries, values=values)
+    changes = {field: [None, _json_value(getattr(report, field))] for field in SCALAR_FIELDS if data.get(field)}
+    if entries:
+        changes["milestone_entries"] = [[], _entries_snapshot(entries)]
+    if values:
+        changes["indicator_values"] = [[], _values_snapshot(values)]
+    _record(report, actor=actor, action=ReportAction.CREATE, from_status="", changes=changes)
+    return report
+
+
+@transaction.atomic
+def report_update(*, actor, report: QuarterlyReport, expected_version: int, data: dict) -> QuarterlyReport:
+    """A lead edits a draft or returned report; fields not in ``data`` keep their values."""
+    if not permissions.can_edit_report(actor, report):
+        raise PermissionDenied(_("Only a lead of this sub-project's agency can edit its reports."))
+    if not permissions.is_editable(report):
+        raise InvalidTransition(_("Only a draft or a returned report can be edited."))
+    entries = data.pop("milestone_entries", None)
+    values = data.pop("indicator_values", None)
+    changes = {}
+    for field, value in data.items():
+        before = getattr(report, field)
+        if before != value:
+            changes[field] = [_json_value(before), _json_value(value)]
+            setattr(report, field, value)
+    if entries is not None:
+        before, after = _entries_snapshot(_current_entries(report)), _entries_snapshot(entries)
+        if before != after:
+            changes["milestone_entries"] = [before, after]
+    if values is not None:
+        before, after = _values_snapshot(_current_values(report)), _values_snapshot(values)
+        if before != after:
+            changes["indicator_values"] = [before, after]
+    _validate_content(
+        report,
+        entries=entries if entries is not None else _current_entries(report),
+        values=values if values is not None else _current_values(report),
+        for_submission=False,
+    )
+    report.full_clean(validate_unique=False, validate_constraints=False)
+    _conditional_save(report, expected_version=expected_version, fields=list(data))
+    _replace_children(report, entries=entries, values=values)
+    _record(report, actor=actor, action=ReportAction.UPDATE, from_status=report.status, changes=changes)
+    return report
+
+
+@transaction.atomic
+def report_submit(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
+    if not permissions.can_submit_report(actor, report):
+        raise PermissionDenied(_("Only a lead of this sub-project's agency can submit its reports."))
+    if report.status not in (ReportStatus.DRAFT, ReportStatus.RETURNED):
+        raise InvalidTransition(_("Only a draft or a returned report can be submitted."))
+    _validate_content(report, entries=_current_entries(report), values=_current_values(report), for_submission=True)
+    from_status = report.status
+    now = timezone.now()
+    report.status = ReportStatus.SUBMITTED
+    report.submitted_at = now
+    fields = ["status", "submitted_at"]
+    if report.first_submitted_at is None:
+        report.first_submitted_at = now
+        report.submitted_on_time = timezone.localdate(now) <= report.due_on
+        fields += ["first_submitted_at", "submitted_on_time"]
+    _conditional_save(report, expected_version=expected_version, fields=fields)
+    _record(report, actor=actor, action=ReportAction.SUBMIT, from_status=from_status)
+    return report
+
+
+@transaction.atomic
+def report_return(*, actor, report: QuarterlyReport, expected_version: int, reason: str) -> QuarterlyReport:
+    """The secretariat sends a submitted report back to the agency, saying why."""
+    if not permissions.can_review_report(actor, report):
+        raise PermissionDenied(_("Only the Executive Secretariat can return a report."))
+    if report.status != ReportStatus.SUBMITTED:
+        raise InvalidTransition(_("Only a submitted report can be returned."))
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": [_("Say why the report is returned.")]})
+    report.status = ReportStatus.RETURNED
+    report.returned_at = timezone.now()
+    report.return_reason = reason.strip()
+    _conditional_save(report, expected_version=expected_version, fields=["status", "returned_at", "return_reason"])
+    _record(report, actor=actor, action=ReportAction.RETURN, from_status=ReportStatus.SUBMITTED, reason=reason.strip())
+    return report
+
+
+@transaction.atomic
+def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
+    """The secretariat accepts a submitted report: it is locked, and its milestone updates and
+    indicator values become the accepted actuals, all in this transaction."""
+    if not permissions.can_review_report(actor, report):
+        raise PermissionDenied(_("Only the Executive Secretariat can accept a report."))
+    if report.status != ReportStatus.SUBMITTED:
+        raise InvalidTransition(_("Only a submitted report can be accepted."))
+    report.status = ReportStatus.ACCEPTED
+    report.accepted_at = timezone.now()
+    report.accepted_by = actor
+    _conditional_save(report, expected_version=expected_version, fields=["status", "accepted_at", "accepted_by"])
+    for entry in report.milestone_entries.select_related("milestone"):
+        project_services.milestone_record_progress(
+            milestone=entry.milestone, completed_on=entry.completed_on, forecast_date=entry.forecast_date
+        )
+    for item in report.indicator_values.select_related("indicator"):
+        indicator_services.indicator_actual_record(
+            indicator=item.indicator,
+            year=report.year,
+            quarter=report.quarter,
+            value=item.value,
+            text=item.text,
+            source=f"季報 {report.period}",
+        )
+    _record(report, actor=actor, action=ReportAction.ACCEPT, from_status=ReportStatus.SUBMITTED)
+    return report
