@@ -1,0 +1,265 @@
+"""A report's life from draft to accepted, through the API, with its audit trail and what acceptance applies."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from indicators.models import Indicator, IndicatorActual
+from projects.models import Agency, AgencyRole, NodeAgency
+from reviews.models import QuarterlyReport, ReportEvent
+from reviews.periods import Quarter, today
+from tests.factories import MilestoneFactory, PlanFactory, make_tree
+
+REPORTS = "/api/v1/reports/"
+
+
+@pytest.fixture
+def subproject(agency):
+    _, _, _, (sub,) = make_tree(PlanFactory(), lead_agency=agency)
+    return sub
+
+
+def draft_body(subproject, **overrides):
+    body = {
+        "project": subproject.pk,
+        "period": "2024Q3",
+        "planned_progress": "60",
+        "actual_progress": "60",
+        "budget_allocated": "5000000",
+        "budget_spent": "4600000",
+        "achievements": "完成平臺上線。",
+    }
+    body.update(overrides)
+    return body
+
+
+def create(client, subproject, **overrides):
+    response = client.post(REPORTS, draft_body(subproject, **overrides), format="json")
+    assert response.status_code == 201, response.json()
+    return response
+
+
+def act(client, response, action, **body):
+    report_id = response.json()["id"]
+    return client.post(f"{REPORTS}{report_id}/{action}/", body, format="json", HTTP_IF_MATCH=response["ETag"])
+
+
+def patch(client, response, **body):
+    return client.patch(f"{REPORTS}{response.json()['id']}/", body, format="json", HTTP_IF_MATCH=response["ETag"])
+
+
+def test_draft_returned_twice_then_accepted_has_its_whole_history(lead_client, secretariat_client, subproject):
+    # given a draft
+    created = create(lead_client, subproject)
+    assert created.json()["status"] == "draft"
+    assert created["ETag"] == f'"{created.json()["id"]}-1"'
+
+    # when it goes submitted > returned > fixed > submitted > returned > fixed > submitted > accepted
+    submitted = act(lead_client, created, "submit")
+    returned = act(secretariat_client, submitted, "return", reason="請補充經費執行說明")
+    fixed = patch(lead_client, returned, achievements="完成平臺上線，經費執行 92%。")
+    resubmitted = act(lead_client, fixed, "submit")
+    returned_again = act(secretariat_client, resubmitted, "return", reason="查核點日期有誤")
+    fixed_again = patch(lead_client, returned_again, countermeasures="已更正查核點日期")
+    last_submitted = act(lead_client, fixed_again, "submit")
+    accepted = act(secretariat_client, last_submitted, "accept")
+
+    # then every step answered with the next status and version
+    steps = [submitted, returned, fixed, resubmitted, returned_again, fixed_again, last_submitted, accepted]
+    assert [step.status_code for step in steps] == [200] * 8
+    assert [step.json()["status"] for step in steps] == [
+        "submitted", "returned", "returned", "submitted", "returned", "returned", "submitted", "accepted",
+    ]
+    assert [step.json()["version"] for step in steps] == list(range(2, 10))
+    assert accepted.json()["return_reason"] == "查核點日期有誤"
+
+    history = secretariat_client.get(f"{REPORTS}{created.json()['id']}/history/").json()
+    assert [(event["action"], event["actor"], event["to_status"]) for event in history] == [
+        ("create", "lead", "draft"),
+        ("submit", "lead", "submitted"),
+        ("return", "secretariat", "returned"),
+        ("update", "lead", "returned"),
+        ("submit", "lead", "submitted"),
+        ("return", "secretariat", "returned"),
+        ("update", "lead", "returned"),
+        ("submit", "lead", "submitted"),
+        ("accept", "secretariat", "accepted"),
+    ]
+    assert [event["version"] for event in history] == list(range(1, 10))
+    assert [event["reason"] for event in history if event["action"] == "return"] == ["請補充經費執行說明", "查核點日期有誤"]
+    assert history[3]["changes"] == {"achievements": ["完成平臺上線。", "完成平臺上線，經費執行 92%。"]}
+    assert history[0]["changes"]["actual_progress"] == [None, "60.00"]
+
+
+def test_who_did_what_is_never_taken_from_the_body(lead_client, secretariat_client, subproject, other_lead_client):
+    created = create(lead_client, subproject)
+    submitted = act(lead_client, created, "submit")
+
+    accepted = secretariat_client.post(
+        f"{REPORTS}{created.json()['id']}/accept/",
+        {"accepted_by": other_lead_client.user.pk},
+        format="json",
+        HTTP_IF_MATCH=submitted["ETag"],
+    )
+
+    assert accepted.status_code == 400
+    assert "accepted_by" in accepted.json()["errors"]
+    assert QuarterlyReport.objects.get().status == "submitted"
+
+
+def test_accepting_applies_milestones_and_indicator_values_as_actuals(lead_client, secretariat_client, subproject):
+    milestone = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 9, 30))
+    later = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 12, 31))
+    indicator = Indicator.objects.create(plan=subproject.plan, node=subproject, key="sub/1", name="開放資料集數", unit="項")
+    created = create(
+        lead_client,
+        subproject,
+        milestone_entries=[
+            {"milestone": milestone.pk, "completed_on": "2024-09-20"},
+            {"milestone": later.pk, "forecast_date": "2025-02-28", "note": "採購延宕"},
+        ],
+        indicator_values=[{"indicator": indicator.pk, "value": "875"}],
+    )
+    submitted = act(lead_client, created, "submit")
+
+    # nothing counts before acceptance
+    milestone.refresh_from_db()
+    assert milestone.completed_on is None
+    assert not IndicatorActual.objects.filter(indicator=indicator).exists()
+
+    act(secretariat_client, submitted, "accept")
+
+    milestone.refresh_from_db()
+    later.refresh_from_db()
+    assert milestone.completed_on == datetime.date(2024, 9, 20)
+    assert (later.completed_on, later.forecast_date) == (None, datetime.date(2025, 2, 28))
+    actual = IndicatorActual.objects.get(indicator=indicator)
+    assert (actual.year, actual.quarter, actual.value, actual.source) == (2024, 3, Decimal("875"), "季報 2024Q3")
+
+
+@pytest.mark.parametrize("action", ["submit", "accept", "return"])
+def test_an_accepted_report_is_locked(lead_client, secretariat_client, subproject, action):
+    created = create(lead_client, subproject)
+    accepted = act(secretariat_client, act(lead_client, created, "submit"), "accept")
+    events = ReportEvent.objects.count()
+
+    edit = patch(lead_client, accepted, achievements="改寫")
+    client = lead_client if action == "submit" else secretariat_client
+    transition = act(client, accepted, action, **({"reason": "再看看"} if action == "return" else {}))
+
+    assert (edit.status_code, edit.json()["code"]) == (409, "invalid_transition")
+    assert (transition.status_code, transition.json()["code"]) == (409, "invalid_transition")
+    assert QuarterlyReport.objects.get().achievements == "完成平臺上線。"
+    assert ReportEvent.objects.count() == events
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_returning_needs_a_reason(lead_client, secretariat_client, subproject, reason):
+    submitted = act(lead_client, create(lead_client, subproject), "submit")
+
+    response = act(secretariat_client, submitted, "return", **({} if reason is None else {"reason": reason}))
+
+    assert response.status_code == 400
+    assert "reason" in response.json()["errors"]
+    assert QuarterlyReport.objects.get().status == "submitted"
+
+
+def test_only_drafts_and_returned_reports_can_be_submitted(lead_client, subproject):
+    submitted = act(lead_client, create(lead_client, subproject), "submit")
+
+    again = act(lead_client, submitted, "submit")
+
+    assert (again.status_code, again.json()["code"]) == (409, "invalid_transition")
+
+
+def test_submitting_needs_the_figures(lead_client, subproject):
+    created = create(lead_client, subproject, budget_spent=None, planned_progress=None)
+
+    response = act(lead_client, created, "submit")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"budget_spent", "planned_progress"}
+    assert QuarterlyReport.objects.get().status == "draft"
+
+
+def test_stale_or_missing_if_match(lead_client, subproject):
+    created = create(lead_client, subproject)
+    report_url = f"{REPORTS}{created.json()['id']}/"
+    patch(lead_client, created, achievements="第一次修改")
+
+    missing = lead_client.patch(report_url, {"achievements": "x"}, format="json")
+    stale = lead_client.patch(report_url, {"achievements": "x"}, format="json", HTTP_IF_MATCH=created["ETag"])
+    garbage = lead_client.patch(report_url, {"achievements": "x"}, format="json", HTTP_IF_MATCH='"abc"')
+    current = lead_client.get(report_url)
+
+    assert (missing.status_code, missing.json()["code"]) == (428, "precondition_required")
+    assert (stale.status_code, stale.json()["code"]) == (412, "precondition_failed")
+    assert garbage.status_code == 412
+    assert current["ETag"] == f'"{created.json()["id"]}-2"'
+    assert current.json()["achievements"] == "第一次修改"
+
+
+def test_due_date_follows_the_plans_setting_and_lateness_is_known(lead_client, agency):
+    plan = PlanFactory(report_due_days=15)
+    _, _, _, (subproject,) = make_tree(plan, lead_agency=agency)
+    subproject.end_date = datetime.date(today().year + 1, 12, 31)
+    subproject.save()
+    current = Quarter.containing(today())
+
+    late = act(lead_client, create(lead_client, subproject, period="2024Q1"), "submit").json()
+    on_time = act(lead_client, create(lead_client, subproject, period=str(current)), "submit").json()
+
+    assert late["due_on"] == "2024-04-15"
+    assert (late["submitted_on_time"], late["is_late"]) == (False, True)
+    assert on_time["due_on"] == (current.end + datetime.timedelta(days=15)).isoformat()
+    assert (on_time["submitted_on_time"], on_time["is_late"]) == (True, False)
+    late_list = lead_client.get(REPORTS, {"late": "true"}).json()["results"]
+    assert [item["period"] for item in late_list] == ["2024Q1"]
+
+
+def test_what_an_agency_still_owes_and_by_when(lead_client, agency, other_agency):
+    plan = PlanFactory()
+    _, _, _, (mine,) = make_tree(plan, lead_agency=agency, prefix="甲")
+    _, _, _, (theirs,) = make_tree(plan, lead_agency=other_agency, prefix="乙")
+    unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
+    _, _, _, (units,) = make_tree(plan, lead_agency=unit, prefix="丙")
+    for node in (mine, theirs, units):
+        node.start_date, node.end_date = datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)
+        node.save()
+    act(lead_client, create(lead_client, mine, period="2024Q1"), "submit")
+    create(lead_client, mine, period="2024Q2")
+
+    owed = lead_client.get(f"{REPORTS}owed/").json()
+
+    mine_owed = [(row["period"], row["status"], row["due_on"]) for row in owed if row["project"] == mine.pk]
+    assert mine_owed == [("2024Q2", "draft", "2024-07-10"), ("2024Q3", "missing", "2024-10-10"), ("2024Q4", "missing", "2025-01-10")]
+    assert {row["project"] for row in owed} == {mine.pk, units.pk}
+    assert all(row["is_overdue"] for row in owed)
+    assert [row["due_on"] for row in owed] == sorted(row["due_on"] for row in owed)
+
+
+def test_secretariat_asks_what_any_agency_owes(secretariat_client, agency):
+    _, _, _, (mine,) = make_tree(PlanFactory(), lead_agency=agency)
+    mine.start_date, mine.end_date = datetime.date(2025, 1, 1), datetime.date(2025, 6, 30)
+    mine.save()
+
+    by_name = secretariat_client.get(f"{REPORTS}owed/", {"agency": "數位部"})
+    by_id = secretariat_client.get(f"{REPORTS}owed/", {"agency": agency.pk})
+    without = secretariat_client.get(f"{REPORTS}owed/")
+
+    assert [row["period"] for row in by_name.json()] == ["2025Q1", "2025Q2"]
+    assert by_id.json() == by_name.json()
+    assert without.status_code == 404
+
+
+def test_a_lead_of_a_sub_unit_files_for_the_sub_units_subprojects(agency, db):
+    from tests.conftest import _client_for
+    from tests.factories import UserFactory
+
+    unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
+    _, _, _, (subproject,) = make_tree(PlanFactory())
+    NodeAgency.objects.create(node=subproject, agency=unit, role=AgencyRole.LEAD)
+    unit_lead = _client_for(UserFactory(username="unit-lead", role="lead", agency=unit))
+
+    assert unit_lead.post(REPORTS, draft_body(subproject), format="json").status_code == 201

@@ -1,0 +1,181 @@
+"""Bad report input: a 400 naming the field, in the client's language, and nothing written."""
+
+import datetime
+
+import pytest
+
+from indicators.models import Indicator
+from reviews.models import QuarterlyReport, ReportEvent
+from reviews.periods import Quarter, today
+from tests.factories import MilestoneFactory, PlanFactory, make_tree
+
+REPORTS = "/api/v1/reports/"
+
+
+@pytest.fixture
+def subproject(agency):
+    _, _, _, (sub,) = make_tree(PlanFactory(), lead_agency=agency)
+    return sub
+
+
+@pytest.fixture
+def foreign_subproject(other_agency):
+    _, _, _, (sub,) = make_tree(PlanFactory(code="other"), lead_agency=other_agency, prefix="乙")
+    return sub
+
+
+def body_for(subproject, **overrides):
+    body = {
+        "project": subproject.pk,
+        "period": "2024Q3",
+        "planned_progress": "60",
+        "actual_progress": "60",
+        "budget_allocated": "5000000",
+        "budget_spent": "4600000",
+    }
+    body.update(overrides)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def assert_refused(response, field):
+    assert response.status_code == 400, response.json()
+    assert field in response.json()["errors"], response.json()
+    assert not QuarterlyReport.objects.exists()
+    assert not ReportEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"period": "2024-3"}, "period"),
+        ({"period": "2024Q5"}, "period"),
+        ({"period": "Q3 2024"}, "period"),
+        ({"period": "2019Q4"}, "period"),  # before the sub-project began
+        ({"period": "2026Q1"}, "period"),  # after it ends (2025-12-31)
+        ({"planned_progress": "100.5"}, "planned_progress"),
+        ({"actual_progress": "-1"}, "actual_progress"),
+        ({"budget_allocated": "-1"}, "budget_allocated"),
+        ({"budget_spent": "-0.5"}, "budget_spent"),
+        ({"budget_spent": "abc"}, "budget_spent"),
+        ({"actual_progress": "40"}, "delay_reasons"),
+        ({"achievements": "成" * 10_001}, "achievements"),
+        ({"status": "accepted"}, "status"),
+        ({"accepted_by": 1}, "accepted_by"),
+        ({"colour": "red"}, "colour"),
+        ({"project": 999_999}, "project"),
+    ],
+)
+def test_bad_fields_are_refused_by_name(lead_client, subproject, overrides, field):
+    response = lead_client.post(REPORTS, body_for(subproject, **overrides), format="json")
+
+    assert_refused(response, field)
+
+
+def test_a_quarter_in_the_future_is_refused(lead_client, subproject):
+    subproject.end_date = datetime.date(today().year + 2, 12, 31)
+    subproject.save()
+    future = Quarter.containing(today()).next()
+
+    response = lead_client.post(REPORTS, body_for(subproject, period=str(future)), format="json")
+
+    assert_refused(response, "period")
+
+
+def test_a_report_is_for_a_subproject(lead_client, subproject):
+    response = lead_client.post(REPORTS, body_for(subproject, project=subproject.parent.pk), format="json")
+
+    assert_refused(response, "project")
+
+
+def test_milestone_and_indicator_entries_of_another_subproject_are_refused(lead_client, subproject, foreign_subproject):
+    theirs = MilestoneFactory(node=foreign_subproject)
+    indicator = Indicator.objects.create(plan=foreign_subproject.plan, node=foreign_subproject, key="x", name="x")
+
+    milestones = lead_client.post(
+        REPORTS, body_for(subproject, milestone_entries=[{"milestone": theirs.pk, "completed_on": "2024-09-01"}]), format="json"
+    )
+    indicators = lead_client.post(
+        REPORTS, body_for(subproject, indicator_values=[{"indicator": indicator.pk, "value": "1"}]), format="json"
+    )
+    unknown = lead_client.post(
+        REPORTS, body_for(subproject, milestone_entries=[{"milestone": theirs.pk, "done": True}]), format="json"
+    )
+
+    assert_refused(milestones, "milestone_entries")
+    assert_refused(indicators, "indicator_values")
+    assert_refused(unknown, "milestone_entries")
+
+
+def test_a_milestone_listed_twice_is_refused(lead_client, subproject):
+    milestone = MilestoneFactory(node=subproject)
+    entry = {"milestone": milestone.pk, "completed_on": "2024-09-01"}
+
+    response = lead_client.post(REPORTS, body_for(subproject, milestone_entries=[entry, entry]), format="json")
+
+    assert_refused(response, "milestone_entries")
+
+
+def test_a_second_report_for_the_same_quarter_is_refused(lead_client, subproject):
+    assert lead_client.post(REPORTS, body_for(subproject), format="json").status_code == 201
+
+    again = lead_client.post(REPORTS, body_for(subproject), format="json")
+
+    assert again.status_code == 400
+    assert "period" in again.json()["errors"]
+    assert QuarterlyReport.objects.count() == 1
+
+
+def accepted_report(lead_client, secretariat_client, subproject, period, actual):
+    created = lead_client.post(REPORTS, body_for(subproject, period=period, actual_progress=actual, planned_progress=actual), format="json")
+    submitted = lead_client.post(f"{REPORTS}{created.json()['id']}/submit/", {}, format="json", HTTP_IF_MATCH=created["ETag"])
+    accepted = secretariat_client.post(
+        f"{REPORTS}{created.json()['id']}/accept/", {}, format="json", HTTP_IF_MATCH=submitted["ETag"]
+    )
+    assert accepted.json()["status"] == "accepted"
+
+
+def test_progress_lower_than_the_last_accepted_quarter_needs_an_explanation(lead_client, secretariat_client, subproject):
+    accepted_report(lead_client, secretariat_client, subproject, "2024Q2", "55")
+    before = (QuarterlyReport.objects.count(), ReportEvent.objects.count())
+
+    lower = lead_client.post(REPORTS, body_for(subproject, actual_progress="50", planned_progress="50"), format="json")
+    explained = lead_client.post(
+        REPORTS,
+        body_for(subproject, actual_progress="50", planned_progress="50", progress_explanation="重新估算工作量"),
+        format="json",
+    )
+
+    assert lower.status_code == 400
+    assert "55%" in lower.json()["errors"]["progress_explanation"][0]
+    assert "2024Q2" in lower.json()["errors"]["progress_explanation"][0]
+    assert explained.status_code == 201
+    assert (QuarterlyReport.objects.count(), ReportEvent.objects.count()) == (before[0] + 1, before[1] + 1)
+
+
+def test_an_invalid_edit_writes_nothing(lead_client, subproject):
+    created = lead_client.post(REPORTS, body_for(subproject), format="json")
+    url = f"{REPORTS}{created.json()['id']}/"
+
+    response = lead_client.patch(
+        url, {"actual_progress": "40", "achievements": "新的成果"}, format="json", HTTP_IF_MATCH=created["ETag"]
+    )
+
+    assert response.status_code == 400
+    assert "delay_reasons" in response.json()["errors"]
+    report = QuarterlyReport.objects.get()
+    assert (report.version, report.actual_progress, report.achievements) == (1, 60, "")
+    assert ReportEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", "Write the quarter as YYYYQn"), ("zh-Hant", "2024Q3")],
+)
+def test_errors_speak_the_clients_language(lead_client, subproject, language, text):
+    response = lead_client.post(REPORTS, body_for(subproject, period="2024-3"), format="json", HTTP_ACCEPT_LANGUAGE=language)
+
+    assert text in response.json()["errors"]["period"][0]
+    if language == "en":
+        assert response.json()["detail"] == "The request has invalid fields."
+    else:
+        assert response.json()["detail"] != "The request has invalid fields."
