@@ -1,7 +1,23 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+@extend_schema(exclude=True)
+def api_root(request):
+    """A directory of the API's collections."""
+    names = ["agencies", "plans", "projects", "milestones", "indicators", "reports"]
+    links = {name: request.build_absolute_uri(f"/api/v1/{name}/") for name in names}
+    links["schema"] = request.build_absolute_uri("/api/v1/schema/")
+    links["docs"] = request.build_absolute_uri("/api/v1/docs/")
+    return Response(links)
 
 
 def healthz(request):
@@ -10,8 +26,10 @@ def healthz(request):
 
 
 api_v1 = [
+    path("", api_root, name="api-root"),
     path("", include("projects.urls")),
     path("", include("reviews.urls")),
+    path("", include("indicators.urls")),
     path("auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

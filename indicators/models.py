@@ -101,8 +101,17 @@ class IndicatorActual(models.Model):
     quarter = models.PositiveSmallIntegerField(_("quarter"), default=0, help_text=_("0 for the whole year"))
     value = models.DecimalField(_("value"), max_digits=20, decimal_places=4, null=True, blank=True)
     text = models.TextField(_("qualitative result"), blank=True)
-    is_estimate = models.BooleanField(_("estimate"), default=False)
+    is_estimate = models.BooleanField(_("estimate"), default=False)  # 預估值
+    as_of = models.DateField(_("as of"), null=True, blank=True, help_text=_("The date the figure refers to."))
     source = models.CharField(_("source"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     recorded_at = models.DateTimeField(auto_now=True)
 
     class Meta:

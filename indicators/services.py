@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from projects.models import Plan
+from accounts.models import Role
+from gstp.exceptions import InvalidTransition
+from projects.models import NodeKind, Plan
 
 from .models import Indicator, IndicatorActual, IndicatorTarget, Measure
 
@@ -53,6 +57,7 @@ def overall_indicators_upsert(*, plan: Plan, rows: Iterable) -> UpsertResult:
             "name": row.name,
             "unit": row.unit,
             "measure": Measure.PERCENTAGE if row.unit == "%" else Measure.NUMBER,
+            "is_cumulative": True,  # a level (規模, 普及率, 涵蓋率): the latest figure is the current value
             "position": position,
         }
         if row.note:
@@ -81,3 +86,75 @@ def indicator_actual_record(*, indicator: Indicator, year: int, quarter: int, va
         quarter=quarter,
         defaults={"value": value, "text": text, "source": source, "is_estimate": False},
     )
+
+
+@transaction.atomic
+def group_targets_upsert(*, plan: Plan, rows: Iterable, groups: dict) -> UpsertResult:
+    """Record the groups' main performance targets (主要績效目標) as group-level indicators.
+
+    ``rows`` are :class:`projects.outline.document.OutlineGroupTarget`; ``groups`` maps outline keys to
+    group nodes. A target with a stated figure is numeric, with that target and result for the year;
+    one without is qualitative, its result the report's statement (when the outline carries it).
+    """
+    result = UpsertResult()
+    for row in rows:
+        group = groups.get(row.group_key)
+        if group is None:
+            continue
+        numeric = row.target_value is not None
+        values = {
+            "node": group,
+            "name": row.name,
+            "unit": row.unit,
+            "measure": (Measure.PERCENTAGE if row.unit == "%" else Measure.NUMBER) if numeric else Measure.QUALITATIVE,
+            "position": row.number,
+        }
+        indicator = _upsert(Indicator, {"plan": plan, "key": row.key}, values, result)
+        if numeric:
+            _upsert(
+                IndicatorTarget,
+                {"indicator": indicator, "year": row.year, "quarter": 0},
+                {"value": row.target_value},
+                result,
+            )
+        actual = {}
+        if row.result_value is not None:
+            actual["value"] = row.result_value
+        if row.statement:
+            actual["text"] = row.statement
+        if actual:
+            _upsert(IndicatorActual, {"indicator": indicator, "year": row.year, "quarter": 0}, actual, result)
+    return result
+
+
+@transaction.atomic
+def plan_indicator_actual_record(*, indicator: Indicator, actor, data: dict) -> IndicatorActual:
+    """The secretariat records a plan- or group-level actual with its date, source and estimate flag.
+
+    Sub-project actuals come only from accepted quarterly reports.
+    """
+    if actor.role != Role.SECRETARIAT:
+        raise PermissionDenied(_("Only the Executive Secretariat records plan- and group-level actuals."))
+    if indicator.node_id and indicator.node.kind == NodeKind.SUBPROJECT:
+        raise InvalidTransition(_("Sub-project actuals come only from accepted quarterly reports."))
+    if indicator.measure == Measure.QUALITATIVE:
+        if data.get("value") is not None:
+            raise ValidationError({"value": [_("A qualitative indicator takes text, not a number.")]})
+    elif data.get("value") is None:
+        raise ValidationError({"value": [_("This indicator needs a numeric value.")]})
+    actual, _created = IndicatorActual.objects.update_or_create(
+        indicator=indicator,
+        year=data["year"],
+        quarter=data.get("quarter", 0),
+        defaults={
+            "value": data.get("value"),
+            "text": data.get("text", ""),
+            "is_estimate": data.get("is_estimate", False),
+            "as_of": data.get("as_of"),
+            "source": data.get("source", ""),
+            "recorded_by": actor,
+        },
+    )
+    actual.full_clean()
+    Indicator.objects.filter(pk=indicator.pk).update(updated_at=actual.recorded_at)
+    return actual

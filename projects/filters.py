@@ -1,3 +1,4 @@
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as django_filters
@@ -6,6 +7,24 @@ from drf_spectacular.utils import extend_schema_field
 
 from .models import Agency, AgencyRole, Milestone, NodeKind, Plan, PlanNode
 from .selectors import agency_subtree
+
+
+class StrictBooleanField(forms.Field):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise forms.ValidationError(_("Use true or false."), code="invalid")
+
+
+class StrictBooleanFilter(django_filters.Filter):
+    """``true``/``false`` (``1``/``0``, any case); anything else is a 400 naming the parameter, not a dropped filter."""
+
+    field_class = StrictBooleanField
 
 
 class UpdatedSinceFilterSet(django_filters.FilterSet):
@@ -75,11 +94,14 @@ class ProjectFilter(UpdatedSinceFilterSet):
 class MilestoneFilter(UpdatedSinceFilterSet):
     project = django_filters.ModelChoiceFilter(field_name="node", queryset=PlanNode.objects.subprojects())
     plan = django_filters.ModelChoiceFilter(field_name="node__plan", queryset=Plan.objects.all())
-    is_critical = django_filters.BooleanFilter()
-    completed = django_filters.BooleanFilter(field_name="completed_on", lookup_expr="isnull", exclude=True)
+    is_critical = StrictBooleanFilter()
+    completed = StrictBooleanFilter(method="filter_completed")
     planned_before = django_filters.DateFilter(field_name="planned_date", lookup_expr="lte")
     planned_after = django_filters.DateFilter(field_name="planned_date", lookup_expr="gte")
 
     class Meta:
         model = Milestone
         fields = ["project", "plan", "is_critical"]
+
+    def filter_completed(self, queryset, name, value):
+        return queryset.filter(completed_on__isnull=not value)

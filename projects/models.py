@@ -21,7 +21,8 @@ class MaterializedPathMixin(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        old_path = self.path
+        # The path as stored, not as loaded: an ancestor may have moved since this instance was read.
+        old_path = self._stored_path()
         new_path = f"{self.parent.path if self.parent_id else '/'}{self.pk:08d}/"
         if new_path != old_path:
             manager = type(self)._default_manager
@@ -32,6 +33,14 @@ class MaterializedPathMixin(models.Model):
                     path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
                 )
             self.path = new_path
+
+    def clean(self):
+        super().clean()
+        if self.pk and self.parent_id and self.parent.path.startswith(self._stored_path() or "\0"):
+            raise ValidationError({"parent": _("A node cannot be moved under itself or one of its own children.")})
+
+    def _stored_path(self) -> str:
+        return type(self)._default_manager.filter(pk=self.pk).values_list("path", flat=True).first() or ""
 
 
 class AgencyQuerySet(models.QuerySet):
@@ -244,6 +253,8 @@ class PlanNode(MaterializedPathMixin):
 
     def clean(self):
         errors = {}
+        if self.kind not in NodeKind.values:
+            return  # the field's own validation names the problem
         if self.parent_id:
             if self.parent.plan_id != self.plan_id:
                 errors["parent"] = _("The parent belongs to another plan.")
@@ -252,10 +263,9 @@ class PlanNode(MaterializedPathMixin):
                     "kind": self.get_kind_display(),
                     "parent": self.parent.get_kind_display(),
                 }
-            elif self.pk and self.parent.path.startswith(self.path or "\0"):
-                errors["parent"] = _("A node cannot be moved under itself.")
         if errors:
             raise ValidationError(errors)
+        super().clean()
 
     @property
     def lead_agencies(self):

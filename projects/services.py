@@ -124,10 +124,15 @@ def outline_import(
         result.pruned = len(absent)
 
     result.agencies_created = Agency.objects.count() - agencies_before
-    indicator_result = indicator_services.overall_indicators_upsert(plan=plan, rows=document.indicators)
-    result.created += indicator_result.created
-    result.updated += indicator_result.updated
-    result.unchanged += indicator_result.unchanged
+    for indicator_result in (
+        indicator_services.overall_indicators_upsert(plan=plan, rows=document.indicators),
+        indicator_services.group_targets_upsert(
+            plan=plan, rows=document.group_targets, groups={key: existing[key] for key in seen}
+        ),
+    ):
+        result.created += indicator_result.created
+        result.updated += indicator_result.updated
+        result.unchanged += indicator_result.unchanged
     return result
 
 
@@ -171,6 +176,7 @@ def _import_node(
     if created or changed:
         _validate(node, outline)
         node.save()
+    existing[outline.key] = node
     agencies_changed = _sync_agencies(node, outline)
     if created:
         result.created += 1

@@ -5,15 +5,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import Role
 from gstp.exceptions import ApplicationError, StaleVersion
-from projects.models import Agency
+from projects.models import Agency, NodeKind, PlanNode
 from projects.selectors import agency_find
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .filters import ReportFilter
 from .idempotency import idempotent
 from .serializers import (
@@ -100,6 +100,16 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     @idempotent
     def create(self, request, *args, **kwargs):
+        # Who may file is decided before the body is read: a forbidden actor gets 403 whatever it sent.
+        project = request.data.get("project") if isinstance(request.data, dict) else None
+        node = PlanNode.objects.filter(pk=project).first() if isinstance(project, int) else None
+        foreign = (
+            node is not None
+            and node.kind == NodeKind.SUBPROJECT
+            and not permissions.can_file_report(request.user, node)
+        )
+        if request.user.role != Role.LEAD or foreign:
+            raise PermissionDenied(_("Only a lead of this sub-project's agency can file its reports."))
         serializer = ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -118,6 +128,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     def partial_update(self, request, *args, **kwargs):
         report = self.get_object()
+        if not permissions.can_edit_report(request.user, report):
+            raise PermissionDenied(_("Only a lead of this sub-project's agency can edit its reports."))
         version = expected_version(request, report)
         serializer = ReportUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -152,6 +164,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"], url_path="return")
     @idempotent
     def return_report(self, request, pk=None):
+        if not permissions.can_review_report(request.user, self.get_object()):
+            raise PermissionDenied(_("Only the Executive Secretariat can return a report."))
         serializer = ReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._transition(request, services.report_return, reason=serializer.validated_data["reason"])
@@ -192,6 +206,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         user = request.user
         if user.role == Role.LEAD:
             agency = user.agency
+        elif user.role != Role.SECRETARIAT:
+            raise PermissionDenied(_("Only leads and the Executive Secretariat see what is owed."))
         else:
             wanted = request.query_params.get("agency", "")
             agency = None

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
-from projects.filters import UpdatedSinceFilterSet
+from projects.filters import StrictBooleanFilter, UpdatedSinceFilterSet
 from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
 
 from .models import QuarterlyReport, ReportStatus
@@ -26,7 +26,7 @@ class ReportFilter(UpdatedSinceFilterSet):
     period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
     year = filters.NumberFilter()
     status = filters.MultipleChoiceFilter(choices=ReportStatus.choices)
-    late = filters.BooleanFilter(method="filter_late", help_text=_("Submitted after its due date, or overdue."))
+    late = StrictBooleanFilter(method="filter_late", help_text=_("Submitted after its due date, or overdue."))
 
     class Meta:
         model = QuarterlyReport

@@ -31,9 +31,9 @@ def pytest_report_header(config):
 def pytest_collection_modifyitems(config, items):
     redis_url = os.environ.get("REDIS_URL")
     for item in items:
-        if "postgres" in item.keywords and not IS_POSTGRES:
+        if item.get_closest_marker("postgres") and not IS_POSTGRES:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
-        if "redis" in item.keywords and not redis_url:
+        if item.get_closest_marker("redis") and not redis_url:
             item.add_marker(pytest.mark.skip(reason="needs Redis (set REDIS_URL)"))
 
 

@@ -57,6 +57,22 @@ class OutlineIndicator:
 
 
 @dataclass
+class OutlineGroupTarget:
+    """A group's main performance target (主要績效目標), with the figure the report states, if any."""
+
+    key: str  # 肆/target/3
+    group_key: str
+    number: int
+    name: str
+    year: int
+    unit: str = ""
+    target_value: Decimal | None = None
+    result_value: Decimal | None = None
+    statement: str = ""  # the report's sentence on it (prose)
+    line: int = 0
+
+
+@dataclass
 class OutlineDocument:
     plan_name: str
     start_year: int
@@ -65,6 +81,7 @@ class OutlineDocument:
     secretariat: str = ""
     groups: list[OutlineNode] = field(default_factory=list)
     indicators: list[OutlineIndicator] = field(default_factory=list)
+    group_targets: list[OutlineGroupTarget] = field(default_factory=list)
 
     def walk(self):
         for group in self.groups:
@@ -104,6 +121,15 @@ def document_to_data(document: OutlineDocument, *, with_prose: bool = False) -> 
         row["target_value"] = str(indicator.target_value)
         row["result_value"] = str(indicator.result_value)
         indicators.append(row)
+    group_targets = []
+    for target in document.group_targets:
+        row = asdict(target)
+        row.pop("line")
+        if not with_prose:
+            row.pop("statement")
+        for name in ("target_value", "result_value"):
+            row[name] = None if row[name] is None else str(row[name])
+        group_targets.append(row)
     return {
         "format": "gstp-outline",
         "version": FORMAT_VERSION,
@@ -116,6 +142,7 @@ def document_to_data(document: OutlineDocument, *, with_prose: bool = False) -> 
         },
         "groups": [node_data(group) for group in document.groups],
         "indicators": indicators,
+        "group_targets": group_targets,
     }
 
 
@@ -159,6 +186,16 @@ def document_from_data(data: dict) -> OutlineDocument:
                     }
                 )
                 for row in data.get("indicators", [])
+            ],
+            group_targets=[
+                OutlineGroupTarget(
+                    **{
+                        **row,
+                        "target_value": None if row.get("target_value") is None else Decimal(row["target_value"]),
+                        "result_value": None if row.get("result_value") is None else Decimal(row["result_value"]),
+                    }
+                )
+                for row in data.get("group_targets", [])
             ],
         )
     except (KeyError, TypeError, ArithmeticError) as exc:

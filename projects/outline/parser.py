@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from . import agencies
-from .document import OutlineDocument, OutlineError, OutlineIndicator, OutlineNode
+from .document import OutlineDocument, OutlineError, OutlineGroupTarget, OutlineIndicator, OutlineNode
 
 # (level, pattern); the number is group 1, the rest of the line group 2.
 HEADINGS = [
@@ -50,6 +50,9 @@ RESULTS_FOLLOW = re.compile(r"[，,]?\s*(?:截至|至)\s*\d{4}\s*年[^，,。]*?
 SUMMARY_SECTION = re.compile(r"整體推動效益")
 GROUP_TITLE = re.compile(r"^(?P<name>.*?分組)")
 VALUE = re.compile(r"^(?P<number>[\d,]+(?:\.\d+)?)\s*(?P<unit>[^\d\s(（]*)\s*(?P<estimate>[(（]\s*預估值\s*[)）])?$")
+GROUP_TARGET = re.compile(r"^主要績效目標\s*(\d+)\s*[：:]\s*(.+)$", re.S)
+UNITS = ("%", "兆元", "億元", "萬元", "元", "人次", "萬人", "人", "項", "件", "案", "家", "處", "個", "次", "臺", "座")
+STATED_TARGET = re.compile(r"目標值\s*(?P<number>[\d,]+(?:\.\d+)?)\s*(?P<unit>" + "|".join(UNITS) + ")")
 FOOTNOTE_MARK = re.compile(r"\s*\^?\[(\d+)\]\s*$")
 
 TITLE_MAX_CHARS = 64
@@ -178,6 +181,7 @@ def parse(text: str, *, progress: Callable[[str], None] | None = None) -> Outlin
             continue
         group = _group_node(entry)
         document.groups.append(group)
+        document.group_targets.extend(_group_targets(entry, group, document.report_year))
         if progress:
             progress(f"{group.number}、{group.title}: {sum(1 for _ in group.walk())} nodes")
     if not document.groups:
@@ -321,6 +325,38 @@ def _group_node(entry: Entry) -> OutlineNode:
     )
     group.children = _child_nodes(entry, group.key)
     return group
+
+
+def _group_targets(entry: Entry, group: OutlineNode, year: int | None) -> list[OutlineGroupTarget]:
+    """The 主要績效目標 N：… statements of the group's summary section, with the figure they state."""
+    targets = []
+    for section in entry.children:
+        if section.kind != "summary":
+            continue
+        for item in section.children:
+            match = GROUP_TARGET.match(item.block.text)
+            if not match:
+                continue
+            number, statement = int(match.group(1)), match.group(2).strip()
+            name = re.split(r"。|，\s*(?:截至\s*)?\d{4}\s*年", statement, maxsplit=1)[0].strip()
+            name = re.sub(r"^為", "", name)
+            target = OutlineGroupTarget(
+                key=f"{group.key}/target/{number}",
+                group_key=group.key,
+                number=number,
+                name=name[:300],
+                year=year or 0,
+                statement=statement,
+                line=item.block.line,
+            )
+            stated = STATED_TARGET.search(statement)
+            if stated:
+                target.unit = stated.group("unit")
+                target.target_value = Decimal(stated.group("number").replace(",", ""))
+                if "已達目標值" in statement:
+                    target.result_value = target.target_value
+            targets.append(target)
+    return targets
 
 
 def _child_nodes(entry: Entry, parent_key: str) -> list[OutlineNode]:

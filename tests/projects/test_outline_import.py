@@ -11,7 +11,7 @@ from accounts.models import User
 from indicators.models import Indicator
 from projects.models import Agency, NodeKind, Plan, PlanNode
 from projects.outline import read_outline
-from projects.outline.document import document_to_data
+from projects.outline.document import OutlineError, document_to_data
 from projects.selectors import agency_find
 from projects.services import outline_import
 from tests.conftest import REPO_ROOT
@@ -258,7 +258,7 @@ def test_a_failure_halfway_through_the_database_writes_rolls_everything_back(db,
     # Give a later node a kind the plan tree refuses under its parent.
     document.groups[1].children[0].children[0].kind = NodeKind.STRATEGY
 
-    with pytest.raises(Exception, match="cannot stand under"):
+    with pytest.raises(OutlineError, match=r"line 19: \(一\) 智慧晶片系統與應用人才培育計畫: parent: "):
         outline_import(document=document)
 
     assert not PlanNode.objects.exists()
@@ -294,7 +294,7 @@ def test_shipped_outline_then_report_adds_prose_without_new_nodes(db, seed_repor
 
     result = outline_import(document=read_outline(seed_report_path))
 
-    assert result.created == 0
+    assert result.agencies_created == 0
     assert PlanNode.objects.count() == nodes
     assert node("數位治理分組").description
 

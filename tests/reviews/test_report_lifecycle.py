@@ -69,7 +69,14 @@ def test_draft_returned_twice_then_accepted_has_its_whole_history(lead_client, s
     steps = [submitted, returned, fixed, resubmitted, returned_again, fixed_again, last_submitted, accepted]
     assert [step.status_code for step in steps] == [200] * 8
     assert [step.json()["status"] for step in steps] == [
-        "submitted", "returned", "returned", "submitted", "returned", "returned", "submitted", "accepted",
+        "submitted",
+        "returned",
+        "returned",
+        "submitted",
+        "returned",
+        "returned",
+        "submitted",
+        "accepted",
     ]
     assert [step.json()["version"] for step in steps] == list(range(2, 10))
     assert accepted.json()["return_reason"] == "查核點日期有誤"
@@ -87,7 +94,10 @@ def test_draft_returned_twice_then_accepted_has_its_whole_history(lead_client, s
         ("accept", "secretariat", "accepted"),
     ]
     assert [event["version"] for event in history] == list(range(1, 10))
-    assert [event["reason"] for event in history if event["action"] == "return"] == ["請補充經費執行說明", "查核點日期有誤"]
+    assert [event["reason"] for event in history if event["action"] == "return"] == [
+        "請補充經費執行說明",
+        "查核點日期有誤",
+    ]
     assert history[3]["changes"] == {"achievements": ["完成平臺上線。", "完成平臺上線，經費執行 92%。"]}
     assert history[0]["changes"]["actual_progress"] == [None, "60.00"]
 
@@ -111,7 +121,9 @@ def test_who_did_what_is_never_taken_from_the_body(lead_client, secretariat_clie
 def test_accepting_applies_milestones_and_indicator_values_as_actuals(lead_client, secretariat_client, subproject):
     milestone = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 9, 30))
     later = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 12, 31))
-    indicator = Indicator.objects.create(plan=subproject.plan, node=subproject, key="sub/1", name="開放資料集數", unit="項")
+    indicator = Indicator.objects.create(
+        plan=subproject.plan, node=subproject, key="sub/1", name="開放資料集數", unit="項"
+    )
     created = create(
         lead_client,
         subproject,
@@ -233,7 +245,11 @@ def test_what_an_agency_still_owes_and_by_when(lead_client, agency, other_agency
     owed = lead_client.get(f"{REPORTS}owed/").json()
 
     mine_owed = [(row["period"], row["status"], row["due_on"]) for row in owed if row["project"] == mine.pk]
-    assert mine_owed == [("2024Q2", "draft", "2024-07-10"), ("2024Q3", "missing", "2024-10-10"), ("2024Q4", "missing", "2025-01-10")]
+    assert mine_owed == [
+        ("2024Q2", "draft", "2024-07-10"),
+        ("2024Q3", "missing", "2024-10-10"),
+        ("2024Q4", "missing", "2025-01-10"),
+    ]
     assert {row["project"] for row in owed} == {mine.pk, units.pk}
     assert all(row["is_overdue"] for row in owed)
     assert [row["due_on"] for row in owed] == sorted(row["due_on"] for row in owed)

@@ -92,7 +92,9 @@ def test_milestone_and_indicator_entries_of_another_subproject_are_refused(lead_
     indicator = Indicator.objects.create(plan=foreign_subproject.plan, node=foreign_subproject, key="x", name="x")
 
     milestones = lead_client.post(
-        REPORTS, body_for(subproject, milestone_entries=[{"milestone": theirs.pk, "completed_on": "2024-09-01"}]), format="json"
+        REPORTS,
+        body_for(subproject, milestone_entries=[{"milestone": theirs.pk, "completed_on": "2024-09-01"}]),
+        format="json",
     )
     indicators = lead_client.post(
         REPORTS, body_for(subproject, indicator_values=[{"indicator": indicator.pk, "value": "1"}]), format="json"
@@ -126,15 +128,21 @@ def test_a_second_report_for_the_same_quarter_is_refused(lead_client, subproject
 
 
 def accepted_report(lead_client, secretariat_client, subproject, period, actual):
-    created = lead_client.post(REPORTS, body_for(subproject, period=period, actual_progress=actual, planned_progress=actual), format="json")
-    submitted = lead_client.post(f"{REPORTS}{created.json()['id']}/submit/", {}, format="json", HTTP_IF_MATCH=created["ETag"])
+    created = lead_client.post(
+        REPORTS, body_for(subproject, period=period, actual_progress=actual, planned_progress=actual), format="json"
+    )
+    submitted = lead_client.post(
+        f"{REPORTS}{created.json()['id']}/submit/", {}, format="json", HTTP_IF_MATCH=created["ETag"]
+    )
     accepted = secretariat_client.post(
         f"{REPORTS}{created.json()['id']}/accept/", {}, format="json", HTTP_IF_MATCH=submitted["ETag"]
     )
     assert accepted.json()["status"] == "accepted"
 
 
-def test_progress_lower_than_the_last_accepted_quarter_needs_an_explanation(lead_client, secretariat_client, subproject):
+def test_progress_lower_than_the_last_accepted_quarter_needs_an_explanation(
+    lead_client, secretariat_client, subproject
+):
     accepted_report(lead_client, secretariat_client, subproject, "2024Q2", "55")
     before = (QuarterlyReport.objects.count(), ReportEvent.objects.count())
 
@@ -172,7 +180,9 @@ def test_an_invalid_edit_writes_nothing(lead_client, subproject):
     [("en", "Write the quarter as YYYYQn"), ("zh-Hant", "2024Q3")],
 )
 def test_errors_speak_the_clients_language(lead_client, subproject, language, text):
-    response = lead_client.post(REPORTS, body_for(subproject, period="2024-3"), format="json", HTTP_ACCEPT_LANGUAGE=language)
+    response = lead_client.post(
+        REPORTS, body_for(subproject, period="2024-3"), format="json", HTTP_ACCEPT_LANGUAGE=language
+    )
 
     assert text in response.json()["errors"]["period"][0]
     if language == "en":

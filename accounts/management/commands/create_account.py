@@ -29,7 +29,9 @@ class Command(BaseCommand):
                 username=username, role=role, agency=agency_obj, password=password, email=email
             )
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+            if hasattr(exc, "error_dict"):
+                raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+            raise CommandError(f"password: {' '.join(exc.messages)}") from exc
         where = f" at {user.agency}" if user.agency else ""
         self.stdout.write(self.style.SUCCESS(f"{user.username}: {user.get_role_display()}{where}"))
         if generated:

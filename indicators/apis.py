@@ -1,0 +1,69 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects.selectors import plan_list
+
+from . import selectors, services
+from .filters import IndicatorFilter
+from .serializers import ActualSerializer, ActualWriteSerializer, IndicatorSerializer, OverallRowSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List indicators (績效指標) with their targets, actuals and status"),
+    retrieve=extend_schema(summary="One indicator", parameters=[OpenApiParameter("as_of", str)]),
+)
+class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = IndicatorSerializer
+    filterset_class = IndicatorFilter
+
+    def get_queryset(self):
+        return selectors.indicator_list(user=self.request.user)
+
+    def _as_of(self):
+        filterset = self.filterset_class(self.request.query_params, queryset=self.get_queryset(), request=self.request)
+        return filterset.form.cleaned_data.get("as_of") if filterset.is_valid() else None
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "as_of": self._as_of()}
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        wanted = self.request.query_params.getlist("status")
+        if not wanted:
+            return queryset
+        # The status is computed, not stored: evaluate the filtered rows once and keep the ids.
+        as_of = self._as_of()
+        keep = [
+            indicator.pk for indicator in queryset if selectors.indicator_evaluate(indicator, on=as_of).status in wanted
+        ]
+        return queryset.filter(pk__in=keep)
+
+    @extend_schema(
+        summary="Record a plan- or group-level actual (secretariat)",
+        request=ActualWriteSerializer,
+        responses={201: ActualSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def actuals(self, request, pk=None):
+        indicator = self.get_object()
+        serializer = ActualWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        actual = services.plan_indicator_actual_record(
+            indicator=indicator, actor=request.user, data=serializer.validated_data
+        )
+        return Response(ActualSerializer(actual).data, status=status.HTTP_201_CREATED)
+
+
+class PlanIndicatorSummaryView(APIView):
+    @extend_schema(
+        summary="The plan's overall indicators (總體指標): final target, latest result, met or not",
+        responses=OverallRowSerializer(many=True),
+    )
+    def get(self, request, plan_id: int):
+        plan = get_object_or_404(plan_list(user=request.user), pk=plan_id)
+        rows = selectors.plan_indicator_summary(plan=plan, user=request.user)
+        return Response(OverallRowSerializer(rows, many=True).data)

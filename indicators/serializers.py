@@ -1,0 +1,100 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import Indicator, IndicatorActual, IndicatorTarget
+from .selectors import indicator_evaluate, owner_kind
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IndicatorTarget
+        fields = ["year", "quarter", "value"]
+
+
+class ActualSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IndicatorActual
+        fields = ["year", "quarter", "value", "text", "is_estimate", "as_of", "source"]
+
+
+class EvaluationSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    actual = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True)
+    expected = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True)
+    target = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True)
+    target_year = serializers.IntegerField(allow_null=True)
+    ratio = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True)
+    status = serializers.CharField(help_text=_("met, on_track, behind, cannot_reach, no_data or qualitative"))
+
+
+class BaselineSerializer(serializers.Serializer):
+    year = serializers.IntegerField(source="baseline_year")
+    value = serializers.DecimalField(source="baseline_value", max_digits=24, decimal_places=4)
+
+
+class IndicatorSerializer(serializers.ModelSerializer):
+    owner = serializers.SerializerMethodField(help_text=_("plan, group, strategy, measure or subproject"))
+    project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
+    baseline = serializers.SerializerMethodField()
+    targets = TargetSerializer(many=True, read_only=True)
+    actuals = ActualSerializer(many=True, read_only=True)
+    evaluation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Indicator
+        fields = [
+            "id",
+            "plan",
+            "project",
+            "owner",
+            "key",
+            "dimension",
+            "name",
+            "unit",
+            "measure",
+            "direction",
+            "is_cumulative",
+            "baseline",
+            "targets",
+            "actuals",
+            "evaluation",
+            "note",
+            "updated_at",
+        ]
+
+    def get_owner(self, indicator) -> str:
+        return owner_kind(indicator)
+
+    @extend_schema_field(BaselineSerializer(allow_null=True))
+    def get_baseline(self, indicator):
+        if indicator.baseline_year is None:
+            return None
+        return BaselineSerializer(indicator).data
+
+    @extend_schema_field(EvaluationSerializer)
+    def get_evaluation(self, indicator):
+        evaluation = self.context.get("evaluations", {}).get(indicator.pk) or indicator_evaluate(
+            indicator, on=self.context.get("as_of")
+        )
+        return EvaluationSerializer(evaluation).data
+
+
+class ActualWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IndicatorActual
+        fields = ["year", "quarter", "value", "text", "is_estimate", "as_of", "source"]
+        extra_kwargs = {"source": {"required": True, "allow_blank": False}, "as_of": {"required": True}}
+
+
+class OverallRowSerializer(serializers.Serializer):
+    indicator = serializers.IntegerField(source="indicator.pk")
+    dimension = serializers.CharField(source="indicator.dimension")
+    name = serializers.CharField(source="indicator.name")
+    unit = serializers.CharField(source="indicator.unit")
+    target_year = serializers.IntegerField(allow_null=True)
+    target = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True)
+    result_year = serializers.IntegerField(allow_null=True)
+    result = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True)
+    result_is_estimate = serializers.BooleanField()
+    met = serializers.BooleanField(allow_null=True)

@@ -1,0 +1,299 @@
+"""The deployment files: docker-compose.yml, Dockerfile and .ci/run.
+
+There is no Docker engine where the tests run, so these tests read the files:
+the compose file with PyYAML, gstp/settings.py with ``ast`` (to learn which
+environment variables it reads), the Dockerfile and the CI script as text.
+No database is needed.
+"""
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+SETTINGS_FILE = ROOT / "gstp" / "settings.py"
+CI_SCRIPT = ROOT / ".ci" / "run"
+MAKEFILE = ROOT / "Makefile"
+
+SERVICES = ("web", "worker", "beat", "postgres", "redis")
+APP_SERVICES = ("web", "worker", "beat")
+REQUIRED_APP_ENV = ("DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
+BROKER_ENV = ("REDIS_URL", "CELERY_BROKER_URL")
+
+# Functions in settings.py whose first argument names an environment variable.
+ENV_READERS = {"os.environ.get", "os.getenv", "environ.get", "getenv", "env_bool", "env_list"}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def settings_env_vars() -> set[str]:
+    """Names of the environment variables gstp/settings.py reads."""
+    names = set()
+    for node in ast.walk(ast.parse(SETTINGS_FILE.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in ENV_READERS:
+            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                names.add(node.args[0].value)
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) in {"os.environ", "environ"}:
+            if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+                names.add(node.slice.value)
+    return names
+
+
+def service_env(service: dict) -> dict[str, str | None]:
+    """A service's `environment`, whether written as a mapping or as a list."""
+    environment = service.get("environment") or {}
+    if isinstance(environment, dict):
+        return {str(key): None if value is None else str(value) for key, value in environment.items()}
+    result = {}
+    for item in environment:
+        key, sep, value = str(item).partition("=")
+        result[key] = value if sep else None
+    return result
+
+
+def healthcheck_command(service: dict) -> str:
+    test = service["healthcheck"]["test"]
+    return test if isinstance(test, str) else " ".join(str(part) for part in test)
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    logical, current = [], ""
+    for raw in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not current and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):  # comment inside a continued instruction
+            continue
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        logical.append(current + line)
+        current = ""
+    if current:
+        logical.append(current)
+    instructions = []
+    for line in logical:
+        keyword, _, arguments = line.partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    return instructions[last_from:]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+# --- docker-compose.yml --------------------------------------------------------------------------
+
+
+def test_compose_defines_the_five_services(services):
+    assert set(SERVICES) <= set(services), f"missing: {sorted(set(SERVICES) - set(services))}"
+
+
+# Ids like "postgres-service", not "postgres": a bare "postgres"/"redis" id is also a pytest keyword,
+# which tests/conftest.py would take for the postgres/redis marker and skip.
+@pytest.mark.parametrize("name", SERVICES, ids=lambda name: f"{name}-service")
+def test_service_has_a_healthcheck_with_a_test_command(services, name):
+    healthcheck = services[name].get("healthcheck")
+    assert isinstance(healthcheck, dict), f"{name} has no healthcheck"
+    assert not healthcheck.get("disable"), f"{name}'s healthcheck is disabled"
+    test = healthcheck.get("test")
+    assert test, f"{name}'s healthcheck has no test"
+    if isinstance(test, list):
+        assert test[0] in {"CMD", "CMD-SHELL"}, f"{name}: healthcheck test must start with CMD or CMD-SHELL"
+        assert len(test) > 1 and all(str(part).strip() for part in test[1:]), f"{name}: empty healthcheck command"
+    else:
+        assert str(test).strip()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param("web", ["/healthz/", "8000"], id="web-service"),
+        pytest.param("worker", ["celery", "-A gstp", "inspect ping"], id="worker-service"),
+        pytest.param("beat", ["beat"], id="beat-service"),
+        pytest.param("postgres", ["pg_isready"], id="postgres-service"),
+        pytest.param("redis", ["redis-cli", "ping"], id="redis-service"),
+    ],
+)
+def test_healthcheck_checks_the_right_thing(services, name, expected):
+    command = healthcheck_command(services[name])
+    for fragment in expected:
+        assert fragment in command, f"{name}'s healthcheck should mention {fragment!r}: {command!r}"
+
+
+def test_beat_runs_exactly_one_replica(services):
+    beat = services["beat"]
+    deploy = beat.get("deploy") or {}
+    assert int(deploy.get("replicas", 1)) <= 1, "beat must not be replicated: periodic tasks would run twice"
+    assert deploy.get("mode", "replicated") != "global"
+    assert int(beat.get("scale", 1)) <= 1
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_service_waits_for_healthy_postgres_and_redis(services, name):
+    depends_on = services[name].get("depends_on")
+    assert isinstance(depends_on, dict), f"{name}: depends_on must be the long form with conditions"
+    for dependency in ("postgres", "redis"):
+        assert dependency in depends_on, f"{name} does not depend on {dependency}"
+        assert (depends_on[dependency] or {}).get("condition") == "service_healthy", (
+            f"{name} must wait for {dependency} to be healthy"
+        )
+
+
+def test_settings_scan_finds_the_known_variables():
+    # Guards the scan itself: if it found nothing, the next test would pass vacuously.
+    assert {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"} <= (
+        settings_env_vars()
+    )
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_service_sets_only_variables_settings_reads(services, name):
+    unknown = set(service_env(services[name])) - settings_env_vars()
+    assert not unknown, f"{name} sets variables gstp/settings.py never reads: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_service_sets_every_variable_production_needs(services, name):
+    env = service_env(services[name])
+    for variable in REQUIRED_APP_ENV:
+        assert env.get(variable), f"{name} does not set {variable}"
+    assert any(env.get(variable) for variable in BROKER_ENV), f"{name} sets neither {' nor '.join(BROKER_ENV)}"
+
+    assert env["DEBUG"].strip().lower() in {"0", "false", "no", "off"}, "production runs with DEBUG off"
+    assert env["SECRET_KEY"].startswith("${SECRET_KEY:?"), "SECRET_KEY must come from ${SECRET_KEY:?...}"
+    assert re.match(r"postgres(ql)?://[^@]+@postgres[:/]", env["DATABASE_URL"]), env["DATABASE_URL"]
+    for variable in BROKER_ENV:
+        if env.get(variable):
+            assert env[variable].startswith("redis://redis:"), f"{name}: {variable} should point at the redis service"
+
+
+def test_app_services_share_one_environment(services):
+    environments = {name: service_env(services[name]) for name in APP_SERVICES}
+    assert environments["worker"] == environments["web"]
+    assert environments["beat"] == environments["web"]
+
+
+def test_one_off_services_using_the_app_image_use_the_same_environment(services):
+    # e.g. a `migrate` service: it must talk to the same database.
+    web_env = service_env(services["web"])
+    for name, service in services.items():
+        if name not in APP_SERVICES and "build" in service:
+            assert service_env(service) == web_env, f"{name} runs GSTP with a different environment"
+
+
+def test_images(services):
+    assert str(services["postgres"]["image"]).startswith("postgres:16")
+    assert str(services["redis"]["image"]).startswith("redis:7")
+    assert "build" in services["web"], "web is built from the repository's Dockerfile"
+
+
+def test_postgres_and_redis_keep_their_data_in_volumes(compose, services):
+    for name in ("postgres", "redis"):
+        volumes = services[name].get("volumes") or []
+        named = [str(v).split(":")[0] for v in volumes if not str(v).startswith((".", "/"))]
+        assert named, f"{name} should keep its data in a named volume"
+        assert set(named) <= set(compose.get("volumes") or {})
+
+
+def test_web_serves_gstp_wsgi_with_gunicorn_on_port_8000(services):
+    web = services["web"]
+    command = web.get("command")
+    if command:  # otherwise the image's CMD, checked below
+        text = command if isinstance(command, str) else " ".join(command)
+        assert "gunicorn" in text and "gstp.wsgi" in text
+    published = [str(port).split(":")[-1].split("/")[0] for port in web.get("ports", []) + web.get("expose", [])]
+    assert "8000" in published
+
+
+@pytest.mark.parametrize(("name", "subcommand"), [("worker", "worker"), ("beat", "beat")])
+def test_celery_services_run_the_gstp_app(services, name, subcommand):
+    command = services[name]["command"]
+    argv = command.split() if isinstance(command, str) else [str(part) for part in command]
+    assert argv[:4] == ["celery", "-A", "gstp", subcommand], argv
+
+
+# --- Dockerfile ----------------------------------------------------------------------------------
+
+
+def test_dockerfile_is_python_311_slim_and_installs_requirements():
+    stage = final_stage(dockerfile_instructions())
+    assert stage[0][1].split()[0] == "python:3.11-slim"
+    runs = " ".join(arguments for keyword, arguments in stage if keyword == "RUN")
+    assert re.search(r"pip install .*-r \S*requirements\.txt", runs)
+
+
+def test_dockerfile_collects_static_files_with_a_build_time_secret_key():
+    runs = [arguments for keyword, arguments in final_stage(dockerfile_instructions()) if keyword == "RUN"]
+    collect = [run for run in runs if "collectstatic" in run]
+    assert collect, "collectstatic must run at build time"
+    assert "SECRET_KEY=" in collect[0]
+
+
+def test_dockerfile_runs_as_a_non_root_user():
+    users = [arguments for keyword, arguments in final_stage(dockerfile_instructions()) if keyword == "USER"]
+    assert users, "no USER instruction: the container would run as root"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_dockerfile_cmd_runs_gunicorn_gstp_wsgi():
+    cmds = [arguments for keyword, arguments in final_stage(dockerfile_instructions()) if keyword == "CMD"]
+    assert cmds, "no CMD"
+    argv = json.loads(cmds[-1]) if cmds[-1].startswith("[") else cmds[-1].split()
+    assert argv[0] == "gunicorn"
+    assert any(arg == "gstp.wsgi" or arg.startswith("gstp.wsgi:") for arg in argv[1:]), argv
+
+
+# --- .ci/run -------------------------------------------------------------------------------------
+
+
+def ci_script() -> str:
+    return CI_SCRIPT.read_text(encoding="utf-8")
+
+
+def test_ci_script_is_executable():
+    assert CI_SCRIPT.is_file()
+    assert os.access(CI_SCRIPT, os.X_OK), ".ci/run must be executable (chmod +x, mode 100755 in git)"
+    assert ci_script().startswith("#!"), ".ci/run needs a shebang line"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
+def test_ci_script_is_valid_bash():
+    result = subprocess.run(["bash", "-n", str(CI_SCRIPT)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_ci_script_runs_the_readme_test_command():
+    assert re.search(r"^\s*make test(\s|$)", ci_script(), re.MULTILINE), ".ci/run must run `make test`"
+    assert re.search(r"^test:", MAKEFILE.read_text(encoding="utf-8"), re.MULTILINE), "Makefile has no test target"
+
+
+def test_ci_script_requires_postgres_and_points_at_its_servers():
+    script = ci_script()
+    assert re.search(r"^\s*export GSTP_REQUIRE_POSTGRES=1\s*$", script, re.MULTILINE)
+    assert re.search(r"^\s*export DATABASE_URL=\"?postgres(ql)?://", script, re.MULTILINE)
+    assert re.search(r"^\s*export REDIS_URL=\"?redis://127\.0\.0\.1:", script, re.MULTILINE)
+    assert re.search(r"^\s*export CELERY_BROKER_URL=", script, re.MULTILINE)
+    assert re.search(r"^\s*trap \S+ EXIT", script, re.MULTILINE), "servers must be stopped on exit"

@@ -1,0 +1,363 @@
+"""The admin and the API speak Traditional Chinese (Taiwan usage) by default and English on request.
+
+The catalogue is ``locale/zh_Hant/LC_MESSAGES/django.po``; its compiled ``django.mo``
+is committed so the runtime needs no gettext tools.
+"""
+
+import ast
+import gettext
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.factories import UserFactory, make_tree
+
+LOCALE_DIR = Path(settings.BASE_DIR) / "locale" / "zh_Hant" / "LC_MESSAGES"
+PO_FILE = LOCALE_DIR / "django.po"
+MO_FILE = LOCALE_DIR / "django.mo"
+
+CHANGELIST = "/admin/projects/plannode/"
+LOGIN = "/admin/login/?next=/admin/"
+
+# DRF's own zh_Hant catalogue says 找不到資源。 for "Not found."
+NOT_FOUND_ZH = "找不到資源。"
+NOT_FOUND_EN = "Not found."
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def admin_client(db):
+    user = UserFactory(username="i18n-admin", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def tree(db):
+    # group (分組) > strategy section (推動策略) > measure (推動措施) > sub-project (子計畫)
+    return make_tree()
+
+
+class FormFinder(HTMLParser):
+    """Collects each <form>: its attributes, its inputs, its <select> options and whether a <label> wraps a select."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms = []
+        self._labels = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"attrs": attrs, "inputs": {}, "selects": {}, "labelled": set(), "buttons": 0})
+        elif not self.forms:
+            return
+        form = self.forms[-1]
+        if tag == "label":
+            self._labels += 1
+        elif tag == "input":
+            form["inputs"][attrs.get("name")] = attrs.get("value")
+        elif tag == "select":
+            self._select = attrs.get("name")
+            form["selects"][self._select] = []
+            if self._labels or attrs.get("id") or attrs.get("aria-label"):
+                form["labelled"].add(self._select)
+        elif tag == "option":
+            form["selects"][self._select].append(attrs)
+        elif tag == "button" and attrs.get("type", "submit") == "submit":
+            form["buttons"] += 1
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self._labels -= 1
+
+
+def language_forms(response):
+    finder = FormFinder()
+    finder.feed(response.content.decode())
+    return [form for form in finder.forms if form["attrs"].get("action") == "/i18n/setlang/"]
+
+
+def page(response):
+    assert response.status_code == 200, response.content[:500]
+    return response.content.decode()
+
+
+# (a) the admin in either language -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("accept_language", [None, "zh-Hant", "zh-TW", "zh-TW,zh;q=0.9,en-US;q=0.8,en;q=0.7"])
+def test_admin_changelist_is_in_chinese_by_default(admin_client, tree, accept_language):
+    headers = {"HTTP_ACCEPT_LANGUAGE": accept_language} if accept_language else {}
+    html = page(admin_client.get(CHANGELIST, **headers))
+    assert '<html lang="zh-hant"' in html
+    assert "方案架構節點" in html  # the model's verbose name
+    assert "推動策略" in html and "推動措施" in html  # kind labels; no title in the tree contains them
+    assert "類型" in html and "上層節點" in html  # column headings
+    assert "Strategy section" not in html and "plan-tree node" not in html.lower()
+    assert "GSTP 智慧國家方案管考系統" in html
+
+
+def test_admin_changelist_in_english_with_accept_language(admin_client, tree):
+    html = page(admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="en"))
+    assert '<html lang="en"' in html
+    assert "Plan-tree nodes" in html or "plan-tree nodes" in html
+    assert "Strategy section" in html and "Measure" in html
+    assert "方案架構節點" not in html and "推動策略" not in html
+    assert "GSTP 智慧國家方案管考系統" in html  # the site header is a name, the same in both
+
+
+def test_set_language_switches_the_admin_to_english_and_back(admin_client, tree):
+    response = admin_client.post("/i18n/setlang/", {"language": "en", "next": CHANGELIST})
+    assert response.status_code == 302
+    assert response["Location"] == CHANGELIST
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+
+    html = page(admin_client.get(response["Location"]))
+    assert '<html lang="en"' in html and "Strategy section" in html and "推動策略" not in html
+
+    # The cookie wins over the browser's Accept-Language.
+    html = page(admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="zh-TW"))
+    assert "Strategy section" in html
+
+    response = admin_client.post("/i18n/setlang/", {"language": "zh-hant", "next": CHANGELIST})
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hant"
+    assert "推動策略" in page(admin_client.get(CHANGELIST))
+
+
+def test_set_language_will_not_redirect_off_site(admin_client):
+    response = admin_client.post("/i18n/setlang/", {"language": "en", "next": "https://example.com/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_signed_in_admin_has_the_switch_among_the_user_links(admin_client, tree):
+    html = page(admin_client.get(CHANGELIST))
+    forms = language_forms(admin_client.get(CHANGELIST))
+    assert len(forms) == 1
+    assert forms[0]["inputs"]["next"] == CHANGELIST
+    user_tools = html[html.index('id="user-tools"') :]
+    assert user_tools.index('id="logout-form"') < user_tools.index('action="/i18n/setlang/"')
+
+
+# (b) the login page ----------------------------------------------------------------------------
+
+
+def test_login_page_has_the_language_switch(db):
+    response = Client().get(LOGIN)
+    html = page(response)
+    assert "登入" in html  # Django's own admin catalogue, in zh-hant by default
+    (form,) = language_forms(response)
+    assert form["attrs"]["method"].lower() == "post"
+    assert form["inputs"]["next"] == LOGIN
+    assert form["inputs"].get("csrfmiddlewaretoken")
+    assert form["buttons"] == 1
+    options = form["selects"]["language"]
+    assert [option["value"] for option in options] == [code for code, _name in settings.LANGUAGES]
+    assert [option["value"] for option in options if "selected" in option] == ["zh-hant"]
+    assert "language" in form["labelled"]
+    assert "繁體中文" in html and "English" in html
+
+
+def test_anonymous_user_can_switch_the_login_page_to_english(db):
+    client = Client(enforce_csrf_checks=True)
+    (form,) = language_forms(client.get(LOGIN))
+    response = client.post(
+        "/i18n/setlang/",
+        {
+            "language": "en",
+            "next": form["inputs"]["next"],
+            "csrfmiddlewaretoken": form["inputs"]["csrfmiddlewaretoken"],
+        },
+    )
+    assert response.status_code == 302, response.content[:300]
+    assert response["Location"] == LOGIN
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+
+    response = client.get(LOGIN)
+    html = page(response)
+    assert '<html lang="en"' in html and "Log in" in html and "登入" not in html
+    (form,) = language_forms(response)
+    assert [option["value"] for option in form["selects"]["language"] if "selected" in option] == ["en"]
+
+
+# (c) the API -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "expected"),
+    [("zh-Hant", NOT_FOUND_ZH), ("zh-TW", NOT_FOUND_ZH), (None, NOT_FOUND_ZH), ("en", NOT_FOUND_EN)],
+)
+def test_api_not_found_message_follows_accept_language(secretariat_client, accept_language, expected):
+    headers = {"HTTP_ACCEPT_LANGUAGE": accept_language} if accept_language else {}
+    response = secretariat_client.get("/api/v1/projects/999999/", **headers)
+    assert response.status_code == 404, response.content
+    assert response.json()["detail"] == expected
+    assert response.json()["code"] == "not_found"
+    assert response["Content-Language"] == ("en" if accept_language == "en" else "zh-hant")
+
+
+def test_api_validation_error_follows_accept_language(secretariat_client):
+    # A filter that is not a plan id: 400 with GSTP's own sentence and Django's field message.
+    zh = secretariat_client.get("/api/v1/projects/?plan=999999", HTTP_ACCEPT_LANGUAGE="zh-Hant")
+    en = secretariat_client.get("/api/v1/projects/?plan=999999", HTTP_ACCEPT_LANGUAGE="en")
+    assert zh.status_code == en.status_code == 400, (zh.content, en.content)
+    assert zh.json()["detail"] == "請求中有欄位內容不正確。"
+    assert en.json()["detail"] == "The request has invalid fields."
+    assert zh.json()["code"] == en.json()["code"]  # codes are for programs: never translated
+    assert re.search(r"[\u4e00-\u9fff]", zh.json()["errors"]["plan"][0])
+    assert en.json()["errors"]["plan"][0].startswith("Select a valid choice")
+
+
+# (d) the catalogue -----------------------------------------------------------------------------
+
+
+def read_po(path):
+    """A tiny .po reader: a list of dicts with msgctxt, msgid, msgid_plural, msgstr (a list) and flags.
+
+    Obsolete entries (``#~``) are left out: gettext does not compile them.
+    """
+    entries, entry, field = [], None, None
+
+    def finish():
+        if entry is not None and "msgid" in entry:
+            entries.append(entry)
+
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#~"):
+            continue
+        if line.startswith("#"):
+            if entry is not None and "msgid" in entry:
+                finish()
+                entry = None
+            entry = entry or {"flags": set(), "msgstr": []}
+            if line.startswith("#,"):
+                entry["flags"].update(flag.strip() for flag in line[2:].split(","))
+            continue
+        keyword, _space, rest = line.partition(" ")
+        if line.startswith('"'):
+            keyword, rest = None, line
+        if keyword is not None:
+            if keyword in ("msgctxt", "msgid") and entry is not None and "msgid" in entry:
+                finish()
+                entry = None
+            entry = entry or {"flags": set(), "msgstr": []}
+            field = keyword
+            if keyword.startswith("msgstr"):
+                entry["msgstr"].append("")
+            else:
+                entry[field] = ""
+        text = ast.literal_eval(rest)
+        assert isinstance(text, str), f"{path}:{number}: {line}"
+        if field.startswith("msgstr"):
+            entry["msgstr"][-1] += text
+        else:
+            entry[field] += text
+    finish()
+    return entries
+
+
+PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[sdifr%]")
+
+
+@pytest.fixture(scope="module")
+def po_entries():
+    assert PO_FILE.exists(), "run makemessages -l zh_Hant"
+    return read_po(PO_FILE)
+
+
+def test_catalogue_has_a_proper_header(po_entries):
+    header = po_entries[0]
+    assert header["msgid"] == ""
+    assert "fuzzy" not in header["flags"]
+    assert "Content-Type: text/plain; charset=UTF-8" in header["msgstr"][0]
+    assert "Language: zh_Hant" in header["msgstr"][0]
+    assert "Plural-Forms: nplurals=1; plural=0;" in header["msgstr"][0]
+
+
+def test_every_message_is_translated_and_none_is_fuzzy(po_entries):
+    messages = po_entries[1:]
+    assert len(messages) > 50
+    untranslated = [m["msgid"] for m in messages if not all(m["msgstr"])]
+    fuzzy = [m["msgid"] for m in messages if "fuzzy" in m["flags"]]
+    assert not untranslated, f"untranslated: {untranslated}"
+    assert not fuzzy, f"fuzzy: {fuzzy}"
+
+
+def test_translations_keep_their_placeholders(po_entries):
+    for message in po_entries[1:]:
+        # Plural forms follow msgid_plural (Chinese has one form: nplurals=1).
+        expected = sorted(PLACEHOLDER.findall(message.get("msgid_plural", message["msgid"])))
+        for msgstr in message["msgstr"]:
+            assert sorted(PLACEHOLDER.findall(msgstr)) == expected, message["msgid"]
+
+
+def test_compiled_catalogue_matches_the_po_file(po_entries):
+    """django.mo is committed: it must hold exactly what django.po says (run compilemessages after editing)."""
+    assert MO_FILE.exists(), "run compilemessages --ignore=.venv"
+    with MO_FILE.open("rb") as handle:
+        catalogue = gettext.GNUTranslations(handle)
+    for message in po_entries[1:]:
+        msgid = message["msgid"]
+        if "msgctxt" in message:
+            msgid = f"{message['msgctxt']}\x04{msgid}"
+        if "msgid_plural" in message:
+            for n, msgstr in enumerate(message["msgstr"]):
+                assert catalogue._catalog.get((msgid, n)) == msgstr, message["msgid"]
+        else:
+            assert catalogue._catalog.get(msgid) == message["msgstr"][0], f"{msgid!r} is stale in django.mo"
+    compiled = {key for key in catalogue._catalog if key != ""}
+    assert len(compiled) == len(po_entries) - 1, "django.mo holds messages django.po no longer has"
+
+
+def test_glossary_terms(po_entries):
+    """The programme's own words, as the Executive Secretariat writes them."""
+    translations = {m["msgid"]: m["msgstr"][0] for m in po_entries[1:]}
+    glossary = {
+        "plan": "方案",
+        "Group": "分組",
+        "Strategy section": "推動策略",
+        "Measure": "推動措施",
+        "Sub-project": "子計畫",
+        "sub-project": "子計畫",
+        "convening agency": "召集部會",
+        "Lead agency": "主辦機關",
+        "Co-agency": "協辦機關",
+        "Executive Secretariat": "執行秘書室",
+        "agency": "機關",
+        "short name": "簡稱",
+        "alias": "別名",
+        "milestone": "查核點",
+        "planned date": "預定日期",
+        "forecast date": "預估日期",
+        "completed on": "完成日期",
+        "critical": "關鍵",
+        "indicator": "績效指標",
+        "target": "目標值",
+        "estimate": "預估值",
+        "baseline value": "基準值",
+        "dimension": "面向",
+        "unit": "單位",
+        "Reader": "唯讀使用者",
+        "Agency project lead": "主辦機關計畫承辦人",
+        "role": "角色",
+        "heading number": "標題編號",
+        "outline key": "大綱鍵值",
+    }
+    for msgid, expected in glossary.items():
+        if msgid in translations:  # a string may leave the code; a new one must still follow the glossary
+            assert translations[msgid] == expected, msgid
+    # Taiwan usage: 臺 in 新臺幣, no simplified characters.
+    text = "".join(translations.values())
+    assert "台幣" not in text
+    assert not set("计项机关协办门个这说时") & set(text)
