@@ -20,12 +20,16 @@ class MaterializedPathMixin(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
+        # Paths as stored, not as loaded: an ancestor may have moved since these instances were read.
+        manager = type(self)._default_manager
+        old_path = self._stored_path() if self.pk else ""
+        self.path = old_path
         super().save(*args, **kwargs)
-        # The path as stored, not as loaded: an ancestor may have moved since this instance was read.
-        old_path = self._stored_path()
-        new_path = f"{self.parent.path if self.parent_id else '/'}{self.pk:08d}/"
+        parent_path = (
+            manager.filter(pk=self.parent_id).values_list("path", flat=True).first() if self.parent_id else "/"
+        )
+        new_path = f"{parent_path}{self.pk:08d}/"
         if new_path != old_path:
-            manager = type(self)._default_manager
             manager.filter(pk=self.pk).update(path=new_path)
             if old_path:
                 # A move: carry the subtree along.
