@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gstp.settings")
 
@@ -8,5 +9,14 @@ app = Celery("gstp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic jobs. Beat runs as a single process.
-app.conf.beat_schedule = {}
+# Periodic jobs, in Asia/Taipei (CELERY_TIMEZONE). Beat runs as a single process.
+app.conf.beat_schedule = {
+    # every day at 02:00: flag lagging sub-projects
+    "scan-lagging": {"task": "reviews.scan_lagging", "schedule": crontab(hour=2, minute=0)},
+    # every day at 09:00: remind leads of reports falling due or overdue
+    "report-reminders": {"task": "reviews.report_reminders", "schedule": crontab(hour=9, minute=0)},
+    # Mondays at 08:00: the secretariat's weekly digest
+    "weekly-digest": {"task": "reviews.weekly_digest", "schedule": crontab(hour=8, minute=0, day_of_week=1)},
+    # every 5 seconds: publish jobs waiting in the outbox
+    "relay-outbox": {"task": "reviews.relay_outbox", "schedule": 5.0, "options": {"expires": 5}},
+}

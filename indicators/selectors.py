@@ -26,6 +26,18 @@ def indicator_list(*, user) -> QuerySet[Indicator]:
     )
 
 
+def indicators_of_nodes(node_ids) -> QuerySet[Indicator]:
+    """Numeric indicators of these plan-tree nodes, with targets and actuals prefetched (three queries)."""
+    return (
+        Indicator.objects.filter(node_id__in=node_ids)
+        .exclude(measure=Measure.QUALITATIVE)
+        .prefetch_related(
+            Prefetch("targets", queryset=IndicatorTarget.objects.order_by("year", "quarter")),
+            Prefetch("actuals", queryset=IndicatorActual.objects.order_by("year", "quarter")),
+        )
+    )
+
+
 def indicators_of_agencies(queryset, agencies):
     nodes = NodeAgency.objects.filter(agency__in=agencies, role=AgencyRole.LEAD).values("node_id")
     return queryset.filter(node__in=nodes)

@@ -45,5 +45,10 @@ def milestone_list(*, user):
     return Milestone.objects.visible_to(user).select_related("node")
 
 
+def milestones_open_for(node_ids):
+    """Milestones not yet completed of these sub-projects."""
+    return Milestone.objects.filter(node_id__in=node_ids, completed_on__isnull=True)
+
+
 def alias_list():
     return AgencyAlias.objects.select_related("agency")

@@ -101,8 +101,11 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @idempotent
     def create(self, request, *args, **kwargs):
         # Who may file is decided before the body is read: a forbidden actor gets 403 whatever it sent.
-        project = request.data.get("project") if isinstance(request.data, dict) else None
-        node = PlanNode.objects.filter(pk=project).first() if isinstance(project, int) else None
+        try:
+            project = int(str(request.data.get("project")))
+        except (AttributeError, TypeError, ValueError):
+            project = None
+        node = PlanNode.objects.filter(pk=project).first() if project is not None else None
         foreign = (
             node is not None
             and node.kind == NodeKind.SUBPROJECT
@@ -152,6 +155,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent
     def submit(self, request, pk=None):
+        if not permissions.can_submit_report(request.user, self.get_object()):
+            raise PermissionDenied(_("Only a lead of this sub-project's agency can submit its reports."))
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         return self._transition(request, services.report_submit)
 
@@ -179,6 +184,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent
     def accept(self, request, pk=None):
+        if not permissions.can_review_report(request.user, self.get_object()):
+            raise PermissionDenied(_("Only the Executive Secretariat can accept a report."))
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         return self._transition(request, services.report_accept)
 

@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from projects.filters import StrictBooleanFilter, UpdatedSinceFilterSet
 from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
 
-from .models import QuarterlyReport, ReportStatus
+from .models import FlagStatus, LagFlag, LagRule, QuarterlyReport, ReportStatus, Severity
 from .periods import Quarter, today
 
 
@@ -53,3 +53,27 @@ class ReportFilter(UpdatedSinceFilterSet):
     def filter_late(self, queryset, name, value):
         late = Q(submitted_on_time=False) | Q(first_submitted_at__isnull=True, due_on__lt=today())
         return queryset.filter(late) if value else queryset.exclude(late)
+
+
+class FlagFilter(UpdatedSinceFilterSet):
+    plan = filters.ModelChoiceFilter(field_name="node__plan", queryset=Plan.objects.all())
+    group = filters.ModelChoiceFilter(queryset=PlanNode.objects.filter(kind=NodeKind.GROUP), method="filter_group")
+    project = filters.ModelChoiceFilter(field_name="node", queryset=PlanNode.objects.filter(kind=NodeKind.SUBPROJECT))
+    agency = filters.ModelChoiceFilter(
+        queryset=Agency.objects.all(),
+        method="filter_agency",
+        help_text=_("Sub-projects this agency or a sub-unit leads."),
+    )
+    rule = filters.MultipleChoiceFilter(choices=LagRule.choices)
+    severity = filters.MultipleChoiceFilter(choices=Severity.choices)
+    status = filters.MultipleChoiceFilter(choices=FlagStatus.choices)
+    period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
+    opened_since = filters.IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
+
+    class Meta:
+        model = LagFlag
+        fields = ["plan", "group", "project", "agency", "rule", "severity", "status", "period", "opened_since"]
+
+    filter_group = ReportFilter.filter_group
+    filter_agency = ReportFilter.filter_agency
+    filter_period = ReportFilter.filter_period

@@ -2,7 +2,9 @@
 
 The key is claimed in its own committed row before the work starts, so a second
 request with the key while the first is still running gets 409; the same key
-with another body (or another path) gets 422. Server errors release the key.
+with another body (or another path) gets 422. A request that ends in an error
+raised before any answer was stored (a 4xx from validation, a 5xx) releases the
+key, so the corrected request can be sent with it again.
 """
 
 import datetime
@@ -50,12 +52,18 @@ def request_fingerprint(request) -> str:
 
 
 def _claim(user, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(user=user, key=key, request_hash=fingerprint), True
-    except IntegrityError:
-        pass
-    record = IdempotencyRecord.objects.get(user=user, key=key)
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(user=user, key=key, request_hash=fingerprint), True
+        except IntegrityError:
+            pass
+        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if record is not None:
+            break
+        # The holder failed and released the key between our insert and our read: claim it again.
+    else:
+        raise IdempotencyKeyInFlight()
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     if record.state == IdempotencyState.IN_FLIGHT:

@@ -5,12 +5,23 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, When, Window
+from django.db.models.functions import RowNumber
 
 from accounts.models import Role
 from projects.models import AgencyRole, NodeAgency, NodeKind, PlanNode
 
-from .models import QuarterlyReport, ReportEvent, ReportMilestoneEntry, ReportStatus
+from .models import (
+    ACTIVE_STATUSES,
+    SEVERITY_RANK,
+    FlagComment,
+    LagFlag,
+    QuarterlyReport,
+    ReportEvent,
+    ReportMilestoneEntry,
+    ReportStatus,
+    Severity,
+)
 from .periods import Quarter, quarters_between, today
 
 
@@ -43,6 +54,14 @@ def report_list(*, user) -> QuerySet[QuarterlyReport]:
             "indicator_values",
         )
     )
+
+
+def latest_accepted_reports(node_ids) -> list[QuarterlyReport]:
+    """Each sub-project's latest accepted report, in one query."""
+    ranked = QuarterlyReport.objects.filter(node_id__in=node_ids, status=ReportStatus.ACCEPTED).annotate(
+        rank=Window(RowNumber(), partition_by=[F("node_id")], order_by=[F("year").desc(), F("quarter").desc()])
+    )
+    return list(ranked.filter(rank=1))
 
 
 def report_history(*, report: QuarterlyReport) -> QuerySet[ReportEvent]:
@@ -107,3 +126,50 @@ def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]
             if report is None or report.status in (ReportStatus.DRAFT, ReportStatus.RETURNED):
                 owed.append(OwedReport(node, period, period.due_date(node.plan.report_due_days), report))
     return sorted(owed, key=lambda item: (item.due_on, item.project.path))
+
+
+def flag_visible_to(user) -> QuerySet[LagFlag]:
+    """Flags a user may see: the secretariat all; a lead those of the sub-projects its agency (or a
+    sub-unit) leads; a reader every flag, for its public fields only (the serializer decides which)."""
+    flags = LagFlag.objects.all()
+    if not (user and user.is_authenticated):
+        return flags.none()
+    if user.role == Role.SECRETARIAT or user.role == Role.READER:
+        return flags
+    if user.role == Role.LEAD and user.agency_id:
+        return flags.filter(_led_by_agency_subtree(user.agency))
+    return flags.none()
+
+
+def flag_list(*, user) -> QuerySet[LagFlag]:
+    return (
+        flag_visible_to(user)
+        .select_related("node", "acknowledged_by", "resolved_by")
+        .prefetch_related(Prefetch("comments", queryset=FlagComment.objects.select_related("author")))
+        .annotate(severity_rank=Case(When(severity=Severity.RED, then=2), default=1))
+        .order_by("-severity_rank", "opened_at", "id")
+    )
+
+
+def lights_by_node(node_ids) -> dict[int, str]:
+    """Each sub-project's light: its worst open or acknowledged flag, green when none."""
+    worst = {}
+    for node_id, severity in LagFlag.objects.filter(node_id__in=node_ids, status__in=ACTIVE_STATUSES).values_list(
+        "node_id", "severity"
+    ):
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[worst.get(node_id)]:
+            worst[node_id] = severity
+    return {node_id: worst.get(node_id, "green") for node_id in node_ids}
+
+
+def light_counts(*, subprojects) -> dict[str, int]:
+    """Red, yellow and green counts over a set of sub-projects, in two queries."""
+    red = LagFlag.objects.filter(node__in=subprojects, status__in=ACTIVE_STATUSES, severity=Severity.RED)
+    yellow = LagFlag.objects.filter(node__in=subprojects, status__in=ACTIVE_STATUSES, severity=Severity.YELLOW)
+    counts = subprojects.aggregate(
+        total=Count("pk", distinct=True),
+        red=Count("pk", filter=Q(pk__in=red.values("node_id")), distinct=True),
+        yellow=Count("pk", filter=Q(pk__in=yellow.values("node_id")) & ~Q(pk__in=red.values("node_id")), distinct=True),
+    )
+    counts["green"] = counts["total"] - counts["red"] - counts["yellow"]
+    return counts

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .periods import Quarter
+from ..periods import Quarter
 
 PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
 NOT_NEGATIVE = [MinValueValidator(Decimal(0))]
@@ -120,6 +120,10 @@ class QuarterlyReport(models.Model):
     @property
     def period(self) -> str:
         return str(Quarter(self.year, self.quarter))
+
+    @property
+    def quarter_obj(self) -> Quarter:
+        return Quarter(self.year, self.quarter)
 
     @property
     def etag(self) -> str:

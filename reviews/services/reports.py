@@ -19,8 +19,8 @@ from indicators import services as indicator_services
 from projects import services as project_services
 from projects.models import NodeKind, PlanNode
 
-from . import permissions
-from .models import (
+from .. import permissions
+from ..models import (
     QuarterlyReport,
     ReportAction,
     ReportEvent,
@@ -28,8 +28,10 @@ from .models import (
     ReportMilestoneEntry,
     ReportStatus,
 )
-from .periods import Quarter, today
-from .selectors import last_accepted_before, subproject_quarters
+from ..periods import Quarter, today
+from ..selectors import last_accepted_before, subproject_quarters
+from .notifications import webhook_event_enqueue
+from .outbox import outbox_enqueue
 
 SCALAR_FIELDS = (
     "planned_progress",
@@ -227,7 +229,11 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
             {"period": [_("A report for %(period)s already exists for this sub-project.") % {"period": period}]}
         ) from exc
     _replace_children(report, entries=entries, values=values)
-    changes = {field: [None, _json_value(getattr(report, field))] for field in SCALAR_FIELDS if data.get(field)}
+    changes = {
+        field: [None, _json_value(getattr(report, field))]
+        for field in SCALAR_FIELDS
+        if data.get(field) not in (None, "")
+    }
     if entries:
         changes["milestone_entries"] = [[], _entries_snapshot(entries)]
     if values:
@@ -336,4 +342,7 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
             source=f"季報 {report.period}",
         )
     _record(report, actor=actor, action=ReportAction.ACCEPT, from_status=ReportStatus.SUBMITTED)
+    # The accepted figures may clear or raise this sub-project's flags: scan it once this commits.
+    outbox_enqueue("reviews.scan_lagging", node_ids=[report.node_id])
+    webhook_event_enqueue(report_accepted=[report.pk])
     return report

@@ -1,0 +1,114 @@
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from projects.models import Agency, NodeKind, Plan, PlanNode
+from projects.selectors import agency_subtree
+
+from . import selectors, services
+from .filters import FlagFilter
+from .flag_serializers import (
+    CommentSerializer,
+    FlagCommentSerializer,
+    FlagSerializer,
+    LightCountSerializer,
+    PublicFlagSerializer,
+    ResolveSerializer,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The queue of lag flags (落後警示): red first, then oldest"),
+    retrieve=extend_schema(summary="One flag, with its evidence and thread"),
+)
+class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    filterset_class = FlagFilter
+
+    def get_queryset(self):
+        return selectors.flag_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        if getattr(self.request.user, "role", None) in (Role.SECRETARIAT, Role.LEAD):
+            return FlagSerializer
+        return PublicFlagSerializer
+
+    def _flag_response(self, flag):
+        flag = self.get_queryset().get(pk=flag.pk)
+        return Response(FlagSerializer(flag).data)
+
+    @extend_schema(summary="Acknowledge a flag (secretariat)", request=None, responses=FlagSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._flag_response(services.lag_flag_acknowledge(flag=self.get_object(), actor=request.user))
+
+    @extend_schema(
+        summary="Resolve or override a flag with a reason (secretariat)",
+        request=ResolveSerializer,
+        responses=FlagSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        flag = self.get_object()
+        serializer = ResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._flag_response(
+            services.lag_flag_resolve(flag=flag, actor=request.user, **serializer.validated_data)
+        )
+
+    @extend_schema(
+        summary="Comment, or answer with an improvement plan (改善措施, the sub-project's lead)",
+        request=CommentSerializer,
+        responses={201: FlagCommentSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def comment(self, request, pk=None):
+        flag = self.get_object()
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.lag_flag_comment(flag=flag, actor=request.user, **serializer.validated_data)
+        return Response(FlagCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class LightsView(APIView):
+    """Red, yellow and green counts of sub-projects, rolled up by group or by agency."""
+
+    @extend_schema(
+        summary="Traffic lights (紅黃綠燈) rolled up by group, by agency, or for the whole plan",
+        parameters=[
+            OpenApiParameter("plan", OpenApiTypes.INT, required=True),
+            OpenApiParameter("by", OpenApiTypes.STR, enum=["plan", "group", "agency"]),
+        ],
+        responses=LightCountSerializer(many=True),
+    )
+    def get(self, request):
+        try:
+            plan = Plan.objects.visible_to(request.user).get(pk=int(request.query_params.get("plan", "")))
+        except (ValueError, Plan.DoesNotExist):
+            raise ValidationError({"plan": [_("Name a plan by its id.")]}) from None
+        by = request.query_params.get("by", "group")
+        subprojects = PlanNode.objects.visible_to(request.user).filter(plan=plan, kind=NodeKind.SUBPROJECT)
+        if by == "plan":
+            units = [(plan.pk, plan.name, subprojects)]
+        elif by == "group":
+            units = [
+                (group.pk, group.title, subprojects.filter(path__startswith=group.path))
+                for group in PlanNode.objects.filter(plan=plan, kind=NodeKind.GROUP).order_by("position")
+            ]
+        elif by == "agency":
+            top = Agency.objects.filter(parent__isnull=True, node_links__node__plan=plan).distinct().order_by("name")
+            led = subprojects.filter
+            units = [
+                (agency.pk, agency.name, led(Q(agency_links__agency__in=agency_subtree(agency))).distinct())
+                for agency in top
+            ]
+        else:
+            raise ValidationError({"by": [_("Use plan, group or agency.")]})
+        rows = [{"id": pk, "name": name, **selectors.light_counts(subprojects=subs)} for pk, name, subs in units]
+        return Response(LightCountSerializer(rows, many=True).data)

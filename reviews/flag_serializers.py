@@ -1,0 +1,81 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import CommentKind, FlagComment, LagFlag
+from .serializers import StrictFieldsMixin
+
+
+class FlagCommentSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True)
+
+    class Meta:
+        model = FlagComment
+        fields = ["id", "author", "kind", "body", "created_at"]
+        read_only_fields = fields
+
+
+class PublicFlagSerializer(serializers.ModelSerializer):
+    """What every signed-in user (and other systems) may see of a flag."""
+
+    project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
+    project_title = serializers.CharField(source="node.title", read_only=True)
+    period = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = LagFlag
+        fields = [
+            "id",
+            "project",
+            "project_title",
+            "rule",
+            "period",
+            "severity",
+            "status",
+            "evidence",
+            "opened_at",
+            "severity_raised_at",
+            "acknowledged_at",
+            "resolved_at",
+            "resolution",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class FlagSerializer(PublicFlagSerializer):
+    """The secretariat's and the sub-project's leads' view, with the thread."""
+
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", read_only=True, default=None)
+    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, default=None)
+    comments = FlagCommentSerializer(many=True, read_only=True)
+
+    class Meta(PublicFlagSerializer.Meta):
+        fields = [
+            *PublicFlagSerializer.Meta.fields,
+            "acknowledged_by",
+            "resolved_by",
+            "resolution_reason",
+            "comments",
+        ]
+        read_only_fields = fields
+
+
+class ResolveSerializer(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    override = serializers.BooleanField(
+        default=False, help_text=_("Keep the next scans from reopening it unless its numbers get worse.")
+    )
+
+
+class CommentSerializer(StrictFieldsMixin, serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+    kind = serializers.ChoiceField(choices=CommentKind.choices, default=CommentKind.COMMENT)
+
+
+class LightCountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    red = serializers.IntegerField()
+    yellow = serializers.IntegerField()
+    green = serializers.IntegerField()
+    total = serializers.IntegerField()

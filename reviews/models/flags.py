@@ -1,0 +1,199 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ..periods import Quarter
+
+
+class LagRule(models.TextChoices):
+    LATE_REPORT = "late_report", _("Late or missing report")
+    MILESTONE_OVERDUE = "milestone_overdue", _("Overdue milestone")
+    PROGRESS_GAP = "progress_gap", _("Progress behind plan")
+    BUDGET_EXECUTION = "budget_execution", _("Budget execution below plan")
+    INDICATOR_BEHIND = "indicator_behind", _("Indicator behind its trajectory")
+
+
+class Severity(models.TextChoices):
+    YELLOW = "yellow", _("Yellow")
+    RED = "red", _("Red")
+
+
+SEVERITY_RANK = {None: 0, "green": 0, Severity.YELLOW: 1, Severity.RED: 2}
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+ACTIVE_STATUSES = (FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED)
+
+
+class FlagResolution(models.TextChoices):
+    CLEARED = "cleared", _("Condition cleared")
+    RESOLVED = "resolved", _("Resolved by the secretariat")
+    OVERRIDDEN = "overridden", _("Overridden by the secretariat")
+
+
+def _percent(default):
+    return models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(default),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+
+
+class LagSettings(models.Model):
+    """A plan's lag thresholds (落後警示門檻); the defaults are the programme's. Changes are recorded."""
+
+    plan = models.OneToOneField("projects.Plan", on_delete=models.CASCADE, related_name="lag_settings")
+    late_red_days_after_quarter_end = models.PositiveSmallIntegerField(
+        _("late report: red when not submitted this many days after quarter end"), default=30
+    )
+    returned_red_days = models.PositiveSmallIntegerField(
+        _("late report: red when returned and not resubmitted within (days)"), default=10
+    )
+    milestone_red_days = models.PositiveSmallIntegerField(_("milestone: red when overdue over (days)"), default=90)
+    progress_gap_yellow = models.DecimalField(
+        _("progress gap: yellow at or below (points)"), max_digits=5, decimal_places=2, default=Decimal(-5)
+    )
+    progress_gap_red = models.DecimalField(
+        _("progress gap: red at or below (points)"), max_digits=5, decimal_places=2, default=Decimal(-10)
+    )
+    budget_yellow_below = _percent(90)
+    budget_red_below = _percent(80)
+    indicator_yellow_ratio = models.DecimalField(
+        _("indicator: yellow below progress ratio"), max_digits=4, decimal_places=2, default=Decimal("0.9")
+    )
+    indicator_red_ratio = models.DecimalField(
+        _("indicator: red below progress ratio"), max_digits=4, decimal_places=2, default=Decimal("0.7")
+    )
+    consecutive_yellow_turns_red = models.BooleanField(
+        _("the same yellow rule two quarters running turns red"), default=True
+    )
+    reminder_days_before_due = models.PositiveSmallIntegerField(_("remind leads this many days before due"), default=7)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("lag settings")
+        verbose_name_plural = _("lag settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress_gap_red__lte=models.F("progress_gap_yellow")), name="lag_gap_red_below_yellow"
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_red_below__lte=models.F("budget_yellow_below")), name="lag_budget_red_below_yellow"
+            ),
+            models.CheckConstraint(
+                condition=Q(indicator_red_ratio__lte=models.F("indicator_yellow_ratio")),
+                name="lag_indicator_red_below_yellow",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.plan)
+
+    budget_yellow_below.verbose_name = _("budget execution: yellow below (%)")
+    budget_red_below.verbose_name = _("budget execution: red below (%)")
+
+
+class LagSettingsChange(models.Model):
+    lag_settings = models.ForeignKey(LagSettings, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    changes = models.JSONField(_("fields before and after"))
+
+    class Meta:
+        verbose_name = _("lag settings change")
+        verbose_name_plural = _("lag settings changes")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.lag_settings} {self.at:%Y-%m-%d %H:%M}"
+
+
+class LagFlag(models.Model):
+    """落後警示: a sub-project lagging by one rule in one quarter, with the numbers that decided it."""
+
+    node = models.ForeignKey(
+        "projects.PlanNode", verbose_name=_("sub-project"), on_delete=models.CASCADE, related_name="flags"
+    )
+    rule = models.CharField(_("rule"), max_length=32, choices=LagRule.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
+    status = models.CharField(_("status"), max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    evidence = models.JSONField(_("evidence"), default=dict)
+    score = models.DecimalField(
+        _("how far past the threshold"),
+        max_digits=14,
+        decimal_places=4,
+        default=Decimal(0),
+        help_text=_("Higher is worse; an overridden flag reopens only when this or the severity grows."),
+    )
+    opened_at = models.DateTimeField(_("opened at"))
+    severity_raised_at = models.DateTimeField(_("severity raised at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(_("resolution"), max_length=16, choices=FlagResolution.choices, blank=True)
+    resolution_reason = models.TextField(_("reason"), blank=True)
+    overridden_severity = models.CharField(max_length=8, choices=Severity.choices, blank=True)
+    overridden_score = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("lag flag")
+        verbose_name_plural = _("lag flags")
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "rule", "year", "quarter"], name="flag_one_per_rule_and_quarter"),
+            models.CheckConstraint(condition=Q(rule__in=LagRule.values), name="flag_rule_valid"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="flag_severity_valid"),
+            models.CheckConstraint(condition=Q(status__in=FlagStatus.values), name="flag_status_valid"),
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="flag_quarter_range"),
+            models.CheckConstraint(
+                condition=~Q(status=FlagStatus.RESOLVED) | Q(resolved_at__isnull=False),
+                name="flag_resolved_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "severity"]), models.Index(fields=["node", "status"])]
+
+    def __str__(self):
+        return f"{self.node} {self.get_rule_display()} {self.period}"
+
+    @property
+    def period(self) -> str:
+        return str(Quarter(self.year, self.quarter))
+
+
+class CommentKind(models.TextChoices):
+    COMMENT = "comment", _("Comment")
+    IMPROVEMENT_PLAN = "improvement_plan", _("Improvement plan")  # 改善措施
+
+
+class FlagComment(models.Model):
+    flag = models.ForeignKey(LagFlag, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=20, choices=CommentKind.choices, default=CommentKind.COMMENT)
+    body = models.TextField(_("text"), max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("flag comment")
+        verbose_name_plural = _("flag comments")
+        ordering = ["flag_id", "created_at", "id"]
+
+    def __str__(self):
+        return f"{self.flag}: {self.body[:30]}"

@@ -1,0 +1,97 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxMessage(models.Model):
+    """A job written in the same transaction as the change that asks for it, published to the broker later.
+
+    The API never talks to the broker: with Redis down or hung, requests still answer at once, and
+    the relay (``manage.py relay_outbox``, also a beat task) publishes what is waiting once the broker is back.
+    """
+
+    task = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    available_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["available_at"], condition=Q(sent_at__isnull=True), name="outbox_pending")]
+
+    def __str__(self):
+        return f"{self.task} #{self.pk}"
+
+
+class EmailLog(models.Model):
+    """One email sent, once: the key makes a retried job send nothing twice."""
+
+    key = models.CharField(max_length=200, unique=True)
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=300)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self):
+        return self.subject
+
+
+class WebhookEvent(models.TextChoices):
+    FLAG_RAISED = "flag.raised", _("Flag raised")
+    FLAG_RESOLVED = "flag.resolved", _("Flag resolved")
+    REPORT_ACCEPTED = "report.accepted", _("Report accepted")
+
+
+class WebhookSubscription(models.Model):
+    """Another system to be told of events, signed with HMAC-SHA256 of the body under ``secret``."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=200)
+    events = models.JSONField(_("events"), default=list, help_text=_("flag.raised, flag.resolved, report.accepted"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription, with every attempt's outcome."""
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    event_id = models.CharField(max_length=100)
+    payload = models.JSONField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    log = models.JSONField(default=list, help_text=_("Every attempt: time, status, error."))
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "event_id"], name="webhook_delivery_once_per_event")
+        ]
+
+    def __str__(self):
+        return f"{self.subscription} {self.event} {self.event_id}"

@@ -1,0 +1,72 @@
+"""Lag rules: each module finds, for a batch of sub-projects, which of them lag by its rule.
+
+A rule is a module with ``RULE`` (a :class:`LagRule`) and
+``evaluate(batch: Batch) -> list[Finding]``, issuing a fixed number of
+set-based queries for the whole batch, never one per sub-project.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from projects.models import Plan
+
+from ..models import LagSettings
+from ..periods import Quarter
+
+
+@dataclass(frozen=True)
+class SubProject:
+    id: int
+    plan_id: int
+    start_date: datetime.date | None
+    end_date: datetime.date | None
+
+
+@dataclass
+class Batch:
+    """The sub-projects one scan step looks at, with their plans' settings."""
+
+    as_of: datetime.date
+    subprojects: list[SubProject]
+    settings: dict[int, LagSettings]  # by plan id
+    plans: dict[int, Plan]
+
+    @property
+    def ids(self) -> list[int]:
+        return [sub.id for sub in self.subprojects]
+
+    def settings_for(self, sub: SubProject) -> LagSettings:
+        return self.settings[sub.plan_id]
+
+    def settings_for_id(self, node_id: int) -> LagSettings:
+        return self.settings[self._plan_of[node_id]]
+
+    def __post_init__(self):
+        self._plan_of = {sub.id: sub.plan_id for sub in self.subprojects}
+
+    def quarters(self, sub: SubProject) -> tuple[Quarter, Quarter]:
+        plan = self.plans[sub.plan_id]
+        first = Quarter.containing(sub.start_date) if sub.start_date else Quarter(plan.start_year, 1)
+        last = Quarter.containing(sub.end_date) if sub.end_date else Quarter(plan.end_year, 4)
+        return first, last
+
+
+@dataclass
+class Finding:
+    """A sub-project lagging by a rule in a quarter: how badly, and the numbers that say so."""
+
+    node_id: int
+    rule: str
+    period: Quarter
+    severity: str
+    score: Decimal
+    evidence: dict = field(default_factory=dict)
+
+
+def decimal_text(value) -> str | None:
+    if value is None:
+        return None
+    return format(Decimal(value).normalize(), "f")

@@ -1,0 +1,40 @@
+"""Budget execution: spent over allocated to date in the latest accepted report, below 90 % (yellow) or 80 % (red)."""
+
+from decimal import Decimal
+
+from ..models import LagRule, Severity
+from ..selectors import latest_accepted_reports
+from . import Batch, Finding, decimal_text
+
+RULE = LagRule.BUDGET_EXECUTION
+
+
+def evaluate(batch: Batch, reports=None) -> list[Finding]:
+    reports = reports if reports is not None else latest_accepted_reports(batch.ids)
+    subs = {sub.id: sub for sub in batch.subprojects}
+    findings = []
+    for report in reports:
+        if not report.budget_allocated or report.budget_spent is None:
+            continue
+        settings = batch.settings_for(subs[report.node_id])
+        rate = (report.budget_spent / report.budget_allocated * 100).quantize(Decimal("0.01"))
+        if rate < settings.budget_red_below:
+            severity = Severity.RED
+        elif rate < settings.budget_yellow_below:
+            severity = Severity.YELLOW
+        else:
+            continue
+        evidence = {
+            "rule": RULE,
+            "period": report.period,
+            "report": report.pk,
+            "budget_allocated": decimal_text(report.budget_allocated),
+            "budget_spent": decimal_text(report.budget_spent),
+            "execution_rate": decimal_text(rate),
+            "yellow_below": decimal_text(settings.budget_yellow_below),
+            "red_below": decimal_text(settings.budget_red_below),
+        }
+        findings.append(
+            Finding(report.node_id, RULE, report.quarter_obj, severity, settings.budget_yellow_below - rate, evidence)
+        )
+    return findings

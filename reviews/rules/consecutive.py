@@ -1,0 +1,30 @@
+"""Consecutive slippage: a yellow on the same rule as in the quarter before turns red."""
+
+from django.db.models import Q
+
+from ..models import LagFlag, Severity
+from . import Batch, Finding
+
+
+def escalate(batch: Batch, findings: list[Finding]) -> list[Finding]:
+    yellow = [
+        finding
+        for finding in findings
+        if finding.severity == Severity.YELLOW and batch.settings_for_id(finding.node_id).consecutive_yellow_turns_red
+    ]
+    if not yellow:
+        return findings
+    condition = Q(pk__in=[])
+    for quarter in {f.period.previous() for f in yellow}:
+        condition |= Q(year=quarter.year, quarter=quarter.quarter)
+    before = set(
+        LagFlag.objects.filter(
+            condition, node_id__in={f.node_id for f in yellow}, rule__in={f.rule for f in yellow}
+        ).values_list("node_id", "rule", "year", "quarter")
+    )
+    for finding in yellow:
+        previous = finding.period.previous()
+        if (finding.node_id, finding.rule, previous.year, previous.quarter) in before:
+            finding.severity = Severity.RED
+            finding.evidence["escalated"] = {"reason": "consecutive_quarters", "previous_period": str(previous)}
+    return findings

@@ -1,0 +1,87 @@
+"""Late or missing report: not submitted by its due date (yellow); still not submitted N days after the
+quarter ended, or returned and not resubmitted within M days (red)."""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Q
+
+from ..models import ACTIVE_STATUSES, LagFlag, LagRule, QuarterlyReport, ReportStatus, Severity
+from ..periods import Quarter
+from . import Batch, Finding
+
+RULE = LagRule.LATE_REPORT
+
+
+def latest_due_quarter(batch: Batch, sub, due_days: int) -> Quarter | None:
+    first, last = batch.quarters(sub)
+    quarter = min(Quarter.containing(batch.as_of), last)
+    while quarter >= first:
+        if quarter.due_date(due_days) < batch.as_of:
+            return quarter
+        quarter = quarter.previous()
+    return None
+
+
+def evaluate(batch: Batch) -> list[Finding]:
+    candidates: set[tuple[int, Quarter]] = set()
+    for sub in batch.subprojects:
+        quarter = latest_due_quarter(batch, sub, batch.plans[sub.plan_id].report_due_days)
+        if quarter:
+            candidates.add((sub.id, quarter))
+    # Quarters flagged before stay under watch until their report comes in.
+    for node_id, year, quarter in LagFlag.objects.filter(
+        node_id__in=batch.ids, rule=RULE, status__in=ACTIVE_STATUSES
+    ).values_list("node_id", "year", "quarter"):
+        candidates.add((node_id, Quarter(year, quarter)))
+    if not candidates:
+        return []
+    periods = {quarter for _, quarter in candidates}
+    reports = {
+        (report.node_id, Quarter(report.year, report.quarter)): report
+        for report in QuarterlyReport.objects.filter(node_id__in=batch.ids)
+        .filter(_any_period(periods))
+        .only("node_id", "year", "quarter", "status", "returned_at", "due_on")
+    }
+    subs = {sub.id: sub for sub in batch.subprojects}
+    findings = []
+    for node_id, quarter in sorted(candidates, key=lambda pair: (pair[0], pair[1])):
+        sub = subs[node_id]
+        settings = batch.settings_for(sub)
+        due = quarter.due_date(batch.plans[sub.plan_id].report_due_days)
+        report = reports.get((node_id, quarter))
+        status = report.status if report else "missing"
+        if status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED) or due >= batch.as_of:
+            continue
+        days_late = (batch.as_of - due).days
+        red_after = quarter.end + datetime.timedelta(days=settings.late_red_days_after_quarter_end)
+        evidence = {
+            "rule": RULE,
+            "period": str(quarter),
+            "report_status": status,
+            "due_on": due.isoformat(),
+            "days_late": days_late,
+            "red_after": red_after.isoformat(),
+        }
+        if status == ReportStatus.RETURNED:
+            returned_on = report.returned_at.date()
+            waited = (batch.as_of - returned_on).days
+            evidence.update(
+                returned_on=returned_on.isoformat(),
+                days_since_returned=waited,
+                threshold_days=settings.returned_red_days,
+            )
+            if waited <= settings.returned_red_days:
+                continue
+            severity = Severity.RED
+        else:
+            severity = Severity.RED if batch.as_of > red_after else Severity.YELLOW
+        findings.append(Finding(node_id, RULE, quarter, severity, Decimal(days_late), evidence))
+    return findings
+
+
+def _any_period(periods) -> Q:
+    condition = Q(pk__in=[])
+    for quarter in periods:
+        condition |= Q(year=quarter.year, quarter=quarter.quarter)
+    return condition

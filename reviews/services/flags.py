@@ -1,0 +1,106 @@
+"""The secretariat's work on lag flags: acknowledge, resolve or override, comment; and the thresholds."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from gstp.exceptions import InvalidTransition
+
+from .. import permissions
+from ..models import (
+    ACTIVE_STATUSES,
+    CommentKind,
+    FlagComment,
+    FlagResolution,
+    FlagStatus,
+    LagFlag,
+    LagSettings,
+    LagSettingsChange,
+)
+from .notifications import webhook_event_enqueue
+
+
+def _locked(flag: LagFlag) -> LagFlag:
+    return LagFlag.objects.select_for_update().get(pk=flag.pk)
+
+
+@transaction.atomic
+def lag_flag_acknowledge(*, flag: LagFlag, actor) -> LagFlag:
+    if actor.role != Role.SECRETARIAT:
+        raise PermissionDenied(_("Only the Executive Secretariat acknowledges flags."))
+    flag = _locked(flag)
+    if flag.status != FlagStatus.OPEN:
+        raise InvalidTransition(_("Only an open flag can be acknowledged."))
+    flag.status = FlagStatus.ACKNOWLEDGED
+    flag.acknowledged_at = timezone.now()
+    flag.acknowledged_by = actor
+    flag.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "updated_at"])
+    return flag
+
+
+@transaction.atomic
+def lag_flag_resolve(*, flag: LagFlag, actor, reason: str, override: bool = False) -> LagFlag:
+    """Resolve a flag by hand, saying why. An override also keeps the next scans from reopening it
+    unless its numbers get worse; a plain resolution reopens if the condition still holds."""
+    if actor.role != Role.SECRETARIAT:
+        raise PermissionDenied(_("Only the Executive Secretariat resolves flags."))
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": [_("Say why the flag is resolved.")]})
+    flag = _locked(flag)
+    if flag.status not in ACTIVE_STATUSES:
+        raise InvalidTransition(_("The flag is already resolved."))
+    flag.status = FlagStatus.RESOLVED
+    flag.resolved_at = timezone.now()
+    flag.resolved_by = actor
+    flag.resolution = FlagResolution.OVERRIDDEN if override else FlagResolution.RESOLVED
+    flag.resolution_reason = reason.strip()
+    flag.overridden_severity = flag.severity if override else ""
+    flag.overridden_score = flag.score if override else None
+    flag.save()
+    FlagComment.objects.create(flag=flag, author=actor, kind=CommentKind.COMMENT, body=reason.strip())
+    webhook_event_enqueue(flag_resolved=[flag.pk])
+    return flag
+
+
+@transaction.atomic
+def lag_flag_comment(*, flag: LagFlag, actor, body: str, kind: str = CommentKind.COMMENT) -> FlagComment:
+    """Add to a flag's thread; a lead of the sub-project answers with its improvement plan (改善措施)."""
+    is_lead = permissions.leads_subproject(actor, flag.node)
+    if actor.role != Role.SECRETARIAT and not is_lead:
+        raise PermissionDenied(_("Only the Executive Secretariat and the sub-project's leads comment on its flags."))
+    if kind == CommentKind.IMPROVEMENT_PLAN and not is_lead:
+        raise PermissionDenied(_("The improvement plan comes from the sub-project's lead agency."))
+    if not body or not body.strip():
+        raise ValidationError({"body": [_("Write something.")]})
+    comment = FlagComment(flag=flag, author=actor, kind=kind, body=body.strip())
+    comment.full_clean()
+    comment.save()
+    LagFlag.objects.filter(pk=flag.pk).update(updated_at=timezone.now())
+    return comment
+
+
+@transaction.atomic
+def lag_settings_update(*, lag_settings: LagSettings, actor, values: dict) -> LagSettings:
+    """Change a plan's thresholds, recording who changed what from what."""
+    if not (actor.role == Role.SECRETARIAT or actor.is_superuser):
+        raise PermissionDenied(_("Only the Executive Secretariat changes the lag thresholds."))
+    before = LagSettings.objects.select_for_update().get(pk=lag_settings.pk) if lag_settings.pk else None
+    changes = {}
+    for field, value in values.items():
+        old = getattr(before, field) if before else None
+        if old != value:
+            changes[field] = [_plain(old), _plain(value)]
+        setattr(lag_settings, field, value)
+    lag_settings.full_clean()
+    lag_settings.save()
+    if changes:
+        LagSettingsChange.objects.create(lag_settings=lag_settings, actor=actor, changes=changes)
+    return lag_settings
+
+
+def _plain(value):
+    return None if value is None else str(value) if not isinstance(value, bool | int) else value

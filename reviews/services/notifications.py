@@ -1,0 +1,263 @@
+"""Emails and webhooks. The ``*_enqueue`` functions write outbox rows in the caller's transaction; the
+others run in Celery jobs, each safe to run twice (an email is sent once per key, a webhook delivered
+once per subscription and event)."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Role, User
+from projects.models import Agency, AgencyRole
+
+from ..models import (
+    ACTIVE_STATUSES,
+    EmailLog,
+    LagFlag,
+    QuarterlyReport,
+    Severity,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
+from ..selectors import reports_owed
+from .outbox import outbox_enqueue
+
+logger = logging.getLogger(__name__)
+WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+def red_flags_notify_enqueue(flag_ids: list[int]) -> None:
+    if flag_ids:
+        outbox_enqueue("reviews.notify_red_flags", flag_ids=sorted(set(flag_ids)))
+
+
+def webhook_event_enqueue(*, flag_raised=(), flag_resolved=(), report_accepted=()) -> None:
+    wanted = {
+        WebhookEvent.FLAG_RAISED: list(flag_raised),
+        WebhookEvent.FLAG_RESOLVED: list(flag_resolved),
+        WebhookEvent.REPORT_ACCEPTED: list(report_accepted),
+    }
+    wanted = {event: ids for event, ids in wanted.items() if ids}
+    if not wanted:
+        return
+    subscribed = set()
+    for events in WebhookSubscription.objects.filter(is_active=True).values_list("events", flat=True):
+        subscribed.update(events)
+    for event, ids in wanted.items():
+        if event in subscribed:
+            outbox_enqueue("reviews.fan_out_webhook", event=event, ids=sorted(set(ids)))
+
+
+def send_once(*, key: str, subject: str, body: str, recipients: list[str]) -> bool:
+    """Send an email unless one with this key was sent already; True when sent now."""
+    recipients = sorted({address for address in recipients if address})
+    if not recipients:
+        return False
+    try:
+        with transaction.atomic():
+            EmailLog.objects.create(key=key, recipients=recipients, subject=subject[:300])
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _secretariat_emails() -> list[str]:
+    return list(
+        User.objects.filter(role=Role.SECRETARIAT, is_active=True).exclude(email="").values_list("email", flat=True)
+    )
+
+
+def _lead_emails(node) -> list[str]:
+    lead_paths = Agency.objects.filter(node_links__node=node, node_links__role=AgencyRole.LEAD).values_list(
+        "path", flat=True
+    )
+    condition = Q(pk__in=[])
+    for path in lead_paths:
+        condition |= Q(agency__path__startswith=path)
+    return list(
+        User.objects.filter(condition, role=Role.LEAD, is_active=True).exclude(email="").values_list("email", flat=True)
+    )
+
+
+def notify_red_flags(*, flag_ids: list[int]) -> int:
+    sent = 0
+    for flag in LagFlag.objects.filter(
+        pk__in=flag_ids, severity=Severity.RED, status__in=ACTIVE_STATUSES
+    ).select_related("node"):
+        moment = flag.severity_raised_at or flag.opened_at
+        subject = f"[GSTP] 紅燈 {flag.node.title} — {flag.get_rule_display()} {flag.period}"
+        body = "\n".join(
+            [
+                f"子計畫：{flag.node.title}",
+                f"規則：{flag.get_rule_display()}（{flag.period}）",
+                "依據：",
+                json.dumps(flag.evidence, ensure_ascii=False, indent=2),
+            ]
+        )
+        key = f"red-flag:{flag.pk}:{moment.isoformat()}"
+        sent += send_once(
+            key=key, subject=subject, body=body, recipients=_secretariat_emails() + _lead_emails(flag.node)
+        )
+    return sent
+
+
+def weekly_digest(*, week_of: datetime.date) -> bool:
+    monday = week_of - datetime.timedelta(days=week_of.weekday())
+    active = LagFlag.objects.filter(status__in=ACTIVE_STATUSES)
+    new = LagFlag.objects.filter(opened_at__date__gte=monday - datetime.timedelta(days=7), opened_at__date__lt=monday)
+    lines = [
+        f"截至 {week_of.isoformat()}：紅燈 {active.filter(severity=Severity.RED).count()} 件，"
+        f"黃燈 {active.filter(severity=Severity.YELLOW).count()} 件；上週新增 {new.count()} 件。",
+        "",
+    ]
+    for flag in active.select_related("node").order_by("-severity", "opened_at")[:50]:
+        lines.append(f"- [{flag.get_severity_display()}] {flag.node.title}：{flag.get_rule_display()} {flag.period}")
+    iso = monday.isocalendar()
+    return send_once(
+        key=f"digest:{iso.year}-W{iso.week:02d}",
+        subject=f"[GSTP] 每週落後警示摘要 {iso.year}-W{iso.week:02d}",
+        body="\n".join(lines),
+        recipients=_secretariat_emails(),
+    )
+
+
+def report_reminders(*, on: datetime.date) -> int:
+    """Remind each lead of the reports its agency owes that fall due within the plan's reminder window
+    or are overdue; once a day per lead."""
+    sent = 0
+    leads = User.objects.filter(role=Role.LEAD, is_active=True, agency__isnull=False).exclude(email="")
+    for lead in leads.select_related("agency"):
+        owed = reports_owed(agency=lead.agency, on=on)
+        soon = [item for item in owed if item.due_on >= on and (item.due_on - on).days <= _reminder_days(item)]
+        overdue = [item for item in owed if item.due_on < on]
+        if not (soon or overdue):
+            continue
+        lines = [f"{item.project.title} {item.period}：{item.due_on.isoformat()} 到期" for item in soon]
+        lines += [
+            f"{item.project.title} {item.period}：已逾期（{item.due_on.isoformat()} 到期）" for item in overdue[:50]
+        ]
+        sent += send_once(
+            key=f"reminder:{lead.pk}:{on.isoformat()}",
+            subject=f"[GSTP] 季報提醒：{len(soon)} 件即將到期，{len(overdue)} 件逾期",
+            body="\n".join(lines),
+            recipients=[lead.email],
+        )
+    return sent
+
+
+def _reminder_days(item) -> int:
+    lag_settings = getattr(item.project.plan, "lag_settings", None)
+    return lag_settings.reminder_days_before_due if lag_settings else 7
+
+
+def _payload(event: str, obj_id: int) -> dict | None:
+    if event in (WebhookEvent.FLAG_RAISED, WebhookEvent.FLAG_RESOLVED):
+        flag = LagFlag.objects.filter(pk=obj_id).select_related("node").first()
+        if flag is None:
+            return None
+        return {
+            "flag": {
+                "id": flag.pk,
+                "project": flag.node_id,
+                "project_title": flag.node.title,
+                "rule": flag.rule,
+                "period": flag.period,
+                "severity": flag.severity,
+                "status": flag.status,
+                "resolution": flag.resolution,
+            }
+        }
+    report = QuarterlyReport.objects.filter(pk=obj_id).first()
+    if report is None:
+        return None
+    return {"report": {"id": report.pk, "project": report.node_id, "period": report.period, "status": report.status}}
+
+
+def webhook_fan_out(*, event: str, ids: list[int]) -> list[int]:
+    """Create one delivery per active subscription and object; returns the new deliveries' ids."""
+    subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if event in s.events]
+    created = []
+    for obj_id in ids:
+        payload = _payload(event, obj_id)
+        if payload is None:
+            continue
+        event_id = f"{event}:{obj_id}:{_version_of(payload)}"
+        for subscription in subscriptions:
+            delivery, was_created = WebhookDelivery.objects.get_or_create(
+                subscription=subscription,
+                event_id=event_id,
+                defaults={"event": event, "payload": {"event": event, "id": event_id, **payload}},
+            )
+            if was_created:
+                created.append(delivery.pk)
+    return created
+
+
+def _version_of(payload: dict) -> str:
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder).encode()).hexdigest()
+    return digest[:12]
+
+
+def sign(secret: str, body: bytes, timestamp: str) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class WebhookFailed(Exception):
+    pass
+
+
+def webhook_deliver(*, delivery_id: int) -> bool:
+    """POST one delivery; True when delivered (now or before). Raises WebhookFailed for a retry."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().select_related("subscription").get(pk=delivery_id)
+        if delivery.delivered_at:
+            return True
+        body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder).encode()
+        timestamp = str(int(timezone.now().timestamp()))
+        request = urllib.request.Request(
+            delivery.subscription.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "GSTP-Webhooks/1",
+                "X-GSTP-Event": delivery.event,
+                "X-GSTP-Delivery": delivery.event_id,
+                "X-GSTP-Timestamp": timestamp,
+                "X-GSTP-Signature": f"sha256={sign(delivery.subscription.secret, body, timestamp)}",
+            },
+        )
+        status, error = None, ""
+        try:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status, error = exc.code, f"HTTP {exc.code}"
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        now = timezone.now()
+        delivery.attempts += 1
+        delivery.last_status = status
+        delivery.last_error = error
+        delivery.log = [*delivery.log, {"at": now.isoformat(), "status": status, "error": error}]
+        delivered = status is not None and 200 <= status < 300
+        if delivered:
+            delivery.delivered_at = now
+        delivery.save()
+    if not delivered:
+        raise WebhookFailed(error or f"HTTP {status}")
+    return True

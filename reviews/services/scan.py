@@ -1,0 +1,204 @@
+"""The lag scan: every rule over every sub-project, set-based, in bounded batches.
+
+Each batch is one transaction: its rules' queries, then inserts of new flags
+against the one-per-rule-and-quarter constraint (``ignore_conflicts``), and
+conditional updates (raise a severity only if it is still lower, clear only
+what is still open). So two scans at once, or a scan killed halfway and run
+again, end in the same state as one scan; a second scan inserts nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from projects.models import NodeKind, Plan, PlanNode
+
+from ..models import ACTIVE_STATUSES, SEVERITY_RANK, FlagResolution, FlagStatus, LagFlag, LagSettings, Severity
+from ..periods import today
+from ..rules import (
+    Batch,
+    Finding,
+    SubProject,
+    budget_execution,
+    consecutive,
+    indicator_behind,
+    late_report,
+    milestone_overdue,
+    progress_gap,
+)
+from ..selectors import latest_accepted_reports
+from .notifications import red_flags_notify_enqueue, webhook_event_enqueue
+
+logger = logging.getLogger(__name__)
+DEFAULT_BATCH_SIZE = 1000
+
+
+@dataclass
+class ScanResult:
+    subprojects: int = 0
+    batches: int = 0
+    created: int = 0
+    raised: int = 0
+    reopened: int = 0
+    cleared: int = 0
+    updated: int = 0
+
+    def add(self, other: ScanResult) -> None:
+        for name in ("created", "raised", "reopened", "cleared", "updated"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def lag_scan(
+    *,
+    as_of: datetime.date | None = None,
+    plan: Plan | None = None,
+    node_ids: list[int] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ScanResult:
+    """Scan the sub-projects (of ``plan``, or just ``node_ids``) as of a day (today in Asia/Taipei)."""
+    as_of = as_of or today()
+    subprojects = PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
+    if plan is not None:
+        subprojects = subprojects.filter(plan=plan)
+    if node_ids is not None:
+        subprojects = subprojects.filter(pk__in=node_ids)
+    plans = {p.pk: p for p in Plan.objects.all()}
+    settings = _settings_for(plans)
+    result = ScanResult()
+    last_id = 0
+    while True:
+        rows = list(
+            subprojects.filter(pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", "plan_id", "start_date", "end_date")[:batch_size]
+        )
+        if not rows:
+            break
+        last_id = rows[-1][0]
+        batch = Batch(as_of=as_of, subprojects=[SubProject(*row) for row in rows], settings=settings, plans=plans)
+        with transaction.atomic():
+            result.add(_scan_batch(batch))
+        result.subprojects += len(rows)
+        result.batches += 1
+    logger.info("lag scan as of %s: %s", as_of, result)
+    return result
+
+
+def _settings_for(plans: dict[int, Plan]) -> dict[int, LagSettings]:
+    existing = {s.plan_id: s for s in LagSettings.objects.filter(plan_id__in=plans)}
+    missing = [LagSettings(plan_id=plan_id) for plan_id in plans if plan_id not in existing]
+    if missing:
+        LagSettings.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {s.plan_id: s for s in LagSettings.objects.filter(plan_id__in=plans)}
+    return existing
+
+
+def evaluate_rules(batch: Batch) -> list[Finding]:
+    reports = latest_accepted_reports(batch.ids)
+    findings = [
+        *late_report.evaluate(batch),
+        *milestone_overdue.evaluate(batch),
+        *progress_gap.evaluate(batch, reports),
+        *budget_execution.evaluate(batch, reports),
+        *indicator_behind.evaluate(batch),
+    ]
+    return consecutive.escalate(batch, findings)
+
+
+def _key(node_id, rule, period):
+    return (node_id, rule, period.year, period.quarter)
+
+
+def _scan_batch(batch: Batch) -> ScanResult:
+    result = ScanResult()
+    now = timezone.now()
+    findings = evaluate_rules(batch)
+    found = {_key(f.node_id, f.rule, f.period): f for f in findings}
+    periods = {(f.period.year, f.period.quarter) for f in findings}
+    in_periods = Q(pk__in=[])
+    for year, quarter in periods:
+        in_periods |= Q(year=year, quarter=quarter)
+    existing = {
+        (flag.node_id, flag.rule, flag.year, flag.quarter): flag
+        for flag in LagFlag.objects.filter(node_id__in=batch.ids).filter(Q(status__in=ACTIVE_STATUSES) | in_periods)
+    }
+
+    new_flags, raise_to, reopen, changed_evidence = [], defaultdict(list), defaultdict(list), []
+    for key, finding in found.items():
+        flag = existing.get(key)
+        if flag is None:
+            new_flags.append(
+                LagFlag(
+                    node_id=finding.node_id,
+                    rule=finding.rule,
+                    year=finding.period.year,
+                    quarter=finding.period.quarter,
+                    severity=finding.severity,
+                    score=finding.score,
+                    evidence=finding.evidence,
+                    opened_at=now,
+                    status=FlagStatus.OPEN,
+                )
+            )
+            continue
+        if flag.status == FlagStatus.RESOLVED:
+            if flag.resolution == FlagResolution.OVERRIDDEN and not _worse_than_override(finding, flag):
+                continue
+            reopen[finding.severity].append(flag.pk)
+        elif SEVERITY_RANK[finding.severity] > SEVERITY_RANK[flag.severity]:
+            raise_to[finding.severity].append(flag.pk)
+        if flag.evidence != finding.evidence or flag.score != finding.score:
+            flag.evidence, flag.score, flag.updated_at = finding.evidence, finding.score, now
+            changed_evidence.append(flag)
+
+    LagFlag.objects.bulk_create(new_flags, ignore_conflicts=True)
+    created_ids = list(LagFlag.objects.filter(node_id__in=batch.ids, opened_at=now).values_list("pk", "severity"))
+    result.created = len(created_ids)
+    for severity, ids in raise_to.items():
+        result.raised += (
+            LagFlag.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES)
+            .exclude(severity=severity)
+            .update(severity=severity, severity_raised_at=now, updated_at=now)
+        )
+    for severity, ids in reopen.items():
+        result.reopened += LagFlag.objects.filter(pk__in=ids, status=FlagStatus.RESOLVED).update(
+            status=FlagStatus.OPEN,
+            severity=severity,
+            resolved_at=None,
+            resolved_by=None,
+            resolution="",
+            resolution_reason="",
+            overridden_severity="",
+            overridden_score=None,
+            updated_at=now,
+        )
+    if changed_evidence:
+        LagFlag.objects.bulk_update(changed_evidence, ["evidence", "score", "updated_at"])
+        result.updated = len(changed_evidence)
+    cleared_ids = [flag.pk for key, flag in existing.items() if flag.status in ACTIVE_STATUSES and key not in found]
+    if cleared_ids:
+        result.cleared = LagFlag.objects.filter(pk__in=cleared_ids, status__in=ACTIVE_STATUSES).update(
+            status=FlagStatus.RESOLVED, resolved_at=now, resolution=FlagResolution.CLEARED, updated_at=now
+        )
+
+    red_ids = [pk for pk, severity in created_ids if severity == Severity.RED] + raise_to.get(Severity.RED, [])
+    red_ids += reopen.get(Severity.RED, [])
+    red_flags_notify_enqueue(red_ids)
+    webhook_event_enqueue(
+        flag_raised=[pk for pk, _ in created_ids] + [pk for ids in reopen.values() for pk in ids],
+        flag_resolved=cleared_ids if result.cleared else [],
+    )
+    return result
+
+
+def _worse_than_override(finding: Finding, flag: LagFlag) -> bool:
+    if SEVERITY_RANK[finding.severity] > SEVERITY_RANK[flag.overridden_severity or Severity.YELLOW]:
+        return True
+    return flag.overridden_score is not None and finding.score > flag.overridden_score

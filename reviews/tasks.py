@@ -1,0 +1,65 @@
+"""Celery jobs. Thin: they take ids and ISO dates, and call a service."""
+
+import datetime
+
+from celery import shared_task
+
+from . import services
+from .periods import today
+from .services import notifications
+
+LONG = {"acks_late": True, "soft_time_limit": 25 * 60, "time_limit": 30 * 60}
+SHORT = {"acks_late": True, "soft_time_limit": 60, "time_limit": 120}
+
+
+def _date(value: str | None) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if value else None
+
+
+@shared_task(name="reviews.scan_lagging", **LONG)
+def scan_lagging(as_of: str | None = None, node_ids: list[int] | None = None) -> dict:
+    result = services.lag_scan(as_of=_date(as_of), node_ids=node_ids)
+    return result.__dict__
+
+
+@shared_task(name="reviews.relay_outbox", **SHORT)
+def relay_outbox() -> int:
+    published, _ = services.outbox_relay()
+    return published
+
+
+@shared_task(name="reviews.notify_red_flags", **SHORT)
+def notify_red_flags(flag_ids: list[int]) -> int:
+    return notifications.notify_red_flags(flag_ids=flag_ids)
+
+
+@shared_task(name="reviews.weekly_digest", **SHORT)
+def weekly_digest(week_of: str | None = None) -> bool:
+    return notifications.weekly_digest(week_of=_date(week_of) or today())
+
+
+@shared_task(name="reviews.report_reminders", **LONG)
+def report_reminders(on: str | None = None) -> int:
+    return notifications.report_reminders(on=_date(on) or today())
+
+
+@shared_task(name="reviews.fan_out_webhook", **SHORT)
+def fan_out_webhook(event: str, ids: list[int]) -> int:
+    created = notifications.webhook_fan_out(event=event, ids=ids)
+    for delivery_id in created:
+        deliver_webhook.delay_on_commit(delivery_id)
+    return len(created)
+
+
+@shared_task(
+    name="reviews.deliver_webhook",
+    bind=True,
+    autoretry_for=(notifications.WebhookFailed,),
+    retry_backoff=2,
+    retry_backoff_max=3600,
+    retry_jitter=False,
+    max_retries=10,
+    **SHORT,
+)
+def deliver_webhook(self, delivery_id: int) -> bool:
+    return notifications.webhook_deliver(delivery_id=delivery_id)

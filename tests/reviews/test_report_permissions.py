@@ -1,0 +1,665 @@
+"""Who may see and do what with a quarterly report, over the API.
+
+The spec: anything out of scope is 404 (the same answer as "does not exist"); a visible object and a
+forbidden action is 403; a visible object, a permitted actor and a transition the status does not allow is
+409. A lead sees and edits the reports of the sub-projects its agency, or one of its sub-units, leads (so the
+lead of a ministry sees its sub-units' sub-projects, and the lead of a sub-unit does NOT see the ministry's);
+the secretariat sees everything, never edits content, and alone returns and accepts; every signed-in user
+sees accepted reports; drafts, submitted and returned reports never leak through lists, counts or filters.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from accounts.services import token_issue
+from projects.models import AgencyRole, NodeAgency, NodeKind
+from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
+from reviews.periods import Quarter
+from tests.factories import AgencyFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+
+from .factories import QuarterlyReportFactory, report_in_status
+
+REPORTS = "/api/v1/reports/"
+NOT_FILED_PERIOD = "2024Q2"  # the factories file 2024Q1 unless told otherwise
+
+
+@pytest.fixture
+def unit(agency):
+    """A sub-unit (署) of agency A, 數位發展部."""
+    return AgencyFactory(name="數位發展部數位產業署", parent=agency)
+
+
+@pytest.fixture
+def unit_lead_client(unit):
+    user = UserFactory(username="unit-lead", role=Role.LEAD, agency=unit)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def world(agency, unit, other_agency):
+    """One plan with three sub-projects: led by A (the ministry), by U (a sub-unit of A), by B (another ministry)."""
+    plan = PlanFactory(code="smart-nation")
+    group, _strategy, measure, (led_by_a,) = make_tree(plan, lead_agency=agency)
+    led_by_unit = NodeFactory(
+        plan=plan,
+        kind=NodeKind.SUBPROJECT,
+        parent=measure,
+        title="數位產業署的子計畫",
+        start_date=led_by_a.start_date,
+        end_date=led_by_a.end_date,
+    )
+    NodeAgency.objects.create(node=led_by_unit, agency=unit, role=AgencyRole.LEAD)
+    led_by_b = NodeFactory(
+        plan=plan,
+        kind=NodeKind.SUBPROJECT,
+        parent=measure,
+        title="經濟部的子計畫",
+        start_date=led_by_a.start_date,
+        end_date=led_by_a.end_date,
+    )
+    NodeAgency.objects.create(node=led_by_b, agency=other_agency, role=AgencyRole.LEAD)
+    return SimpleNamespace(
+        plan=plan,
+        group=group,
+        agency=agency,
+        unit=unit,
+        other_agency=other_agency,
+        nodes={"A": led_by_a, "U": led_by_unit, "B": led_by_b},
+    )
+
+
+CLIENTS = {
+    "anonymous": "anonymous_client",
+    "secretariat": "secretariat_client",
+    "lead_a": "lead_client",
+    "lead_unit": "unit_lead_client",
+    "lead_b": "other_lead_client",
+    "reader": "reader_client",
+}
+OWNERS = ("A", "U", "B")
+
+# --------------------------------------------------------------------------- the matrix
+#
+# Rows: endpoint and the report's status. Columns: role, then the agency leading the report's sub-project
+# (A = 數位發展部, U = its sub-unit 數位產業署, B = 經濟部). For `list`, "yes"/"no" is a 200 that does or does not
+# contain the report. `create` files a report for a quarter that has none yet.
+EXPECTED = """
+#                  anonymous     secretariat   lead_a        lead_unit     lead_b        reader
+#                  A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B
+list    draft      401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   no  no  no
+list    submitted  401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   no  no  no
+list    returned   401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   no  no  no
+list    accepted   401 401 401   yes yes yes   yes yes yes   yes yes yes   yes yes yes   yes yes yes
+
+detail  draft      401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
+detail  submitted  401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
+detail  returned   401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
+detail  accepted   401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+
+history draft      401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
+history submitted  401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
+history returned   401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
+history accepted   401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+
+patch   draft      401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   404 404 404
+patch   submitted  401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   404 404 404
+patch   returned   401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   404 404 404
+patch   accepted   401 401 401   403 403 403   409 409 403   403 409 403   403 403 409   403 403 403
+
+submit  draft      401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   404 404 404
+submit  submitted  401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   404 404 404
+submit  returned   401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   404 404 404
+submit  accepted   401 401 401   403 403 403   409 409 403   403 409 403   403 403 409   403 403 403
+
+return  draft      401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   404 404 404
+return  submitted  401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   404 404 404
+return  returned   401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   404 404 404
+return  accepted   401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403
+
+accept  draft      401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   404 404 404
+accept  submitted  401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   404 404 404
+accept  returned   401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   404 404 404
+accept  accepted   401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403
+
+create  -          401 401 401   403 403 403   201 201 403   403 201 403   403 403 201   403 403 403
+"""
+ENDPOINTS = ("list", "detail", "history", "patch", "submit", "return", "accept", "create")
+
+
+def _cells():
+    cells = []
+    for line in EXPECTED.strip().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        endpoint, status, *values = line.split()
+        assert endpoint in ENDPOINTS and len(values) == len(CLIENTS) * len(OWNERS), line
+        for index, value in enumerate(values):
+            role, owner = list(CLIENTS)[index // len(OWNERS)], OWNERS[index % len(OWNERS)]
+            expected = value if value in ("yes", "no") else int(value)
+            cells.append(
+                pytest.param(endpoint, status, role, owner, expected, id=f"{endpoint}-{status}-{role}-{owner}")
+            )
+    return cells
+
+
+CELLS = _cells()
+
+
+def test_the_matrix_covers_every_endpoint_status_role_and_owner():
+    rows = {(cell.values[0], cell.values[1]) for cell in CELLS}
+    statuses = [status.value for status in ReportStatus]
+    assert rows == {(e, s) for e in ENDPOINTS if e != "create" for s in statuses} | {("create", "-")}
+    assert len(CELLS) == (7 * 4 + 1) * len(CLIENTS) * len(OWNERS)
+
+
+def _write(client, endpoint, report, *, if_match):
+    headers = {"HTTP_IF_MATCH": if_match}
+    url = f"{REPORTS}{report.pk}/"
+    if endpoint == "patch":
+        return client.patch(url, {"achievements": "更新的執行成果"}, format="json", **headers)
+    if endpoint == "return":
+        return client.post(f"{url}return/", {"reason": "預算執行率未說明"}, format="json", **headers)
+    return client.post(f"{url}{endpoint}/", {}, format="json", **headers)
+
+
+@pytest.mark.parametrize(("endpoint", "status", "role", "owner", "expected"), CELLS)
+def test_report_access(request, world, endpoint, status, role, owner, expected):
+    # given: a fresh report (or, for create, none) of a sub-project led by `owner`
+    client = request.getfixturevalue(CLIENTS[role])
+    node = world.nodes[owner]
+
+    if endpoint == "create":
+        response = client.post(REPORTS, {"project": node.pk, "period": NOT_FILED_PERIOD}, format="json")
+        assert response.status_code == expected, response.content
+        created = QuarterlyReport.objects.filter(node=node)
+        if expected == 201:
+            assert created.get().pk == response.json()["id"]
+            assert created.get().status == ReportStatus.DRAFT
+        else:
+            assert not created.exists()
+        return
+
+    report = report_in_status(node=node, status=status)
+    events_before = report.events.count()
+
+    # when
+    if endpoint == "list":
+        response = client.get(REPORTS)
+    elif endpoint == "detail":
+        response = client.get(f"{REPORTS}{report.pk}/")
+    elif endpoint == "history":
+        response = client.get(f"{REPORTS}{report.pk}/history/")
+    else:
+        response = _write(client, endpoint, report, if_match=report.etag)
+
+    # then
+    if endpoint == "list":
+        if expected == 401:
+            assert response.status_code == 401
+        else:
+            assert response.status_code == 200
+            ids = [row["id"] for row in response.json()["results"]]
+            assert (report.pk in ids) is (expected == "yes")
+            assert response.json()["count"] == len(ids)
+        return
+    assert response.status_code == expected, response.content
+    if endpoint == "detail" and expected == 200:
+        assert response.json()["id"] == report.pk
+        assert response["ETag"] == report.etag
+    if endpoint == "history" and expected == 200:
+        assert [event["action"] for event in response.json()] == list(
+            report.events.order_by("at", "id").values_list("action", flat=True)
+        )
+    if endpoint in ("patch", "submit", "return", "accept"):
+        stored = QuarterlyReport.objects.get(pk=report.pk)
+        if expected == 200:
+            assert stored.version == report.version + 1
+            assert ReportEvent.objects.filter(report=report).count() == events_before + 1
+            assert response.json()["version"] == stored.version
+            assert response["ETag"] == stored.etag
+        else:
+            # nothing was written: same version, same status, no audit row
+            assert (stored.version, stored.status) == (report.version, report.status)
+            assert ReportEvent.objects.filter(report=report).count() == events_before
+
+
+# --------------------------------------------------------------------------- If-Match
+
+
+@pytest.fixture
+def draft_of_a(world):
+    return report_in_status(node=world.nodes["A"], status=ReportStatus.DRAFT)
+
+
+@pytest.mark.parametrize("endpoint", ["patch", "submit"])
+def test_a_write_without_if_match_is_428(lead_client, draft_of_a, endpoint):
+    url = f"{REPORTS}{draft_of_a.pk}/" + ("" if endpoint == "patch" else "submit/")
+    payload = {"achievements": "x"} if endpoint == "patch" else {}
+    method = lead_client.patch if endpoint == "patch" else lead_client.post
+
+    response = method(url, payload, format="json")
+
+    assert response.status_code == 428
+    assert response.json()["code"] == "precondition_required"
+    assert QuarterlyReport.objects.get(pk=draft_of_a.pk).version == draft_of_a.version
+
+
+@pytest.mark.parametrize(
+    "if_match",
+    ["stale", "other-report", "garbage", "empty-quotes"],
+)
+def test_a_write_with_a_stale_or_foreign_etag_is_412(lead_client, world, draft_of_a, if_match):
+    other = report_in_status(node=world.nodes["U"], status=ReportStatus.DRAFT)
+    header = {
+        "stale": f'"{draft_of_a.pk}-{draft_of_a.version - 1}"',
+        "other-report": other.etag,
+        "garbage": "not-an-etag",
+        "empty-quotes": '""',
+    }[if_match]
+
+    response = lead_client.patch(
+        f"{REPORTS}{draft_of_a.pk}/", {"achievements": "x"}, format="json", HTTP_IF_MATCH=header
+    )
+
+    assert response.status_code == 412
+    assert response.json()["code"] == "precondition_failed"
+    assert QuarterlyReport.objects.get(pk=draft_of_a.pk).achievements == draft_of_a.achievements
+
+
+def test_a_weak_etag_is_accepted(lead_client, draft_of_a):
+    response = lead_client.patch(
+        f"{REPORTS}{draft_of_a.pk}/", {"achievements": "弱驗證"}, format="json", HTTP_IF_MATCH=f"W/{draft_of_a.etag}"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["achievements"] == "弱驗證"
+
+
+def test_out_of_scope_without_if_match_is_404_not_428(other_lead_client, draft_of_a):
+    """A missing precondition must not reveal that the report exists."""
+    response = other_lead_client.patch(f"{REPORTS}{draft_of_a.pk}/", {"achievements": "x"}, format="json")
+
+    assert response.status_code == 404
+
+
+# --------------------------------------------------------------------------- out of scope looks like nothing
+
+
+@pytest.mark.parametrize("status", [ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.RETURNED])
+@pytest.mark.parametrize(
+    ("role", "method", "suffix", "payload"),
+    [
+        ("lead_b", "get", "", None),
+        ("lead_b", "get", "history/", None),
+        ("lead_b", "patch", "", {"achievements": "x"}),
+        ("lead_b", "post", "submit/", {}),
+        ("lead_b", "post", "return/", {"reason": "x"}),
+        ("lead_b", "post", "accept/", {}),
+        ("reader", "get", "", None),
+        ("reader", "get", "history/", None),
+        ("reader", "patch", "", {"achievements": "x"}),
+        ("reader", "post", "submit/", {}),
+        ("lead_unit", "get", "", None),
+        ("lead_unit", "post", "submit/", {}),
+    ],
+)
+def test_an_out_of_scope_report_answers_exactly_like_a_missing_one(
+    request, draft_of_a, world, status, role, method, suffix, payload
+):
+    # given: a report of A's sub-project, and an id that does not exist
+    report = (
+        draft_of_a
+        if status == ReportStatus.DRAFT
+        else report_in_status(node=world.nodes["A"], status=status, period=Quarter(2023, 4))
+    )
+    missing = QuarterlyReport.objects.order_by("-pk").values_list("pk", flat=True).first() + 999_999
+    client = request.getfixturevalue(CLIENTS[role])
+    kwargs = {"format": "json", "HTTP_IF_MATCH": report.etag} if payload is not None else {}
+
+    # when
+    hidden = getattr(client, method)(f"{REPORTS}{report.pk}/{suffix}", payload, **kwargs)
+    absent = getattr(client, method)(f"{REPORTS}{missing}/{suffix}", payload, **kwargs)
+
+    # then: the same status, the same body, the same headers that matter
+    assert hidden.status_code == absent.status_code == 404
+    assert hidden.json() == absent.json()
+    assert hidden.json()["code"] == "not_found"
+    assert hidden.get("ETag") is None and absent.get("ETag") is None
+
+
+def test_detail_of_an_out_of_scope_id_and_of_999999_have_the_same_body(other_lead_client, reader_client, draft_of_a):
+    for client in (other_lead_client, reader_client):
+        hidden = client.get(f"{REPORTS}{draft_of_a.pk}/")
+        absent = client.get(f"{REPORTS}999999/")
+        assert hidden.status_code == absent.status_code == 404
+        assert hidden.content == absent.content
+
+
+# --------------------------------------------------------------------------- lists, counts and filters
+
+
+@pytest.fixture
+def every_status(world):
+    """For each of A, U and B's sub-projects: 2024Q1 draft, Q2 submitted, Q3 returned, Q4 accepted."""
+    statuses = [ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.RETURNED, ReportStatus.ACCEPTED]
+    return {
+        (owner, status): report_in_status(node=world.nodes[owner], status=status, period=Quarter(2024, number))
+        for owner in OWNERS
+        for number, status in enumerate(statuses, start=1)
+    }
+
+
+def _expected_ids(every_status, owners_in_scope):
+    return {
+        report.pk
+        for (owner, status), report in every_status.items()
+        if status == ReportStatus.ACCEPTED or owner in owners_in_scope
+    }
+
+
+SCOPE = {
+    "secretariat": {"A", "U", "B"},
+    "lead_a": {"A", "U"},
+    "lead_unit": {"U"},
+    "lead_b": {"B"},
+    "reader": set(),
+}
+
+
+@pytest.mark.parametrize("role", list(SCOPE))
+def test_the_list_and_its_count_hold_only_what_the_role_may_see(request, every_status, role):
+    client = request.getfixturevalue(CLIENTS[role])
+
+    response = client.get(REPORTS)
+
+    assert response.status_code == 200
+    body = response.json()
+    expected = _expected_ids(every_status, SCOPE[role])
+    assert {row["id"] for row in body["results"]} == expected
+    assert body["count"] == len(expected)
+
+
+@pytest.mark.parametrize("role", list(SCOPE))
+@pytest.mark.parametrize("status", [s.value for s in ReportStatus])
+def test_a_status_filter_never_uncovers_hidden_reports(request, every_status, role, status):
+    client = request.getfixturevalue(CLIENTS[role])
+
+    response = client.get(REPORTS, {"status": status})
+
+    assert response.status_code == 200
+    expected = {
+        report.pk
+        for (owner, report_status), report in every_status.items()
+        if report_status == status and (status == ReportStatus.ACCEPTED or owner in SCOPE[role])
+    }
+    assert {row["id"] for row in response.json()["results"]} == expected
+    assert response.json()["count"] == len(expected)
+
+
+def test_a_reader_filtering_on_draft_gets_an_empty_page(reader_client, every_status):
+    response = reader_client.get(REPORTS, {"status": "draft"})
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+    assert response.json()["results"] == []
+
+
+def test_lead_a_filtering_on_bs_sub_project_sees_only_its_accepted_report(lead_client, world, every_status):
+    response = lead_client.get(REPORTS, {"project": world.nodes["B"].pk})
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [every_status[("B", ReportStatus.ACCEPTED)].pk]
+    assert response.json()["count"] == 1
+
+
+def test_lead_of_a_sub_unit_filtering_on_the_ministrys_sub_project_sees_only_accepted(
+    unit_lead_client, world, every_status
+):
+    response = unit_lead_client.get(REPORTS, {"project": world.nodes["A"].pk})
+
+    assert [row["id"] for row in response.json()["results"]] == [every_status[("A", ReportStatus.ACCEPTED)].pk]
+    assert response.json()["count"] == 1
+
+
+@pytest.mark.parametrize("role", list(SCOPE))
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"agency": "A"},
+        {"agency": "U"},
+        {"agency": "B"},
+        {"plan": "plan"},
+        {"group": "group"},
+        {"period": "2024Q1"},
+        {"year": "2024"},
+        {"late": "true"},
+        {"late": "false"},
+        {"search": "子計畫"},  # not a filter of this endpoint: must be ignored, not widen anything
+        {"status": ["draft", "returned", "submitted"]},
+    ],
+    ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()),
+)
+def test_other_filters_only_narrow_what_the_role_sees(request, world, every_status, role, params):
+    client = request.getfixturevalue(CLIENTS[role])
+    agencies = {"A": world.agency.pk, "U": world.unit.pk, "B": world.other_agency.pk}
+    query = {
+        name: agencies[value]
+        if name == "agency"
+        else world.plan.pk
+        if value == "plan"
+        else world.group.pk
+        if value == "group"
+        else value
+        for name, value in params.items()
+    }
+
+    response = client.get(REPORTS, query)
+
+    assert response.status_code == 200
+    seen = {row["id"] for row in response.json()["results"]}
+    assert seen <= _expected_ids(every_status, SCOPE[role])
+    assert response.json()["count"] == len(seen)
+    if role == "reader":
+        assert all(row["status"] == ReportStatus.ACCEPTED for row in response.json()["results"])
+
+
+# --------------------------------------------------------------------------- what an agency owes
+
+
+@pytest.mark.parametrize(
+    ("role", "projects"),
+    [("lead_a", {"A", "U"}), ("lead_unit", {"U"}), ("lead_b", {"B"})],
+)
+def test_owed_lists_only_the_leads_own_sub_projects(request, world, every_status, role, projects):
+    client = request.getfixturevalue(CLIENTS[role])
+
+    # A lead always gets its own agency, whatever it asks for.
+    response = client.get(f"{REPORTS}owed/", {"agency": world.other_agency.pk if role != "lead_b" else world.agency.pk})
+
+    assert response.status_code == 200
+    rows = response.json()
+    assert {row["project"] for row in rows} == {world.nodes[owner].pk for owner in projects}
+    visible = _expected_ids(every_status, SCOPE[role])
+    assert {row["report"] for row in rows if row["report"] is not None} <= visible
+    # 2024Q1 draft and 2024Q3 returned are still owed; 2024Q2 submitted and 2024Q4 accepted are not.
+    owed_2024 = {(row["project"], row["period"], row["status"]) for row in rows if row["period"].startswith("2024")}
+    assert owed_2024 == {
+        (world.nodes[owner].pk, period, status)
+        for owner in projects
+        for period, status in (("2024Q1", "draft"), ("2024Q3", "returned"))
+    }
+
+
+def test_owed_for_the_secretariat_covers_the_agency_and_its_sub_units(secretariat_client, world, every_status):
+    response = secretariat_client.get(f"{REPORTS}owed/", {"agency": world.agency.pk})
+
+    assert response.status_code == 200
+    assert {row["project"] for row in response.json()} == {world.nodes["A"].pk, world.nodes["U"].pk}
+
+
+def test_owed_needs_sign_in(anonymous_client, world):
+    assert anonymous_client.get(f"{REPORTS}owed/", {"agency": world.agency.pk}).status_code == 401
+
+
+def test_a_reader_cannot_list_what_another_agency_owes(reader_client, world, every_status):
+    response = reader_client.get(f"{REPORTS}owed/", {"agency": world.agency.pk})
+
+    # Drafts and returned reports are out of a reader's scope; the owed list is nothing but them.
+    assert response.status_code == 403
+
+
+# --------------------------------------------------------------------------- a co-agency (協辦機關) is not a lead
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "patch"),
+    [
+        (ReportStatus.DRAFT, 404, 404),
+        (ReportStatus.SUBMITTED, 404, 404),
+        (ReportStatus.RETURNED, 404, 404),
+        (ReportStatus.ACCEPTED, 200, 403),
+    ],
+)
+def test_a_co_agency_lead_sees_only_accepted_reports_and_edits_none(lead_client, world, status, detail, patch):
+    # given: B's sub-project, on which A is a co-agency
+    node = world.nodes["B"]
+    NodeAgency.objects.create(node=node, agency=world.agency, role=AgencyRole.CO)
+    report = report_in_status(node=node, status=status)
+
+    # then
+    assert lead_client.get(f"{REPORTS}{report.pk}/").status_code == detail
+    response = lead_client.patch(
+        f"{REPORTS}{report.pk}/", {"achievements": "x"}, format="json", HTTP_IF_MATCH=report.etag
+    )
+    assert response.status_code == patch
+    created = lead_client.post(REPORTS, {"project": node.pk, "period": NOT_FILED_PERIOD}, format="json")
+    assert created.status_code == 403
+
+
+# --------------------------------------------------------------------------- the answer to a forbidden action
+
+
+def _forbidden_request(world, action, *, body_valid):
+    """(status of the report to set up, method, url suffix, body) for an action nobody in these tests may take."""
+    node = world.nodes["A"]
+    if action == "patch":
+        return ReportStatus.ACCEPTED, "patch", "", {"achievements": "x"} if body_valid else {"actual_progress": "500"}
+    if action == "create":
+        body = {"project": node.pk, "period": NOT_FILED_PERIOD}
+        return None, "post", None, body if body_valid else {**body, "actual_progress": "500"}
+    if action == "create-project-as-text":
+        body = {"project": str(node.pk), "period": NOT_FILED_PERIOD}
+        return None, "post", None, body if body_valid else {**body, "actual_progress": "500"}
+    if action == "submit":
+        return ReportStatus.DRAFT, "post", "submit/", {} if body_valid else {"unexpected": 1}
+    if action == "return":
+        return ReportStatus.SUBMITTED, "post", "return/", {"reason": "x"} if body_valid else {}
+    if action == "accept":
+        return ReportStatus.SUBMITTED, "post", "accept/", {} if body_valid else {"unexpected": 1}
+    raise AssertionError(action)
+
+
+FORBIDDEN = [
+    ("secretariat", "patch"),
+    ("secretariat", "create"),
+    ("secretariat", "submit"),
+    ("reader", "patch"),
+    ("reader", "create"),
+    ("lead_b", "patch"),
+    ("lead_b", "create"),
+    ("lead_b", "create-project-as-text"),
+    ("lead_a", "return"),
+    ("lead_a", "accept"),
+]
+
+
+@pytest.mark.parametrize(("role", "action"), FORBIDDEN, ids=[f"{role}-{action}" for role, action in FORBIDDEN])
+def test_a_forbidden_action_answers_403_in_the_documented_error_shape(request, world, role, action):
+    # 403s come both from the views (rest_framework PermissionDenied) and from the services
+    # (django.core.exceptions.PermissionDenied): each must carry `detail` and `code`.
+    client = request.getfixturevalue(CLIENTS[role])
+    status, method, suffix, body = _forbidden_request(world, action, body_valid=True)
+    if status is None:
+        url = REPORTS
+        headers = {}
+    else:
+        report = report_in_status(node=world.nodes["A"], status=status)
+        url, headers = f"{REPORTS}{report.pk}/{suffix}", {"HTTP_IF_MATCH": report.etag}
+
+    response = getattr(client, method)(url, body, format="json", **headers)
+
+    assert response.status_code == 403
+    assert set(response.json()) == {"detail", "code"}
+    assert response.json()["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize(
+    ("role", "action"),
+    [
+        pytest.param(role, action, id=f"{role}-{action}", marks=marks)
+        for (role, action), marks in [
+            (("secretariat", "patch"), ()),
+            (("reader", "patch"), ()),
+            (("lead_b", "patch"), ()),
+            (("secretariat", "create"), ()),
+            (("reader", "create"), ()),
+            (("lead_b", "create"), ()),
+            (("lead_b", "create-project-as-text"), ()),
+            (("secretariat", "submit"), ()),
+            (("lead_a", "return"), ()),
+            (("lead_a", "accept"), ()),
+        ]
+    ],
+)
+def test_a_forbidden_actor_gets_403_whatever_the_body(request, world, role, action):
+    # given: a report of A's sub-project the actor may see but not act on, and an invalid body
+    client = request.getfixturevalue(CLIENTS[role])
+    status, method, suffix, body = _forbidden_request(world, action, body_valid=False)
+    if status is None:
+        url, headers = REPORTS, {}
+    else:
+        report = report_in_status(node=world.nodes["A"], status=status)
+        url, headers = f"{REPORTS}{report.pk}/{suffix}", {"HTTP_IF_MATCH": report.etag}
+
+    # when
+    response = getattr(client, method)(url, body, format="json", **headers)
+
+    # then: the answer is about who is asking, not about the body
+    assert response.status_code == 403, response.json()
+
+
+# --------------------------------------------------------------------------- rows written straight to the database
+
+
+def test_scoping_holds_for_many_rows_written_directly(world, reader_client, lead_client, other_lead_client):
+    """Every quarter of 2021-2024 for each sub-project, its status cycling; checked against the list counts."""
+    statuses = [None, "submitted", "returned", "accepted"]
+    rows = []
+    for owner in OWNERS:
+        for year in range(2021, 2025):
+            for quarter in range(1, 5):
+                trait = statuses[(year + quarter) % 4]
+                rows.append(
+                    QuarterlyReportFactory(
+                        node=world.nodes[owner], period=Quarter(year, quarter), **({trait: True} if trait else {})
+                    )
+                )
+    for row in rows:
+        row.full_clean()
+    accepted = {row.pk for row in rows if row.status == ReportStatus.ACCEPTED}
+    assert 0 < len(accepted) < len(rows)
+
+    def ids(client):
+        response = client.get(REPORTS, {"page_size": 500})
+        assert response.json()["count"] == len(response.json()["results"])
+        return {row["id"] for row in response.json()["results"]}
+
+    assert ids(reader_client) == accepted
+    assert ids(lead_client) == accepted | {row.pk for row in rows if row.node_id != world.nodes["B"].pk}
+    assert ids(other_lead_client) == accepted | {row.pk for row in rows if row.node_id == world.nodes["B"].pk}
