@@ -1,10 +1,13 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Role
 from projects.selectors import plan_list
 
 from . import selectors, services
@@ -50,6 +53,8 @@ class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def actuals(self, request, pk=None):
         indicator = self.get_object()
+        if request.user.role != Role.SECRETARIAT:
+            raise PermissionDenied(_("Only the Executive Secretariat records plan- and group-level actuals."))
         serializer = ActualWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         actual = services.plan_indicator_actual_record(

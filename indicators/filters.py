@@ -41,7 +41,7 @@ class IndicatorFilter(UpdatedSinceFilterSet):
 
     @extend_schema_field(OpenApiTypes.INT)
     def filter_ancestor(self, queryset, name, value):
-        return queryset.filter(node__path__startswith=value.path)
+        return queryset.filter(node__path__startswith=value.path).exclude(node=value)
 
     def filter_owner(self, queryset, name, value):
         if value == "plan":

@@ -67,19 +67,22 @@ def indicator_evaluate(indicator: Indicator, *, on: datetime.date | None = None)
         if indicator.baseline_year is not None
         else None
     )
-    actual = semantics.actual_at(actuals, on, cumulative=indicator.is_cumulative)
     ahead = sorted(
         [(semantics.period_end(year, quarter), year, value) for year, quarter, value in targets if quarter == 0],
     )
     upcoming = [row for row in ahead if row[0] >= on]
     target_row = upcoming[0] if upcoming else (ahead[-1] if ahead else None)
     target_end, target_year, target = target_row if target_row else (None, None, None)
-    expected = semantics.expected_at(targets, on, cumulative=indicator.is_cumulative, baseline=baseline)
+    # A per-period indicator whose last target year is over is judged on that year's total.
+    day = on if indicator.is_cumulative or target_end is None else min(on, target_end)
+    actual = semantics.actual_at(actuals, day, cumulative=indicator.is_cumulative)
+    expected = semantics.expected_at(targets, day, cumulative=indicator.is_cumulative, baseline=baseline)
     projected = None
     if indicator.is_cumulative and target_end is not None and target_end >= on:
-        points = ([baseline] if baseline else []) + [
-            semantics.Point(semantics.period_end(year, quarter), value) for year, quarter, value in sorted(actuals)
-        ]
+        points = ([baseline] if baseline else []) + sorted(
+            (semantics.Point(semantics.period_end(year, quarter), value) for year, quarter, value in actuals),
+            key=lambda point: point.on,
+        )
         projected = semantics.projected_at([point for point in points if point.on <= on], target_end)
     ratio = (
         semantics.progress_ratio(actual, expected, indicator.baseline_value, lower_is_better=lower)

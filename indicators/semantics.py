@@ -69,7 +69,9 @@ def actual_at(actuals: list[tuple[int, int, Decimal]], on: datetime.date, *, cum
         return None
     if cumulative:
         return max(known, key=lambda row: (row[0], row[2] == 0))[3]
-    year_rows = [row for row in known if row[1] == max(row[1] for row in known)]
+    year_rows = [row for row in known if row[1] == on.year]
+    if not year_rows:
+        return None  # nothing reported yet this year
     whole_year = [row for row in year_rows if row[2] == 0]
     if whole_year:
         return whole_year[0][3]

@@ -84,7 +84,11 @@ class ActualWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = IndicatorActual
         fields = ["year", "quarter", "value", "text", "is_estimate", "as_of", "source"]
-        extra_kwargs = {"source": {"required": True, "allow_blank": False}, "as_of": {"required": True}}
+        extra_kwargs = {
+            "source": {"required": True, "allow_blank": False},
+            "as_of": {"required": True},
+            "quarter": {"min_value": 0, "max_value": 4},
+        }
 
 
 class OverallRowSerializer(serializers.Serializer):

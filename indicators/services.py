@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
@@ -30,6 +31,7 @@ def _upsert(model, lookup: dict, values: dict, result: UpsertResult):
         instance.full_clean()
         instance.save()
         result.created += 1
+        _touch_indicator(instance)
         return instance
     changed = [name for name, value in values.items() if getattr(instance, name) != value]
     if changed:
@@ -38,9 +40,16 @@ def _upsert(model, lookup: dict, values: dict, result: UpsertResult):
         instance.full_clean()
         instance.save()
         result.updated += 1
+        _touch_indicator(instance)
     else:
         result.unchanged += 1
     return instance
+
+
+def _touch_indicator(instance) -> None:
+    """A changed target or actual is a change of its indicator, for ``updated_since``."""
+    if isinstance(instance, IndicatorTarget | IndicatorActual):
+        Indicator.objects.filter(pk=instance.indicator_id).update(updated_at=timezone.now())
 
 
 @transaction.atomic
@@ -78,14 +87,24 @@ def overall_indicators_upsert(*, plan: Plan, rows: Iterable) -> UpsertResult:
     return result
 
 
-def indicator_actual_record(*, indicator: Indicator, year: int, quarter: int, value=None, text="", source="") -> None:
+def indicator_actual_record(
+    *, indicator: Indicator, year: int, quarter: int, value=None, text="", source="", as_of=None, recorded_by=None
+) -> None:
     """Record an actual (達成值) for a period, replacing an earlier one for the same period."""
-    IndicatorActual.objects.update_or_create(
+    actual, _created = IndicatorActual.objects.update_or_create(
         indicator=indicator,
         year=year,
         quarter=quarter,
-        defaults={"value": value, "text": text, "source": source, "is_estimate": False},
+        defaults={
+            "value": value,
+            "text": text,
+            "source": source,
+            "is_estimate": False,
+            "as_of": as_of,
+            "recorded_by": recorded_by,
+        },
     )
+    Indicator.objects.filter(pk=indicator.pk).update(updated_at=actual.recorded_at)
 
 
 @transaction.atomic
@@ -140,6 +159,8 @@ def plan_indicator_actual_record(*, indicator: Indicator, actor, data: dict) -> 
     if indicator.measure == Measure.QUALITATIVE:
         if data.get("value") is not None:
             raise ValidationError({"value": [_("A qualitative indicator takes text, not a number.")]})
+        if not data.get("text", "").strip():
+            raise ValidationError({"text": [_("A qualitative indicator needs its result in words.")]})
     elif data.get("value") is None:
         raise ValidationError({"value": [_("This indicator needs a numeric value.")]})
     actual, _created = IndicatorActual.objects.update_or_create(

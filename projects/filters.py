@@ -69,6 +69,10 @@ class ProjectFilter(UpdatedSinceFilterSet):
         choices=AgencyRole.choices, method="filter_noop", help_text=_("With agency: only this role.")
     )
     search = django_filters.CharFilter(field_name="title", lookup_expr="icontains", help_text=_("Title contains."))
+    light = django_filters.MultipleChoiceFilter(
+        choices=[("green", "green"), ("yellow", "yellow"), ("red", "red")],
+        help_text=_("Sub-projects whose light (worst open flag) is this."),
+    )
 
     class Meta:
         model = PlanNode

@@ -2,6 +2,8 @@
 
 from django.db.models import Prefetch, Q
 
+from reviews.selectors import light_expression
+
 from .models import Agency, AgencyAlias, Milestone, NodeAgency, Plan, PlanNode
 from .outline import agencies as agency_names
 
@@ -38,6 +40,7 @@ def node_list(*, user):
         PlanNode.objects.visible_to(user)
         .select_related("plan", "parent", "convening_agency")
         .prefetch_related(Prefetch("agency_links", queryset=agency_links))
+        .annotate(light=light_expression())
     )
 
 

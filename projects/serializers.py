@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -30,6 +31,12 @@ class ProjectSerializer(serializers.ModelSerializer):
     lead_agencies = serializers.SerializerMethodField()
     co_agencies = serializers.SerializerMethodField()
     convening_agency = AgencyRefSerializer(read_only=True)
+    light = serializers.ChoiceField(
+        choices=["green", "yellow", "red"],
+        read_only=True,
+        allow_null=True,
+        help_text=_("紅黃綠燈: the worst open flag of a sub-project; null above sub-projects."),
+    )
 
     class Meta:
         model = PlanNode
@@ -48,6 +55,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "start_date",
             "end_date",
             "budget",
+            "light",
             "updated_at",
         ]
 

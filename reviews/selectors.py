@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, When, Window
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import Role
@@ -173,3 +173,16 @@ def light_counts(*, subprojects) -> dict[str, int]:
     )
     counts["green"] = counts["total"] - counts["red"] - counts["yellow"]
     return counts
+
+
+def light_expression(node_ref: str = "pk"):
+    """SQL for a plan-tree node's light: red or yellow by its worst active flag, green for a sub-project
+    without one, null for the nodes above sub-projects."""
+    active = LagFlag.objects.filter(node_id=OuterRef(node_ref), status__in=ACTIVE_STATUSES)
+    return Case(
+        When(Exists(active.filter(severity=Severity.RED)), then=Value("red")),
+        When(Exists(active.filter(severity=Severity.YELLOW)), then=Value("yellow")),
+        When(kind=NodeKind.SUBPROJECT, then=Value("green")),
+        default=Value(None),
+        output_field=CharField(),
+    )

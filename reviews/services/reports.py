@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from gstp.exceptions import InvalidTransition, StaleVersion
 from indicators import services as indicator_services
+from indicators.models import Measure
 from projects import services as project_services
 from projects.models import NodeKind, PlanNode
 
@@ -104,11 +105,16 @@ def _validate_content(report: QuarterlyReport, *, entries, values, for_submissio
     if len(seen) != len(set(seen)):
         add("milestone_entries", _("A milestone is listed more than once."))
     for index, item in enumerate(values):
-        if item["indicator"].node_id != report.node_id:
-            add(
-                "indicator_values",
-                _("Value %(index)s: the indicator belongs to another sub-project.") % {"index": index + 1},
-            )
+        indicator = item["indicator"]
+        if indicator.node_id != report.node_id:
+            message = _("Value %(index)s: the indicator belongs to another sub-project.")
+            add("indicator_values", message % {"index": index + 1})
+        elif indicator.measure == Measure.QUALITATIVE and item.get("value") is not None:
+            message = _("Value %(index)s: a qualitative indicator takes text, not a number.")
+            add("indicator_values", message % {"index": index + 1})
+        elif indicator.measure != Measure.QUALITATIVE and item.get("value") is None:
+            message = _("Value %(index)s: this indicator needs a number.")
+            add("indicator_values", message % {"index": index + 1})
     seen = [item["indicator"].pk for item in values]
     if len(seen) != len(set(seen)):
         add("indicator_values", _("An indicator is listed more than once."))
@@ -340,6 +346,8 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
             value=item.value,
             text=item.text,
             source=f"季報 {report.period}",
+            as_of=report.quarter_obj.end,
+            recorded_by=actor,
         )
     _record(report, actor=actor, action=ReportAction.ACCEPT, from_status=ReportStatus.SUBMITTED)
     # The accepted figures may clear or raise this sub-project's flags: scan it once this commits.

@@ -345,12 +345,6 @@ def test_a_missed_target_whose_date_has_passed_cannot_be_reached(reader_client, 
     assert evaluate(reader_client, indicator, "2024-01-01")["status"] == "cannot_reach"
 
 
-@pytest.mark.xfail(
-    reason="indicators/selectors.py indicator_evaluate orders the points for the projection by (year, quarter), "
-    "so a whole-year actual (quarter 0, dated 12-31) sorts before that year's quarterly actuals; "
-    "the last two 'points' then run backwards in time and projected_at gives None",
-    strict=True,
-)
 def test_projection_uses_the_points_in_date_order(reader_client, plan):
     # given 20 at mid-2023 and 25 for the whole of 2023, against 100 by 2025 from a baseline of 0 in 2021
     indicator = make_indicator(
@@ -820,11 +814,6 @@ def test_missing_fields_are_400_naming_them(secretariat_client, plan, missing, o
     assert not IndicatorActual.objects.exists()
 
 
-@pytest.mark.xfail(
-    reason="indicators/serializers.py ActualWriteSerializer lets quarter through unchecked (0..32767): the "
-    "indicator_actual_quarter_range check constraint then raises IntegrityError in update_or_create, a 500",
-    strict=True,
-)
 def test_a_quarter_out_of_range_is_400_naming_quarter(secretariat_client, plan):
     indicator = make_indicator(plan)
 
@@ -936,12 +925,6 @@ def test_a_later_draft_does_not_touch_the_accepted_actual(lead_client, secretari
     ]
 
 
-@pytest.mark.xfail(
-    reason="indicators/services.py indicator_actual_record (called by report_accept) writes the IndicatorActual "
-    "but does not bump Indicator.updated_at, unlike plan_indicator_actual_record; ?updated_since misses the row "
-    "whose actuals an accepted report just changed",
-    strict=True,
-)
 def test_an_accepted_report_bumps_the_indicator_for_updated_since(lead_client, secretariat_client, plan, tree):
     subproject = tree["subproject"]
     indicator = make_indicator(plan, subproject, targets=[(2024, 0, "1000")])
@@ -954,11 +937,6 @@ def test_an_accepted_report_bumps_the_indicator_for_updated_since(lead_client, s
     assert names(lead_client.get(INDICATORS, {"updated_since": cutoff})) == [indicator.name]
 
 
-@pytest.mark.xfail(
-    reason="reviews/services/reports.py _validate_content does not check indicator_values against the indicator's measure: "
-    "a number for a qualitative indicator is accepted and report_accept stores it as its actual",
-    strict=True,
-)
 def test_a_report_cannot_give_a_qualitative_indicator_a_number(lead_client, plan, tree):
     qualitative = make_indicator(plan, tree["subproject"], measure=Measure.QUALITATIVE)
 

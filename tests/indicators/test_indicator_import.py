@@ -160,12 +160,6 @@ def test_shipped_data_loaded_by_seed_demo_gives_the_same_overall_table(reader_cl
     assert [row["key"].rsplit("/", 1)[1] for row in group_targets if row["measure"] != "qualitative"] == ["3", "4"]
 
 
-@pytest.mark.xfail(
-    reason="indicators/services.py overall_indicators_upsert (and group_targets_upsert) update an IndicatorTarget or "
-    "IndicatorActual without touching Indicator.updated_at, so ?updated_since misses an indicator whose result a "
-    "revised report changed",
-    strict=True,
-)
 def test_a_revised_result_bumps_the_indicator_for_updated_since(reader_client, db):
     document = read_outline(SHIPPED_OUTLINE)
     result = outline_import(document=document)

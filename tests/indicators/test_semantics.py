@@ -39,13 +39,14 @@ def test_per_period_actual_is_the_years_sum_so_far():
 
     assert actual_at(actuals, datetime.date(2024, 7, 15), cumulative=False) == D(12)
     assert actual_at(actuals, datetime.date(2024, 9, 30), cumulative=False) == D(18)
-    assert actual_at(actuals, datetime.date(2024, 3, 1), cumulative=False) == D(9)  # only 2023 is known yet
+    assert actual_at(actuals, datetime.date(2024, 3, 1), cumulative=False) is None  # nothing reported yet this year
 
 
 def test_a_whole_year_figure_stands_for_the_year():
     actuals = [(2024, 1, D(5)), (2024, 0, D(30))]
 
-    assert actual_at(actuals, datetime.date(2025, 1, 1), cumulative=False) == D(30)
+    assert actual_at(actuals, datetime.date(2024, 12, 31), cumulative=False) == D(30)
+    assert actual_at(actuals, datetime.date(2025, 1, 1), cumulative=False) is None
     assert actual_at(actuals, datetime.date(2025, 1, 1), cumulative=True) == D(30)
 
 

@@ -312,6 +312,7 @@ def test_project_detail_fields(secretariat_client, structure):
         "start_date": "2021-01-01",
         "end_date": "2025-12-31",
         "budget": "1000000",
+        "light": "green",
         "updated_at": body["updated_at"],
     }
     assert datetime.datetime.fromisoformat(body["updated_at"]) == node.updated_at
