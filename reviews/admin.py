@@ -1,6 +1,20 @@
 from django.contrib import admin
 
-from .models import QuarterlyReport, ReportEvent, ReportIndicatorValue, ReportMilestoneEntry
+from .models import (
+    EmailLog,
+    FlagComment,
+    LagFlag,
+    LagSettings,
+    LagSettingsChange,
+    OutboxMessage,
+    QuarterlyReport,
+    ReportEvent,
+    ReportIndicatorValue,
+    ReportMilestoneEntry,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from .services import lag_settings_update
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -62,4 +76,97 @@ class ReportEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LagSettingsChangeInline(ReadOnlyInline):
+    model = LagSettingsChange
+    fields = ["at", "actor", "changes"]
+    ordering = ["-at"]
+
+
+@admin.register(LagSettings)
+class LagSettingsAdmin(admin.ModelAdmin):
+    """The secretariat changes a plan's thresholds here; every change is recorded with who made it."""
+
+    list_display = ["plan", "progress_gap_yellow", "progress_gap_red", "budget_yellow_below", "budget_red_below"]
+    inlines = [LagSettingsChangeInline]
+
+    def save_model(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        if not change:
+            values = {name: form.cleaned_data[name] for name in form.cleaned_data}
+        lag_settings_update(lag_settings=obj, actor=request.user, values=values)
+
+
+class FlagCommentInline(admin.TabularInline):
+    model = FlagComment
+    extra = 0
+    fields = ["created_at", "author", "kind", "body"]
+    readonly_fields = ["created_at", "author", "kind", "body"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LagFlag)
+class LagFlagAdmin(admin.ModelAdmin):
+    """Flags are raised by the scan and worked through the API's queue; the admin shows them."""
+
+    list_display = ["node", "rule", "period", "severity", "status", "opened_at", "resolved_at"]
+    list_filter = ["severity", "status", "rule", "year", "quarter", "node__plan"]
+    search_fields = ["node__title"]
+    list_select_related = ["node"]
+    inlines = [FlagCommentInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["name", "url", "events", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["subscription", "event", "event_id", "attempts", "last_status", "delivered_at", "created_at"]
+    list_filter = ["event", "subscription", ("delivered_at", admin.EmptyFieldListFilter)]
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["task", "created_at", "attempts", "sent_at", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), "task"]
+    readonly_fields = [field.name for field in OutboxMessage._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(EmailLog)
+class EmailLogAdmin(admin.ModelAdmin):
+    list_display = ["subject", "sent_at"]
+    search_fields = ["subject", "key"]
+    readonly_fields = ["key", "recipients", "subject", "sent_at"]
+
+    def has_add_permission(self, request):
         return False
