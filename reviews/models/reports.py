@@ -5,6 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..periods import Quarter
@@ -181,7 +182,7 @@ class ReportEvent(models.Model):
     report = models.ForeignKey(QuarterlyReport, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=16, choices=ReportAction.choices)
-    at = models.DateTimeField(_("at"), auto_now_add=True)
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
     version = models.PositiveIntegerField(_("version after"))

@@ -300,8 +300,8 @@ def test_shipped_outline_then_report_adds_prose_without_new_nodes(db, seed_repor
 
 
 def test_seed_demo_loads_the_shipped_structure_and_accounts_once(db):
-    call_command("seed_demo", stdout=io.StringIO())
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--no-reports", stdout=io.StringIO())
+    call_command("seed_demo", "--no-reports", stdout=io.StringIO())
 
     assert Plan.objects.count() == 1
     assert PlanNode.objects.filter(kind=NodeKind.GROUP).count() == 4

@@ -1,0 +1,67 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Role
+from accounts.services import account_create_or_update
+from projects.models import Plan
+from projects.outline import read_outline
+from projects.selectors import agency_find
+from projects.services import outline_import
+from reviews.demo import demo_reports_load
+from reviews.periods import today
+from reviews.services import lag_scan
+
+DEMO_OUTLINE = Path(__file__).resolve().parents[3] / "projects" / "data" / "smart-nation-2024.json"
+
+# (username, role, agency); every demo account's password is its username + "-demo".
+DEMO_ACCOUNTS = [
+    ("secretariat", Role.SECRETARIAT, "國家科學及技術委員會", "secretariat@gstp.example"),
+    ("moda-lead", Role.LEAD, "數位發展部", "moda-lead@gstp.example"),
+    ("moea-lead", Role.LEAD, "經濟部", "moea-lead@gstp.example"),
+    ("moe-lead", Role.LEAD, "教育部", "moe-lead@gstp.example"),
+    ("nstc-lead", Role.LEAD, "國科會", "nstc-lead@gstp.example"),
+    ("moi-lead", Role.LEAD, "內政部", "moi-lead@gstp.example"),
+    ("portal", Role.READER, None, ""),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo data: on an empty database the plan structure of the 2024 report (shipped in "
+        "projects/data/), demo accounts, then sub-project figures, milestones, indicators and eight quarters "
+        "of reports, and a first lag scan. Safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--outline", default=str(DEMO_OUTLINE), help="Outline to load on an empty database")
+        parser.add_argument("--no-reports", action="store_true", help="Only the plan structure and accounts")
+
+    @transaction.atomic
+    def handle(self, *args, outline, no_reports, **options):
+        if Plan.objects.exists():
+            self.stdout.write("Plan structure already loaded.")
+        else:
+            result = outline_import(document=read_outline(outline), progress=self.stdout.write)
+            self.stdout.write(self.style.SUCCESS(f"Loaded {result.plan}: {result.created} records."))
+        for username, role, agency_name, email in DEMO_ACCOUNTS:
+            agency = agency_find(agency_name) if agency_name else None
+            user, _ = account_create_or_update(
+                username=username,
+                role=role,
+                agency=agency,
+                password=f"{username}-demo",
+                email=email,
+                validate_password=False,
+            )
+            self.stdout.write(f"  {username} / {username}-demo ({user.get_role_display()})")
+        if no_reports:
+            return
+        filed = demo_reports_load()
+        if filed:
+            self.stdout.write(self.style.SUCCESS(f"Filed {filed} demo quarterly reports (2024Q1-2025Q4)."))
+            scan = lag_scan(as_of=today())
+            self.stdout.write(
+                self.style.SUCCESS(f"First lag scan: {scan.created} flags opened over {scan.subprojects} sub-projects.")
+            )
