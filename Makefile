@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install lint outline-data clean
+.PHONY: run test install lint outline-data clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,7 @@ outline-data: install
 
 clean:
 	rm -rf var $(VENV)
+
+## Benchmarks (PostgreSQL): `bash .ci/run make bench` starts a throw-away server for them.
+bench: install
+	cd bench && ../$(BIN)/python scan.py

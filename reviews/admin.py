@@ -82,6 +82,7 @@ class ReportEventAdmin(admin.ModelAdmin):
 class LagSettingsChangeInline(ReadOnlyInline):
     model = LagSettingsChange
     fields = ["at", "actor", "changes"]
+    readonly_fields = ["at", "actor", "changes"]
     ordering = ["-at"]
 
 

@@ -1,18 +1,17 @@
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
-from projects.models import Agency, NodeKind, Plan, PlanNode
+from projects.models import Agency, AgencyRole, NodeKind, Plan, PlanNode
 from projects.selectors import agency_subtree
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .filters import FlagFilter
 from .flag_serializers import (
     CommentSerializer,
@@ -56,6 +55,8 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         flag = self.get_object()
+        if request.user.role != Role.SECRETARIAT:
+            raise PermissionDenied(_("Only the Executive Secretariat resolves flags."))
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._flag_response(
@@ -70,6 +71,10 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def comment(self, request, pk=None):
         flag = self.get_object()
+        if request.user.role != Role.SECRETARIAT and not permissions.leads_subproject(request.user, flag.node):
+            raise PermissionDenied(
+                _("Only the Executive Secretariat and the sub-project's leads comment on its flags.")
+            )
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.lag_flag_comment(flag=flag, actor=request.user, **serializer.validated_data)
@@ -99,13 +104,24 @@ class LightsView(APIView):
         elif by == "group":
             units = [
                 (group.pk, group.title, subprojects.filter(path__startswith=group.path))
-                for group in PlanNode.objects.filter(plan=plan, kind=NodeKind.GROUP).order_by("position")
+                for group in PlanNode.objects.filter(plan=plan, kind=NodeKind.GROUP).order_by("position", "pk")
             ]
         elif by == "agency":
-            top = Agency.objects.filter(parent__isnull=True, node_links__node__plan=plan).distinct().order_by("name")
-            led = subprojects.filter
+            lead_paths = set(
+                Agency.objects.filter(node_links__node__plan=plan, node_links__role=AgencyRole.LEAD).values_list(
+                    "path", flat=True
+                )
+            )
+            roots = {path.split("/")[1] for path in lead_paths}
+            top = Agency.objects.filter(parent__isnull=True, path__in=[f"/{root}/" for root in roots]).order_by("name")
             units = [
-                (agency.pk, agency.name, led(Q(agency_links__agency__in=agency_subtree(agency))).distinct())
+                (
+                    agency.pk,
+                    agency.name,
+                    subprojects.filter(
+                        agency_links__role=AgencyRole.LEAD, agency_links__agency__in=agency_subtree(agency)
+                    ).distinct(),
+                )
                 for agency in top
             ]
         else:

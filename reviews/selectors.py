@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
@@ -56,12 +57,56 @@ def report_list(*, user) -> QuerySet[QuarterlyReport]:
     )
 
 
-def latest_accepted_reports(node_ids) -> list[QuarterlyReport]:
-    """Each sub-project's latest accepted report, in one query."""
-    ranked = QuarterlyReport.objects.filter(node_id__in=node_ids, status=ReportStatus.ACCEPTED).annotate(
-        rank=Window(RowNumber(), partition_by=[F("node_id")], order_by=[F("year").desc(), F("quarter").desc()])
+@dataclass(frozen=True)
+class ReportFigures:
+    """The figures of an accepted report that the lag rules read."""
+
+    pk: int
+    node_id: int
+    year: int
+    quarter: int
+    planned_progress: Decimal | None
+    actual_progress: Decimal | None
+    budget_allocated: Decimal | None
+    budget_spent: Decimal | None
+
+    @property
+    def quarter_obj(self) -> Quarter:
+        return Quarter(self.year, self.quarter)
+
+    @property
+    def period(self) -> str:
+        return str(self.quarter_obj)
+
+
+def latest_accepted_reports(
+    node_ids, *, gap_at_most: Decimal | None = None, execution_below: Decimal | None = None
+) -> list[ReportFigures]:
+    """Each sub-project's latest accepted report, in one query. With thresholds, only the reports whose
+    progress gap is at most ``gap_at_most`` points or whose execution is below ``execution_below`` percent,
+    so the database, not Python, sets aside the reports on plan."""
+    latest = (
+        QuarterlyReport.objects.filter(node_id__in=node_ids, status=ReportStatus.ACCEPTED)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("node_id")], order_by=[F("year").desc(), F("quarter").desc()])
+        )
+        .filter(rank=1)
+        .values("pk")
     )
-    return list(ranked.filter(rank=1))
+    reports = QuarterlyReport.objects.filter(pk__in=latest)
+    if gap_at_most is not None or execution_below is not None:
+        lagging = Q(pk__in=[])
+        if gap_at_most is not None:
+            lagging |= Q(gap__lte=gap_at_most)
+        if execution_below is not None:
+            lagging |= Q(budget_allocated__gt=0, spent_percent__lt=F("budget_allocated") * execution_below)
+        reports = reports.annotate(
+            gap=F("actual_progress") - F("planned_progress"), spent_percent=F("budget_spent") * 100
+        ).filter(lagging)
+    rows = reports.values_list(
+        "pk", "node_id", "year", "quarter", "planned_progress", "actual_progress", "budget_allocated", "budget_spent"
+    )
+    return [ReportFigures(*row) for row in rows]
 
 
 def report_history(*, report: QuarterlyReport) -> QuerySet[ReportEvent]:

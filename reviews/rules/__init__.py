@@ -11,6 +11,8 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import QuerySet
+
 from projects.models import Plan
 
 from ..models import LagSettings
@@ -33,10 +35,16 @@ class Batch:
     subprojects: list[SubProject]
     settings: dict[int, LagSettings]  # by plan id
     plans: dict[int, Plan]
+    scope: QuerySet | None = None  # the same sub-projects as SQL, so queries need no list of ids
 
     @property
     def ids(self) -> list[int]:
         return [sub.id for sub in self.subprojects]
+
+    @property
+    def nodes(self):
+        """What to filter ``node_id__in`` by: a subquery when the scan gave one, else the ids."""
+        return self.scope if self.scope is not None else self.ids
 
     def settings_for(self, sub: SubProject) -> LagSettings:
         return self.settings[sub.plan_id]

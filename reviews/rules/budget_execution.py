@@ -10,7 +10,7 @@ RULE = LagRule.BUDGET_EXECUTION
 
 
 def evaluate(batch: Batch, reports=None) -> list[Finding]:
-    reports = reports if reports is not None else latest_accepted_reports(batch.ids)
+    reports = reports if reports is not None else latest_accepted_reports(batch.nodes)
     subs = {sub.id: sub for sub in batch.subprojects}
     findings = []
     for report in reports:

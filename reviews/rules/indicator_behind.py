@@ -17,7 +17,7 @@ def evaluate(batch: Batch) -> list[Finding]:
     subs = {sub.id: sub for sub in batch.subprojects}
     worst: dict[int, Finding] = {}
     period = Quarter.containing(batch.as_of)
-    for indicator in indicators_of_nodes(batch.ids):
+    for indicator in indicators_of_nodes(batch.nodes):
         evaluation = indicator_evaluate(indicator, on=batch.as_of)
         if evaluation.status in (Status.MET, Status.NO_DATA, Status.QUALITATIVE) or evaluation.ratio is None:
             continue

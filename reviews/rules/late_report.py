@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 from django.db.models import Q
+from django.utils import timezone
 
 from ..models import ACTIVE_STATUSES, LagFlag, LagRule, QuarterlyReport, ReportStatus, Severity
 from ..periods import Quarter
@@ -31,17 +32,17 @@ def evaluate(batch: Batch) -> list[Finding]:
             candidates.add((sub.id, quarter))
     # Quarters flagged before stay under watch until their report comes in.
     for node_id, year, quarter in LagFlag.objects.filter(
-        node_id__in=batch.ids, rule=RULE, status__in=ACTIVE_STATUSES
+        node_id__in=batch.nodes, rule=RULE, status__in=ACTIVE_STATUSES
     ).values_list("node_id", "year", "quarter"):
         candidates.add((node_id, Quarter(year, quarter)))
     if not candidates:
         return []
     periods = {quarter for _, quarter in candidates}
     reports = {
-        (report.node_id, Quarter(report.year, report.quarter)): report
-        for report in QuarterlyReport.objects.filter(node_id__in=batch.ids)
+        (node_id, Quarter(year, quarter)): (status, returned_at)
+        for node_id, year, quarter, status, returned_at in QuarterlyReport.objects.filter(node_id__in=batch.nodes)
         .filter(_any_period(periods))
-        .only("node_id", "year", "quarter", "status", "returned_at", "due_on")
+        .values_list("node_id", "year", "quarter", "status", "returned_at")
     }
     subs = {sub.id: sub for sub in batch.subprojects}
     findings = []
@@ -49,8 +50,7 @@ def evaluate(batch: Batch) -> list[Finding]:
         sub = subs[node_id]
         settings = batch.settings_for(sub)
         due = quarter.due_date(batch.plans[sub.plan_id].report_due_days)
-        report = reports.get((node_id, quarter))
-        status = report.status if report else "missing"
+        status, returned_at = reports.get((node_id, quarter), ("missing", None))
         if status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED) or due >= batch.as_of:
             continue
         days_late = (batch.as_of - due).days
@@ -64,7 +64,7 @@ def evaluate(batch: Batch) -> list[Finding]:
             "red_after": red_after.isoformat(),
         }
         if status == ReportStatus.RETURNED:
-            returned_on = report.returned_at.date()
+            returned_on = timezone.localdate(returned_at)
             waited = (batch.as_of - returned_on).days
             evidence.update(
                 returned_on=returned_on.isoformat(),

@@ -15,7 +15,7 @@ RULE = LagRule.MILESTONE_OVERDUE
 
 
 def evaluate(batch: Batch) -> list[Finding]:
-    late = milestones_open_for(batch.ids).filter(
+    late = milestones_open_for(batch.nodes).filter(
         Q(planned_date__lt=batch.as_of) | Q(forecast_date__gt=F("node__end_date"))
     )
     subs = {sub.id: sub for sub in batch.subprojects}

@@ -10,11 +10,12 @@ again, end in the same state as one scan; a second scan inserts nothing.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,7 +38,40 @@ from ..selectors import latest_accepted_reports
 from .notifications import red_flags_notify_enqueue, webhook_event_enqueue
 
 logger = logging.getLogger(__name__)
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 2000
+# What the scan needs of an existing flag to decide what to do with it.
+FLAG_STATE_FIELDS = (
+    "id",
+    "node_id",
+    "rule",
+    "year",
+    "quarter",
+    "status",
+    "severity",
+    "score",
+    "evidence",
+    "resolution",
+    "overridden_severity",
+    "overridden_score",
+)
+
+
+@dataclass(frozen=True)
+class FlagState:
+    """An existing flag, as far as the scan needs to know it (a row, not a model: there may be many)."""
+
+    id: int
+    node_id: int
+    rule: str
+    year: int
+    quarter: int
+    status: str
+    severity: str
+    score: object
+    evidence: dict
+    resolution: str
+    overridden_severity: str
+    overridden_score: object
 
 
 @dataclass
@@ -81,8 +115,11 @@ def lag_scan(
         )
         if not rows:
             break
+        scope = subprojects.filter(pk__gt=last_id, pk__lte=rows[-1][0]).values("pk")
         last_id = rows[-1][0]
-        batch = Batch(as_of=as_of, subprojects=[SubProject(*row) for row in rows], settings=settings, plans=plans)
+        batch = Batch(
+            as_of=as_of, subprojects=[SubProject(*row) for row in rows], settings=settings, plans=plans, scope=scope
+        )
         with transaction.atomic():
             result.add(_scan_batch(batch))
         result.subprojects += len(rows)
@@ -101,7 +138,14 @@ def _settings_for(plans: dict[int, Plan]) -> dict[int, LagSettings]:
 
 
 def evaluate_rules(batch: Batch) -> list[Finding]:
-    reports = latest_accepted_reports(batch.ids)
+    # Only reports past the loosest yellow threshold of the batch's plans come back; each rule then
+    # applies its own plan's thresholds.
+    plan_settings = [batch.settings[plan_id] for plan_id in {sub.plan_id for sub in batch.subprojects}]
+    reports = latest_accepted_reports(
+        batch.nodes,
+        gap_at_most=max(s.progress_gap_yellow for s in plan_settings),
+        execution_below=max(s.budget_yellow_below for s in plan_settings),
+    )
     findings = [
         *late_report.evaluate(batch),
         *milestone_overdue.evaluate(batch),
@@ -127,9 +171,13 @@ def _scan_batch(batch: Batch) -> ScanResult:
         in_periods |= Q(year=year, quarter=quarter)
     existing = {
         (flag.node_id, flag.rule, flag.year, flag.quarter): flag
-        for flag in LagFlag.objects.filter(node_id__in=batch.ids).filter(Q(status__in=ACTIVE_STATUSES) | in_periods)
+        for flag in (
+            FlagState(*row)
+            for row in LagFlag.objects.filter(node_id__in=batch.nodes)
+            .filter(Q(status__in=ACTIVE_STATUSES) | in_periods)
+            .values_list(*FLAG_STATE_FIELDS)
+        )
     }
-
     new_flags, raise_to, reopen, changed_evidence = [], defaultdict(list), defaultdict(list), []
     for key, finding in found.items():
         flag = existing.get(key)
@@ -151,15 +199,13 @@ def _scan_batch(batch: Batch) -> ScanResult:
         if flag.status == FlagStatus.RESOLVED:
             if flag.resolution == FlagResolution.OVERRIDDEN and not _worse_than_override(finding, flag):
                 continue
-            reopen[finding.severity].append(flag.pk)
+            reopen[finding.severity].append(flag.id)
         elif SEVERITY_RANK[finding.severity] > SEVERITY_RANK[flag.severity]:
-            raise_to[finding.severity].append(flag.pk)
+            raise_to[finding.severity].append(flag.id)
         if flag.evidence != finding.evidence or flag.score != finding.score:
-            flag.evidence, flag.score, flag.updated_at = finding.evidence, finding.score, now
-            changed_evidence.append(flag)
+            changed_evidence.append(LagFlag(pk=flag.id, evidence=finding.evidence, score=finding.score, updated_at=now))
 
-    LagFlag.objects.bulk_create(new_flags, ignore_conflicts=True)
-    created_ids = list(LagFlag.objects.filter(node_id__in=batch.ids, opened_at=now).values_list("pk", "severity"))
+    created_ids = _insert_new(new_flags, batch, now)
     result.created = len(created_ids)
     for severity, ids in raise_to.items():
         result.raised += (
@@ -182,7 +228,7 @@ def _scan_batch(batch: Batch) -> ScanResult:
     if changed_evidence:
         LagFlag.objects.bulk_update(changed_evidence, ["evidence", "score", "updated_at"])
         result.updated = len(changed_evidence)
-    cleared_ids = [flag.pk for key, flag in existing.items() if flag.status in ACTIVE_STATUSES and key not in found]
+    cleared_ids = [flag.id for key, flag in existing.items() if flag.status in ACTIVE_STATUSES and key not in found]
     if cleared_ids:
         result.cleared = LagFlag.objects.filter(pk__in=cleared_ids, status__in=ACTIVE_STATUSES).update(
             status=FlagStatus.RESOLVED, resolved_at=now, resolution=FlagResolution.CLEARED, updated_at=now
@@ -198,7 +244,46 @@ def _scan_batch(batch: Batch) -> ScanResult:
     return result
 
 
-def _worse_than_override(finding: Finding, flag: LagFlag) -> bool:
+def _insert_new(flags: list[LagFlag], batch: Batch, now) -> list[tuple[int, str]]:
+    """Insert new flags, skipping any another scan inserted meanwhile; (id, severity) of those inserted here."""
+    if not flags:
+        return []
+    if connection.vendor != "postgresql":
+        LagFlag.objects.bulk_create(flags, ignore_conflicts=True)
+        return list(LagFlag.objects.filter(node_id__in=batch.nodes, opened_at=now).values_list("pk", "severity"))
+    # COPY into a scratch table, then one INSERT ... ON CONFLICT DO NOTHING RETURNING: a bulk insert of
+    # thousands of flags without building (and quoting) one huge statement.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS scan_new_flags (node_id bigint, rule varchar(32), year smallint, "
+            "quarter smallint, severity varchar(8), score numeric(14, 4), evidence jsonb) ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy(
+            "COPY scan_new_flags (node_id, rule, year, quarter, severity, score, evidence) FROM STDIN"
+        ) as copy:
+            for flag in flags:
+                copy.write_row(
+                    (
+                        flag.node_id,
+                        flag.rule,
+                        flag.year,
+                        flag.quarter,
+                        flag.severity,
+                        flag.score,
+                        json.dumps(flag.evidence, ensure_ascii=False),
+                    )
+                )
+        cursor.execute(
+            "INSERT INTO reviews_lagflag (node_id, rule, year, quarter, severity, status, evidence, score, "
+            "opened_at, updated_at, resolution, resolution_reason, overridden_severity) "
+            "SELECT node_id, rule, year, quarter, severity, %s, evidence, score, %s, %s, '', '', '' "
+            "FROM scan_new_flags ON CONFLICT (node_id, rule, year, quarter) DO NOTHING RETURNING id, severity",
+            [FlagStatus.OPEN, now, now],
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _worse_than_override(finding: Finding, flag: FlagState) -> bool:
     if SEVERITY_RANK[finding.severity] > SEVERITY_RANK[flag.overridden_severity or Severity.YELLOW]:
         return True
     return flag.overridden_score is not None and finding.score > flag.overridden_score

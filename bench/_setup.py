@@ -1,0 +1,51 @@
+"""Shared set-up for the benchmarks: Django on the PostgreSQL named by DATABASE_URL, and a statement counter."""
+
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gstp.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+
+def require_postgres() -> None:
+    if connection.vendor != "postgresql":
+        sys.exit("The benchmarks run on PostgreSQL: set DATABASE_URL (or run them through `bash .ci/run make bench`).")
+    call_command("migrate", verbosity=0)
+
+
+class StatementCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+@contextmanager
+def measured():
+    """Yields a dict that gets ``seconds`` and ``statements`` when the block ends."""
+    counter = StatementCounter()
+    result = {}
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        yield result
+    result["seconds"] = time.perf_counter() - started
+    result["statements"] = counter.count
+
+
+def database_label() -> str:
+    db = settings.DATABASES["default"]
+    return f"{db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST')}:{db.get('PORT')}/{db['NAME']}"
