@@ -6,8 +6,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from accounts.models import Role
 from projects.models import AgencyRole, NodeAgency, NodeKind, PlanNode
@@ -85,13 +84,11 @@ def latest_accepted_reports(
     """Each sub-project's latest accepted report, in one query. With thresholds, only the reports whose
     progress gap is at most ``gap_at_most`` points or whose execution is below ``execution_below`` percent,
     so the database, not Python, sets aside the reports on plan."""
+    newest = QuarterlyReport.objects.filter(node_id=OuterRef("pk"), status=ReportStatus.ACCEPTED).order_by(
+        "-year", "-quarter"
+    )
     latest = (
-        QuarterlyReport.objects.filter(node_id__in=node_ids, status=ReportStatus.ACCEPTED)
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("node_id")], order_by=[F("year").desc(), F("quarter").desc()])
-        )
-        .filter(rank=1)
-        .values("pk")
+        PlanNode.objects.filter(pk__in=node_ids).annotate(report=Subquery(newest.values("pk")[:1])).values("report")
     )
     reports = QuarterlyReport.objects.filter(pk__in=latest)
     if gap_at_most is not None or execution_below is not None:

@@ -17,7 +17,7 @@ def evaluate(batch: Batch, reports=None) -> list[Finding]:
         if not report.budget_allocated or report.budget_spent is None:
             continue
         settings = batch.settings_for(subs[report.node_id])
-        rate = (report.budget_spent / report.budget_allocated * 100).quantize(Decimal("0.01"))
+        rate = report.budget_spent * 100 / report.budget_allocated
         if rate < settings.budget_red_below:
             severity = Severity.RED
         elif rate < settings.budget_yellow_below:
@@ -30,11 +30,18 @@ def evaluate(batch: Batch, reports=None) -> list[Finding]:
             "report": report.pk,
             "budget_allocated": decimal_text(report.budget_allocated),
             "budget_spent": decimal_text(report.budget_spent),
-            "execution_rate": decimal_text(rate),
+            "execution_rate": decimal_text(rate.quantize(Decimal("0.01"))),
             "yellow_below": decimal_text(settings.budget_yellow_below),
             "red_below": decimal_text(settings.budget_red_below),
         }
         findings.append(
-            Finding(report.node_id, RULE, report.quarter_obj, severity, settings.budget_yellow_below - rate, evidence)
+            Finding(
+                report.node_id,
+                RULE,
+                report.quarter_obj,
+                severity,
+                (settings.budget_yellow_below - rate).quantize(Decimal("0.0001")),
+                evidence,
+            )
         )
     return findings

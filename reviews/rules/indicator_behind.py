@@ -28,7 +28,9 @@ def evaluate(batch: Batch) -> list[Finding]:
             severity = Severity.YELLOW
         else:
             continue
-        score = Decimal(1) - evaluation.ratio + (Decimal(10) if evaluation.status == Status.CANNOT_REACH else 0)
+        score = (Decimal(1) - evaluation.ratio + (10 if evaluation.status == Status.CANNOT_REACH else 0)).quantize(
+            Decimal("0.0001")
+        )
         evidence = {
             "rule": RULE,
             "period": str(period),

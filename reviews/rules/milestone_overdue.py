@@ -3,7 +3,7 @@ or a forecast beyond the sub-project's end (red). One flag per sub-project and q
 
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import Q
 
 from projects.selectors import milestones_open_for
 
@@ -15,9 +15,8 @@ RULE = LagRule.MILESTONE_OVERDUE
 
 
 def evaluate(batch: Batch) -> list[Finding]:
-    late = milestones_open_for(batch.nodes).filter(
-        Q(planned_date__lt=batch.as_of) | Q(forecast_date__gt=F("node__end_date"))
-    )
+    # Overdue, or forecast beyond the sub-project's end (checked below against the batch's end dates).
+    late = milestones_open_for(batch.nodes).filter(Q(planned_date__lt=batch.as_of) | Q(forecast_date__isnull=False))
     subs = {sub.id: sub for sub in batch.subprojects}
     worst: dict[int, Finding] = {}
     period = Quarter.containing(batch.as_of)
@@ -26,6 +25,8 @@ def evaluate(batch: Batch) -> list[Finding]:
         settings = batch.settings_for(sub)
         days = max(0, (batch.as_of - milestone["planned_date"]).days)
         beyond_end = bool(sub.end_date and milestone["forecast_date"] and milestone["forecast_date"] > sub.end_date)
+        if days == 0 and not beyond_end:
+            continue
         reasons = []
         if days > settings.milestone_red_days:
             reasons.append("over_red_days")

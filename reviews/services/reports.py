@@ -133,7 +133,7 @@ def _validate_content(report: QuarterlyReport, *, entries, values, for_submissio
             add(
                 "progress_explanation",
                 _("Actual cumulative progress is lower than the %(progress)s%% accepted for %(period)s: explain why.")
-                % {"progress": previous.actual_progress.normalize(), "period": previous.period},
+                % {"progress": format(previous.actual_progress.normalize(), "f"), "period": previous.period},
             )
     if for_submission:
         for field in REQUIRED_TO_SUBMIT:

@@ -21,8 +21,17 @@ from django.utils import timezone
 
 from projects.models import NodeKind, Plan, PlanNode
 
-from ..models import ACTIVE_STATUSES, SEVERITY_RANK, FlagResolution, FlagStatus, LagFlag, LagSettings, Severity
-from ..periods import today
+from ..models import (
+    ACTIVE_STATUSES,
+    SEVERITY_RANK,
+    FlagResolution,
+    FlagStatus,
+    LagFlag,
+    LagRule,
+    LagSettings,
+    Severity,
+)
+from ..periods import Quarter, today
 from ..rules import (
     Batch,
     Finding,
@@ -121,6 +130,10 @@ def lag_scan(
             as_of=as_of, subprojects=[SubProject(*row) for row in rows], settings=settings, plans=plans, scope=scope
         )
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # A batch's queries are small; parallel workers would cost more to start than they save.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             result.add(_scan_batch(batch))
         result.subprojects += len(rows)
         result.batches += 1
@@ -153,7 +166,27 @@ def evaluate_rules(batch: Batch) -> list[Finding]:
         *budget_execution.evaluate(batch, reports),
         *indicator_behind.evaluate(batch),
     ]
+    _carry_forward(batch, findings)
     return consecutive.escalate(batch, findings)
+
+
+# Rules judged on the scan's day, not on a quarter's report: while such a flag stays open, a later
+# quarter's finding continues it instead of clearing it and opening another.
+CARRIED_RULES = (LagRule.MILESTONE_OVERDUE, LagRule.INDICATOR_BEHIND)
+
+
+def _carry_forward(batch: Batch, findings: list[Finding]) -> None:
+    open_periods = {}
+    for node_id, rule, year, quarter in LagFlag.objects.filter(
+        node_id__in=batch.nodes, rule__in=CARRIED_RULES, status__in=ACTIVE_STATUSES
+    ).values_list("node_id", "rule", "year", "quarter"):
+        period = Quarter(year, quarter)
+        open_periods[(node_id, rule)] = min(period, open_periods.get((node_id, rule), period))
+    for finding in findings:
+        period = open_periods.get((finding.node_id, finding.rule))
+        if period is not None and period < finding.period:
+            finding.period = period
+            finding.evidence["period"] = str(period)
 
 
 def _key(node_id, rule, period):
@@ -280,7 +313,10 @@ def _insert_new(flags: list[LagFlag], batch: Batch, now) -> list[tuple[int, str]
             "FROM scan_new_flags ON CONFLICT (node_id, rule, year, quarter) DO NOTHING RETURNING id, severity",
             [FlagStatus.OPEN, now, now],
         )
-        return [tuple(row) for row in cursor.fetchall()]
+        inserted = [tuple(row) for row in cursor.fetchall()]
+        # Emptied at commit only; inside a caller's transaction the next batch must not see these rows.
+        cursor.execute("TRUNCATE scan_new_flags")
+        return inserted
 
 
 def _worse_than_override(finding: Finding, flag: FlagState) -> bool:

@@ -232,7 +232,8 @@ def test_jobs_left_by_an_unavailable_broker_are_published_once_when_it_is_back(
         assert client.llen("celery") == 2
         queued = queued_tasks(client)
     assert [(task.id, task.task, task.kwargs) for task in queued] == [
-        (f"outbox-{pk}", task, kwargs) for pk, (task, kwargs) in zip(ids, expected_jobs(subproject, report_id))
+        (f"outbox-{pk}", task, kwargs)
+        for pk, (task, kwargs) in zip(ids, expected_jobs(subproject, report_id), strict=True)
     ]
 
 

@@ -18,7 +18,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.core.exceptions import FieldError
 
 from accounts.models import Role
 from reviews import services

@@ -5,6 +5,7 @@ Django's locmem backend (pytest-django's ``mailoutbox``) catches what is sent.
 """
 
 import datetime
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -30,10 +31,12 @@ from tests.reviews.factories import QuarterlyReportFactory, report_in_status
 
 pytestmark = pytest.mark.django_db
 
+TAIPEI = zoneinfo.ZoneInfo("Asia/Taipei")
+
 
 def at(year, month, day, hour=12):
     """An aware moment in Asia/Taipei."""
-    return timezone.make_aware(datetime.datetime(year, month, day, hour))
+    return datetime.datetime(year, month, day, hour, tzinfo=TAIPEI)
 
 
 def subproject(agency, *, plan=None, title="", start=datetime.date(2024, 1, 1), end=datetime.date(2024, 12, 31)):
@@ -65,7 +68,9 @@ def secretariat(username="sec", email="sec@example.org", **extra):
 
 
 def lead(username, agency, email=None, **extra):
-    return UserFactory(username=username, role=Role.LEAD, agency=agency, email=email or f"{username}@example.org", **extra)
+    return UserFactory(
+        username=username, role=Role.LEAD, agency=agency, email=email or f"{username}@example.org", **extra
+    )
 
 
 def email_keys() -> set[tuple[int, datetime.datetime]]:
@@ -443,5 +448,7 @@ def test_the_reminder_window_is_the_plans_setting(agency, mailoutbox, reminder_d
 
     sent = notifications.report_reminders(on=on)
 
-    assert [mail.subject for mail in mailoutbox] == ([f"[GSTP] 季報提醒：{expected_subject}"] if expected_subject else [])
+    assert [mail.subject for mail in mailoutbox] == (
+        [f"[GSTP] 季報提醒：{expected_subject}"] if expected_subject else []
+    )
     assert sent == (1 if expected_subject else 0)

@@ -47,8 +47,6 @@ def worker_database_url() -> str:
     return f"postgres://{credentials}{host}{port}/{urllib.parse.quote(settings['NAME'], safe='')}"
 
 
-
-
 @pytest.fixture
 def broker_url(settings):
     url = os.environ["REDIS_URL"]
@@ -113,9 +111,7 @@ def relay_until(predicate, *, what: str, worker: CeleryWorker):
         pytest.fail(f"{exc}\n--- worker log ---\n{worker.log_tail(80)}")
 
 
-def test_a_worker_runs_the_scan_and_the_red_flag_email_published_from_the_outbox(
-    worker, lagging_subproject, agency
-):
+def test_a_worker_runs_the_scan_and_the_red_flag_email_published_from_the_outbox(worker, lagging_subproject, agency):
     secretariat = UserFactory(username="sec-with-mail", role=Role.SECRETARIAT, email="sec@example.org")
     lead = UserFactory(username="lead-with-mail", role=Role.LEAD, agency=agency, email="lead@example.org")
 
@@ -134,7 +130,12 @@ def test_a_worker_runs_the_scan_and_the_red_flag_email_published_from_the_outbox
 
     # then the worker raised one red progress-gap flag for 2024Q1
     assert LagFlag.objects.filter(node=lagging_subproject).count() == 1
-    assert (flag.rule, flag.period, flag.severity, flag.status) == (LagRule.PROGRESS_GAP, "2024Q1", Severity.RED, "open")
+    assert (flag.rule, flag.period, flag.severity, flag.status) == (
+        LagRule.PROGRESS_GAP,
+        "2024Q1",
+        Severity.RED,
+        "open",
+    )
     assert Decimal(flag.evidence["gap"]) == Decimal("-12")
     # and the email went to the secretariat and the sub-project's lead
     assert email.recipients == sorted([secretariat.email, lead.email])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -61,7 +62,7 @@ class HungServer:
 class ReceivedRequest:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: Message  # looked up case-insensitively, as HTTP headers are (urllib sends "X-gstp-event")
     body: bytes
 
 
@@ -95,9 +96,7 @@ class WebhookReceiver:
                 body = self.rfile.read(length) if length else b""
                 with receiver._lock:
                     script = receiver._script
-                    script.requests.append(
-                        ReceivedRequest(self.command, self.path, {k: v for k, v in self.headers.items()}, body)
-                    )
+                    script.requests.append(ReceivedRequest(self.command, self.path, self.headers, body))
                     raw = script.raw_reply
                     redirect = script.redirect_to if self.command == "POST" else None
                     status = 200

@@ -124,11 +124,6 @@ def test_only_the_latest_accepted_report_counts():
     assert budget_execution.evaluate(batch_of([sub], as_of=AS_OF)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="budget_execution rounds the rate to 0.01 before comparing: 899,999 of 1,000,000 (89.9999 %) "
-    "becomes 90.00 and is not flagged, 799,999 (79.9999 %) becomes 80.00 and is only yellow",
-)
 @pytest.mark.parametrize("spent, severity", [("899999", "yellow"), ("799999", "red"), ("899950", "yellow")])
 def test_a_rate_just_below_a_threshold_is_below_it(spent, severity):
     # given spending a hair under 90 % (or 80 %) of 1,000,000 TWD

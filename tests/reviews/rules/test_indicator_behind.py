@@ -180,11 +180,6 @@ def test_the_plans_own_ratios(actual, severity):
     assert (finding.evidence["yellow_below"], finding.evidence["red_below"]) == ("0.95", "0.8")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="indicator_behind's score is 1 - ratio unrounded (0.3333333333333333333333333333), but LagFlag.score "
-    "keeps 4 places: the stored score never equals the finding's again",
-)
 def test_the_score_fits_the_flags_column():
     (sub,) = subprojects()
     yearly(sub, "60", target="90")  # ratio 2/3

@@ -1,0 +1,395 @@
+"""Webhooks: one delivery per subscription and event, POSTed signed, retried until the receiver takes it.
+
+A real HTTP server in a thread on 127.0.0.1 (``tests.support.servers.WebhookReceiver``) receives the POSTs,
+checks nothing itself but records them; the tests verify the signature with the subscription's secret, as a
+receiver would. Proxy variables are cleared so urllib talks to it directly.
+"""
+
+import hashlib
+import hmac
+import json
+import re
+from contextlib import contextmanager
+
+import pytest
+from celery.exceptions import Retry
+from celery.utils.time import get_exponential_backoff_interval
+
+from reviews.models import OutboxMessage, ReportStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from reviews.services import notifications
+from reviews.services.notifications import WebhookFailed
+from reviews.tasks import deliver_webhook, fan_out_webhook
+from tests.factories import AgencyFactory, make_tree
+from tests.reviews.factories import QuarterlyReportFactory, report_in_status
+from tests.support.processes import free_port
+from tests.support.servers import HungServer, WebhookReceiver
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "whsec-3f1c0d"
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def receiver(request):
+    server = WebhookReceiver()
+    request.addfinalizer(server.close)
+    return server
+
+
+@pytest.fixture
+def report(db):
+    return QuarterlyReportFactory(accepted=True)
+
+
+def subscribe(url, *, events=(WebhookEvent.REPORT_ACCEPTED,), name="portal", is_active=True, secret=SECRET):
+    return WebhookSubscription.objects.create(
+        name=name, url=url, secret=secret, events=list(events), is_active=is_active
+    )
+
+
+def verify(request, secret=SECRET) -> bool:
+    """What a receiver does: HMAC-SHA256 over ``<timestamp>.<body>`` with the shared secret."""
+    timestamp = request.headers["X-GSTP-Timestamp"]
+    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(request.headers["X-GSTP-Signature"], f"sha256={expected}")
+
+
+def delivery_for(subscription, report):
+    (delivery_id,) = notifications.webhook_fan_out(event=WebhookEvent.REPORT_ACCEPTED, ids=[report.pk])
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert delivery.subscription == subscription
+    return delivery
+
+
+# --- fan-out -------------------------------------------------------------------------------------------------
+
+
+def test_fan_out_makes_one_delivery_per_active_subscription_to_the_event(report):
+    wanted = subscribe("http://127.0.0.1:9/a", name="a")
+    both = subscribe("http://127.0.0.1:9/b", name="b", events=[WebhookEvent.FLAG_RAISED, WebhookEvent.REPORT_ACCEPTED])
+    subscribe("http://127.0.0.1:9/c", name="c", events=[WebhookEvent.FLAG_RAISED])
+    subscribe("http://127.0.0.1:9/d", name="d", is_active=False)
+
+    created = notifications.webhook_fan_out(event=WebhookEvent.REPORT_ACCEPTED, ids=[report.pk])
+
+    deliveries = WebhookDelivery.objects.filter(pk__in=created)
+    assert len(created) == 2
+    assert {delivery.subscription for delivery in deliveries} == {wanted, both}
+    event_ids = {delivery.event_id for delivery in deliveries}
+    (event_id,) = event_ids  # the same event for every subscriber
+    assert re.fullmatch(rf"report\.accepted:{report.pk}:[0-9a-f]{{12}}", event_id)
+    for delivery in deliveries:
+        assert delivery.event == WebhookEvent.REPORT_ACCEPTED
+        assert delivery.payload == {
+            "event": "report.accepted",
+            "id": event_id,
+            "report": {"id": report.pk, "project": report.node_id, "period": "2024Q1", "status": "accepted"},
+        }
+        assert (delivery.attempts, delivery.delivered_at, delivery.log) == (0, None, [])
+
+
+def test_fan_out_twice_creates_nothing_more(report):
+    subscribe("http://127.0.0.1:9/a")
+
+    first = notifications.webhook_fan_out(event=WebhookEvent.REPORT_ACCEPTED, ids=[report.pk])
+    second = notifications.webhook_fan_out(event=WebhookEvent.REPORT_ACCEPTED, ids=[report.pk])
+
+    assert (len(first), second) == (1, [])
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_fan_out_skips_objects_that_are_gone(report):
+    subscribe("http://127.0.0.1:9/a")
+
+    created = notifications.webhook_fan_out(event=WebhookEvent.REPORT_ACCEPTED, ids=[report.pk + 1000, report.pk])
+
+    assert len(created) == 1
+    assert WebhookDelivery.objects.get().payload["report"]["id"] == report.pk
+
+
+# --- delivery --------------------------------------------------------------------------------------------------
+
+
+def test_a_delivery_is_posted_as_signed_json(receiver, report):
+    subscription = subscribe(receiver.url())
+    delivery = delivery_for(subscription, report)
+
+    assert notifications.webhook_deliver(delivery_id=delivery.pk) is True
+
+    (request,) = receiver.requests
+    assert (request.method, request.path) == ("POST", "/hooks/gstp")
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-GSTP-Event"] == "report.accepted"
+    assert request.headers["X-GSTP-Delivery"] == delivery.event_id
+    assert re.fullmatch(r"\d{10}", request.headers["X-GSTP-Timestamp"])
+    assert request.headers["X-GSTP-Signature"].startswith("sha256=")
+    assert verify(request)
+    assert not verify(request, secret="another-secret")
+    assert json.loads(request.body) == delivery.payload
+    delivery.refresh_from_db()
+    assert delivery.delivered_at is not None
+    assert (delivery.attempts, delivery.last_status, delivery.last_error) == (1, 200, "")
+    assert [(entry["status"], entry["error"]) for entry in delivery.log] == [(200, "")]
+
+
+def test_a_failed_delivery_is_logged_and_a_later_attempt_delivers_it(receiver, report):
+    subscription = subscribe(receiver.url())
+    delivery = delivery_for(subscription, report)
+    receiver.fail_next(2)
+
+    for _ in range(2):
+        with pytest.raises(WebhookFailed, match="HTTP 500"):
+            notifications.webhook_deliver(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.last_status, delivery.last_error, delivery.delivered_at) == (
+        2,
+        500,
+        "HTTP 500",
+        None,
+    )
+    assert [(entry["status"], entry["error"]) for entry in delivery.log] == [(500, "HTTP 500"), (500, "HTTP 500")]
+
+    assert notifications.webhook_deliver(delivery_id=delivery.pk) is True
+
+    delivery.refresh_from_db()
+    assert delivery.delivered_at is not None
+    assert [entry["status"] for entry in delivery.log] == [500, 500, 200]
+    # every attempt carried the same delivery id and body, each signed afresh
+    requests = receiver.requests
+    assert len(requests) == 3
+    assert {request.headers["X-GSTP-Delivery"] for request in requests} == {delivery.event_id}
+    assert {request.body for request in requests} == {requests[0].body}
+    assert all(verify(request) for request in requests)
+
+
+def test_a_delivered_delivery_is_not_sent_again(receiver, report):
+    subscription = subscribe(receiver.url())
+    delivery = delivery_for(subscription, report)
+    notifications.webhook_deliver(delivery_id=delivery.pk)
+
+    again = notifications.webhook_deliver(delivery_id=delivery.pk)
+
+    assert again is True
+    assert len(receiver.requests) == 1
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+
+
+def test_an_unreachable_receiver_is_logged_and_raises_only_webhook_failed(report):
+    closed_port = free_port()
+    subscription = subscribe(f"http://127.0.0.1:{closed_port}/hooks")
+    delivery = delivery_for(subscription, report)
+
+    with pytest.raises(WebhookFailed) as failure:
+        notifications.webhook_deliver(delivery_id=delivery.pk)
+
+    assert "URLError" in str(failure.value)
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.last_status, delivery.delivered_at) == (1, None, None)
+    assert delivery.last_error.startswith("URLError: ")
+    assert "refused" in delivery.last_error.lower()
+    assert [entry["status"] for entry in delivery.log] == [None]
+
+
+def test_a_receiver_that_never_answers_times_out_as_a_failed_attempt(report, monkeypatch, request):
+    hung = HungServer()
+    request.addfinalizer(hung.close)
+    monkeypatch.setattr(notifications, "WEBHOOK_TIMEOUT_SECONDS", 0.5)
+    subscription = subscribe(f"http://127.0.0.1:{hung.port}/hooks")
+    delivery = delivery_for(subscription, report)
+
+    with pytest.raises(WebhookFailed, match="timed out"):
+        notifications.webhook_deliver(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.last_status, delivery.delivered_at) == (1, None, None)
+    assert hung.connections == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="webhook_deliver catches HTTPError, URLError, TimeoutError and OSError only: a reply that is not HTTP "
+    "raises http.client.BadStatusLine (an HTTPException), which escapes, rolls back the attempt's log and is not "
+    "in deliver_webhook's autoretry_for, so the delivery is never retried",
+)
+def test_a_reply_that_is_not_http_is_a_failed_attempt(receiver, report):
+    subscription = subscribe(receiver.url())
+    delivery = delivery_for(subscription, report)
+    receiver.reply_raw(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    with pytest.raises(WebhookFailed):
+        notifications.webhook_deliver(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.delivered_at) == (1, None)
+    assert len(delivery.log) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="urllib follows a 302 by turning the POST into a GET without the body; webhook_deliver then counts the "
+    "redirected GET's 200 as delivered although the receiver never got the event",
+)
+def test_a_redirect_is_not_taken_as_delivered(receiver, report):
+    subscription = subscribe(receiver.url("/old-hook"))
+    delivery = delivery_for(subscription, report)
+    receiver.redirect("/new-hook")
+
+    try:
+        notifications.webhook_deliver(delivery_id=delivery.pk)
+    except WebhookFailed:
+        pass
+
+    delivery.refresh_from_db()
+    posted = [request for request in receiver.requests if request.method == "POST" and request.body]
+    assert delivery.delivered_at is None or any(request.path == "/new-hook" for request in posted)
+
+
+# --- the Celery task ---------------------------------------------------------------------------------------------
+
+
+def test_the_delivery_task_retries_webhook_failures_with_exponential_backoff():
+    assert deliver_webhook.name == "reviews.deliver_webhook"
+    assert deliver_webhook.autoretry_for == (WebhookFailed,)
+    assert (deliver_webhook.retry_backoff, deliver_webhook.retry_backoff_max, deliver_webhook.retry_jitter) == (
+        2,
+        3600,
+        False,
+    )
+    assert deliver_webhook.max_retries == 10
+    assert deliver_webhook.acks_late is True
+    # what Celery waits before retry n: 2 s, doubling, capped at an hour
+    countdowns = [get_exponential_backoff_interval(2, retries, 3600, False) for retries in range(10)]
+    assert countdowns == [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+
+
+@pytest.fixture
+def recorded_retries(monkeypatch):
+    """The countdown of every retry the task asks for (the retries still run: eagerly, at once)."""
+    countdowns = []
+    original = deliver_webhook.retry
+
+    def retry(*args, **kwargs):
+        countdowns.append(kwargs.get("countdown"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(deliver_webhook, "retry", retry)
+    return countdowns
+
+
+def test_the_task_retries_until_the_receiver_takes_it(receiver, report, recorded_retries):
+    subscription = subscribe(receiver.url())
+    delivery = delivery_for(subscription, report)
+    receiver.fail_next(3)
+
+    result = deliver_webhook.apply(args=[delivery.pk])
+
+    assert result.successful()
+    assert result.get() is True
+    assert recorded_retries == [2, 4, 8]
+    assert len(receiver.requests) == 4
+    delivery.refresh_from_db()
+    assert delivery.delivered_at is not None
+    assert [entry["status"] for entry in delivery.log] == [500, 500, 500, 200]
+
+
+def test_the_task_gives_up_after_its_retries(receiver, report, recorded_retries):
+    subscription = subscribe(receiver.url())
+    delivery = delivery_for(subscription, report)
+    receiver.fail_next(100)
+
+    result = deliver_webhook.apply(args=[delivery.pk])
+
+    assert result.failed()
+    assert isinstance(result.result, WebhookFailed)
+    assert len(recorded_retries) == 11  # the 11th call finds max_retries spent and raises
+    assert len(receiver.requests) == 1 + deliver_webhook.max_retries
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.delivered_at) == (11, None)
+
+
+@contextmanager
+def always_eager(*, propagates):
+    from gstp.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, propagates
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+def test_run_eagerly_the_task_retries_at_once(receiver, report):
+    subscription = subscribe(receiver.url())
+    delivery = delivery_for(subscription, report)
+    receiver.fail_next(1)
+
+    with always_eager(propagates=False):
+        result = deliver_webhook.delay(delivery.pk)
+
+    assert result.get() is True
+    assert len(receiver.requests) == 2
+
+
+def test_run_eagerly_with_propagation_a_failure_surfaces_as_a_retry_in_two_seconds(receiver, report):
+    # Celery's eager mode re-raises the Retry when it propagates, instead of running the retry
+    subscription = subscribe(receiver.url())
+    delivery = delivery_for(subscription, report)
+    receiver.fail_next(1)
+
+    with always_eager(propagates=True), pytest.raises(Retry) as retry:
+        deliver_webhook.delay(delivery.pk)
+
+    assert retry.value.when == 2
+    assert isinstance(retry.value.exc, WebhookFailed)
+    assert len(receiver.requests) == 1
+
+
+# --- end to end -------------------------------------------------------------------------------------------------
+
+
+def test_accepting_a_report_reaches_the_receiver(receiver, django_capture_on_commit_callbacks):
+    # given a subscription to accepted reports
+    subscription = subscribe(receiver.url())
+    node = make_tree(lead_agency=AgencyFactory())[3][0]
+
+    # when a report is accepted
+    report = report_in_status(node=node, status=ReportStatus.ACCEPTED)
+
+    # then the acceptance wrote the fan-out job in the outbox
+    message = OutboxMessage.objects.get(task="reviews.fan_out_webhook")
+    assert message.kwargs == {"event": "report.accepted", "ids": [report.pk]}
+    assert message.sent_at is None
+
+    # when the worker runs it: one delivery, whose sending is queued once the fan-out commits
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        created = fan_out_webhook(**message.kwargs)
+    assert created == 1
+    assert len(callbacks) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.subscription == subscription
+
+    # and delivering it reaches the receiver with the report
+    assert notifications.webhook_deliver(delivery_id=delivery.pk) is True
+    (request,) = receiver.requests
+    assert verify(request)
+    body = json.loads(request.body)
+    assert body["event"] == "report.accepted"
+    assert body["report"] == {"id": report.pk, "project": node.pk, "period": "2024Q1", "status": "accepted"}
+
+
+def test_without_a_subscription_accepting_writes_no_fan_out_job(db):
+    subscribe("http://127.0.0.1:9/hooks", events=[WebhookEvent.FLAG_RAISED])
+    node = make_tree(lead_agency=AgencyFactory())[3][0]
+
+    report_in_status(node=node, status=ReportStatus.ACCEPTED)
+
+    assert list(OutboxMessage.objects.values_list("task", flat=True)) == ["reviews.scan_lagging"]
