@@ -19,6 +19,7 @@ from django.db import connection
 from reviews.models import LagFlag
 from reviews.periods import Quarter
 from reviews.services import lag_scan
+from reviews.services.scan import DEFAULT_BATCH_SIZE
 
 AS_OF = datetime.date(2026, 1, 20)  # 2025Q4 reports fell due on 2026-01-10
 
@@ -51,7 +52,8 @@ def build(subprojects: int) -> None:
             INSERT INTO projects_plannode (plan_id, parent_id, kind, number, position, title, description, outline_key,
                                            path, created_at, updated_at, start_date, end_date, budget)
             SELECT 1, CASE WHEN i = 1 THEN NULL ELSE LEAST(i - 1, 3) END,
-                   CASE WHEN i = 1 THEN 'group' WHEN i = 2 THEN 'strategy' WHEN i = 3 THEN 'measure' ELSE 'subproject' END,
+                   CASE WHEN i = 1 THEN 'group' WHEN i = 2 THEN 'strategy' WHEN i = 3 THEN 'measure'
+                        ELSE 'subproject' END,
                    '', i, '子計畫 ' || i, '', '',
                    '', now(), now(),
                    CASE WHEN i > 3 THEN date '2024-01-01' END, CASE WHEN i > 3 THEN date '2025-12-31' END,
@@ -166,14 +168,16 @@ def hand_written() -> set:
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subprojects", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     args = parser.parse_args()
     _setup.require_postgres()
     print(f"database: {_setup.database_label()}")
     started = time.perf_counter()
     build(args.subprojects)
-    print(f"built {args.subprojects:,} sub-projects, {args.subprojects * 8:,} reports, "
-          f"{args.subprojects * 5:,} milestones in {time.perf_counter() - started:.1f} s")
+    print(
+        f"built {args.subprojects:,} sub-projects, {args.subprojects * 8:,} reports, "
+        f"{args.subprojects * 5:,} milestones in {time.perf_counter() - started:.1f} s"
+    )
 
     with _setup.measured() as first:
         result = lag_scan(as_of=AS_OF, batch_size=args.batch_size)
@@ -195,13 +199,19 @@ def main():
         "second_scan_seconds": round(second["seconds"], 2),
         "second_scan_inserted": again.created,
     }
-    print(f"full scan:          {figures['scan_seconds']:.2f} s, {figures['scan_statements']} statements, "
-          f"{figures['flags']:,} flags (goal: under 10 s)")
-    print(f"hand-written query: {figures['hand_written_seconds']:.2f} s, {len(expected):,} flags, "
-          f"same flags: {figures['same_flags_as_hand_written']}")
+    print(
+        f"full scan:          {figures['scan_seconds']:.2f} s, {figures['scan_statements']} statements, "
+        f"{figures['flags']:,} flags (goal: under 10 s)"
+    )
+    print(
+        f"hand-written query: {figures['hand_written_seconds']:.2f} s, {len(expected):,} flags, "
+        f"same flags: {figures['same_flags_as_hand_written']}"
+    )
     print(f"ratio scan / query: {figures['ratio_scan_to_hand_written']:.2f}x (goal: within 2x)")
-    print(f"second scan:        {figures['second_scan_seconds']:.2f} s, inserted {figures['second_scan_inserted']} "
-          f"(goal: 0)")
+    print(
+        f"second scan:        {figures['second_scan_seconds']:.2f} s, inserted {figures['second_scan_inserted']} "
+        f"(goal: 0)"
+    )
     out = _setup.ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "scan.json").write_text(json.dumps(figures, indent=2))

@@ -342,6 +342,9 @@ class Milestone(models.Model):
             models.CheckConstraint(condition=Q(weight__gte=0) & Q(weight__lte=100), name="milestone_weight_range"),
             models.UniqueConstraint(fields=["node", "title"], name="milestone_title_unique_per_node"),
         ]
+        indexes = [
+            models.Index(fields=["node"], condition=Q(completed_on__isnull=True), name="milestone_open_by_node"),
+        ]
 
     def __str__(self):
         return self.title

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import QuerySet
 
 from projects.models import Plan
 
-from ..models import LagSettings
+from ..models import ACTIVE_STATUSES, LagFlag, LagSettings
 from ..periods import Quarter
 
 
@@ -25,6 +26,41 @@ class SubProject:
     plan_id: int
     start_date: datetime.date | None
     end_date: datetime.date | None
+
+
+# What the scan needs of an existing flag to decide what to do with it.
+FLAG_STATE_FIELDS = (
+    "id",
+    "node_id",
+    "rule",
+    "year",
+    "quarter",
+    "status",
+    "severity",
+    "score",
+    "evidence",
+    "resolution",
+    "overridden_severity",
+    "overridden_score",
+)
+
+
+@dataclass(frozen=True)
+class FlagState:
+    """An existing flag, as far as the scan needs to know it (a row, not a model: there may be many)."""
+
+    id: int
+    node_id: int
+    rule: str
+    year: int
+    quarter: int
+    status: str
+    severity: str
+    score: object
+    evidence: dict
+    resolution: str
+    overridden_severity: str
+    overridden_score: object
 
 
 @dataclass
@@ -45,6 +81,14 @@ class Batch:
     def nodes(self):
         """What to filter ``node_id__in`` by: a subquery when the scan gave one, else the ids."""
         return self.scope if self.scope is not None else self.ids
+
+    @cached_property
+    def active_flags(self) -> list[FlagState]:
+        """The batch's open and acknowledged flags, read once for all the rules and the scan."""
+        rows = LagFlag.objects.filter(node_id__in=self.nodes, status__in=ACTIVE_STATUSES).values_list(
+            *FLAG_STATE_FIELDS
+        )
+        return [FlagState(*row) for row in rows]
 
     def settings_for(self, sub: SubProject) -> LagSettings:
         return self.settings[sub.plan_id]

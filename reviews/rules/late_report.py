@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import ACTIVE_STATUSES, LagFlag, LagRule, QuarterlyReport, ReportStatus, Severity
+from ..models import LagRule, QuarterlyReport, ReportStatus, Severity
 from ..periods import Quarter
 from . import Batch, Finding
 
@@ -26,15 +26,17 @@ def latest_due_quarter(batch: Batch, sub, due_days: int) -> Quarter | None:
 
 def evaluate(batch: Batch) -> list[Finding]:
     candidates: set[tuple[int, Quarter]] = set()
+    due_quarter = {}  # sub-projects of one plan mostly share their dates: work each combination out once
     for sub in batch.subprojects:
-        quarter = latest_due_quarter(batch, sub, batch.plans[sub.plan_id].report_due_days)
-        if quarter:
-            candidates.add((sub.id, quarter))
+        dates = (sub.plan_id, sub.start_date, sub.end_date)
+        if dates not in due_quarter:
+            due_quarter[dates] = latest_due_quarter(batch, sub, batch.plans[sub.plan_id].report_due_days)
+        if due_quarter[dates]:
+            candidates.add((sub.id, due_quarter[dates]))
     # Quarters flagged before stay under watch until their report comes in.
-    for node_id, year, quarter in LagFlag.objects.filter(
-        node_id__in=batch.nodes, rule=RULE, status__in=ACTIVE_STATUSES
-    ).values_list("node_id", "year", "quarter"):
-        candidates.add((node_id, Quarter(year, quarter)))
+    for flag in batch.active_flags:
+        if flag.rule == RULE:
+            candidates.add((flag.node_id, Quarter(flag.year, flag.quarter)))
     if not candidates:
         return []
     periods = {quarter for _, quarter in candidates}
@@ -46,7 +48,7 @@ def evaluate(batch: Batch) -> list[Finding]:
     }
     subs = {sub.id: sub for sub in batch.subprojects}
     findings = []
-    for node_id, quarter in sorted(candidates, key=lambda pair: (pair[0], pair[1])):
+    for node_id, quarter in sorted(candidates, key=lambda pair: (pair[0], pair[1].year, pair[1].quarter)):
         sub = subs[node_id]
         settings = batch.settings_for(sub)
         due = quarter.due_date(batch.plans[sub.plan_id].report_due_days)

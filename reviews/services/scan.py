@@ -33,8 +33,10 @@ from ..models import (
 )
 from ..periods import Quarter, today
 from ..rules import (
+    FLAG_STATE_FIELDS,
     Batch,
     Finding,
+    FlagState,
     SubProject,
     budget_execution,
     consecutive,
@@ -48,39 +50,6 @@ from .notifications import red_flags_notify_enqueue, webhook_event_enqueue
 
 logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 2000
-# What the scan needs of an existing flag to decide what to do with it.
-FLAG_STATE_FIELDS = (
-    "id",
-    "node_id",
-    "rule",
-    "year",
-    "quarter",
-    "status",
-    "severity",
-    "score",
-    "evidence",
-    "resolution",
-    "overridden_severity",
-    "overridden_score",
-)
-
-
-@dataclass(frozen=True)
-class FlagState:
-    """An existing flag, as far as the scan needs to know it (a row, not a model: there may be many)."""
-
-    id: int
-    node_id: int
-    rule: str
-    year: int
-    quarter: int
-    status: str
-    severity: str
-    score: object
-    evidence: dict
-    resolution: str
-    overridden_severity: str
-    overridden_score: object
 
 
 @dataclass
@@ -177,11 +146,10 @@ CARRIED_RULES = (LagRule.MILESTONE_OVERDUE, LagRule.INDICATOR_BEHIND)
 
 def _carry_forward(batch: Batch, findings: list[Finding]) -> None:
     open_periods = {}
-    for node_id, rule, year, quarter in LagFlag.objects.filter(
-        node_id__in=batch.nodes, rule__in=CARRIED_RULES, status__in=ACTIVE_STATUSES
-    ).values_list("node_id", "rule", "year", "quarter"):
-        period = Quarter(year, quarter)
-        open_periods[(node_id, rule)] = min(period, open_periods.get((node_id, rule), period))
+    for flag in batch.active_flags:
+        if flag.rule in CARRIED_RULES:
+            period = Quarter(flag.year, flag.quarter)
+            open_periods[(flag.node_id, flag.rule)] = min(period, open_periods.get((flag.node_id, flag.rule), period))
     for finding in findings:
         period = open_periods.get((finding.node_id, finding.rule))
         if period is not None and period < finding.period:
@@ -202,14 +170,11 @@ def _scan_batch(batch: Batch) -> ScanResult:
     in_periods = Q(pk__in=[])
     for year, quarter in periods:
         in_periods |= Q(year=year, quarter=quarter)
+    # Open flags, and resolved ones of the quarters found again (they may reopen).
+    resolved = LagFlag.objects.filter(in_periods, node_id__in=batch.nodes, status=FlagStatus.RESOLVED)
     existing = {
         (flag.node_id, flag.rule, flag.year, flag.quarter): flag
-        for flag in (
-            FlagState(*row)
-            for row in LagFlag.objects.filter(node_id__in=batch.nodes)
-            .filter(Q(status__in=ACTIVE_STATUSES) | in_periods)
-            .values_list(*FLAG_STATE_FIELDS)
-        )
+        for flag in [*batch.active_flags, *(FlagState(*row) for row in resolved.values_list(*FLAG_STATE_FIELDS))]
     }
     new_flags, raise_to, reopen, changed_evidence = [], defaultdict(list), defaultdict(list), []
     for key, finding in found.items():
