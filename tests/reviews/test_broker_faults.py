@@ -18,6 +18,7 @@ hanging the suite; the thread has its own database connection, hence committed d
 import datetime
 import threading
 import time
+from collections import Counter
 from contextlib import ExitStack
 
 import pytest
@@ -235,6 +236,45 @@ def test_jobs_left_by_an_unavailable_broker_are_published_once_when_it_is_back(
         (f"outbox-{pk}", task, kwargs)
         for pk, (task, kwargs) in zip(ids, expected_jobs(subproject, report_id), strict=True)
     ]
+
+
+@pytest.mark.redis
+def test_a_broker_that_freezes_after_connecting_times_out_within_the_socket_timeout(request, tmp_path, settings):
+    """A Redis that stops answering on a connection the relay already holds (SIGSTOP): the read times out after
+    ``socket_timeout``, the rows wait; once it answers again they are published. At least once: the frozen
+    server still runs the push it had received, so the first row may be queued twice (its job is idempotent)."""
+    needs_redis_server()
+    redis_server = RedisServer(log_path=tmp_path / "redis.log")
+    request.addfinalizer(redis_server.stop)
+    socket_timeout = settings_for_broker(redis_server.url)["CELERY_BROKER_TRANSPORT_OPTIONS"]["socket_timeout"]
+    with use_broker(redis_server.url, django_settings=settings):
+        warm_up = outbox_enqueue("reviews.weekly_digest", week_of="2024-12-23")
+        assert run_relay()[0] == (1, 0)  # the relay's connection is open and pooled
+        first = outbox_enqueue("reviews.weekly_digest", week_of="2024-12-30")
+        second = outbox_enqueue("reviews.weekly_digest", week_of="2025-01-06")
+
+        redis_server.pause()
+        try:
+            (published, pending), seconds = run_relay(unblock=redis_server.resume)
+        finally:
+            redis_server.resume()
+        print(f"broker frozen: outbox_relay() gave up after {seconds:.2f}s")
+        assert (published, pending) == (0, 2)
+        assert seconds < 2 * socket_timeout
+        first.refresh_from_db()
+        assert (first.attempts, first.sent_at) == (1, None)
+        assert "Timeout" in first.last_error
+
+        wait_out_backoff([first])
+        assert run_relay()[0] == (2, 0)
+
+    with redis_server.client() as client:
+        queued = Counter(task.id for task in queued_tasks(client))
+    print(f"after the freeze the queue holds {dict(queued)}")
+    assert queued[f"outbox-{warm_up.pk}"] == 1
+    assert queued[f"outbox-{first.pk}"] in (1, 2)
+    assert queued[f"outbox-{second.pk}"] == 1
+    assert set(queued) == {f"outbox-{warm_up.pk}", f"outbox-{first.pk}", f"outbox-{second.pk}"}
 
 
 @pytest.mark.xfail(

@@ -78,6 +78,15 @@ class ManagedProcess:
         except ProcessLookupError:
             pass
 
+    def pause(self) -> None:
+        """SIGSTOP: the process keeps its sockets open but answers nothing (a hung server)."""
+        if self.popen.poll() is None:
+            self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.popen.poll() is None:
+            self._signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """SIGTERM the process group, SIGKILL it after a grace period; reap the child. Safe to call twice.
 
@@ -85,6 +94,7 @@ class ManagedProcess:
         """
         if self.popen.poll() is not None:
             return
+        self._signal(signal.SIGCONT)  # a paused process would not act on SIGTERM
         self._signal(signal.SIGTERM)
         try:
             self.popen.wait(timeout=STOP_GRACE_SECONDS)
