@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import urllib.error
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -124,7 +125,8 @@ def weekly_digest(*, week_of: datetime.date) -> bool:
         f"黃燈 {active.filter(severity=Severity.YELLOW).count()} 件；上週新增 {new.count()} 件。",
         "",
     ]
-    for flag in active.select_related("node").order_by("-severity", "opened_at")[:50]:
+    red_first = Case(When(severity=Severity.RED, then=0), default=1)
+    for flag in active.select_related("node").order_by(red_first, "opened_at")[:50]:
         lines.append(f"- [{flag.get_severity_display()}] {flag.node.title}：{flag.get_rule_display()} {flag.period}")
     iso = monday.isocalendar()
     return send_once(
@@ -220,6 +222,16 @@ class WebhookFailed(Exception):
     pass
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a GET without its body: count it as a failed attempt."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 def webhook_deliver(*, delivery_id: int) -> bool:
     """POST one delivery; True when delivered (now or before). Raises WebhookFailed for a retry."""
     with transaction.atomic():
@@ -243,11 +255,11 @@ def webhook_deliver(*, delivery_id: int) -> bool:
         )
         status, error = None, ""
         try:
-            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+            with _NO_REDIRECTS.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
             status, error = exc.code, f"HTTP {exc.code}"
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         now = timezone.now()
         delivery.attempts += 1

@@ -32,30 +32,36 @@ def outbox_enqueue_many(task: str, kwargs_list: list[dict]) -> None:
     OutboxMessage.objects.bulk_create([OutboxMessage(task=task, kwargs=kw, available_at=now) for kw in kwargs_list])
 
 
-def _publish(message: OutboxMessage) -> None:
+def _publish(message: OutboxMessage, producer) -> None:
     from gstp.celery import app
 
     app.send_task(
         message.task,
         kwargs=message.kwargs,
         task_id=f"outbox-{message.pk}",
+        producer=producer,
         retry=False,  # a dead broker fails fast; the row stays for the next relay
     )
 
 
 def outbox_relay(*, limit: int = 500) -> tuple[int, int]:
     """Publish what is waiting; returns (published, still pending). Safe to run in several processes."""
+    from gstp.celery import app
+
     published = 0
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), app.producer_or_acquire() as producer:
         pending = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(sent_at__isnull=True, available_at__lte=now)
             .order_by("id")[:limit]
         )
-        for message in pending:
+        for index, message in enumerate(pending):
             try:
-                _publish(message)
+                if index == 0:
+                    # One attempt to reach the broker, bounded by its socket timeouts, not kombu's retries.
+                    producer.connection.ensure_connection(max_retries=0)
+                _publish(message, producer)
             except Exception as exc:  # the broker's errors are many kinds; all mean "not now"
                 message.attempts += 1
                 message.last_error = f"{type(exc).__name__}: {exc}"[:2000]

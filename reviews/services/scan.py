@@ -215,6 +215,7 @@ def _scan_batch(batch: Batch) -> ScanResult:
         result.reopened += LagFlag.objects.filter(pk__in=ids, status=FlagStatus.RESOLVED).update(
             status=FlagStatus.OPEN,
             severity=severity,
+            severity_raised_at=now,
             resolved_at=None,
             resolved_by=None,
             resolution="",

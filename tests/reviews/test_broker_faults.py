@@ -277,12 +277,6 @@ def test_a_broker_that_freezes_after_connecting_times_out_within_the_socket_time
     assert set(queued) == {f"outbox-{warm_up.pk}", f"outbox-{first.pk}", f"outbox-{second.pk}"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox_relay() against a dead or hung broker takes ~6 s, three socket timeouts, not one: kombu's "
-    "Connection.default_channel retries the connection for broker_connection_timeout (4 s, 2 s then 4 s apart) "
-    "whatever send_task(retry=False) says (reviews/services/outbox.py _publish)",
-)
 @both_faults
 def test_a_relay_against_an_unavailable_broker_gives_up_within_one_socket_timeout(unavailable_broker, settings):
     kind, url, hung = unavailable_broker

@@ -229,12 +229,6 @@ def test_a_scan_that_raises_a_red_flag_asks_for_its_email(lagging_node, mailoutb
     assert len(mailoutbox) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a red flag reopened by the scan is not emailed: _scan_batch enqueues notify_red_flags for it, but the "
-    "reopen update leaves severity_raised_at/opened_at unchanged, so notify_red_flags builds the same EmailLog key "
-    "as the first email and send_once skips it",
-)
 def test_a_red_flag_that_comes_back_after_being_resolved_is_emailed_again(lagging_node, mailoutbox):
     actor = secretariat()
     services.lag_scan(as_of=datetime.date(2024, 12, 31), node_ids=[lagging_node.pk])
@@ -252,11 +246,6 @@ def test_a_red_flag_that_comes_back_after_being_resolved_is_emailed_again(laggin
     assert len(mailoutbox) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="locale/zh_Hant/LC_MESSAGES/django.po has no entries for the reviews models' choices (LagRule, "
-    "Severity): red-flag emails and the digest name the rule in English inside Chinese text",
-)
 def test_the_red_flag_email_names_the_rule_in_traditional_chinese(red_node, people, mailoutbox):
     notifications.notify_red_flags(flag_ids=[flag(red_node).pk])
 
@@ -325,11 +314,6 @@ def test_without_a_secretariat_address_the_digest_waits_for_one(digest_flags, ma
     assert [mail.to for mail in mailoutbox] == [["later@example.org"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="weekly_digest lists flags order_by('-severity', 'opened_at'): 'yellow' > 'red' as text, so yellow "
-    "flags come first and, past 50 of them, no red flag is listed at all (reviews/services/notifications.py)",
-)
 def test_the_weekly_digest_lists_red_flags_first(agency, mailoutbox):
     secretariat()
     plan = PlanFactory()

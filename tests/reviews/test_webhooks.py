@@ -213,12 +213,6 @@ def test_a_receiver_that_never_answers_times_out_as_a_failed_attempt(report, mon
     assert hung.connections == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="webhook_deliver catches HTTPError, URLError, TimeoutError and OSError only: a reply that is not HTTP "
-    "raises http.client.BadStatusLine (an HTTPException), which escapes, rolls back the attempt's log and is not "
-    "in deliver_webhook's autoretry_for, so the delivery is never retried",
-)
 def test_a_reply_that_is_not_http_is_a_failed_attempt(receiver, report):
     subscription = subscribe(receiver.url())
     delivery = delivery_for(subscription, report)
@@ -232,11 +226,6 @@ def test_a_reply_that_is_not_http_is_a_failed_attempt(receiver, report):
     assert len(delivery.log) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="urllib follows a 302 by turning the POST into a GET without the body; webhook_deliver then counts the "
-    "redirected GET's 200 as delivered although the receiver never got the event",
-)
 def test_a_redirect_is_not_taken_as_delivered(receiver, report):
     subscription = subscribe(receiver.url("/old-hook"))
     delivery = delivery_for(subscription, report)
