@@ -855,3 +855,11 @@ def test_session_login_without_next_lands_on_a_page_that_exists(db):
 
     assert response.redirect_chain, "the login did not redirect"
     assert response.status_code == 200, response.redirect_chain
+
+
+def test_docs_page_serves_its_scripts_itself(reader_client):
+    """No CDN: the docs work on a network that reaches only GSTP."""
+    page = reader_client.get("/api/v1/docs/").content.decode()
+
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn." not in page and "unpkg" not in page
