@@ -4,7 +4,7 @@ from django.db.models import Prefetch, Q
 
 from reviews.selectors import light_expression
 
-from .models import Agency, AgencyAlias, Milestone, NodeAgency, Plan, PlanNode
+from .models import Agency, Milestone, NodeAgency, Plan, PlanNode
 from .outline import agencies as agency_names
 
 
@@ -51,7 +51,3 @@ def milestone_list(*, user):
 def milestones_open_for(node_ids):
     """Milestones not yet completed of these sub-projects."""
     return Milestone.objects.filter(node_id__in=node_ids, completed_on__isnull=True)
-
-
-def alias_list():
-    return AgencyAlias.objects.select_related("agency")

@@ -42,8 +42,21 @@ class ReportEventInline(ReadOnlyInline):
     ordering = ["at", "id"]
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows that change only through the services (and their audit): the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(QuarterlyReport)
-class QuarterlyReportAdmin(admin.ModelAdmin):
+class QuarterlyReportAdmin(ViewOnlyAdmin):
     """Reports change only through the API's lifecycle; the admin shows them with their history."""
 
     list_display = ["node", "period", "status", "actual_progress", "planned_progress", "due_on", "submitted_on_time"]
@@ -52,31 +65,13 @@ class QuarterlyReportAdmin(admin.ModelAdmin):
     list_select_related = ["node"]
     inlines = [MilestoneEntryInline, IndicatorValueInline, ReportEventInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ReportEvent)
-class ReportEventAdmin(admin.ModelAdmin):
+class ReportEventAdmin(ViewOnlyAdmin):
     list_display = ["report", "action", "actor", "at", "from_status", "to_status", "version"]
     list_filter = ["action", "to_status"]
     search_fields = ["report__node__title", "actor__username", "reason"]
     list_select_related = ["report__node", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LagSettingsChangeInline(ReadOnlyInline):
@@ -112,7 +107,7 @@ class FlagCommentInline(admin.TabularInline):
 
 
 @admin.register(LagFlag)
-class LagFlagAdmin(admin.ModelAdmin):
+class LagFlagAdmin(ViewOnlyAdmin):
     """Flags are raised by the scan and worked through the API's queue; the admin shows them."""
 
     list_display = ["node", "rule", "period", "severity", "status", "opened_at", "resolved_at"]
@@ -120,15 +115,6 @@ class LagFlagAdmin(admin.ModelAdmin):
     search_fields = ["node__title"]
     list_select_related = ["node"]
     inlines = [FlagCommentInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WebhookSubscription)

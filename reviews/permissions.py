@@ -3,7 +3,7 @@
 from accounts.models import Role
 from projects.models import AgencyRole, NodeAgency
 
-from .models import EDITABLE_STATUSES, QuarterlyReport, ReportStatus
+from .models import EDITABLE_STATUSES, QuarterlyReport
 
 
 def leads_subproject(user, node) -> bool:
@@ -33,9 +33,3 @@ def can_review_report(user, report: QuarterlyReport) -> bool:
 
 def is_editable(report: QuarterlyReport) -> bool:
     return report.status in EDITABLE_STATUSES
-
-
-def sees_unaccepted_reports_of(user, report: QuarterlyReport) -> bool:
-    return (
-        report.status == ReportStatus.ACCEPTED or user.role == Role.SECRETARIAT or leads_subproject(user, report.node)
-    )

@@ -13,7 +13,6 @@ from projects.models import AgencyRole, NodeAgency, NodeKind, PlanNode
 
 from .models import (
     ACTIVE_STATUSES,
-    SEVERITY_RANK,
     FlagComment,
     LagFlag,
     QuarterlyReport,
@@ -191,17 +190,6 @@ def flag_list(*, user) -> QuerySet[LagFlag]:
         .annotate(severity_rank=Case(When(severity=Severity.RED, then=2), default=1))
         .order_by("-severity_rank", "opened_at", "id")
     )
-
-
-def lights_by_node(node_ids) -> dict[int, str]:
-    """Each sub-project's light: its worst open or acknowledged flag, green when none."""
-    worst = {}
-    for node_id, severity in LagFlag.objects.filter(node_id__in=node_ids, status__in=ACTIVE_STATUSES).values_list(
-        "node_id", "severity"
-    ):
-        if SEVERITY_RANK[severity] > SEVERITY_RANK[worst.get(node_id)]:
-            worst[node_id] = severity
-    return {node_id: worst.get(node_id, "green") for node_id in node_ids}
 
 
 def light_counts(*, subprojects) -> dict[str, int]:

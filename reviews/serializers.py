@@ -6,6 +6,7 @@ from indicators.models import Indicator
 from projects.models import Milestone, NodeKind, PlanNode
 
 from .models import TEXT_MAX_CHARS, QuarterlyReport, ReportEvent, ReportIndicatorValue, ReportMilestoneEntry
+from .models.reports import CONTENT_FIELDS
 from .periods import Quarter, today
 
 
@@ -50,18 +51,7 @@ class PeriodField(serializers.CharField):
         return str(value)
 
 
-REPORT_CONTENT_FIELDS = [
-    "planned_progress",
-    "actual_progress",
-    "budget_allocated",
-    "budget_spent",
-    "achievements",
-    "delay_reasons",
-    "countermeasures",
-    "progress_explanation",
-    "milestone_entries",
-    "indicator_values",
-]
+REPORT_CONTENT_FIELDS = [*CONTENT_FIELDS, "milestone_entries", "indicator_values"]
 
 
 class ReportUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):

@@ -23,6 +23,17 @@ class ReportStatus(models.TextChoices):
 
 
 EDITABLE_STATUSES = (ReportStatus.DRAFT, ReportStatus.RETURNED)
+# What a lead writes in a report, besides its milestone entries and indicator values.
+CONTENT_FIELDS = (
+    "planned_progress",
+    "actual_progress",
+    "budget_allocated",
+    "budget_spent",
+    "achievements",
+    "delay_reasons",
+    "countermeasures",
+    "progress_explanation",
+)
 
 
 class QuarterlyReport(models.Model):

@@ -27,11 +27,6 @@ def outbox_enqueue(task: str, **kwargs) -> OutboxMessage:
     return OutboxMessage.objects.create(task=task, kwargs=kwargs, available_at=timezone.now())
 
 
-def outbox_enqueue_many(task: str, kwargs_list: list[dict]) -> None:
-    now = timezone.now()
-    OutboxMessage.objects.bulk_create([OutboxMessage(task=task, kwargs=kw, available_at=now) for kw in kwargs_list])
-
-
 def _publish(message: OutboxMessage, producer) -> None:
     from gstp.celery import app
 

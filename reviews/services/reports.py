@@ -29,21 +29,12 @@ from ..models import (
     ReportMilestoneEntry,
     ReportStatus,
 )
+from ..models.reports import CONTENT_FIELDS
 from ..periods import Quarter, today
 from ..selectors import last_accepted_before, subproject_quarters
 from .notifications import webhook_event_enqueue
 from .outbox import outbox_enqueue
 
-SCALAR_FIELDS = (
-    "planned_progress",
-    "actual_progress",
-    "budget_allocated",
-    "budget_spent",
-    "achievements",
-    "delay_reasons",
-    "countermeasures",
-    "progress_explanation",
-)
 REQUIRED_TO_SUBMIT = ("planned_progress", "actual_progress", "budget_allocated", "budget_spent")
 
 
@@ -237,7 +228,7 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
     _replace_children(report, entries=entries, values=values)
     changes = {
         field: [None, _json_value(getattr(report, field))]
-        for field in SCALAR_FIELDS
+        for field in CONTENT_FIELDS
         if data.get(field) not in (None, "")
     }
     if entries:
