@@ -18,7 +18,7 @@ from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, When
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role, User
 from projects.models import Agency, AgencyRole
@@ -94,6 +94,7 @@ def _lead_emails(node) -> list[str]:
     )
 
 
+@translation.override(settings.LANGUAGE_CODE)  # emails speak the secretariat's language
 def notify_red_flags(*, flag_ids: list[int]) -> int:
     sent = 0
     for flag in LagFlag.objects.filter(
@@ -116,6 +117,7 @@ def notify_red_flags(*, flag_ids: list[int]) -> int:
     return sent
 
 
+@translation.override(settings.LANGUAGE_CODE)  # emails speak the secretariat's language
 def weekly_digest(*, week_of: datetime.date) -> bool:
     monday = week_of - datetime.timedelta(days=week_of.weekday())
     active = LagFlag.objects.filter(status__in=ACTIVE_STATUSES)
@@ -137,6 +139,7 @@ def weekly_digest(*, week_of: datetime.date) -> bool:
     )
 
 
+@translation.override(settings.LANGUAGE_CODE)  # emails speak the secretariat's language
 def report_reminders(*, on: datetime.date) -> int:
     """Remind each lead of the reports its agency owes that fall due within the plan's reminder window
     or are overdue; once a day per lead."""
