@@ -27,7 +27,7 @@ def outbox_enqueue(task: str, **kwargs) -> OutboxMessage:
     return OutboxMessage.objects.create(task=task, kwargs=kwargs, available_at=timezone.now())
 
 
-def _publish(message: OutboxMessage, producer) -> None:
+def _publish(message: OutboxMessage, producer=None) -> None:
     from gstp.celery import app
 
     app.send_task(
