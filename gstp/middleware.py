@@ -1,0 +1,41 @@
+"""Conditional reads: every API answer to GET carries ``Last-Modified`` (and, through Django's
+ConditionalGetMiddleware, an ``ETag``), so a client asking with ``If-None-Match`` or
+``If-Modified-Since`` gets 304 when nothing changed."""
+
+from django.middleware.http import ConditionalGetMiddleware as DjangoConditionalGetMiddleware
+from django.utils.dateparse import parse_datetime
+from django.utils.http import http_date
+
+
+def _latest_update(data):
+    """The newest ``updated_at`` in an API answer: the object's own, or the newest row of a page."""
+    rows = data.get("results") if isinstance(data, dict) and isinstance(data.get("results"), list) else None
+    if rows is None:
+        rows = data if isinstance(data, list) else [data]
+    stamps = [parse_datetime(row["updated_at"]) for row in rows if isinstance(row, dict) and row.get("updated_at")]
+    stamps = [stamp for stamp in stamps if stamp is not None]
+    return max(stamps) if stamps else None
+
+
+class LastModifiedMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        data = getattr(response, "data", None)
+        if request.method in ("GET", "HEAD") and response.status_code == 200 and data is not None:
+            if not response.has_header("Last-Modified"):
+                latest = _latest_update(data)
+                if latest is not None:
+                    response["Last-Modified"] = http_date(latest.timestamp())
+        return response
+
+
+class ConditionalGetMiddleware(DjangoConditionalGetMiddleware):
+    """Django's, for successful reads only: an error carries no validator to revalidate against."""
+
+    def process_response(self, request, response):
+        if response.status_code != 200:
+            return response
+        return super().process_response(request, response)
