@@ -151,6 +151,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "NodeKindEnum": "projects.models.NodeKind",
+        "ReportStatusEnum": "reviews.models.reports.ReportStatus",
+        "FlagStatusEnum": "reviews.models.flags.FlagStatus",
+        "CommentKindEnum": "reviews.models.flags.CommentKind",
+    },
     # The docs page's scripts are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -8,12 +8,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 
+@extend_schema(exclude=True)
 @api_view(["GET"])
 @permission_classes([AllowAny])
-@extend_schema(exclude=True)
 def api_root(request):
     """A directory of the API's collections."""
-    names = ["agencies", "plans", "projects", "milestones", "indicators", "reports"]
+    names = ["agencies", "plans", "projects", "milestones", "indicators", "reports", "flags", "deletions"]
     links = {name: request.build_absolute_uri(f"/api/v1/{name}/") for name in names}
     links["schema"] = request.build_absolute_uri("/api/v1/schema/")
     links["docs"] = request.build_absolute_uri("/api/v1/docs/")

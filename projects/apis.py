@@ -1,9 +1,15 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 
 from . import selectors
-from .filters import AgencyFilter, MilestoneFilter, PlanFilter, ProjectFilter
-from .serializers import AgencySerializer, MilestoneSerializer, PlanSerializer, ProjectSerializer
+from .filters import AgencyFilter, DeletionFilter, MilestoneFilter, PlanFilter, ProjectFilter
+from .serializers import (
+    AgencySerializer,
+    DeletionSerializer,
+    MilestoneSerializer,
+    PlanSerializer,
+    ProjectSerializer,
+)
 
 
 @extend_schema_view(list=extend_schema(summary="List agencies (機關)"), retrieve=extend_schema(summary="One agency"))
@@ -34,6 +40,15 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.node_list(user=self.request.user)
+
+
+@extend_schema_view(list=extend_schema(summary="Deleted rows of every collection, for mirrors kept with updated_since"))
+class DeletionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = DeletionSerializer
+    filterset_class = DeletionFilter
+
+    def get_queryset(self):
+        return selectors.deletion_list(user=self.request.user)
 
 
 @extend_schema_view(

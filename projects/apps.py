@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProjectsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "projects"
+    verbose_name = _("Plan structure")
+
+    def ready(self):
+        from . import tombstones
+
+        tombstones.connect()

@@ -5,8 +5,9 @@ from django_filters import rest_framework as django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .models import Agency, AgencyRole, Milestone, NodeKind, Plan, PlanNode
+from .models import Agency, AgencyRole, Milestone, NodeKind, Plan, PlanNode, Tombstone
 from .selectors import agency_subtree
+from .tombstones import TRACKED
 
 
 class StrictBooleanField(forms.Field):
@@ -21,6 +22,7 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError(_("Use true or false."), code="invalid")
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(django_filters.Filter):
     """``true``/``false`` (``1``/``0``, any case); anything else is a 400 naming the parameter, not a dropped filter."""
 
@@ -93,6 +95,17 @@ class ProjectFilter(UpdatedSinceFilterSet):
 
     def filter_noop(self, queryset, name, value):
         return queryset
+
+
+class DeletionFilter(django_filters.FilterSet):
+    resource = django_filters.MultipleChoiceFilter(choices=[(name, name) for name in TRACKED.values()])
+    since = django_filters.IsoDateTimeFilter(
+        field_name="deleted_at", lookup_expr="gte", help_text=_("Deletions at or after this ISO 8601 time.")
+    )
+
+    class Meta:
+        model = Tombstone
+        fields = ["resource", "since"]
 
 
 class MilestoneFilter(UpdatedSinceFilterSet):

@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -352,3 +353,20 @@ class Milestone(models.Model):
     def clean(self):
         if self.node_id and self.node.kind != NodeKind.SUBPROJECT:
             raise ValidationError({"node": _("Milestones belong to sub-projects.")})
+
+
+class Tombstone(models.Model):
+    """A deleted row of an API collection, so a mirror kept with ``updated_since`` can drop it too."""
+
+    resource = models.CharField(_("collection"), max_length=32)
+    object_id = models.BigIntegerField(_("id"))
+    deleted_at = models.DateTimeField(_("deleted at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("deletion")
+        verbose_name_plural = _("deletions")
+        ordering = ["deleted_at", "id"]
+        indexes = [models.Index(fields=["resource", "deleted_at"])]
+
+    def __str__(self):
+        return f"{self.resource}/{self.object_id}"

@@ -4,7 +4,7 @@ from django.db.models import Prefetch, Q
 
 from reviews.selectors import light_expression
 
-from .models import Agency, Milestone, NodeAgency, Plan, PlanNode
+from .models import Agency, Milestone, NodeAgency, Plan, PlanNode, Tombstone
 from .outline import agencies as agency_names
 
 
@@ -46,6 +46,13 @@ def node_list(*, user):
 
 def milestone_list(*, user):
     return Milestone.objects.visible_to(user).select_related("node")
+
+
+def deletion_list(*, user):
+    """Ids of deleted rows: every signed-in user may know that an id is gone, nothing more."""
+    if not (user and user.is_authenticated):
+        return Tombstone.objects.none()
+    return Tombstone.objects.all()
 
 
 def milestones_open_for(node_ids):

@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Agency, AgencyRole, Milestone, Plan, PlanNode
+from .models import Agency, AgencyRole, Milestone, Plan, PlanNode, Tombstone
 
 
 class AgencyRefSerializer(serializers.ModelSerializer):
@@ -71,6 +71,14 @@ class ProjectSerializer(serializers.ModelSerializer):
     @extend_schema_field(AgencyRefSerializer(many=True))
     def get_co_agencies(self, node):
         return self._agencies(node, AgencyRole.CO)
+
+
+class DeletionSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="object_id")
+
+    class Meta:
+        model = Tombstone
+        fields = ["resource", "id", "deleted_at"]
 
 
 class MilestoneSerializer(serializers.ModelSerializer):

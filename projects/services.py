@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.text import slugify
 
 from indicators import services as indicator_services
@@ -120,7 +121,13 @@ def outline_import(
     if prune and absent:
         # Deepest first, so no node is deleted through its parent before it is counted.
         for key in sorted(absent, key=lambda key: -len(existing[key].path)):
-            existing[key].delete()
+            try:
+                existing[key].delete()
+            except ProtectedError as exc:
+                raise OutlineError(
+                    f"{key} {existing[key].title[:30]} is no longer in the outline but has quarterly reports; "
+                    "it cannot be pruned"
+                ) from exc
         result.pruned = len(absent)
 
     result.agencies_created = Agency.objects.count() - agencies_before
