@@ -4,11 +4,12 @@ import secrets
 
 from django.contrib.auth import password_validation
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 
 from projects.models import Agency
 
-from .models import Role, User
+from .authentication import key_hash
+from .models import ApiKey, Role, User
 
 
 @transaction.atomic
@@ -44,9 +45,16 @@ def account_create_or_update(
     return user, generated
 
 
-def token_issue(*, user: User, rotate: bool = False) -> str:
-    """The user's API token, a new one when ``rotate``."""
+@transaction.atomic
+def token_issue(*, user: User, rotate: bool = False, name: str = "", created_by: User | None = None) -> str:
+    """Issue a new API key for the user and return it; only its hash is kept, so this is the one time it
+    is seen. With ``rotate`` the user's other keys are revoked."""
     if rotate:
-        Token.objects.filter(user=user).delete()
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+        ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key = secrets.token_hex(20)
+    ApiKey.objects.create(user=user, name=name, prefix=key[:8], key_hash=key_hash(key), created_by=created_by)
+    return key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

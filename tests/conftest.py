@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
-from accounts.models import Role
+from accounts.models import ApiKey, Role
 from accounts.services import token_issue
 from tests.factories import AgencyFactory, UserFactory
 
@@ -70,7 +70,10 @@ def other_agency(db):
 
 def _client_for(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
+    key = token_issue(user=user)
+    # As if used a moment ago, so query counts do not include the first use's last_used_at write.
+    ApiKey.objects.filter(user=user).update(last_used_at=timezone.now())
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     client.user = user
     return client
 

@@ -6,10 +6,10 @@ import re
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import Role, User
+from accounts.authentication import key_hash
+from accounts.models import ApiKey, Role, User
 from projects.models import AgencyAlias
 from tests.factories import AgencyFactory, UserFactory
 
@@ -224,18 +224,22 @@ def test_issue_token_prints_a_token_that_authenticates(reader):
     key = run("issue_token", "api-reader").strip()
 
     assert re.fullmatch(r"[0-9a-f]{40}", key)
-    assert Token.objects.get(user=reader).key == key
+    stored = ApiKey.objects.get(user=reader)
+    assert (stored.key_hash, stored.prefix) == (key_hash(key), key[:8])
+    assert not ApiKey.objects.filter(key_hash=key).exists()  # only the hash is kept
     response = get_projects(key)
     assert response.status_code == 200
     assert response.json()["count"] == 0
 
 
-def test_issue_token_prints_the_same_token_twice(reader):
-    first = run("issue_token", "api-reader").strip()
+def test_issue_token_issues_a_new_key_each_time_and_both_work(reader):
+    first = run("issue_token", "api-reader", "--name", "開放資料平臺").strip()
     second = run("issue_token", "api-reader").strip()
 
-    assert first == second
-    assert Token.objects.filter(user=reader).count() == 1
+    assert first != second
+    assert ApiKey.objects.filter(user=reader).count() == 2
+    assert ApiKey.objects.get(key_hash=key_hash(first)).name == "開放資料平臺"
+    assert get_projects(first).status_code == get_projects(second).status_code == 200
 
 
 def test_issue_token_rotate_gives_a_new_one_and_revokes_the_old(reader):
@@ -249,7 +253,7 @@ def test_issue_token_rotate_gives_a_new_one_and_revokes_the_old(reader):
     old_response = get_projects(old)
     assert old_response.status_code == 401
     assert old_response.json()["code"] == "authentication_failed"
-    assert run("issue_token", "api-reader").strip() == new
+    assert ApiKey.objects.get(key_hash=key_hash(old)).revoked_at is not None
 
 
 def test_issue_token_rotate_without_a_token_issues_one(reader):
@@ -262,7 +266,7 @@ def test_issue_token_unknown_user_fails(db):
     with pytest.raises(CommandError, match="nobody"):
         run("issue_token", "nobody")
 
-    assert not Token.objects.exists()
+    assert not ApiKey.objects.exists()
 
 
 def test_issue_token_inactive_user_fails(reader):
@@ -277,3 +281,42 @@ def test_tokens_are_per_user(reader):
     UserFactory(username="api-other", role=Role.READER)
 
     assert run("issue_token", "api-reader").strip() != run("issue_token", "api-other").strip()
+
+
+def test_a_key_records_when_it_was_last_used(reader):
+    key = run("issue_token", "api-reader").strip()
+    assert ApiKey.objects.get().last_used_at is None
+
+    get_projects(key)
+
+    assert ApiKey.objects.get().last_used_at is not None
+
+
+def test_a_revoked_key_or_an_inactive_account_no_longer_authenticates(reader):
+    from accounts.services import api_key_revoke
+
+    revoked = run("issue_token", "api-reader").strip()
+    kept = run("issue_token", "api-reader").strip()
+    api_key_revoke(api_key=ApiKey.objects.get(key_hash=key_hash(revoked)))
+
+    assert get_projects(revoked).status_code == 401
+    assert get_projects(kept).status_code == 200
+    reader.is_active = False
+    reader.save()
+    assert get_projects(kept).status_code == 401
+
+
+def test_the_secretariat_issues_a_key_in_the_admin_and_sees_it_once(client, reader):
+    secretariat = UserFactory(username="sec-admin", role=Role.SECRETARIAT, is_staff=True, is_superuser=True)
+    client.force_login(secretariat)
+
+    response = client.post(
+        "/admin/accounts/apikey/add/",
+        {"user": reader.pk, "name": "儀表板", "revoked_at_0": "", "revoked_at_1": ""},
+        follow=True,
+    )
+
+    stored = ApiKey.objects.get(user=reader)
+    shown = re.search(r"[0-9a-f]{40}", " ".join(str(m) for m in response.context["messages"])).group(0)
+    assert (stored.name, stored.created_by, stored.key_hash) == ("儀表板", secretariat, key_hash(shown))
+    assert get_projects(shown).status_code == 200
