@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 from django.utils.text import slugify
 
 from indicators import services as indicator_services
@@ -228,6 +229,12 @@ def _sync_agencies(node: PlanNode, outline: OutlineNode) -> bool:
         ]
     )
     return True
+
+
+def nodes_touch(*, node_ids) -> None:
+    """Mark plan-tree nodes as changed (their light did), so ``updated_since`` picks them up."""
+    if node_ids:
+        PlanNode.objects.filter(pk__in=node_ids).update(updated_at=timezone.now())
 
 
 def milestone_record_progress(*, milestone, completed_on=None, forecast_date=None) -> None:

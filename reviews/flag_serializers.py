@@ -18,7 +18,6 @@ class PublicFlagSerializer(serializers.ModelSerializer):
     """What every signed-in user (and other systems) may see of a flag."""
 
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
-    project_title = serializers.CharField(source="node.title", read_only=True)
     period = serializers.CharField(read_only=True)
 
     class Meta:
@@ -26,7 +25,6 @@ class PublicFlagSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "project",
-            "project_title",
             "rule",
             "period",
             "severity",

@@ -85,7 +85,6 @@ class EmptySerializer(StrictFieldsMixin, serializers.Serializer):
 
 class ReportSerializer(serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
-    project_title = serializers.CharField(source="node.title", read_only=True)
     plan = serializers.PrimaryKeyRelatedField(source="node.plan", read_only=True)
     period = serializers.CharField(read_only=True)
     is_late = serializers.SerializerMethodField()
@@ -97,7 +96,6 @@ class ReportSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "project",
-            "project_title",
             "plan",
             "period",
             "year",

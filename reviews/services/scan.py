@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from projects import services as project_services
 from projects.models import NodeKind, Plan, PlanNode
 
 from ..models import (
@@ -233,6 +234,14 @@ def _scan_batch(batch: Batch) -> ScanResult:
             status=FlagStatus.RESOLVED, resolved_at=now, resolution=FlagResolution.CLEARED, updated_at=now
         )
 
+    # A sub-project's light may have changed: mark it for mirrors that sync with updated_since.
+    node_of = {flag.id: flag.node_id for flag in existing.values()}
+    changed_nodes = (
+        {flag.node_id for flag in new_flags}
+        | {node_of[pk] for pk in [*cleared_ids, *(pk for ids in raise_to.values() for pk in ids)]}
+        | {node_of[pk] for ids in reopen.values() for pk in ids}
+    )
+    project_services.nodes_touch(node_ids=changed_nodes)
     red_ids = [pk for pk, severity in created_ids if severity == Severity.RED] + raise_to.get(Severity.RED, [])
     red_ids += reopen.get(Severity.RED, [])
     red_flags_notify_enqueue(red_ids)

@@ -28,7 +28,6 @@ FLAGS = "/api/v1/flags/"
 PUBLIC_KEYS = {
     "id",
     "project",
-    "project_title",
     "rule",
     "period",
     "severity",
@@ -378,7 +377,6 @@ def test_detail_for_the_secretariat_and_the_lead_has_the_thread(world, secretari
         body = response.json()
         assert set(body) == FULL_KEYS
         assert body["project"] == world.nodes["U"].pk
-        assert body["project_title"] == "數位產業署的子計畫"
         assert body["period"] == "2024Q1"
         assert body["severity"] == "red"
         assert body["status"] == "acknowledged"
