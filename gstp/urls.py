@@ -7,6 +7,8 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from .exports import ExportView
+
 
 @extend_schema(exclude=True)
 @api_view(["GET"])
@@ -31,6 +33,7 @@ api_v1 = [
     path("", include("reviews.urls")),
     path("", include("indicators.urls")),
     path("auth/", include("rest_framework.urls", namespace="rest_framework")),
+    path("exports/<str:resource>/", ExportView.as_view(), name="export"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

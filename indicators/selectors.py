@@ -26,6 +26,15 @@ def indicator_list(*, user) -> QuerySet[Indicator]:
     )
 
 
+def indicator_actual_list(*, user) -> QuerySet[IndicatorActual]:
+    """Recorded actuals of the indicators a user sees (sub-project ones come only from accepted reports)."""
+    return (
+        IndicatorActual.objects.filter(indicator__in=Indicator.objects.visible_to(user))
+        .select_related("indicator")
+        .order_by("indicator_id", "year", "quarter")
+    )
+
+
 def indicators_of_nodes(node_ids) -> QuerySet[Indicator]:
     """Numeric indicators of these plan-tree nodes, with targets and actuals prefetched (three queries)."""
     return (
