@@ -28,7 +28,8 @@ def open_mirror(path: str) -> sqlite3.Connection:
 
 
 def fetch_all(session: requests.Session, url: str, params: dict) -> list[dict]:
-    rows, params = [], {**params, "page_size": PAGE_SIZE}
+    # Cursor pages: no total counted, and a stable order while GSTP is written to.
+    rows, params = [], {**params, "cursor": "", "page_size": PAGE_SIZE}
     while url:
         response = session.get(url, params=params, timeout=30)
         response.raise_for_status()
