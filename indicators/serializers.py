@@ -32,11 +32,14 @@ class BaselineSerializer(serializers.Serializer):
     year = serializers.IntegerField(source="baseline_year")
     value = serializers.DecimalField(source="baseline_value", max_digits=24, decimal_places=4)
 
+    def to_representation(self, indicator):
+        return None if indicator.baseline_year is None else super().to_representation(indicator)
+
 
 class IndicatorSerializer(serializers.ModelSerializer):
     owner = serializers.SerializerMethodField(help_text=_("plan, group, strategy, measure or subproject"))
-    project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
-    baseline = serializers.SerializerMethodField()
+    project = serializers.PrimaryKeyRelatedField(source="node", read_only=True, allow_null=True)
+    baseline = BaselineSerializer(source="*", read_only=True, allow_null=True)
     targets = TargetSerializer(many=True, read_only=True)
     actuals = ActualSerializer(many=True, read_only=True)
     evaluation = serializers.SerializerMethodField()
@@ -65,12 +68,6 @@ class IndicatorSerializer(serializers.ModelSerializer):
 
     def get_owner(self, indicator) -> str:
         return owner_kind(indicator)
-
-    @extend_schema_field(BaselineSerializer(allow_null=True))
-    def get_baseline(self, indicator):
-        if indicator.baseline_year is None:
-            return None
-        return BaselineSerializer(indicator).data
 
     @extend_schema_field(EvaluationSerializer)
     def get_evaluation(self, indicator):

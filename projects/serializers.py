@@ -30,7 +30,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     lead_agencies = serializers.SerializerMethodField()
     co_agencies = serializers.SerializerMethodField()
-    convening_agency = AgencyRefSerializer(read_only=True)
+    convening_agency = AgencyRefSerializer(read_only=True, allow_null=True)
     light = serializers.ChoiceField(
         choices=["green", "yellow", "red"],
         read_only=True,

@@ -19,6 +19,9 @@ class PublicFlagSerializer(serializers.ModelSerializer):
 
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
     period = serializers.CharField(read_only=True)
+    resolution = serializers.CharField(
+        read_only=True, help_text=_("cleared, resolved or overridden; empty while the flag is active")
+    )
 
     class Meta:
         model = LagFlag
@@ -43,8 +46,10 @@ class PublicFlagSerializer(serializers.ModelSerializer):
 class FlagSerializer(PublicFlagSerializer):
     """The secretariat's and the sub-project's leads' view, with the thread."""
 
-    acknowledged_by = serializers.CharField(source="acknowledged_by.username", read_only=True, default=None)
-    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, default=None)
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", read_only=True, default=None, allow_null=True
+    )
+    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, default=None, allow_null=True)
     comments = FlagCommentSerializer(many=True, read_only=True)
 
     class Meta(PublicFlagSerializer.Meta):
