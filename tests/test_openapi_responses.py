@@ -8,6 +8,7 @@ from openapi_schema_validator import OAS30Validator
 
 from accounts.models import User
 from accounts.services import token_issue
+from projects.models import Plan
 from reviews.models import LagFlag, QuarterlyReport, ReportStatus
 
 pytestmark = pytest.mark.slow
@@ -87,9 +88,14 @@ def test_lists_and_details_match_the_schema(secretariat, schema, template, model
 
 def test_the_plan_summary_history_and_lights_match_the_schema(secretariat, schema):
     report = QuarterlyReport.objects.filter(status=ReportStatus.ACCEPTED).first()
+    plan = Plan.objects.get()
 
     validate(
-        schema, "/api/v1/plans/{plan_id}/indicators/", "get", 200, secretariat.get("/api/v1/plans/1/indicators/").json()
+        schema,
+        "/api/v1/plans/{plan_id}/indicators/",
+        "get",
+        200,
+        secretariat.get(f"/api/v1/plans/{plan.pk}/indicators/").json(),
     )
     validate(
         schema,
@@ -98,5 +104,5 @@ def test_the_plan_summary_history_and_lights_match_the_schema(secretariat, schem
         200,
         secretariat.get(f"/api/v1/reports/{report.pk}/history/").json(),
     )
-    validate(schema, "/api/v1/lights/", "get", 200, secretariat.get("/api/v1/lights/", {"plan": 1}).json())
+    validate(schema, "/api/v1/lights/", "get", 200, secretariat.get("/api/v1/lights/", {"plan": plan.pk}).json())
     validate(schema, "/api/v1/deletions/", "get", 200, secretariat.get("/api/v1/deletions/").json())
