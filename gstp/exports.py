@@ -23,7 +23,7 @@ from projects.filters import ProjectFilter
 from projects.models import AgencyRole
 from projects.selectors import node_list
 from reviews.filters import FlagFilter, ReportFilter
-from reviews.selectors import flag_list, report_list
+from reviews.selectors import flag_list, report_visible_to
 
 CHUNK = 2000
 FORMATS = {
@@ -106,7 +106,7 @@ def _indicator_value_row(actual):
 # resource -> (rows the user may see, the list's filters, row function)
 RESOURCES = {
     "projects": (lambda user: node_list(user=user), ProjectFilter, _project_row),
-    "reports": (lambda user: report_list(user=user), ReportFilter, _report_row),
+    "reports": (lambda user: report_visible_to(user), ReportFilter, _report_row),
     "flags": (lambda user: flag_list(user=user).prefetch_related(None), FlagFilter, _flag_row),
     "indicator-values": (lambda user: indicator_actual_list(user=user), None, _indicator_value_row),
 }
