@@ -2,6 +2,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from projects.models import SignedInQuerySet
+
 
 class Measure(models.TextChoices):
     NUMBER = "number", _("Number")
@@ -14,11 +16,8 @@ class Direction(models.TextChoices):
     LOWER = "lower", _("Lower is better")
 
 
-class IndicatorQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        if not (user and user.is_authenticated):
-            return self.none()
-        return self
+class IndicatorQuerySet(SignedInQuerySet):
+    pass
 
 
 class Indicator(models.Model):

@@ -48,13 +48,17 @@ class MaterializedPathMixin(models.Model):
         return type(self)._default_manager.filter(pk=self.pk).values_list("path", flat=True).first() or ""
 
 
-class AgencyQuerySet(models.QuerySet):
+class SignedInQuerySet(models.QuerySet):
+    """For collections every signed-in user may read (the plan structure, milestones, indicators);
+    reports and flags narrow what a user sees by agency in their own selectors."""
+
     def visible_to(self, user):
-        # The agency tree is public to every signed-in user.
         if not (user and user.is_authenticated):
             return self.none()
         return self
 
+
+class AgencyQuerySet(SignedInQuerySet):
     def subtree_of(self, agency: "Agency"):
         return self.filter(path__startswith=agency.path)
 
@@ -106,11 +110,8 @@ class AgencyAlias(models.Model):
         return f"{self.alias} → {self.agency}"
 
 
-class PlanQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        if not (user and user.is_authenticated):
-            return self.none()
-        return self
+class PlanQuerySet(SignedInQuerySet):
+    pass
 
 
 class Plan(models.Model):
@@ -159,14 +160,7 @@ ALLOWED_PARENT_KINDS = {
 }
 
 
-class PlanNodeQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        # The plan structure is readable by every signed-in user; reports and
-        # flags narrow it by agency in their own selectors.
-        if not (user and user.is_authenticated):
-            return self.none()
-        return self
-
+class PlanNodeQuerySet(SignedInQuerySet):
     def subprojects(self):
         return self.filter(kind=NodeKind.SUBPROJECT)
 
@@ -305,11 +299,8 @@ class NodeAgency(models.Model):
         return f"{self.agency} ({self.get_role_display()})"
 
 
-class MilestoneQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        if not (user and user.is_authenticated):
-            return self.none()
-        return self
+class MilestoneQuerySet(SignedInQuerySet):
+    pass
 
 
 class Milestone(models.Model):
