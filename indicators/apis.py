@@ -27,22 +27,31 @@ class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return selectors.indicator_list(user=self.request.user)
 
     def _as_of(self):
-        filterset = self.filterset_class(self.request.query_params, queryset=self.get_queryset(), request=self.request)
-        return filterset.form.cleaned_data.get("as_of") if filterset.is_valid() else None
+        """The day to evaluate on (``?as_of=``, today by default), read once per request."""
+        if not hasattr(self, "_as_of_day"):
+            filterset = self.filterset_class(
+                self.request.query_params, queryset=self.get_queryset(), request=self.request
+            )
+            self._as_of_day = filterset.form.cleaned_data.get("as_of") if filterset.is_valid() else None
+        return self._as_of_day
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "as_of": self._as_of()}
+        return {
+            **super().get_serializer_context(),
+            "as_of": self._as_of(),
+            "evaluations": getattr(self, "_evaluations", {}),
+        }
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         wanted = self.request.query_params.getlist("status")
         if not wanted:
             return queryset
-        # The status is computed, not stored: evaluate the filtered rows once and keep the ids.
+        # The status is computed, not stored: evaluate the filtered rows once, keep the ids, and hand
+        # the evaluations to the serializer rather than computing them again.
         as_of = self._as_of()
-        keep = [
-            indicator.pk for indicator in queryset if selectors.indicator_evaluate(indicator, on=as_of).status in wanted
-        ]
+        self._evaluations = {indicator.pk: selectors.indicator_evaluate(indicator, on=as_of) for indicator in queryset}
+        keep = [pk for pk, evaluation in self._evaluations.items() if evaluation.status in wanted]
         return queryset.filter(pk__in=keep)
 
     @extend_schema(

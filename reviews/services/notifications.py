@@ -27,6 +27,7 @@ from ..models import (
     ACTIVE_STATUSES,
     EmailLog,
     LagFlag,
+    LagSettings,
     QuarterlyReport,
     Severity,
     WebhookDelivery,
@@ -38,6 +39,7 @@ from .outbox import outbox_enqueue
 
 logger = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 5
+DEFAULT_REMINDER_DAYS = LagSettings._meta.get_field("reminder_days_before_due").default
 
 
 def red_flags_notify_enqueue(flag_ids: list[int]) -> None:
@@ -145,9 +147,14 @@ def report_reminders(*, on: datetime.date) -> int:
     or are overdue; once a day per lead."""
     sent = 0
     leads = User.objects.filter(role=Role.LEAD, is_active=True, agency__isnull=False).exclude(email="")
+    window = dict(LagSettings.objects.values_list("plan_id", "reminder_days_before_due"))
     for lead in leads.select_related("agency"):
         owed = reports_owed(agency=lead.agency, on=on)
-        soon = [item for item in owed if item.due_on >= on and (item.due_on - on).days <= _reminder_days(item)]
+        soon = [
+            item
+            for item in owed
+            if item.due_on >= on and (item.due_on - on).days <= window.get(item.project.plan_id, DEFAULT_REMINDER_DAYS)
+        ]
         overdue = [item for item in owed if item.due_on < on]
         if not (soon or overdue):
             continue
@@ -162,11 +169,6 @@ def report_reminders(*, on: datetime.date) -> int:
             recipients=[lead.email],
         )
     return sent
-
-
-def _reminder_days(item) -> int:
-    lag_settings = getattr(item.project.plan, "lag_settings", None)
-    return lag_settings.reminder_days_before_due if lag_settings else 7
 
 
 def _payload(event: str, obj_id: int) -> dict | None:
