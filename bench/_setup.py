@@ -1,5 +1,6 @@
 """Shared set-up for the benchmarks: Django on the PostgreSQL named by DATABASE_URL, and a statement counter."""
 
+import json
 import os
 import sys
 import time
@@ -49,3 +50,10 @@ def measured():
 def database_label() -> str:
     db = settings.DATABASES["default"]
     return f"{db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST')}:{db.get('PORT')}/{db['NAME']}"
+
+
+def write_figures(name: str, figures: dict) -> None:
+    """Keep a run's figures in bench/out/NAME.json beside what it printed."""
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(figures, indent=2))

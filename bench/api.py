@@ -122,9 +122,7 @@ def main():
         f"2,000th cursor page:   {deep_page_time * 1000:.0f} ms, first {first_page_time * 1000:.0f} ms, "
         f"{figures['page_2000_ratio']}x (goal: within 1.5x)"
     )
-    out = _setup.ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "api.json").write_text(json.dumps(figures, indent=2))
+    _setup.write_figures("api", figures)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ Prints the figures and ratios; writes them to bench/out/scan.json.
 
 import argparse
 import datetime
-import json
 import time
 
 import _setup
@@ -212,9 +211,7 @@ def main():
         f"second scan:        {figures['second_scan_seconds']:.2f} s, inserted {figures['second_scan_inserted']} "
         f"(goal: 0)"
     )
-    out = _setup.ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "scan.json").write_text(json.dumps(figures, indent=2))
+    _setup.write_figures("scan", figures)
     if not figures["same_flags_as_hand_written"]:
         print("only in scan:", sorted(flags - expected)[:10], "only in query:", sorted(expected - flags)[:10])
 
