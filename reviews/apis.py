@@ -112,7 +112,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             and not permissions.can_file_report(request.user, node)
         )
         if request.user.role != Role.LEAD or foreign:
-            raise PermissionDenied(_("Only a lead of this sub-project's agency can file its reports."))
+            raise PermissionDenied(permissions.NOT_LEAD_TO_FILE)
         serializer = ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -131,8 +131,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     def partial_update(self, request, *args, **kwargs):
         report = self.get_object()
-        if not permissions.can_edit_report(request.user, report):
-            raise PermissionDenied(_("Only a lead of this sub-project's agency can edit its reports."))
+        permissions.ensure(permissions.can_edit_report(request.user, report), permissions.NOT_LEAD_TO_EDIT)
         version = expected_version(request, report)
         serializer = ReportUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -141,8 +140,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return report_response(report)
 
-    def _transition(self, request, service, **kwargs):
-        report = self.get_object()
+    def _transition(self, request, report, service, **kwargs):
         version = expected_version(request, report)
         return report_response(service(actor=request.user, report=report, expected_version=version, **kwargs))
 
@@ -155,10 +153,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent
     def submit(self, request, pk=None):
-        if not permissions.can_submit_report(request.user, self.get_object()):
-            raise PermissionDenied(_("Only a lead of this sub-project's agency can submit its reports."))
+        report = self.get_object()
+        permissions.ensure(permissions.can_submit_report(request.user, report), permissions.NOT_LEAD_TO_SUBMIT)
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
-        return self._transition(request, services.report_submit)
+        return self._transition(request, report, services.report_submit)
 
     @extend_schema(
         summary="Return a submitted report to its agency (secretariat)",
@@ -169,11 +167,11 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"], url_path="return")
     @idempotent
     def return_report(self, request, pk=None):
-        if not permissions.can_review_report(request.user, self.get_object()):
-            raise PermissionDenied(_("Only the Executive Secretariat can return a report."))
+        report = self.get_object()
+        permissions.ensure(permissions.can_review_report(request.user, report), permissions.NOT_SECRETARIAT_TO_RETURN)
         serializer = ReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self._transition(request, services.report_return, reason=serializer.validated_data["reason"])
+        return self._transition(request, report, services.report_return, reason=serializer.validated_data["reason"])
 
     @extend_schema(
         summary="Accept a submitted report (secretariat): it is locked and its figures count",
@@ -184,10 +182,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     @idempotent
     def accept(self, request, pk=None):
-        if not permissions.can_review_report(request.user, self.get_object()):
-            raise PermissionDenied(_("Only the Executive Secretariat can accept a report."))
+        report = self.get_object()
+        permissions.ensure(permissions.can_review_report(request.user, report), permissions.NOT_SECRETARIAT_TO_ACCEPT)
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
-        return self._transition(request, services.report_accept)
+        return self._transition(request, report, services.report_accept)
 
     @extend_schema(
         summary="Who did what to the report, oldest first", responses={200: ReportEventSerializer(many=True)}

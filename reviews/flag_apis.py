@@ -3,7 +3,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -55,8 +55,7 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         flag = self.get_object()
-        if request.user.role != Role.SECRETARIAT:
-            raise PermissionDenied(_("Only the Executive Secretariat resolves flags."))
+        permissions.ensure(request.user.role == Role.SECRETARIAT, permissions.NOT_SECRETARIAT_TO_RESOLVE)
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._flag_response(
@@ -71,10 +70,7 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def comment(self, request, pk=None):
         flag = self.get_object()
-        if request.user.role != Role.SECRETARIAT and not permissions.leads_subproject(request.user, flag.node):
-            raise PermissionDenied(
-                _("Only the Executive Secretariat and the sub-project's leads comment on its flags.")
-            )
+        permissions.ensure(permissions.can_comment_on_flag(request.user, flag), permissions.NOT_ALLOWED_TO_COMMENT)
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.lag_flag_comment(flag=flag, actor=request.user, **serializer.validated_data)

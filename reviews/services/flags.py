@@ -46,8 +46,7 @@ def lag_flag_acknowledge(*, flag: LagFlag, actor) -> LagFlag:
 def lag_flag_resolve(*, flag: LagFlag, actor, reason: str, override: bool = False) -> LagFlag:
     """Resolve a flag by hand, saying why. An override also keeps the next scans from reopening it
     unless its numbers get worse; a plain resolution reopens if the condition still holds."""
-    if actor.role != Role.SECRETARIAT:
-        raise PermissionDenied(_("Only the Executive Secretariat resolves flags."))
+    permissions.ensure(actor.role == Role.SECRETARIAT, permissions.NOT_SECRETARIAT_TO_RESOLVE)
     if not reason or not reason.strip():
         raise ValidationError({"reason": [_("Say why the flag is resolved.")]})
     flag = _locked(flag)
@@ -69,10 +68,8 @@ def lag_flag_resolve(*, flag: LagFlag, actor, reason: str, override: bool = Fals
 @transaction.atomic
 def lag_flag_comment(*, flag: LagFlag, actor, body: str, kind: str = CommentKind.COMMENT) -> FlagComment:
     """Add to a flag's thread; a lead of the sub-project answers with its improvement plan (改善措施)."""
-    is_lead = permissions.leads_subproject(actor, flag.node)
-    if actor.role != Role.SECRETARIAT and not is_lead:
-        raise PermissionDenied(_("Only the Executive Secretariat and the sub-project's leads comment on its flags."))
-    if kind == CommentKind.IMPROVEMENT_PLAN and not is_lead:
+    permissions.ensure(permissions.can_comment_on_flag(actor, flag), permissions.NOT_ALLOWED_TO_COMMENT)
+    if kind == CommentKind.IMPROVEMENT_PLAN and not permissions.leads_subproject(actor, flag.node):
         raise PermissionDenied(_("The improvement plan comes from the sub-project's lead agency."))
     if not body or not body.strip():
         raise ValidationError({"body": [_("Write something.")]})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -192,8 +192,7 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
     """A lead of the sub-project opens the quarter's report as a draft."""
     if node.kind != NodeKind.SUBPROJECT:
         raise ValidationError({"project": [_("Reports are filed for sub-projects.")]})
-    if not permissions.can_file_report(actor, node):
-        raise PermissionDenied(_("Only a lead of this sub-project's agency can file its reports."))
+    permissions.ensure(permissions.can_file_report(actor, node), permissions.NOT_LEAD_TO_FILE)
     first, last = subproject_quarters(node)
     if not first <= period <= last:
         raise ValidationError(
@@ -242,8 +241,7 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
 @transaction.atomic
 def report_update(*, actor, report: QuarterlyReport, expected_version: int, data: dict) -> QuarterlyReport:
     """A lead edits a draft or returned report; fields not in ``data`` keep their values."""
-    if not permissions.can_edit_report(actor, report):
-        raise PermissionDenied(_("Only a lead of this sub-project's agency can edit its reports."))
+    permissions.ensure(permissions.can_edit_report(actor, report), permissions.NOT_LEAD_TO_EDIT)
     if not permissions.is_editable(report):
         raise InvalidTransition(_("Only a draft or a returned report can be edited."))
     entries = data.pop("milestone_entries", None)
@@ -277,8 +275,7 @@ def report_update(*, actor, report: QuarterlyReport, expected_version: int, data
 
 @transaction.atomic
 def report_submit(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
-    if not permissions.can_submit_report(actor, report):
-        raise PermissionDenied(_("Only a lead of this sub-project's agency can submit its reports."))
+    permissions.ensure(permissions.can_submit_report(actor, report), permissions.NOT_LEAD_TO_SUBMIT)
     if report.status not in (ReportStatus.DRAFT, ReportStatus.RETURNED):
         raise InvalidTransition(_("Only a draft or a returned report can be submitted."))
     _validate_content(report, entries=_current_entries(report), values=_current_values(report), for_submission=True)
@@ -299,8 +296,7 @@ def report_submit(*, actor, report: QuarterlyReport, expected_version: int) -> Q
 @transaction.atomic
 def report_return(*, actor, report: QuarterlyReport, expected_version: int, reason: str) -> QuarterlyReport:
     """The secretariat sends a submitted report back to the agency, saying why."""
-    if not permissions.can_review_report(actor, report):
-        raise PermissionDenied(_("Only the Executive Secretariat can return a report."))
+    permissions.ensure(permissions.can_review_report(actor, report), permissions.NOT_SECRETARIAT_TO_RETURN)
     if report.status != ReportStatus.SUBMITTED:
         raise InvalidTransition(_("Only a submitted report can be returned."))
     if not reason or not reason.strip():
@@ -317,8 +313,7 @@ def report_return(*, actor, report: QuarterlyReport, expected_version: int, reas
 def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
     """The secretariat accepts a submitted report: it is locked, and its milestone updates and
     indicator values become the accepted actuals, all in this transaction."""
-    if not permissions.can_review_report(actor, report):
-        raise PermissionDenied(_("Only the Executive Secretariat can accept a report."))
+    permissions.ensure(permissions.can_review_report(actor, report), permissions.NOT_SECRETARIAT_TO_ACCEPT)
     if report.status != ReportStatus.SUBMITTED:
         raise InvalidTransition(_("Only a submitted report can be accepted."))
     report.status = ReportStatus.ACCEPTED
