@@ -28,10 +28,11 @@ RUN pip install -r /app/requirements.txt
 COPY --from=source /src /app
 
 # Static files are collected at build time. DEBUG is off as in production, so
-# settings need a SECRET_KEY: a dummy one, used for this command only. The
-# in-memory broker keeps settings from creating broker folders in the image.
+# settings need a SECRET_KEY and ALLOWED_HOSTS: dummy ones, used for this command
+# only. The in-memory broker keeps settings from creating broker folders in the image.
 RUN DEBUG=0 \
     SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime-0123456789 \
+    ALLOWED_HOSTS=localhost \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     CELERY_BROKER_URL=memory:// \
     python manage.py collectstatic --no-input --verbosity 1 \
@@ -43,4 +44,5 @@ USER gstp
 
 EXPOSE 8000
 
-CMD ["gunicorn", "gstp.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-", "--error-logfile", "-"]
+# gstp/gunicorn_conf.py: gunicorn's own log lines as JSON like GSTP's; GSTP logs each request itself.
+CMD ["gunicorn", "gstp.wsgi:application", "--config", "python:gstp.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

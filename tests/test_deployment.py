@@ -3,19 +3,25 @@
 There is no Docker engine where the tests run, so these tests read the files:
 the compose file with PyYAML, gstp/settings.py with ``ast`` (to learn which
 environment variables it reads), the Dockerfile and the CI script as text.
-No database is needed.
+The image's command and the compose file's environment are also run outside
+Docker: gunicorn on 127.0.0.1, and ``manage.py check --deploy``. No database
+server is needed.
 """
 
 import ast
+import http.client
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.support.processes import ManagedProcess, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -30,7 +36,7 @@ REQUIRED_APP_ENV = ("DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
 BROKER_ENV = ("REDIS_URL", "CELERY_BROKER_URL")
 
 # Functions in settings.py whose first argument names an environment variable.
-ENV_READERS = {"os.environ.get", "os.getenv", "environ.get", "getenv", "env_bool", "env_list"}
+ENV_READERS = {"os.environ.get", "os.getenv", "environ.get", "getenv", "env_bool", "env_list", "env_int"}
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -130,7 +136,7 @@ def test_service_has_a_healthcheck_with_a_test_command(services, name):
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        pytest.param("web", ["/healthz/", "8000"], id="web-service"),
+        pytest.param("web", ["/readyz/", "8000"], id="web-service"),
         pytest.param("worker", ["celery", "-A gstp", "inspect ping"], id="worker-service"),
         pytest.param("beat", ["beat"], id="beat-service"),
         pytest.param("postgres", ["pg_isready"], id="postgres-service"),
@@ -232,7 +238,74 @@ def test_web_serves_gstp_wsgi_with_gunicorn_on_port_8000(services):
 def test_celery_services_run_the_gstp_app(services, name, subcommand):
     command = services[name]["command"]
     argv = command.split() if isinstance(command, str) else [str(part) for part in command]
-    assert argv[:4] == ["celery", "-A", "gstp", subcommand], argv
+    assert argv[:3] == ["celery", "-A", "gstp"], argv
+    # celery's own options (--quiet) come before the subcommand
+    first_word = next(arg for arg in argv[3:] if not arg.startswith("-"))
+    assert first_word == subcommand, argv
+
+
+@pytest.mark.parametrize("name", ["worker", "beat"])
+def test_celery_services_print_no_banner(services, name):
+    # The start-up banner is not a log line: without it, every line the service writes is JSON.
+    command = services[name]["command"]
+    argv = command.split() if isinstance(command, str) else [str(part) for part in command]
+    assert "--quiet" in argv[: argv.index(name)] or "-q" in argv[: argv.index(name)], argv
+
+
+# --- the production settings the compose file runs with ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def web_env(services) -> dict[str, str]:
+    """web's environment with the compose file's own defaults filled in (${NAME:-default}), and the
+    variables it requires (${NAME:?...}) given a production-like value."""
+    required = {
+        "SECRET_KEY": "k9#Qv2!xLr7$Wm4@Tz8^Bn3&Hd6*Jf1(Sg5)Pc0_Ye-Ua=Oi+E",
+        "ALLOWED_HOSTS": "gstp.example.gov.tw",
+        "POSTGRES_PASSWORD": "secret",
+    }
+
+    def expand(value: str) -> str:
+        def substitute(match):
+            name, operator, argument = match.group(1), match.group(2) or "", match.group(3) or ""
+            if name in required:
+                return required[name]
+            return argument if operator == ":-" else ""
+
+        return re.sub(r"\$\{(\w+)(:[-?])?([^}]*)\}", substitute, value)
+
+    return {key: expand(value or "") for key, value in service_env(services["web"]).items()}
+
+
+def test_web_runs_with_the_hardened_production_settings(web_env):
+    assert web_env["DEBUG"] == "0"
+    assert web_env["SECURE_SSL_REDIRECT"] == "1"
+    assert int(web_env["SECURE_HSTS_SECONDS"]) >= 31536000
+    assert web_env["SECURE_PROXY_SSL_HEADER"] == "X-Forwarded-Proto,https"
+    assert web_env["CORS_ALLOWED_ORIGINS"] == ""  # closed unless the operator lists origins
+    assert web_env["GSTP_API_DOCS_PUBLIC"] == "0"
+    assert web_env["GSTP_LOG_FORMAT"] == "json"
+    assert int(web_env["GSTP_LOGIN_FAILURE_LIMIT"]) > 0
+    assert int(web_env["GSTP_TRUSTED_PROXIES"]) == 1  # the TLS proxy in front
+    assert int(web_env["DATA_UPLOAD_MAX_MEMORY_SIZE"]) == 1024 * 1024
+
+
+def test_web_environment_passes_the_deployment_checks(web_env, tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in settings_env_vars()}
+    env.update(web_env)
+    # No PostgreSQL or Redis here: the checks do not connect to them.
+    env.update(GSTP_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path))
+
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
 # --- Dockerfile ----------------------------------------------------------------------------------
@@ -258,12 +331,81 @@ def test_dockerfile_runs_as_a_non_root_user():
     assert users[-1].split(":")[0] not in {"root", "0"}
 
 
-def test_dockerfile_cmd_runs_gunicorn_gstp_wsgi():
+def dockerfile_cmd() -> list[str]:
     cmds = [arguments for keyword, arguments in final_stage(dockerfile_instructions()) if keyword == "CMD"]
     assert cmds, "no CMD"
-    argv = json.loads(cmds[-1]) if cmds[-1].startswith("[") else cmds[-1].split()
+    return json.loads(cmds[-1]) if cmds[-1].startswith("[") else cmds[-1].split()
+
+
+def test_dockerfile_cmd_runs_gunicorn_gstp_wsgi():
+    argv = dockerfile_cmd()
     assert argv[0] == "gunicorn"
     assert any(arg == "gstp.wsgi" or arg.startswith("gstp.wsgi:") for arg in argv[1:]), argv
+    # gunicorn's own lines as JSON; no access log beside GSTP's own request log
+    assert argv[argv.index("--config") + 1] == "python:gstp.gunicorn_conf"
+    assert "--access-logfile" not in argv
+
+
+def test_dockerfile_build_step_names_a_host():
+    # With DEBUG off, settings refuse to start without ALLOWED_HOSTS, collectstatic included.
+    runs = [arguments for keyword, arguments in final_stage(dockerfile_instructions()) if keyword == "RUN"]
+    collect = next(run for run in runs if "collectstatic" in run)
+    assert "ALLOWED_HOSTS=" in collect and "DEBUG=0" in collect
+
+
+@pytest.mark.slow
+def test_the_image_command_serves_the_probes_with_json_logs(tmp_path):
+    """The Dockerfile's CMD, outside Docker: gunicorn with the production environment on a free port of
+    127.0.0.1, probed over plain HTTP with an address as Host, as a load balancer does."""
+    port = free_port()
+    argv = dockerfile_cmd()
+    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
+    argv[argv.index("--workers") + 1] = "1"
+    argv[0] = str(ROOT / ".venv" / "bin" / "gunicorn")
+    env = {key: value for key, value in os.environ.items() if key not in settings_env_vars()}
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="k9#Qv2!xLr7$Wm4@Tz8^Bn3&Hd6*Jf1(Sg5)Pc0_Ye-Ua=Oi+E",
+        ALLOWED_HOSTS="gstp.example.gov.tw",
+        GSTP_VAR_DIR=str(tmp_path / "var"),
+        STATIC_ROOT=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'gstp.sqlite3'}",
+        CELERY_BROKER_URL="memory://",
+    )
+    server = ManagedProcess(argv, log_path=tmp_path / "gunicorn.log", env=env)
+
+    def get(path, **headers):
+        """(status, headers, body) without following redirects; status None while nothing listens."""
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        except OSError:
+            return None, {}, b""
+        finally:
+            connection.close()
+
+    try:
+        wait_until(lambda: get("/healthz/")[0] == 200, timeout=60, what="gunicorn answering /healthz/")
+        ready = get("/readyz/", **{"X-Request-ID": "lb-probe-1"})
+        redirected = get("/api/v1/", Host="gstp.example.gov.tw")
+        unknown_host = get("/api/v1/", Host="10.1.2.3", **{"X-Forwarded-Proto": "https"})
+    finally:
+        server.stop()
+
+    assert ready[0] == 200, ready
+    assert json.loads(ready[2]) == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+    assert ready[1]["X-Request-ID"] == "lb-probe-1"
+    assert redirected[0] == 301
+    assert redirected[1]["Location"] == "https://gstp.example.gov.tw/api/v1/"
+    assert unknown_host[0] == 400
+    lines = server.log().splitlines()
+    assert lines, "gunicorn wrote nothing"
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any(record["logger"] == "gunicorn.error" and "Booting worker" in record["message"] for record in records)
+    probe = [r for r in records if r["logger"] == "gstp.request" and r.get("request_id") == "lb-probe-1"]
+    assert probe and probe[0]["path"] == "/readyz/" and probe[0]["status"] == 200
 
 
 # --- .ci/run -------------------------------------------------------------------------------------

@@ -32,9 +32,24 @@ SETTINGS_VARIABLES = [
     "LOG_LEVEL",
     "GSTP_VAR_DIR",
     "DJANGO_SETTINGS_MODULE",
+    "DATABASE_CONNECT_TIMEOUT",
+    "SECURE_PROXY_SSL_HEADER",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "CORS_ALLOWED_ORIGINS",
+    "GSTP_API_DOCS_PUBLIC",
+    "GSTP_LOG_FORMAT",
+    "GSTP_LOGIN_FAILURE_LIMIT",
+    "GSTP_LOGIN_COOLOFF_MINUTES",
+    "GSTP_TRUSTED_PROXIES",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE",
+    "FILE_UPLOAD_MAX_MEMORY_SIZE",
+    "DATA_UPLOAD_MAX_NUMBER_FIELDS",
 ]
 
 GOOD_SECRET_KEY = "k9#Qv2!xLr7$Wm4@Tz8^Bn3&Hd6*Jf1(Sg5)Pc0_Ye-Ua=Oi+E"  # 50 characters, random-looking
+# The least a production environment sets.
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": GOOD_SECRET_KEY, "ALLOWED_HOSTS": "gstp.example.gov.tw"}
 
 PRINT_SETTINGS = textwrap.dedent(
     """
@@ -66,6 +81,20 @@ PRINT_SETTINGS = textwrap.dedent(
         "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
         "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
         "SECURE_PROXY_SSL_HEADER": settings.SECURE_PROXY_SSL_HEADER,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": settings.SECURE_HSTS_INCLUDE_SUBDOMAINS,
+        "SECURE_HSTS_PRELOAD": settings.SECURE_HSTS_PRELOAD,
+        "SECURE_REDIRECT_EXEMPT": settings.SECURE_REDIRECT_EXEMPT,
+        "CORS_ALLOWED_ORIGINS": settings.CORS_ALLOWED_ORIGINS,
+        "GSTP_API_DOCS_PUBLIC": settings.GSTP_API_DOCS_PUBLIC,
+        "GSTP_LOG_FORMAT": settings.GSTP_LOG_FORMAT,
+        "LOG_STREAM": settings.LOGGING["handlers"]["console"]["stream"],
+        "PASSWORD_HASHERS": settings.PASSWORD_HASHERS,
+        "AXES_FAILURE_LIMIT": settings.AXES_FAILURE_LIMIT,
+        "AXES_COOLOFF_SECONDS": settings.AXES_COOLOFF_TIME.total_seconds(),
+        "GSTP_TRUSTED_PROXIES": settings.GSTP_TRUSTED_PROXIES,
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+        "FILE_UPLOAD_MAX_MEMORY_SIZE": settings.FILE_UPLOAD_MAX_MEMORY_SIZE,
+        "DATA_UPLOAD_MAX_NUMBER_FIELDS": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
     }))
     """
 )
@@ -146,26 +175,136 @@ def test_debug_off_with_a_strong_key_starts_with_secure_cookies_and_hsts(tmp_pat
     assert len(GOOD_SECRET_KEY) == 50
 
     # when
-    values = settings_from(tmp_path, DEBUG="0", SECRET_KEY=GOOD_SECRET_KEY)
+    values = settings_from(tmp_path, **PRODUCTION)
 
     # then
     assert values["DEBUG"] is False
     assert values["SECRET_KEY"] == GOOD_SECRET_KEY
+    assert values["ALLOWED_HOSTS"] == ["gstp.example.gov.tw"]
     assert values["SESSION_COOKIE_SECURE"] is True
     assert values["CSRF_COOKIE_SECURE"] is True
-    assert values["SECURE_HSTS_SECONDS"] > 0
+    assert values["SECURE_HSTS_SECONDS"] == 31536000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_HSTS_PRELOAD"] is True
     assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_REDIRECT_EXEMPT"] == [r"^healthz/$", r"^readyz/$"]
     assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
-    assert values["ALLOWED_HOSTS"] == []  # nothing is served until hosts are named
+
+
+@pytest.mark.parametrize("hosts", [None, "", " , ,"])
+def test_debug_off_without_allowed_hosts_refuses_to_start(tmp_path, hosts):
+    environment = {"DEBUG": "0", "SECRET_KEY": GOOD_SECRET_KEY}
+    if hosts is not None:
+        environment["ALLOWED_HOSTS"] = hosts
+
+    completed = run_settings(tmp_path, **environment)
+
+    assert completed.returncode != 0
+    assert "ImproperlyConfigured" in completed.stderr
+    assert "ALLOWED_HOSTS" in completed.stderr
 
 
 def test_debug_off_hsts_and_redirect_can_be_tuned(tmp_path):
     values = settings_from(
-        tmp_path, DEBUG="0", SECRET_KEY=GOOD_SECRET_KEY, SECURE_HSTS_SECONDS="3600", SECURE_SSL_REDIRECT="0"
+        tmp_path,
+        **PRODUCTION,
+        SECURE_HSTS_SECONDS="3600",
+        SECURE_SSL_REDIRECT="0",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="0",
+        SECURE_HSTS_PRELOAD="no",
     )
 
     assert values["SECURE_HSTS_SECONDS"] == 3600
     assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
+    assert values["SECURE_HSTS_PRELOAD"] is False
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("X-Forwarded-Proto,https", ["HTTP_X_FORWARDED_PROTO", "https"]),
+        ("HTTP_X_FORWARDED_SCHEME, https", ["HTTP_X_FORWARDED_SCHEME", "https"]),
+        ("X-Forwarded-Ssl,on", ["HTTP_X_FORWARDED_SSL", "on"]),
+        ("off", None),
+    ],
+)
+def test_proxy_ssl_header_from_the_environment(tmp_path, value, expected):
+    values = settings_from(tmp_path, **PRODUCTION, SECURE_PROXY_SSL_HEADER=value)
+
+    assert values["SECURE_PROXY_SSL_HEADER"] == expected
+
+
+@pytest.mark.parametrize("value", ["X-Forwarded-Proto", ",https", "X-Forwarded-Proto,"])
+def test_a_malformed_proxy_ssl_header_refuses_to_start(tmp_path, value):
+    completed = run_settings(tmp_path, **PRODUCTION, SECURE_PROXY_SSL_HEADER=value)
+
+    assert completed.returncode != 0
+    assert "SECURE_PROXY_SSL_HEADER" in completed.stderr
+
+
+def test_no_environment_defaults_for_the_hardened_settings(tmp_path):
+    values = settings_from(tmp_path)
+
+    assert values["CORS_ALLOWED_ORIGINS"] == []
+    assert values["GSTP_API_DOCS_PUBLIC"] is True
+    assert values["GSTP_LOG_FORMAT"] == "text"
+    assert values["LOG_STREAM"] == "ext://sys.stderr"  # stdout stays for what commands print
+    assert values["PASSWORD_HASHERS"][0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert "django.contrib.auth.hashers.PBKDF2PasswordHasher" in values["PASSWORD_HASHERS"][1:]
+    assert values["AXES_FAILURE_LIMIT"] == 5
+    assert values["AXES_COOLOFF_SECONDS"] == 15 * 60
+    assert values["GSTP_TRUSTED_PROXIES"] == 0
+    assert values["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 1024 * 1024
+    assert values["FILE_UPLOAD_MAX_MEMORY_SIZE"] == 1024 * 1024
+    assert values["DATA_UPLOAD_MAX_NUMBER_FIELDS"] == 1000
+
+
+def test_production_defaults_for_the_hardened_settings(tmp_path):
+    values = settings_from(tmp_path, **PRODUCTION)
+
+    assert values["CORS_ALLOWED_ORIGINS"] == []
+    assert values["GSTP_API_DOCS_PUBLIC"] is False
+    assert values["GSTP_LOG_FORMAT"] == "json"
+    assert values["LOG_STREAM"] == "ext://sys.stdout"
+
+
+def test_hardened_settings_from_the_environment(tmp_path):
+    values = settings_from(
+        tmp_path,
+        **PRODUCTION,
+        CORS_ALLOWED_ORIGINS="https://dashboard.example.gov.tw, https://data.example.gov.tw",
+        GSTP_API_DOCS_PUBLIC="1",
+        GSTP_LOG_FORMAT="text",
+        GSTP_LOGIN_FAILURE_LIMIT="10",
+        GSTP_LOGIN_COOLOFF_MINUTES="60",
+        GSTP_TRUSTED_PROXIES="2",
+        DATA_UPLOAD_MAX_MEMORY_SIZE="2097152",
+        FILE_UPLOAD_MAX_MEMORY_SIZE="65536",
+        DATA_UPLOAD_MAX_NUMBER_FIELDS="200",
+    )
+
+    assert values["CORS_ALLOWED_ORIGINS"] == ["https://dashboard.example.gov.tw", "https://data.example.gov.tw"]
+    assert values["GSTP_API_DOCS_PUBLIC"] is True
+    assert values["GSTP_LOG_FORMAT"] == "text"
+    assert values["AXES_FAILURE_LIMIT"] == 10
+    assert values["AXES_COOLOFF_SECONDS"] == 3600
+    assert values["GSTP_TRUSTED_PROXIES"] == 2
+    assert values["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 2097152
+    assert values["FILE_UPLOAD_MAX_MEMORY_SIZE"] == 65536
+    assert values["DATA_UPLOAD_MAX_NUMBER_FIELDS"] == 200
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("GSTP_LOG_FORMAT", "xml"), ("GSTP_LOGIN_FAILURE_LIMIT", "five"), ("DATA_UPLOAD_MAX_MEMORY_SIZE", "1MB")],
+)
+def test_a_malformed_value_refuses_to_start_naming_the_variable(tmp_path, variable, value):
+    completed = run_settings(tmp_path, **{variable: value})
+
+    assert completed.returncode != 0
+    assert "ImproperlyConfigured" in completed.stderr
+    assert variable in completed.stderr
 
 
 def test_debug_on_accepts_any_secret_key(tmp_path):

@@ -1,0 +1,85 @@
+"""Request size limits, answered with the API's JSON error shape.
+
+A body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused with 413 before any view reads it:
+judged from ``Content-Length`` when the request has one, and otherwise (a chunked body on ASGI) by
+Django reading at most one byte past the limit. DRF reads a JSON body straight from the stream and
+never checks the limit itself, so this is the only place it is enforced for the API.
+
+When Django's own parsing gives up (``RequestDataTooBig``, ``TooManyFieldsSent``) the answer is JSON
+too: from a view through ``process_exception``, from elsewhere through ``bad_request`` (handler400).
+"""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def request_too_large() -> JsonResponse:
+    return JsonResponse(
+        {
+            "detail": _("The request body is larger than this server accepts (%(limit)s bytes at most).")
+            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+            "code": "request_too_large",
+        },
+        status=413,
+    )
+
+
+def too_many_fields() -> JsonResponse:
+    return JsonResponse(
+        {
+            "detail": _("The request has more fields than this server accepts (%(limit)s at most).")
+            % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS},
+            "code": "too_many_fields",
+        },
+        status=400,
+    )
+
+
+def _answer_for(exception) -> JsonResponse | None:
+    if isinstance(exception, RequestDataTooBig):
+        return request_too_large()
+    if isinstance(exception, (TooManyFieldsSent, TooManyFilesSent)):
+        return too_many_fields()
+    return None
+
+
+class RequestSizeLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        declared = request.META.get("CONTENT_LENGTH")
+        if declared:
+            try:
+                length = int(declared)
+            except ValueError:
+                return JsonResponse(
+                    {"detail": _("The Content-Length header is not a number."), "code": "invalid_content_length"},
+                    status=400,
+                )
+            if limit is not None and length > limit:
+                return request_too_large()
+        elif request.method in BODY_METHODS:
+            # No Content-Length: Django reads at most one byte past the limit and raises if there is more.
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                return request_too_large()
+            if body:
+                # DRF parses a body only when Content-Length announces one.
+                request.META["CONTENT_LENGTH"] = str(len(body))
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        return _answer_for(exception)
+
+
+def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NAME):
+    """handler400: JSON for a body Django refused to parse, Django's page for anything else."""
+    return _answer_for(exception) or defaults.bad_request(request, exception, template_name)
