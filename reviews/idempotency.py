@@ -99,19 +99,24 @@ def idempotent(handler):
         if not claimed:
             return _replay(record)
         try:
-            response = handler(self, request, *args, **kwargs)
+            # The work, its answer and the stored answer commit together: a request cut off before the end (its
+            # database connection lost) has written nothing, and one that committed can always be replayed.
+            with transaction.atomic():
+                response = handler(self, request, *args, **kwargs)
+                if response.status_code < 500:
+                    IdempotencyRecord.objects.filter(pk=record.pk).update(
+                        state=IdempotencyState.DONE,
+                        response_status=response.status_code,
+                        response_body=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+                        response_headers={
+                            name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)
+                        },
+                    )
         except Exception:
             record.delete()
             raise
         if response.status_code >= 500:
             record.delete()
-            return response
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            state=IdempotencyState.DONE,
-            response_status=response.status_code,
-            response_body=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
-            response_headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
-        )
         return response
 
     return wrapper

@@ -45,10 +45,7 @@ def report_reminders(on: str | None = None) -> int:
 
 @shared_task(name="reviews.fan_out_webhook", **SHORT)
 def fan_out_webhook(event: str, ids: list[int]) -> int:
-    created = notifications.webhook_fan_out(event=event, ids=ids)
-    for delivery_id in created:
-        deliver_webhook.delay_on_commit(delivery_id)
-    return len(created)
+    return len(notifications.webhook_fan_out(event=event, ids=ids))
 
 
 @shared_task(

@@ -194,8 +194,11 @@ def _payload(event: str, obj_id: int) -> dict | None:
     return {"report": {"id": report.pk, "project": report.node_id, "period": report.period, "status": report.status}}
 
 
+@transaction.atomic
 def webhook_fan_out(*, event: str, ids: list[int]) -> list[int]:
-    """Create one delivery per active subscription and object; returns the new deliveries' ids."""
+    """Create one delivery per active subscription and object, and with it, in the same transaction, the outbox
+    job that sends it; returns the new deliveries' ids. A second run creates nothing, so no delivery may be left
+    without its job, as one would be if the job went to a broker that is down, or if the worker died first."""
     subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if event in s.events]
     created = []
     for obj_id in ids:
@@ -210,6 +213,7 @@ def webhook_fan_out(*, event: str, ids: list[int]) -> list[int]:
                 defaults={"event": event, "payload": {"event": event, "id": event_id, **payload}},
             )
             if was_created:
+                outbox_enqueue("reviews.deliver_webhook", delivery_id=delivery.pk)
                 created.append(delivery.pk)
     return created
 

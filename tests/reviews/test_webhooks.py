@@ -345,7 +345,7 @@ def test_run_eagerly_with_propagation_a_failure_surfaces_as_a_retry_in_two_secon
 # --- end to end -------------------------------------------------------------------------------------------------
 
 
-def test_accepting_a_report_reaches_the_receiver(receiver, django_capture_on_commit_callbacks):
+def test_accepting_a_report_reaches_the_receiver(receiver):
     # given a subscription to accepted reports
     subscription = subscribe(receiver.url())
     node = make_tree(lead_agency=AgencyFactory())[3][0]
@@ -358,13 +358,13 @@ def test_accepting_a_report_reaches_the_receiver(receiver, django_capture_on_com
     assert message.kwargs == {"event": "report.accepted", "ids": [report.pk]}
     assert message.sent_at is None
 
-    # when the worker runs it: one delivery, whose sending is queued once the fan-out commits
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        created = fan_out_webhook(**message.kwargs)
+    # when the worker runs it: one delivery, written with the outbox job that sends it
+    created = fan_out_webhook(**message.kwargs)
     assert created == 1
-    assert len(callbacks) == 1
     delivery = WebhookDelivery.objects.get()
     assert delivery.subscription == subscription
+    send = OutboxMessage.objects.get(task="reviews.deliver_webhook")
+    assert (send.kwargs, send.sent_at) == ({"delivery_id": delivery.pk}, None)
 
     # and delivering it reaches the receiver with the report
     assert notifications.webhook_deliver(delivery_id=delivery.pk) is True

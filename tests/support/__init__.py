@@ -1,2 +1,3 @@
 """Helpers for tests that run real servers: Redis and Celery worker processes, a hung TCP server, an HTTP
-receiver for webhooks, and pointing the Celery app at another broker. Tests import them; no fixtures here."""
+receiver for webhooks, pointing the Celery app at another broker, a throw-away PostgreSQL cluster, and GSTP
+served by gunicorn. Tests import them; no fixtures here."""

@@ -87,6 +87,13 @@ class ManagedProcess:
         if self.popen.poll() is None:
             self._signal(signal.SIGCONT)
 
+    def kill(self) -> None:
+        """SIGKILL the process group at once, as the kernel's OOM killer or a lost machine would; reap the child."""
+        if self.popen.poll() is not None:
+            return
+        self._signal(signal.SIGKILL)
+        self.popen.wait(timeout=STOP_GRACE_SECONDS)
+
     def stop(self) -> None:
         """SIGTERM the process group, SIGKILL it after a grace period; reap the child. Safe to call twice.
 
@@ -178,8 +185,17 @@ class CeleryWorker(ManagedProcess):
         "INFO",
     ]
 
-    def __init__(self, *, env: dict[str, str], log_path: Path, hostname: str):
-        super().__init__([str(CELERY), *self.ARGS, "-n", hostname], env=env, log_path=log_path)
+    def __init__(self, *, env: dict[str, str], log_path: Path, hostname: str, pool: str = "solo"):
+        args = self.ARGS if pool == "solo" else [arg for arg in self.ARGS if arg != "--pool=solo"] + [f"--pool={pool}"]
+        super().__init__([str(CELERY), *args, "-n", hostname], env=env, log_path=log_path)
+
+    def pool_children(self) -> list[int]:
+        """The process ids of a prefork pool's children (none for the solo pool)."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        except FileNotFoundError:
+            return []
+        return [int(pid) for pid in children]
 
     def wait_ready(self, timeout: float = 60) -> None:
         def ready():

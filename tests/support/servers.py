@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,7 @@ class ReceivedRequest:
     path: str
     headers: Message  # looked up case-insensitively, as HTTP headers are (urllib sends "X-gstp-event")
     body: bytes
+    received_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -72,6 +74,7 @@ class _Script:
     fail_status: int = 500
     raw_reply: bytes | None = None  # sent as-is instead of an HTTP response
     redirect_to: str | None = None
+    holding: bool = False
     requests: list[ReceivedRequest] = field(default_factory=list)
 
 
@@ -79,12 +82,16 @@ class WebhookReceiver:
     """An HTTP server in a thread that records every request and answers 200, or as told.
 
     ``fail_next(n)`` makes the next ``n`` requests answer 500 (or ``status``); ``reply_raw(bytes)`` makes every
-    request get those bytes instead of an HTTP response; ``redirect(path)`` answers POSTs with a 302 there.
+    request get those bytes instead of an HTTP response; ``redirect(path)`` answers POSTs with a 302 there;
+    ``hold()`` keeps every request open, read and recorded but unanswered, until ``release()``.
     """
+
+    HOLD_AT_MOST_SECONDS = 60
 
     def __init__(self):
         self._script = _Script()
         self._lock = threading.Lock()
+        self._released = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -99,10 +106,19 @@ class WebhookReceiver:
                     script.requests.append(ReceivedRequest(self.command, self.path, self.headers, body))
                     raw = script.raw_reply
                     redirect = script.redirect_to if self.command == "POST" else None
+                    holding = script.holding
                     status = 200
                     if script.fail_next > 0:
                         script.fail_next -= 1
                         status = script.fail_status
+                if holding:
+                    receiver._released.wait(timeout=receiver.HOLD_AT_MOST_SECONDS)
+                try:
+                    self._reply(raw, redirect, status)
+                except OSError:  # the client went away while the request was held
+                    self.close_connection = True
+
+            def _reply(self, raw, redirect, status):
                 if raw is not None:
                     self.wfile.write(raw)
                     self.wfile.flush()
@@ -153,7 +169,18 @@ class WebhookReceiver:
         with self._lock:
             self._script.redirect_to = path
 
+    def hold(self) -> None:
+        with self._lock:
+            self._released.clear()
+            self._script.holding = True
+
+    def release(self) -> None:
+        with self._lock:
+            self._script.holding = False
+        self._released.set()
+
     def close(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
