@@ -1,0 +1,60 @@
+"""Download of the annual report draft: ``/reports/annual/2024.docx`` or ``.md`` (``?plan=CODE`` optional)."""
+
+from urllib.parse import quote
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from accounts.models import Role
+
+from .document import annual_report_build
+from .formats import FORMATS
+from .selectors import ReportPlanError, annual_report_plan
+
+
+def can_download_annual_report(user) -> bool:
+    """The secretariat, who edits the report, and readers, who see everything it holds; a lead sees
+    only its own agency's flags and unaccepted reports, which is not the report's scope."""
+    return bool(user and user.is_authenticated and user.role in (Role.SECRETARIAT, Role.READER))
+
+
+class CanDownloadAnnualReport(BasePermission):
+    message = gettext_lazy("Only the Executive Secretariat and readers may download the annual report.")
+
+    def has_permission(self, request, view):
+        return can_download_annual_report(request.user)
+
+
+def attachment(filename: str, fallback: str) -> str:
+    """A Content-Disposition naming the file in UTF-8 (RFC 5987), with an ASCII name for older clients."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@extend_schema(exclude=True)  # a file for people to download, not part of the versioned JSON API
+class AnnualReportView(APIView):
+    permission_classes = [IsAuthenticated, CanDownloadAnnualReport]
+
+    def perform_content_negotiation(self, request, force=False):
+        # The path names the file's format; whatever the client accepts, errors are JSON.
+        return JSONRenderer(), JSONRenderer.media_type
+
+    def get(self, request, year: int, fmt: str):
+        output = FORMATS.get(fmt)
+        if output is None:
+            raise NotFound(_("The annual report is made as .docx or .md, not .%(format)s.") % {"format": fmt})
+        try:
+            plan = annual_report_plan(user=request.user, year=year, code=request.query_params.get("plan"))
+        except ReportPlanError as exc:
+            raise NotFound(str(exc)) from exc
+        report = annual_report_build(plan=plan, year=year, user=request.user)
+        response = HttpResponse(output.render(report), content_type=output.media_type)
+        response["Content-Disposition"] = attachment(
+            report.filename(output.extension), report.ascii_filename(output.extension)
+        )
+        return response
