@@ -1,0 +1,283 @@
+"""Forms the pages render. They collect what a person typed; the API's serializers and the services
+validate it, so a page shows the same messages as ``/api/v1/`` (``errors_apply`` puts them by their fields)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from indicators.models import Measure
+from reviews.models import CommentKind, FlagComment, QuarterlyReport
+from reviews.models.reports import CONTENT_FIELDS
+
+FIGURE_FIELDS = ("planned_progress", "actual_progress", "budget_allocated", "budget_spent")
+TEXT_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in FIGURE_FIELDS)
+ENTRY_FIELDS = ("completed_on", "forecast_date", "note")
+
+
+def _report_field(name):
+    return QuarterlyReport._meta.get_field(name)
+
+
+def _iso(day) -> str:
+    """A date as a date input holds it, whatever the language's date format."""
+    return day.isoformat() if day else ""
+
+
+def _date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _messages(value) -> list[str]:
+    if isinstance(value, dict):
+        return [message for item in value.values() for message in _messages(item)]
+    if isinstance(value, list | tuple):
+        return [message for item in value for message in _messages(item)]
+    return [str(value)]
+
+
+class ErrorsMixin:
+    """Puts ``{"field": ["message", ...]}`` errors (a serializer's or a service's) next to their fields.
+
+    The forms' own fields accept anything: what is wrong is for the API's serializers and the services to say."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def errors_apply(self, errors) -> None:
+        if not hasattr(self, "cleaned_data"):
+            self.full_clean()
+        self._errors_apply(errors)
+
+    def _errors_apply(self, errors) -> None:
+        if not isinstance(errors, dict):
+            self.add_error(None, _messages(errors))
+            return
+        for key, value in errors.items():
+            if key in self.fields:
+                self.add_error(key, _messages(value))
+            else:
+                self.add_error(None, _messages(value))
+
+
+class ReportForm(ErrorsMixin, forms.Form):
+    """A quarterly report's figures and narrative, one row per milestone and one field per indicator."""
+
+    def __init__(self, data=None, *, milestones=(), indicators=(), report=None, periods=None, initial_period=None):
+        super().__init__(data)
+        self.milestones = list(milestones)
+        self.indicators = list(indicators)
+        self.section_errors: dict[str, list[str]] = {"milestone_entries": [], "indicator_values": []}
+        self._sent_entries: list[int] = []
+        self._sent_values: list[int] = []
+        if periods is not None:
+            self.fields["period"] = forms.CharField(
+                label=_("Quarter"),
+                required=False,
+                initial=initial_period,
+                widget=forms.Select(choices=[(str(p), str(p)) for p in periods]),
+            )
+        for name in FIGURE_FIELDS:
+            self.fields[name] = forms.CharField(
+                label=capfirst(_report_field(name).verbose_name),
+                required=False,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+            )
+        for name in TEXT_FIELDS:
+            field = _report_field(name)
+            self.fields[name] = forms.CharField(
+                label=capfirst(field.verbose_name),
+                help_text=field.help_text,
+                required=False,
+                strip=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
+        for milestone in self.milestones:
+            self.fields[f"milestone-{milestone.pk}-completed_on"] = forms.CharField(
+                label=capfirst(_("completed on")), required=False, widget=_date_input()
+            )
+            self.fields[f"milestone-{milestone.pk}-forecast_date"] = forms.CharField(
+                label=capfirst(_("new forecast date")), required=False, widget=_date_input()
+            )
+            self.fields[f"milestone-{milestone.pk}-note"] = forms.CharField(
+                label=capfirst(_("note")), required=False, strip=False
+            )
+        for indicator in self.indicators:
+            unit = f" ({indicator.unit})" if indicator.unit else ""
+            if indicator.measure == Measure.QUALITATIVE:
+                self.fields[f"indicator-{indicator.pk}-text"] = forms.CharField(
+                    label=f"{indicator.name}", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2})
+                )
+            else:
+                self.fields[f"indicator-{indicator.pk}-value"] = forms.CharField(
+                    label=f"{indicator.name}{unit}",
+                    required=False,
+                    widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+                )
+        if report is not None and data is None:
+            self.initial = self._initial_from(report)
+
+    def _initial_from(self, report) -> dict:
+        initial = {name: getattr(report, name) for name in TEXT_FIELDS}
+        for name in FIGURE_FIELDS:
+            value = getattr(report, name)
+            initial[name] = "" if value is None else format(value.normalize(), "f")
+        for entry in report.milestone_entries.all():
+            initial[f"milestone-{entry.milestone_id}-completed_on"] = _iso(entry.completed_on)
+            initial[f"milestone-{entry.milestone_id}-forecast_date"] = _iso(entry.forecast_date)
+            initial[f"milestone-{entry.milestone_id}-note"] = entry.note
+        for item in report.indicator_values.all():
+            value = "" if item.value is None else format(item.value.normalize(), "f")
+            initial[f"indicator-{item.indicator_id}-value"] = value
+            initial[f"indicator-{item.indicator_id}-text"] = item.text
+        return initial
+
+    # --- what a serializer reads ----------------------------------------------------------------
+
+    def payload(self) -> dict:
+        """The form as the API's request body: empty figures are null, entries only where something was typed."""
+        data = self.data
+        body = {name: (data.get(name, "").strip() or None) for name in FIGURE_FIELDS}
+        body.update({name: data.get(name, "") for name in TEXT_FIELDS})
+        if "period" in self.fields:
+            body["period"] = data.get("period", "")
+        entries = []
+        for milestone in self.milestones:
+            typed = {name: data.get(f"milestone-{milestone.pk}-{name}", "") for name in ENTRY_FIELDS}
+            if any(value.strip() for value in typed.values()):
+                entries.append(
+                    {
+                        "milestone": milestone.pk,
+                        "completed_on": typed["completed_on"].strip() or None,
+                        "forecast_date": typed["forecast_date"].strip() or None,
+                        "note": typed["note"],
+                    }
+                )
+        values = []
+        for indicator in self.indicators:
+            if indicator.measure == Measure.QUALITATIVE:
+                text = data.get(f"indicator-{indicator.pk}-text", "")
+                if text.strip():
+                    values.append({"indicator": indicator.pk, "text": text})
+            else:
+                value = data.get(f"indicator-{indicator.pk}-value", "").strip()
+                if value:
+                    values.append({"indicator": indicator.pk, "value": value})
+        body["milestone_entries"] = entries
+        body["indicator_values"] = values
+        self._sent_entries = [entry["milestone"] for entry in entries]
+        self._sent_values = [item["indicator"] for item in values]
+        return body
+
+    def _errors_apply(self, errors) -> None:
+        if not isinstance(errors, dict):
+            return super()._errors_apply(errors)
+        errors = dict(errors)
+        for section, sent, prefix, value_fields in (
+            ("milestone_entries", self._sent_entries, "milestone", ENTRY_FIELDS),
+            ("indicator_values", self._sent_values, "indicator", ("value", "text")),
+        ):
+            found = errors.pop(section, None)
+            if found is None:
+                continue
+            if isinstance(found, list) and any(isinstance(item, dict) for item in found):
+                for pk, item in zip(sent, found, strict=False):
+                    for key, messages in (item or {}).items():
+                        name = f"{prefix}-{pk}-{key}"
+                        if key in value_fields and name in self.fields:
+                            self.add_error(name, _messages(messages))
+                        else:
+                            self.section_errors[section] += _messages(messages)
+            else:
+                self.section_errors[section] += _messages(found)
+        super()._errors_apply(errors)
+
+    # --- what the template lays out ---------------------------------------------------------------
+
+    def figure_fields(self):
+        return [self[name] for name in FIGURE_FIELDS]
+
+    def text_fields(self):
+        return [self[name] for name in TEXT_FIELDS]
+
+    def milestone_rows(self):
+        return [
+            (milestone, [self[f"milestone-{milestone.pk}-{name}"] for name in ENTRY_FIELDS])
+            for milestone in self.milestones
+        ]
+
+    def indicator_fields(self):
+        rows = []
+        for indicator in self.indicators:
+            name = "text" if indicator.measure == Measure.QUALITATIVE else "value"
+            rows.append((indicator, self[f"indicator-{indicator.pk}-{name}"]))
+        return rows
+
+    def has_changes(self, report, validated: dict) -> bool:
+        """Whether ``validated`` (a serializer's data) differs from the report as stored."""
+        for name in CONTENT_FIELDS:
+            if name in validated and validated[name] != getattr(report, name):
+                return True
+        entries = sorted(
+            (e.milestone_id, e.completed_on, e.forecast_date, e.note) for e in report.milestone_entries.all()
+        )
+        wanted = sorted(
+            (e["milestone"].pk, e.get("completed_on"), e.get("forecast_date"), e.get("note", ""))
+            for e in validated.get("milestone_entries", [])
+        )
+        values = sorted((v.indicator_id, v.value, v.text) for v in report.indicator_values.all())
+        wanted_values = sorted(
+            (v["indicator"].pk, v.get("value"), v.get("text", "")) for v in validated.get("indicator_values", [])
+        )
+        return entries != wanted or values != wanted_values
+
+
+class ReasonForm(ErrorsMixin, forms.Form):
+    """Why a report goes back, or why a flag is resolved."""
+
+    reason = forms.CharField(
+        label=capfirst(_("reason")),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 2, "required": True}),
+    )
+
+    def __init__(self, data=None, *, with_override=False, prefix=None):
+        super().__init__(data, prefix=prefix)
+        if with_override:
+            self.fields["override"] = forms.BooleanField(
+                label=_("Override: keep later scans from reopening it unless its numbers get worse"), required=False
+            )
+
+    def payload(self) -> dict:
+        body = {"reason": self.data.get(self.add_prefix("reason"), "")}
+        if "override" in self.fields:
+            body["override"] = self.data.get(self.add_prefix("override")) in ("on", "true", "1")
+        return body
+
+
+class CommentForm(ErrorsMixin, forms.Form):
+    body = forms.CharField(
+        label=capfirst(FlagComment._meta.get_field("body").verbose_name),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 2, "required": True}),
+    )
+
+    def __init__(self, data=None, *, with_kind=False, prefix=None):
+        super().__init__(data, prefix=prefix)
+        if with_kind:
+            self.fields["kind"] = forms.CharField(
+                label=capfirst(FlagComment._meta.get_field("kind").verbose_name),
+                required=False,
+                initial=CommentKind.IMPROVEMENT_PLAN,
+                widget=forms.Select(choices=CommentKind.choices),
+            )
+
+    def payload(self) -> dict:
+        body = {"body": self.data.get(self.add_prefix("body"), "")}
+        if "kind" in self.fields:
+            body["kind"] = self.data.get(self.add_prefix("kind"), CommentKind.COMMENT)
+        return body

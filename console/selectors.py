@@ -1,0 +1,135 @@
+"""Reads the pages need beyond the apps' own selectors, built on their scoping functions.
+
+Reports start from ``reviews.selectors.report_visible_to``, flags from ``flag_list``, the plan tree from
+``projects.selectors.node_list``: a page shows a user exactly what the API shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import Role
+from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
+from projects.selectors import agency_subtree, node_list, plan_list
+from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
+from reviews.selectors import flag_list, light_counts, report_visible_to
+
+
+def _agency_links(prefix: str = "") -> Prefetch:
+    links = NodeAgency.objects.select_related("agency").order_by("role", "position")
+    return Prefetch(f"{prefix}agency_links", queryset=links)
+
+
+def subproject_scope(user) -> QuerySet[PlanNode]:
+    """The sub-projects a user's pages show, each with its light: every one to the secretariat and readers;
+    to a lead those its agency (or one of its sub-units) leads. Anything else is a 404."""
+    nodes = node_list(user=user).filter(kind=NodeKind.SUBPROJECT)
+    if getattr(user, "role", None) == Role.LEAD:
+        if not user.agency_id:
+            return nodes.none()
+        nodes = nodes.of_agencies(agency_subtree(user.agency), role=AgencyRole.LEAD)
+    return nodes.order_by("path")
+
+
+def ancestors_of(node: PlanNode) -> list[PlanNode]:
+    """The node's place in the plan tree, group first (one query, from its materialized path)."""
+    ids = [int(part) for part in node.path.strip("/").split("/") if part][:-1]
+    return list(PlanNode.objects.filter(pk__in=ids).order_by("path"))
+
+
+def default_plan(user) -> Plan | None:
+    return plan_list(user=user).order_by("-end_year", "code").first()
+
+
+@dataclass(frozen=True)
+class LightRow:
+    id: int
+    name: str
+    red: int
+    yellow: int
+    green: int
+    total: int
+
+
+def light_rollup(*, plan: Plan, user, by: str) -> list[LightRow]:
+    """Red, yellow and green sub-project counts by group, by (top-level) agency or for the whole plan:
+    the units and counts of ``/api/v1/lights/``, from the same ``light_counts``."""
+    subprojects = PlanNode.objects.visible_to(user).filter(plan=plan, kind=NodeKind.SUBPROJECT)
+    if by == "plan":
+        units = [(plan.pk, plan.name, subprojects)]
+    elif by == "group":
+        units = [
+            (group.pk, group.title, subprojects.filter(path__startswith=group.path))
+            for group in PlanNode.objects.filter(plan=plan, kind=NodeKind.GROUP).order_by("position", "pk")
+        ]
+    elif by == "agency":
+        lead_paths = set(
+            Agency.objects.filter(node_links__node__plan=plan, node_links__role=AgencyRole.LEAD).values_list(
+                "path", flat=True
+            )
+        )
+        roots = {path.split("/")[1] for path in lead_paths}
+        top = Agency.objects.filter(parent__isnull=True, path__in=[f"/{root}/" for root in roots]).order_by("name")
+        units = [
+            (
+                agency.pk,
+                agency.short_name or agency.name,
+                subprojects.filter(
+                    agency_links__role=AgencyRole.LEAD, agency_links__agency__in=agency_subtree(agency)
+                ).distinct(),
+            )
+            for agency in top
+        ]
+    else:
+        raise ValueError(by)
+    return [LightRow(pk, name, **light_counts(subprojects=subs)) for pk, name, subs in units]
+
+
+def flag_queue(*, user):
+    """The flags a user sees (``flag_list``: red first, then oldest), with each sub-project's agencies."""
+    return flag_list(user=user).select_related("node__plan").prefetch_related(_agency_links("node__"))
+
+
+def review_queue(*, user) -> QuerySet[QuarterlyReport]:
+    """Submitted reports waiting for review, the longest waiting first."""
+    return (
+        report_visible_to(user)
+        .filter(status=ReportStatus.SUBMITTED)
+        .select_related("node", "node__plan")
+        .prefetch_related(_agency_links("node__"))
+        .order_by("submitted_at", "id")
+    )
+
+
+def reports_of_subproject(*, user, node: PlanNode) -> QuerySet[QuarterlyReport]:
+    """A sub-project's reports the user may see, oldest quarter first, each with its history
+    (the order of ``report_history``)."""
+    events = ReportEvent.objects.select_related("actor").order_by("at", "id")
+    return (
+        report_visible_to(user)
+        .filter(node=node)
+        .prefetch_related(Prefetch("events", queryset=events))
+        .order_by("year", "quarter")
+    )
+
+
+def report_years(*, plan: Plan) -> list[int]:
+    """The years of a plan with accepted reports, latest first: the years an annual report can cover."""
+    years = (
+        QuarterlyReport.objects.filter(node__plan=plan, status=ReportStatus.ACCEPTED)
+        .order_by("-year")
+        .values_list("year", flat=True)
+        .distinct()
+    )
+    return list(years)
+
+
+def agencies_leading(*, plan: Plan) -> QuerySet[Agency]:
+    """Agencies that lead a sub-project of the plan, with their parents, for choosing one."""
+    lead_paths = Agency.objects.filter(node_links__node__plan=plan, node_links__role=AgencyRole.LEAD).values_list(
+        "path", flat=True
+    )
+    ids = {int(part) for path in lead_paths for part in path.strip("/").split("/") if part}
+    return Agency.objects.filter(pk__in=ids).order_by("path")

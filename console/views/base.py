@@ -1,0 +1,53 @@
+"""What every page shares: signed-in only, refusals as a page that says why, safe redirects back."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from gstp.exceptions import StaleVersion
+
+
+def console_page(view):
+    """Sign-in required; a ``PermissionDenied`` from a permission check or a service is a 403 page with its
+    message (the API's 403), and an object outside the user's scope is a 404 (the API's 404)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            message = str(exc.args[0]) if exc.args else ""
+            return render(request, "console/forbidden.html", {"message": message}, status=403)
+
+    return login_required(wrapper)
+
+
+def next_url(request, default: str) -> str:
+    """Where to go after an action: the page it was taken on, if that page is on this site."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return default
+
+
+def validation_errors(exc: ValidationError):
+    """A service's ValidationError as the API writes it: ``{"field": [...]}``, or a list for the whole object."""
+    return exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+
+
+def posted_version(request) -> int:
+    """The report's version the form was rendered with: the page's If-Match. Missing or foreign is stale."""
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        raise StaleVersion() from None
+
+
+def dashboard_url() -> str:
+    return reverse("console:dashboard")

@@ -1,0 +1,80 @@
+"""The secretariat's dashboard: lights by group and by agency, the flag queue, reports waiting for review."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from projects.selectors import plan_list
+
+from .. import charts
+from ..filters import FlagQueueFilter
+from ..selectors import default_plan, flag_queue, light_rollup, report_years, review_queue
+from .base import console_page
+from .flags import flag_actions
+from .reviews import return_form
+
+FLAGS_PER_PAGE = 20
+REPORTS_PER_PAGE = 20
+
+
+def _plan(request):
+    wanted = request.GET.get("plan", "")
+    plans = plan_list(user=request.user)
+    if wanted.isdigit():
+        found = plans.filter(pk=int(wanted)).first()
+        if found is not None:
+            return found
+    return default_plan(request.user)
+
+
+def annual_report_links(plan) -> list[dict]:
+    """Download links of the annual report (階段成果報告), one per year with accepted reports; none while
+    the export is not installed."""
+    links = []
+    for year in report_years(plan=plan):
+        formats = []
+        for fmt, label in (("docx", "Word (.docx)"), ("md", "Markdown (.md)")):
+            try:
+                formats.append({"url": reverse("annual-report", kwargs={"year": year, "fmt": fmt}), "label": label})
+            except NoReverseMatch:
+                return []
+        links.append({"year": year, "formats": formats})
+    return links
+
+
+@console_page
+def dashboard(request):
+    user = request.user
+    plan = _plan(request)
+    context = {"plan": plan}
+    if plan is not None:
+        by_group = light_rollup(plan=plan, user=user, by="group")
+        # The agencies with the most red first: the ones to call.
+        by_agency = sorted(
+            light_rollup(plan=plan, user=user, by="agency"), key=lambda row: (-row.red, -row.yellow, -row.total)
+        )
+        context.update(
+            overall=light_rollup(plan=plan, user=user, by="plan")[0],
+            by_group=by_group,
+            by_agency=by_agency,
+            group_chart=charts.light_bars(by_group, chart_id="lights-by-group", title=_("Lights by group")),
+            agency_chart=charts.light_bars(by_agency, chart_id="lights-by-agency", title=_("Lights by agency")),
+        )
+        if user.role in (Role.SECRETARIAT, Role.READER):
+            context["annual_reports"] = annual_report_links(plan)
+
+    filterset = FlagQueueFilter(request.GET, queryset=flag_queue(user=user), plan=plan, request=request)
+    flags = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    flag_page = Paginator(flags, FLAGS_PER_PAGE).get_page(request.GET.get("page"))
+    review_page = Paginator(review_queue(user=user), REPORTS_PER_PAGE).get_page(request.GET.get("reviews"))
+    context.update(
+        filterset=filterset,
+        flag_page=flag_page,
+        flag_rows=[flag_actions(flag, user) for flag in flag_page],
+        review_page=review_page,
+        review_rows=[(report, return_form(report)) for report in review_page],
+        can_review=user.role == Role.SECRETARIAT,
+    )
+    return render(request, "console/dashboard.html", context)

@@ -1,0 +1,135 @@
+"""The secretariat's work on a lag flag (acknowledge, resolve with a reason) and the thread on it, through
+the services the API calls, with the API's serializers checking what was typed."""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from gstp.exceptions import ApplicationError
+from reviews import permissions, services
+from reviews.flag_serializers import CommentSerializer, ResolveSerializer
+from reviews.models import ACTIVE_STATUSES, FlagStatus
+
+from ..forms import CommentForm, ReasonForm
+from ..selectors import flag_queue
+from .base import console_page, dashboard_url, next_url, validation_errors
+
+
+@dataclass
+class FlagActions:
+    """What a user may do with a flag shown in a list, and the forms for it. Every flag a lead sees is one
+    of its own sub-projects' (``flag_visible_to``), so a lead may comment on each; the services check again."""
+
+    flag: object
+    acknowledge: bool
+    resolve: ReasonForm | None
+    comment: CommentForm | None
+    full: bool  # the thread and who did what: the secretariat's and leads' view, not a reader's
+
+
+def flag_actions(flag, user) -> FlagActions:
+    secretariat = user.role == Role.SECRETARIAT
+    lead = user.role == Role.LEAD
+    active = flag.status in ACTIVE_STATUSES
+    return FlagActions(
+        flag=flag,
+        acknowledge=secretariat and flag.status == FlagStatus.OPEN,
+        resolve=ReasonForm(with_override=True, prefix=f"resolve-{flag.pk}") if secretariat and active else None,
+        comment=CommentForm(with_kind=lead, prefix=f"comment-{flag.pk}") if secretariat or lead else None,
+        full=secretariat or lead,
+    )
+
+
+def _flag(request, pk):
+    return get_object_or_404(flag_queue(user=request.user), pk=pk)
+
+
+@require_POST
+@console_page
+def flag_acknowledge(request, pk):
+    flag = _flag(request, pk)
+    try:
+        services.lag_flag_acknowledge(flag=flag, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.detail))
+    else:
+        messages.success(request, _("Flag acknowledged."))
+    return redirect(next_url(request, dashboard_url()))
+
+
+def _action_page(request, *, flag, form, title, button, status):
+    return render(
+        request,
+        "console/flag_action.html",
+        {
+            "flag": flag,
+            "form": form,
+            "title": title,
+            "button": button,
+            "next": next_url(request, dashboard_url()),
+        },
+        status=status,
+    )
+
+
+@console_page
+def flag_resolve(request, pk):
+    flag = _flag(request, pk)
+    # As the API does: who may resolve is decided before anything typed is read.
+    permissions.ensure(request.user.role == Role.SECRETARIAT, permissions.NOT_SECRETARIAT_TO_RESOLVE)
+    form = ReasonForm(request.POST if request.method == "POST" else None, with_override=True, prefix=f"resolve-{pk}")
+    if request.method == "POST":
+        serializer = ResolveSerializer(data=form.payload())
+        if not serializer.is_valid():
+            form.errors_apply(serializer.errors)
+        else:
+            try:
+                services.lag_flag_resolve(flag=flag, actor=request.user, **serializer.validated_data)
+            except ValidationError as exc:
+                form.errors_apply(validation_errors(exc))
+            except ApplicationError as exc:
+                form.errors_apply([str(exc.detail)])
+            else:
+                messages.success(request, _("Flag resolved."))
+                return redirect(next_url(request, dashboard_url()))
+    return _action_page(
+        request,
+        flag=flag,
+        form=form,
+        title=_("Resolve the flag"),
+        button=_("Resolve"),
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@console_page
+def flag_comment(request, pk):
+    flag = _flag(request, pk)
+    permissions.ensure(permissions.can_comment_on_flag(request.user, flag), permissions.NOT_ALLOWED_TO_COMMENT)
+    with_kind = permissions.leads_subproject(request.user, flag.node)
+    form = CommentForm(request.POST if request.method == "POST" else None, with_kind=with_kind, prefix=f"comment-{pk}")
+    if request.method == "POST":
+        serializer = CommentSerializer(data=form.payload())
+        if not serializer.is_valid():
+            form.errors_apply(serializer.errors)
+        else:
+            try:
+                services.lag_flag_comment(flag=flag, actor=request.user, **serializer.validated_data)
+            except ValidationError as exc:
+                form.errors_apply(validation_errors(exc))
+            else:
+                messages.success(request, _("Comment added."))
+                return redirect(next_url(request, dashboard_url()))
+    return _action_page(
+        request,
+        flag=flag,
+        form=form,
+        title=_("Comment on the flag"),
+        button=_("Add comment"),
+        status=400 if form.is_bound and form.errors else 200,
+    )

@@ -1,0 +1,76 @@
+"""The secretariat's review of a submitted report: accept it, or return it with a reason."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from gstp.exceptions import ApplicationError
+from reviews import permissions, services
+from reviews.selectors import report_visible_to
+from reviews.serializers import ReturnSerializer
+
+from ..forms import ReasonForm
+from .base import console_page, dashboard_url, next_url, posted_version, validation_errors
+
+
+def _report(request, pk):
+    return get_object_or_404(report_visible_to(request.user).select_related("node", "node__plan"), pk=pk)
+
+
+def return_form(report, data=None) -> ReasonForm:
+    return ReasonForm(data, prefix=f"return-{report.pk}")
+
+
+@require_POST
+@console_page
+def report_accept(request, pk):
+    report = _report(request, pk)
+    permissions.ensure(permissions.can_review_report(request.user, report), permissions.NOT_SECRETARIAT_TO_ACCEPT)
+    try:
+        services.report_accept(actor=request.user, report=report, expected_version=posted_version(request))
+    except ApplicationError as exc:
+        messages.error(request, str(exc.detail))
+    else:
+        messages.success(
+            request,
+            _("Accepted the %(period)s report of %(project)s.") % {"period": report.period, "project": report.node},
+        )
+    return redirect(next_url(request, dashboard_url()))
+
+
+@console_page
+def report_return(request, pk):
+    report = _report(request, pk)
+    permissions.ensure(permissions.can_review_report(request.user, report), permissions.NOT_SECRETARIAT_TO_RETURN)
+    form = return_form(report, request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        serializer = ReturnSerializer(data=form.payload())
+        if not serializer.is_valid():
+            form.errors_apply(serializer.errors)
+        else:
+            try:
+                services.report_return(
+                    actor=request.user,
+                    report=report,
+                    expected_version=posted_version(request),
+                    reason=serializer.validated_data["reason"],
+                )
+            except ValidationError as exc:
+                form.errors_apply(validation_errors(exc))
+            except ApplicationError as exc:
+                form.errors_apply([str(exc.detail)])
+            else:
+                messages.success(
+                    request,
+                    _("Returned the %(period)s report of %(project)s to its agency.")
+                    % {"period": report.period, "project": report.node},
+                )
+                return redirect(next_url(request, dashboard_url()))
+    return render(
+        request,
+        "console/report_return.html",
+        {"report": report, "form": form, "next": next_url(request, dashboard_url())},
+        status=400 if form.is_bound and form.errors else 200,
+    )

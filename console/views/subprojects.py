@@ -1,0 +1,78 @@
+"""A sub-project's page: its place in the plan tree, agencies, milestones, progress and budget by quarter,
+indicators against targets, flags with their evidence, reports with their history."""
+
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from indicators.selectors import indicator_evaluate, indicator_list
+from projects.selectors import milestone_list
+from reviews import permissions
+from reviews.models import ACTIVE_STATUSES, ReportStatus
+from reviews.periods import today
+from reviews.selectors import subproject_quarters
+
+from .. import charts
+from ..selectors import ancestors_of, flag_queue, reports_of_subproject, subproject_scope
+from .base import console_page
+from .flags import flag_actions
+
+
+def quarter_figures(reports) -> list[charts.QuarterFigures]:
+    """The accepted quarters: the figures that count."""
+    return [
+        charts.QuarterFigures(
+            period=report.period,
+            planned_progress=report.planned_progress,
+            actual_progress=report.actual_progress,
+            budget_allocated=report.budget_allocated,
+            budget_spent=report.budget_spent,
+        )
+        for report in reports
+        if report.status == ReportStatus.ACCEPTED
+    ]
+
+
+@console_page
+def subproject_page(request, pk):
+    user = request.user
+    node = get_object_or_404(subproject_scope(user).select_related("plan"), pk=pk)
+    milestones = list(milestone_list(user=user).filter(node=node).order_by("planned_date", "id"))
+    reports = list(reports_of_subproject(user=user, node=node))
+    figures = quarter_figures(reports)
+    flags = [flag_actions(flag, user) for flag in flag_queue(user=user).filter(node=node)]
+    first, last = subproject_quarters(node)
+    on = today()
+    indicators = [
+        (indicator, indicator_evaluate(indicator, on=on)) for indicator in indicator_list(user=user).filter(node=node)
+    ]
+    context = {
+        "node": node,
+        "ancestors": ancestors_of(node),
+        "milestones": milestones,
+        "timeline": charts.milestone_timeline(
+            milestones,
+            start=node.start_date or first.start,
+            end=node.end_date or last.end,
+            today=on,
+            chart_id="milestone-timeline",
+            title=_("Milestones on a timeline"),
+        )
+        if milestones
+        else None,
+        "figures": figures,
+        "progress_chart": charts.progress_lines(
+            figures, chart_id="progress-chart", title=_("Planned and actual cumulative progress by quarter")
+        )
+        if figures
+        else None,
+        "budget_chart": charts.budget_bars(figures, chart_id="budget-chart", title=_("Budget execution by quarter"))
+        if figures
+        else None,
+        "indicators": indicators,
+        "active_flags": [row for row in flags if row.flag.status in ACTIVE_STATUSES],
+        "closed_flags": [row for row in flags if row.flag.status not in ACTIVE_STATUSES],
+        "reports": list(reversed(reports)),
+        "can_file": user.role == Role.LEAD and permissions.can_file_report(user, node),
+    }
+    return render(request, "console/subproject.html", context)

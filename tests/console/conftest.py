@@ -1,0 +1,119 @@
+"""A small programme for the pages: one plan, two lead agencies (one with a sub-unit), a sub-project each and
+one more for the sub-unit, and a signed-in browser session per role."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role
+from projects.models import AgencyRole, NodeAgency, NodeKind
+from reviews.models import FlagStatus, LagFlag, LagRule, Severity
+from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+
+T0 = datetime.datetime(2025, 2, 1, 9, 0, tzinfo=datetime.UTC)
+
+
+@dataclass
+class World:
+    plan: object
+    group: object
+    measure: object
+    agency: object  # 數位發展部, with a sub-unit
+    sub_unit: object
+    other_agency: object  # 經濟部
+    subproject: object  # led by 數位發展部
+    unit_subproject: object  # led by its sub-unit
+    other_subproject: object  # led by 經濟部
+    secretariat: object
+    lead: object
+    other_lead: object
+    reader: object
+
+
+def subproject(world_or_measure, title, agency, **fields):
+    measure = getattr(world_or_measure, "measure", world_or_measure)
+    node = NodeFactory(
+        plan=measure.plan,
+        kind=NodeKind.SUBPROJECT,
+        parent=measure,
+        title=title,
+        start_date=fields.pop("start_date", datetime.date(2024, 1, 1)),
+        end_date=fields.pop("end_date", datetime.date(2025, 12, 31)),
+        budget=fields.pop("budget", Decimal("40000000")),
+        **fields,
+    )
+    NodeAgency.objects.create(node=node, agency=agency, role=AgencyRole.LEAD)
+    return node
+
+
+def make_flag(node, *, rule=LagRule.PROGRESS_GAP, severity=Severity.YELLOW, status=FlagStatus.OPEN, **extra):
+    extra.setdefault("opened_at", T0)
+    extra.setdefault("year", 2024)
+    extra.setdefault("quarter", 4)
+    if status == FlagStatus.RESOLVED:
+        extra.setdefault("resolved_at", T0 + datetime.timedelta(days=3))
+        extra.setdefault("resolution", "cleared")
+    evidence = extra.pop("evidence", {"rule": rule, "period": "2024Q4", "gap": "-6.5", "yellow_at_or_below": "-5"})
+    return LagFlag.objects.create(node=node, rule=rule, severity=severity, status=status, evidence=evidence, **extra)
+
+
+@pytest.fixture
+def world(db):
+    plan = PlanFactory(code="smart-nation", name="智慧國家方案")
+    agency = AgencyFactory(name="數位發展部", short_name="數位部")
+    sub_unit = AgencyFactory(name="數位發展部數位產業署", parent=agency)
+    other_agency = AgencyFactory(name="經濟部")
+    group, _strategy, measure, (first,) = make_tree(plan, lead_agency=agency)
+    first.title = "政府資料開放，民間活化應用發展服務"
+    first.start_date, first.end_date = datetime.date(2024, 1, 1), datetime.date(2025, 12, 31)
+    first.save()
+    for title, planned in (
+        ("需求訪談與規劃完成", datetime.date(2024, 6, 30)),
+        ("系統建置完成", datetime.date(2025, 6, 30)),
+    ):
+        MilestoneFactory(node=first, title=title, planned_date=planned, completed_on=planned)
+    return World(
+        plan=plan,
+        group=group,
+        measure=measure,
+        agency=agency,
+        sub_unit=sub_unit,
+        other_agency=other_agency,
+        subproject=first,
+        unit_subproject=subproject(measure, "數位產業署子計畫", sub_unit),
+        other_subproject=subproject(measure, "經濟部子計畫", other_agency),
+        secretariat=UserFactory(username="console-secretariat", role=Role.SECRETARIAT),
+        lead=UserFactory(username="console-lead", role=Role.LEAD, agency=agency),
+        other_lead=UserFactory(username="console-other-lead", role=Role.LEAD, agency=other_agency),
+        reader=UserFactory(username="console-reader", role=Role.READER),
+    )
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def secretariat(world):
+    return signed_in(world.secretariat)
+
+
+@pytest.fixture
+def lead(world):
+    return signed_in(world.lead)
+
+
+@pytest.fixture
+def other_lead(world):
+    return signed_in(world.other_lead)
+
+
+@pytest.fixture
+def reader(world):
+    return signed_in(world.reader)

@@ -1,0 +1,266 @@
+"""The review loop in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright against
+the live server.
+
+A scan has flagged a sub-project whose latest quarterly report is missing (late report) and whose last
+milestone is overdue. Its lead files the report, the secretariat returns it with a reason, the lead fixes it
+and submits it again, the secretariat accepts it; the next scan clears both flags and they leave the
+dashboard. Screenshots of the dashboard (laptop and phone) and of the sub-project page are written to
+``var/screenshots/``.
+"""
+
+import os
+import struct
+import threading
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from indicators.models import Indicator, IndicatorTarget
+from projects.models import Milestone
+from reviews import services
+from reviews.models import ACTIVE_STATUSES, LagFlag, LagRule
+from reviews.periods import Quarter, today
+from tests.console.conftest import subproject
+from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
+from tests.reviews.factories import report_in_status
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+PASSWORD = "correct horse battery staple"
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.slow,
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the Playwright client is not installed")
+
+
+def in_thread(function, *args, **kwargs):
+    """Run database work beside the browser: Playwright's client keeps an event loop running in this
+    thread, where Django refuses synchronous queries. The thread closes its connection when done."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as exc:  # re-raised below, in the test's thread
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def quarter_overdue() -> Quarter:
+    """The latest quarter whose report is already overdue today."""
+    quarter = Quarter.containing(today()).previous()
+    while quarter.due_date(10) >= today():
+        quarter = quarter.previous()
+    return quarter
+
+
+@pytest.fixture
+def scene(transactional_db):
+    """A year of one sub-project: three quarters accepted, the fourth's report missing and overdue, its last
+    milestone not reported done; a few other sub-projects lagging too; then the daily scan."""
+    late = quarter_overdue()
+    quarters = [late.previous().previous().previous(), late.previous().previous(), late.previous()]
+    plan = PlanFactory(
+        code="smart-nation", name="智慧國家方案", start_year=quarters[0].year - 1, end_year=late.year + 1
+    )
+    moda = AgencyFactory(name="數位發展部", short_name="數位部")
+    moea = AgencyFactory(name="經濟部")
+    moe = AgencyFactory(name="教育部")
+    _, _, measure, (node,) = make_tree(plan, lead_agency=moda)
+    node.title = "政府資料開放，民間活化應用發展服務"
+    node.start_date, node.end_date = quarters[0].start, late.end
+    node.save()
+    Milestone.objects.create(
+        node=node, title="需求訪談與規劃完成", planned_date=quarters[1].end, completed_on=quarters[1].end
+    )
+    last_milestone = Milestone.objects.create(node=node, title="系統上線", planned_date=late.end, is_critical=True)
+    indicator = Indicator.objects.create(
+        plan=plan,
+        node=node,
+        key="open-data/usage",
+        name="資料集下載人次",
+        unit="萬人次",
+        is_cumulative=True,
+        baseline_year=quarters[0].year - 1,
+        baseline_value=Decimal(100),
+    )
+    IndicatorTarget.objects.create(indicator=indicator, year=late.year, value=Decimal(180))
+
+    lead = UserFactory(username="moda-lead", role="lead", agency=moda, password=PASSWORD)
+    secretariat = UserFactory(username="secretariat", role="secretariat", password=PASSWORD)
+    for step, quarter in enumerate(quarters, start=1):
+        report_in_status(
+            node=node,
+            status="accepted",
+            period=quarter,
+            author=lead,
+            reviewer=secretariat,
+            planned_progress=Decimal(25 * step),
+            actual_progress=Decimal(25 * step - 1),
+            budget_allocated=Decimal(1_000_000 * step),
+            budget_spent=Decimal(960_000 * step),
+            delay_reasons="資料介接測試較預期費時",
+            indicator_values=[{"indicator": indicator, "value": Decimal(120 + 20 * step)}],
+        )
+    # Others lagging, so the dashboard has a queue and its lights more than one colour.
+    # Others: one missing its reports (red), one far behind and under-spending (red), one a little behind
+    # (yellow), and one that started this quarter and owes nothing yet (green).
+    subproject(measure, "智慧製造推動計畫", moea, start_date=quarters[0].start, end_date=late.end)
+    for title, agency, period, actual, spent in (
+        ("數位學習精進方案", moe, quarters[0], 18, 560_000),
+        ("產業數位轉型計畫", moea, late, 44, 950_000),
+    ):
+        other = subproject(measure, title, agency, start_date=late.start, end_date=late.end)
+        other.start_date = period.start
+        other.save()
+        report_in_status(
+            node=other,
+            status="accepted",
+            period=period,
+            planned_progress=Decimal(50 if period == late else 30),
+            actual_progress=Decimal(actual),
+            budget_allocated=Decimal(1_000_000 if period == late else 800_000),
+            budget_spent=Decimal(spent),
+            delay_reasons="採購流標",
+        )
+    this_quarter = Quarter.containing(today())
+    subproject(measure, "5G 智慧應用示範", moe, start_date=this_quarter.start, end_date=this_quarter.end)
+    services.lag_scan(as_of=today())
+    flags = {flag.rule: flag.pk for flag in LagFlag.objects.filter(node=node, status__in=ACTIVE_STATUSES)}
+    assert set(flags) == {LagRule.LATE_REPORT, LagRule.MILESTONE_OVERDUE}, flags
+    return SimpleNamespace(node=node, late=late, flags=flags, milestone=last_milestone, indicator=indicator)
+
+
+@pytest.fixture
+def browser(scene, live_server):
+    with sync_api.sync_playwright() as playwright:
+        args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser, live_server, username, **context):
+    page = browser.new_context(locale="zh-TW", **context).new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{live_server.url}/")
+    assert page.url == f"{live_server.url}/accounts/login/"
+    page.get_by_label("使用者名稱").fill(username)  # Django's own labels, in Traditional Chinese
+    page.get_by_label("密碼").fill(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    return page
+
+
+def assert_png(path: Path, *, min_width: int) -> None:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= min_width and height > 400, (path, width, height)
+    assert len(data) > 20_000, f"{path} is nearly empty ({len(data)} bytes)"
+
+
+def test_a_report_goes_round_the_review_loop_and_its_flags_leave_the_dashboard(browser, live_server, scene):
+    expect = sync_api.expect
+    base = live_server.url
+    node, late = scene.node, str(scene.late)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+
+    # The secretariat's dashboard shows the flags the scan raised, each light in words too.
+    desk = sign_in(browser, live_server, "secretariat", viewport={"width": 1366, "height": 900})
+    assert desk.url == f"{base}/dashboard/"
+    for pk in scene.flags.values():
+        expect(desk.locator(f"#flag-{pk}")).to_be_visible()
+    expect(desk.locator(f"#flag-{scene.flags[LagRule.LATE_REPORT]}")).to_contain_text("紅燈")
+    desk.screenshot(path=SCREENSHOTS / "dashboard.png", full_page=True)
+    phone = sign_in(browser, live_server, "secretariat", viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.screenshot(path=SCREENSHOTS / "dashboard-phone.png", full_page=True)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling of the page
+
+    # 1. The lead lands on what its agency owes and files the missing report.
+    lead = sign_in(browser, live_server, "moda-lead", viewport={"width": 1280, "height": 900})
+    assert lead.url == f"{base}/agency/"
+    owed = lead.locator(f'tr[data-project="{node.pk}"][data-period="{late}"]')
+    owed.locator('[data-action="file-report"]').click()
+    expect(lead.locator("#id_period")).to_have_value(late)
+    lead.locator("#id_planned_progress").fill("100")
+    lead.locator("#id_actual_progress").fill("97")
+    lead.locator("#id_budget_allocated").fill("4000000")
+    lead.locator("#id_budget_spent").fill("2000000")
+    lead.locator("#id_achievements").fill("完成資料開放平臺改版上線")
+    lead.locator(f"#id_milestone-{scene.milestone.pk}-completed_on").fill(scene.late.end.isoformat())
+    lead.locator(f"#id_indicator-{scene.indicator.pk}-value").fill("185")
+    lead.locator("#save-report").click()
+    # Behind plan without reasons: refused with the API's message, next to the field.
+    expect(lead.locator("#id_delay_reasons_error")).to_be_visible()
+    expect(lead.locator("#id_delay_reasons")).to_have_attribute("aria-invalid", "true")
+    lead.locator("#id_delay_reasons").fill("系統整合測試延長兩週")
+    lead.locator("#id_countermeasures").fill("增派測試人力，按週追蹤")
+    lead.locator("#submit-report").click()
+    expect(lead.locator("#report-status")).to_have_attribute("data-status", "submitted")
+    report_url = lead.url
+    report_id = report_url.rstrip("/").rsplit("/", 1)[-1]
+
+    # 2. The secretariat returns it with a reason, from the keyboard.
+    desk.goto(f"{base}/dashboard/?reviews=1#reviews")
+    row = desk.locator(f"#report-{report_id}")
+    row.locator("summary").focus()
+    desk.keyboard.press("Enter")
+    row.locator("textarea").fill("經費執行率僅 50%，請確認累計執行數。")
+    row.locator('[data-action="return"]').press("Enter")
+    desk.wait_for_load_state()
+    expect(desk.locator(f"#report-{report_id}")).to_have_count(0)
+    desk.goto(report_url)
+    expect(desk.locator("#report-status")).to_have_attribute("data-status", "returned")
+
+    # 3. The lead sees why, fixes the figure and submits again.
+    lead.goto(f"{base}/agency/")
+    expect(owed).to_contain_text("經費執行率僅 50%")
+    owed.locator('[data-action="open-report"]').click()
+    expect(lead.locator("#return-reason")).to_contain_text("經費執行率僅 50%")
+    lead.locator("#id_budget_spent").fill("3880000")
+    lead.locator("#submit-report").click()
+    expect(lead.locator("#report-status")).to_have_attribute("data-status", "submitted")
+
+    # 4. The secretariat accepts it.
+    desk.goto(f"{base}/dashboard/?reviews=1#reviews")
+    desk.locator(f'#report-{report_id} [data-action="accept"]').click()
+    desk.wait_for_load_state()
+    expect(desk.locator(f"#report-{report_id}")).to_have_count(0)
+    # The flags are still up until the next scan looks again.
+    for pk in scene.flags.values():
+        expect(desk.locator(f"#flag-{pk}")).to_be_visible()
+
+    # 5. The scan (the job accepting queues, or the nightly one) finds the report in and the milestone done.
+    in_thread(services.lag_scan, as_of=today())
+    desk.goto(f"{base}/dashboard/")
+    for pk in scene.flags.values():
+        expect(desk.locator(f"#flag-{pk}")).to_have_count(0)
+
+    # The sub-project is green now; its page shows the accepted quarter in its charts and history.
+    desk.goto(f"{base}/projects/{node.pk}/")
+    expect(desk.locator("#subproject-light")).to_contain_text("●")
+    expect(desk.locator("#subproject-light .light--green")).to_have_count(1)
+    expect(desk.locator("#progress-chart")).to_contain_text("97%")
+    expect(desk.locator(f"#report-{report_id}")).to_contain_text(late)
+    desk.screenshot(path=SCREENSHOTS / "subproject.png", full_page=True)
+
+    assert_png(SCREENSHOTS / "dashboard.png", min_width=1366)
+    assert_png(SCREENSHOTS / "dashboard-phone.png", min_width=390)
+    assert_png(SCREENSHOTS / "subproject.png", min_width=1366)

@@ -1,0 +1,125 @@
+"""Every list on a page costs the same number of queries for one row as for many."""
+
+import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from indicators.models import Indicator, IndicatorActual, IndicatorTarget
+from reviews import services
+from reviews.models import FlagComment, LagRule, ReportStatus, Severity
+from reviews.periods import Quarter
+from tests.console.conftest import make_flag, subproject
+from tests.factories import MilestoneFactory
+from tests.reviews.factories import report_in_status
+
+RULES = list(LagRule.values)
+
+
+def queries(client, path, **params) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path, params)
+    assert response.status_code == 200, response.content[:300]
+    return len(captured)
+
+
+def test_dashboard(secretariat, world, django_assert_num_queries):
+    # given one flag with a comment and one report waiting for review
+    first = make_flag(world.subproject, severity=Severity.RED)
+    FlagComment.objects.create(flag=first, author=world.secretariat, body="請說明")
+    report_in_status(node=world.subproject, status=ReportStatus.SUBMITTED)
+    one = queries(secretariat, "/dashboard/")
+
+    # when there are many of each, under the same groups and agencies
+    for index in range(24):
+        node = subproject(world, f"子計畫 {index}", world.agency if index % 2 else world.other_agency)
+        flag = make_flag(node, severity=Severity.RED if index % 3 else Severity.YELLOW, rule=RULES[index % 5])
+        FlagComment.objects.create(flag=flag, author=world.secretariat, body="請說明")
+        if index < 15:
+            report_in_status(node=node, status=ReportStatus.SUBMITTED)
+
+    # then
+    with django_assert_num_queries(one):
+        response = secretariat.get("/dashboard/")
+    assert response.content.decode().count('<article class="flag') == 20
+    assert response.content.decode().count('data-action="accept"') == 16
+
+
+def test_what_an_agency_owes(lead, world, django_assert_num_queries):
+    report_in_status(node=world.subproject, status=ReportStatus.RETURNED)
+    one = queries(lead, "/agency/")
+
+    for index in range(10):
+        node = subproject(world, f"子計畫 {index}", world.sub_unit)
+        report_in_status(node=node, status=ReportStatus.SUBMITTED if index % 2 else ReportStatus.DRAFT)
+
+    with django_assert_num_queries(one):
+        response = lead.get("/agency/")
+    assert response.content.decode().count('data-action="file-report"') > 10
+
+
+def test_sub_project_page(secretariat, world, django_assert_num_queries):
+    node = subproject(world, "查詢次數子計畫", world.agency)
+    MilestoneFactory(node=node, title="查核點 0")
+    indicator = Indicator.objects.create(plan=world.plan, node=node, key="i0", name="指標 0", is_cumulative=True)
+    IndicatorTarget.objects.create(indicator=indicator, year=2025, value=Decimal(10))
+    IndicatorActual.objects.create(indicator=indicator, year=2024, value=Decimal(5))
+    report_in_status(node=node, status=ReportStatus.ACCEPTED, period=Quarter(2024, 1))
+    flag = make_flag(node)
+    FlagComment.objects.create(flag=flag, author=world.secretariat, body="請說明")
+    path = f"/projects/{node.pk}/"
+    one = queries(secretariat, path)
+
+    period = Quarter(2024, 1)
+    for index in range(1, 8):
+        period = period.next()
+        planned = datetime.date(2024, 1, 1) + datetime.timedelta(days=60 * index)
+        MilestoneFactory(node=node, title=f"查核點 {index}", planned_date=planned)
+        other = Indicator.objects.create(plan=world.plan, node=node, key=f"i{index}", name=f"指標 {index}")
+        IndicatorTarget.objects.create(indicator=other, year=2025, value=Decimal(10))
+        report_in_status(
+            node=node,
+            status=ReportStatus.RETURNED if index == 7 else ReportStatus.ACCEPTED,
+            period=period,
+            planned_progress=Decimal(40 + index),
+            actual_progress=Decimal(45 + index),
+        )
+    for rule in [rule for rule in RULES if rule != LagRule.PROGRESS_GAP]:
+        flagged = make_flag(node, rule=rule)
+        FlagComment.objects.create(flag=flagged, author=world.lead, body="改善中")
+
+    with django_assert_num_queries(one):
+        response = secretariat.get(path)
+    assert response.content.decode().count('<ol class="history">') == 8
+
+
+def test_report_page_history(lead, world, django_assert_num_queries):
+    report = report_in_status(node=world.subproject, status=ReportStatus.DRAFT)
+    path = f"/reports/{report.pk}/"
+    one = queries(lead, path)
+
+    for step in range(6):
+        report = services.report_update(
+            actor=world.lead, report=report, expected_version=report.version, data={"achievements": f"第 {step} 版"}
+        )
+
+    with django_assert_num_queries(one):
+        response = lead.get(path)
+    assert response.content.decode().count("<li>") >= 7
+
+
+def test_plan_page(reader, world, django_assert_num_queries):
+    def overall(position):
+        indicator = Indicator.objects.create(plan=world.plan, key=f"overall/{position}", name=f"總體指標 {position}")
+        IndicatorTarget.objects.create(indicator=indicator, year=2025, value=Decimal(10))
+        IndicatorActual.objects.create(indicator=indicator, year=2024, value=Decimal(position))
+
+    overall(0)
+    one = queries(reader, f"/plans/{world.plan.pk}/")
+
+    for position in range(1, 12):
+        overall(position)
+
+    with django_assert_num_queries(one):
+        reader.get(f"/plans/{world.plan.pk}/")
