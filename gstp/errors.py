@@ -7,13 +7,15 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import ApplicationError
+from .unavailable import ServiceUnavailable, database_unavailable, log_unavailable
 
 
 def _flatten_codes(codes):
@@ -25,6 +27,9 @@ def _flatten_codes(codes):
 
 
 def exception_handler(exc, context):
+    if database_unavailable(exc):
+        log_unavailable(context["request"], exc)
+        exc = ServiceUnavailable()  # 503 with Retry-After, not a 500: the request can be sent again
     if isinstance(exc, ApplicationError):
         return Response({"detail": str(exc.detail), "code": exc.code}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
@@ -49,3 +54,21 @@ def exception_handler(exc, context):
         codes = exc.get_codes()
         response.data = {"detail": str(exc.detail), "code": codes if isinstance(codes, str) else "error"}
     return response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    """handler404: an API path that matches no route answers like any other 404 of the API."""
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse({"detail": str(exceptions.NotFound.default_detail), "code": "not_found"}, status=404)
+
+
+def server_error(request):
+    """handler500: an API client gets the error as JSON, never an HTML page."""
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return JsonResponse({"detail": str(exceptions.APIException.default_detail), "code": "error"}, status=500)

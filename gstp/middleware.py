@@ -1,10 +1,14 @@
 """Conditional reads: every API answer to GET carries ``Last-Modified`` (and, through Django's
 ConditionalGetMiddleware, an ``ETag``), so a client asking with ``If-None-Match`` or
-``If-Modified-Since`` gets 304 when nothing changed."""
+``If-Modified-Since`` gets 304 when nothing changed. And an API query string that is not UTF-8 is refused."""
 
+from urllib.parse import unquote_to_bytes
+
+from django.http import JsonResponse
 from django.middleware.http import ConditionalGetMiddleware as DjangoConditionalGetMiddleware
 from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
+from django.utils.translation import gettext as _
 
 
 def _latest_update(data):
@@ -39,3 +43,29 @@ class ConditionalGetMiddleware(DjangoConditionalGetMiddleware):
         if response.status_code != 200:
             return response
         return super().process_response(request, response)
+
+
+class QueryStringEncodingMiddleware:
+    """An API request whose query string does not decode as UTF-8 is refused with 400, as JSON.
+
+    Django would read such bytes as U+FFFD and carry on, filtering on something the client never sent.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/") and not _is_utf8(request.META.get("QUERY_STRING", "")):
+            return JsonResponse(
+                {"detail": _("The query string is not valid UTF-8."), "code": "invalid_query_string"}, status=400
+            )
+        return self.get_response(request)
+
+
+def _is_utf8(query_string: str) -> bool:
+    # WSGI hands the raw bytes over as ISO-8859-1 text; percent-escapes may encode any byte.
+    try:
+        unquote_to_bytes(query_string.encode("iso-8859-1")).decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return True

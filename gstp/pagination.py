@@ -1,17 +1,51 @@
+import base64
+import re
+
+from django.utils.translation import gettext_lazy as _
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
+
+# A cursor's position is an id (cursor pages are ordered by pk).
+CURSOR_POSITION = re.compile(r"-?\d{1,20}")
+PAGE_SIZE = re.compile(r"\s*\d{1,20}\s*")
 
 
-class PageNumberPagination(pagination.PageNumberPagination):
+class PageSizeMixin:
+    """``?page_size=`` up to 500 (more is capped); anything but a whole number from 1 is a 400 naming the
+    parameter, not a size silently ignored."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request):
+        wanted = request.query_params.get(self.page_size_query_param, "")
+        if wanted == "":
+            return self.page_size
+        if not PAGE_SIZE.fullmatch(wanted) or int(wanted) < 1:
+            message = _("Use a whole number from 1 to %(max)s.") % {"max": self.max_page_size}
+            raise ValidationError({self.page_size_query_param: [message]})
+        return min(int(wanted), self.max_page_size)
 
-class CursorPagination(pagination.CursorPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
+
+class PageNumberPagination(PageSizeMixin, pagination.PageNumberPagination):
+    pass
+
+
+class CursorPagination(PageSizeMixin, pagination.CursorPagination):
     ordering = "pk"  # unique and only growing: stable while rows are written between pages
+
+    def decode_cursor(self, request):
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded:
+            try:  # DRF skips what is not base64, so a cursor of garbage would read as the first page
+                base64.b64decode(encoded.encode("ascii"), validate=True)
+            except ValueError:
+                raise NotFound(self.invalid_cursor_message) from None
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and not CURSOR_POSITION.fullmatch(cursor.position):
+            raise NotFound(self.invalid_cursor_message)  # not a cursor this API gave out
+        return cursor
 
 
 class Pagination(pagination.BasePagination):
@@ -32,7 +66,11 @@ class Pagination(pagination.BasePagination):
         return self.active.get_paginated_response(data)
 
     def get_paginated_response_schema(self, schema):
-        return self.numbered.get_paginated_response_schema(schema)
+        paginated = self.numbered.get_paginated_response_schema(schema)
+        # Cursor pages carry no total.
+        paginated["required"] = [name for name in paginated["required"] if name != "count"]
+        paginated["properties"]["count"]["description"] = "The total; absent from cursor pages."
+        return paginated
 
     def get_schema_operation_parameters(self, view):
         return [

@@ -5,6 +5,8 @@ its messages in files (Kombu's filesystem transport), so one machine with
 nothing installed can run the web server, a worker and beat together.
 """
 
+import datetime
+import logging
 import os
 from pathlib import Path
 
@@ -27,6 +29,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
 DEBUG = env_bool("DEBUG", default=True)
 
 _DEV_SECRET_KEY = "django-insecure-gstp-development-only"
@@ -39,6 +51,10 @@ elif not DEBUG and (SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) 
     raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 32 characters when DEBUG is off.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must name the host names GSTP answers to (comma-separated) when DEBUG is off."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -48,6 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "corsheaders",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -56,20 +74,28 @@ INSTALLED_APPS = [
     "projects",
     "indicators",
     "reviews",
+    "console",
 ]
 
 MIDDLEWARE = [
+    "gstp.logs.RequestIdMiddleware",
+    "gstp.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "gstp.unavailable.DatabaseUnavailableMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "gstp.middleware.ConditionalGetMiddleware",
     "gstp.middleware.LastModifiedMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "gstp.limits.RequestSizeLimitMiddleware",
+    "gstp.middleware.QueryStringEncodingMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gstp.urls"
@@ -104,9 +130,42 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web server, worker and beat write to the same file: wait for the lock
     # instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that accepts connections but never answers must not hold a request forever.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+
+# Argon2 first: new passwords are hashed with it, and a password stored with one of the
+# others is rehashed with Argon2 the next time its owner signs in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# django-axes watches every sign-in (the admin's and /api/v1/auth/login/): after
+# GSTP_LOGIN_FAILURE_LIMIT failures an account is locked, whatever address tries it,
+# and so is an address, whatever account it tries, until GSTP_LOGIN_COOLOFF_MINUTES
+# have passed since the last failure. A success resets that account's count.
+AUTHENTICATION_BACKENDS = [
+    "accounts.lockout.LoginAttemptBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env_int("GSTP_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("GSTP_LOGIN_COOLOFF_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no startup banner in every management command's output
+AXES_HANDLER = "accounts.lockout.LoginAttemptHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip_address"
+# Behind N reverse proxies the client's address is the Nth entry of X-Forwarded-For
+# counted from the right; 0 means clients connect directly (REMOTE_ADDR).
+GSTP_TRUSTED_PROXIES = env_int("GSTP_TRUSTED_PROXIES", 0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -121,6 +180,12 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Taipei"
 USE_I18N = True
 USE_TZ = True
+
+# Request size limits: a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE is refused with
+# 413 before any view reads it (gstp/limits.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
 
 LOGIN_REDIRECT_URL = "/api/v1/"
 LOGOUT_REDIRECT_URL = "/api/v1/"
@@ -139,8 +204,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
     "EXCEPTION_HANDLER": "gstp.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "gstp.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "COERCE_DECIMAL_TO_STRING": True,
 }
+
+# The OpenAPI schema and its docs page: public on a developer's machine, for signed-in
+# users only in production unless GSTP_API_DOCS_PUBLIC says otherwise.
+GSTP_API_DOCS_PUBLIC = env_bool("GSTP_API_DOCS_PUBLIC", default=DEBUG)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "GSTP API",
@@ -149,6 +223,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["gstp.permissions.ApiDocsAccess"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "NodeKindEnum": "projects.models.NodeKind",
@@ -156,6 +231,7 @@ SPECTACULAR_SETTINGS = {
         "FlagStatusEnum": "reviews.models.flags.FlagStatus",
         "CommentKindEnum": "reviews.models.flags.CommentKind",
     },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "gstp.openapi.document_errors"],
     # The docs page's scripts are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -190,18 +266,74 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gstp@localhost")
 
+# Logs: one JSON object per line on stdout in production (GSTP_LOG_FORMAT=json, the default
+# when DEBUG is off); plain text on stderr on a developer's machine, where stdout is left
+# to what commands print (`TOKEN=$(manage.py issue_token portal)`). Every line written
+# while a request or a Celery task runs carries its request_id or task_id (gstp/logs.py).
+GSTP_LOG_FORMAT = os.environ.get("GSTP_LOG_FORMAT", "").strip().lower() or ("text" if DEBUG else "json")
+if GSTP_LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"GSTP_LOG_FORMAT must be json or text, not {GSTP_LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "gstp.logs.LogContextFilter"}},
+    "formatters": {
+        "json": {"()": "gstp.logs.JsonFormatter"},
+        "text": {"()": "gstp.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout" if GSTP_LOG_FORMAT == "json" else "ext://sys.stderr",
+            "filters": ["context"],
+            "formatter": GSTP_LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Through the root handler only, not also through Django's own console handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # runserver's line per request repeats gstp.request's; keep its warnings.
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+    },
 }
+if GSTP_LOG_FORMAT == "json":
+    logging.captureWarnings(True)  # Python's warnings become log lines too (py.warnings)
+# The worker logs through LOGGING above instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Cross-origin requests: none unless CORS_ALLOWED_ORIGINS lists the origins
+# (https://dashboard.example.gov.tw) whose pages may call the API from a browser.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "X-Request-ID"]
+
+
+def _proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto,https`` (or ``HTTP_X_FORWARDED_PROTO,https``) as Django wants it; ``off``: none."""
+    if value.strip().lower() in {"off", "none", "0", "false", "no"}:
+        return None
+    header, sep, expected = value.partition(",")
+    header, expected = header.strip(), expected.strip()
+    if not sep or not header or not expected:
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER must read HEADER,VALUE (X-Forwarded-Proto,https) or off, not {value!r}."
+        )
+    meta_key = header.upper().replace("-", "_")
+    return (meta_key if meta_key.startswith("HTTP_") else f"HTTP_{meta_key}", expected)
+
+
+# The load balancer probes these over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
 
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The TLS-terminating proxy in front of GSTP says the request came over HTTPS.
+    # Only safe when that proxy overwrites the header a client sends.
+    SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER") or "X-Forwarded-Proto,https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -7,7 +6,10 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from reviews.annual.views import AnnualReportView
+
 from .exports import ExportView
+from .health import healthz, readyz
 
 
 @extend_schema(exclude=True)
@@ -20,11 +22,6 @@ def api_root(request):
     links["schema"] = request.build_absolute_uri("/api/v1/schema/")
     links["docs"] = request.build_absolute_uri("/api/v1/docs/")
     return Response(links)
-
-
-def healthz(request):
-    """The process is up; readiness of PostgreSQL and Redis is another question."""
-    return JsonResponse({"status": "ok"})
 
 
 api_v1 = [
@@ -42,5 +39,12 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
+    path("readyz/", readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("reports/annual/<int:year>.<str:fmt>", AnnualReportView.as_view(), name="annual-report"),
+    path("", include("console.urls")),
 ]
+
+handler400 = "gstp.limits.bad_request"
+handler404 = "gstp.errors.not_found"
+handler500 = "gstp.errors.server_error"

@@ -1,5 +1,5 @@
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -57,7 +57,10 @@ class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(
         summary="Record a plan- or group-level actual (secretariat)",
         request=ActualWriteSerializer,
-        responses={201: ActualSerializer},
+        responses={
+            201: ActualSerializer,
+            409: OpenApiResponse(description=_("A sub-project's indicator: its actuals come from accepted reports.")),
+        },
     )
     @action(detail=True, methods=["post"])
     def actuals(self, request, pk=None):

@@ -84,6 +84,8 @@ class ActualWriteSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "source": {"required": True, "allow_blank": False},
             "as_of": {"required": True},
+            # A year the evaluation can place on a calendar (year 0 has no 31 December).
+            "year": {"min_value": 1900, "max_value": 2100},
             "quarter": {"min_value": 0, "max_value": 4},
         }
 

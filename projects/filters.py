@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -29,8 +31,26 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
+class UtcIsoDateTimeField(django_filters.IsoDateTimeFilter.field_class):
+    """An ISO 8601 time with any offset Python reads, handed on in UTC: PostgreSQL refuses offsets beyond
+    ±15:59, and a time that moves out of years 1 to 9999 in UTC is invalid, not a server error."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class UpdatedSinceFilterSet(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text=_("Only rows changed at or after this ISO 8601 time.")
     )
 
@@ -99,7 +119,7 @@ class ProjectFilter(UpdatedSinceFilterSet):
 
 class DeletionFilter(django_filters.FilterSet):
     resource = django_filters.MultipleChoiceFilter(choices=[(name, name) for name in TRACKED.values()])
-    since = django_filters.IsoDateTimeFilter(
+    since = IsoDateTimeFilter(
         field_name="deleted_at", lookup_expr="gte", help_text=_("Deletions at or after this ISO 8601 time.")
     )
 

@@ -15,7 +15,7 @@ def agency_list(*, user):
 def agency_find(name: str) -> Agency | None:
     """The agency a name refers to: its full name, a short name (數位部), or a sub-unit written with a short parent."""
     name = "".join(name.split())
-    if not name:
+    if not name or "\x00" in name:  # no name holds a NUL, and PostgreSQL refuses one in a query
         return None
     found = Agency.objects.filter(Q(name=name) | Q(aliases__alias=name)).first()
     if found:

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
-from projects.filters import StrictBooleanFilter, UpdatedSinceFilterSet
+from projects.filters import IsoDateTimeFilter, StrictBooleanFilter, UpdatedSinceFilterSet
 from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
 
 from .models import FlagStatus, LagFlag, LagRule, QuarterlyReport, ReportStatus, Severity
@@ -68,7 +68,7 @@ class FlagFilter(UpdatedSinceFilterSet):
     severity = filters.MultipleChoiceFilter(choices=Severity.choices)
     status = filters.MultipleChoiceFilter(choices=FlagStatus.choices)
     period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
-    opened_since = filters.IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
+    opened_since = IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
 
     class Meta:
         model = LagFlag

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -42,7 +42,11 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         flag = self.get_queryset().get(pk=flag.pk)
         return Response(FlagSerializer(flag).data)
 
-    @extend_schema(summary="Acknowledge a flag (secretariat)", request=None, responses=FlagSerializer)
+    @extend_schema(
+        summary="Acknowledge a flag (secretariat)",
+        request=None,
+        responses={200: FlagSerializer, 409: OpenApiResponse(description=_("The flag is not open."))},
+    )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         return self._flag_response(services.lag_flag_acknowledge(flag=self.get_object(), actor=request.user))
@@ -50,7 +54,7 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(
         summary="Resolve or override a flag with a reason (secretariat)",
         request=ResolveSerializer,
-        responses=FlagSerializer,
+        responses={200: FlagSerializer, 409: OpenApiResponse(description=_("The flag is already resolved."))},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):

@@ -1,0 +1,359 @@
+"""Object- and function-level authorization across every endpoint of the API.
+
+The spec (README, "Who sees what"): an object out of the caller's scope answers 404, byte for byte the
+answer for an id that does not exist; an object in scope with an action the caller may not take answers
+403; an allowed action answers 2xx. And no list, filter, count, search, export or error message shows
+anything of an object out of scope.
+
+Endpoints are read from the URL resolver: each one that names an object is either in the matrix below, in
+the quarterly-report matrix of tests/reviews/test_report_permissions.py (statuses x endpoints x roles), or
+named as not naming an object. A new endpoint fails ``test_every_object_endpoint_is_classified`` until it is
+placed.
+"""
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+
+from indicators.models import IndicatorActual
+from reviews.models import FlagComment, FlagStatus, LagFlag, QuarterlyReport, ReportStatus
+from tests.reviews import test_report_permissions as report_matrix
+
+from .conftest import IN_SCOPE, ROLES
+from .endpoints import api_endpoints, collection_reads, object_endpoints
+from .world import OWNERS, PRIVATE_VALUE, private_markers
+
+pytestmark = pytest.mark.postgres
+
+# --------------------------------------------------------------------------- what each endpoint is
+
+# Rows: an endpoint (method and URL name) and, after "@", which object it is tried on when that is not the
+# owner's own. Columns: role, then the agency leading the object's sub-project (A = 數位發展部, U = its
+# sub-unit 數位產業署, B = 經濟部); for the plan structure (agencies, plans, nodes, milestones, indicators),
+# which every signed-in user reads, the owner's agency, node, milestone or indicator.
+EXPECTED = """
+#                                 anonymous     secretariat   lead_a        lead_unit     lead_b        reader        service
+#                                 A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B
+GET agency-detail                 401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET plan-detail                   401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET plan-indicators               401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET project-detail                401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET milestone-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET indicator-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+POST indicator-actuals            401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+POST indicator-actuals@plan       401 401 401   201 201 201   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+GET flag-detail                   401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 200   200 200 200
+POST flag-acknowledge             401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   403 403 403   403 403 403
+POST flag-resolve                 401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   403 403 403   403 403 403
+POST flag-comment                 401 401 401   201 201 201   201 201 404   404 201 404   404 404 201   403 403 403   403 403 403
+"""
+
+# The quarterly-report endpoints, and the name each has in the report matrix.
+COVERED_BY_REPORT_MATRIX = {
+    "GET report-detail": "detail",
+    "PATCH report-detail": "patch",
+    "GET report-history": "history",
+    "POST report-submit": "submit",
+    "POST report-return-report": "return",
+    "POST report-accept": "accept",
+}
+# Endpoints whose path parameter names no object.
+NOT_AN_OBJECT = {
+    "GET export": "names the collection to export; every export is searched for leaks below",
+}
+
+BODIES = {
+    "indicator-actuals": {"year": 2024, "value": "10", "as_of": "2024-12-31", "source": "國家發展委員會"},
+    "flag-resolve": {"reason": "已改善"},
+    "flag-comment": {"body": "請補充改善措施", "kind": "comment"},
+}
+
+
+def _rows():
+    rows = {}
+    for line in EXPECTED.strip().splitlines():
+        if line.startswith("#"):
+            continue
+        method, name, *values = line.split()
+        assert len(values) == len(ROLES) * len(OWNERS), line
+        rows[f"{method} {name}"] = {
+            (role, owner): int(values[r * len(OWNERS) + o])
+            for r, role in enumerate(ROLES)
+            for o, owner in enumerate(OWNERS)
+        }
+    return rows
+
+
+MATRIX = _rows()
+
+
+def _endpoint_key(endpoint):
+    return f"{endpoint.method} {endpoint.name}"
+
+
+def test_every_object_endpoint_is_classified():
+    object_keys = {_endpoint_key(endpoint) for endpoint in object_endpoints()}
+    classified = {key.split("@")[0] for key in MATRIX} | set(COVERED_BY_REPORT_MATRIX) | set(NOT_AN_OBJECT)
+
+    assert object_keys - classified == set(), "place these endpoints in the matrix"
+    assert classified - object_keys == set(), "these endpoints are gone: take them out of the matrix"
+    assert set(COVERED_BY_REPORT_MATRIX.values()) <= set(report_matrix.ENDPOINTS)
+
+
+def test_every_endpoint_is_in_the_published_schema(secretariat_client):
+    schema = secretariat_client.get("/api/v1/schema/", {"format": "json"}).json()
+    published = {f"{method.upper()} {path}" for path, methods in schema["paths"].items() for method in methods}
+    routed = {endpoint.key.replace("{pk}", "{id}") for endpoint in api_endpoints()}
+
+    assert routed == published
+
+
+# --------------------------------------------------------------------------- the matrix
+
+
+def _target(world, key, owner):
+    """The object an endpoint is tried on."""
+    name, _, variant = key.split(" ")[1].partition("@")
+    if variant == "plan":
+        return world.plan_indicator
+    return {
+        "agency-detail": world.agencies[owner],
+        "plan-detail": world.plan,
+        "plan-indicators": world.plan,
+        "project-detail": world.nodes[owner],
+        "milestone-detail": world.milestones[owner],
+        "indicator-detail": world.indicators[owner],
+        "indicator-actuals": world.indicators[owner],
+        "flag-detail": world.flags[(owner, "open")],
+        "flag-acknowledge": world.flags[(owner, "open")],
+        "flag-resolve": world.flags[(owner, "open")],
+        "flag-comment": world.flags[(owner, "open")],
+    }[name]
+
+
+def _endpoint(key):
+    method, name = key.split("@")[0].split(" ")
+    return next(e for e in object_endpoints() if e.method == method and e.name == name)
+
+
+def _call(client, endpoint, pk):
+    url = endpoint.url(**{endpoint.parameters[0]: pk})
+    if endpoint.method == "GET":
+        return client.get(url)
+    return client.post(url, BODIES.get(endpoint.name, {}), format="json")
+
+
+def _flag_state(flag):
+    stored = LagFlag.objects.get(pk=flag.pk)
+    return stored.status, stored.resolution_reason, FlagComment.objects.filter(flag=flag).count()
+
+
+def _check_cell(client, key, target, expected):
+    """Call the endpoint on ``target``; what is wrong with the answer, or None."""
+    endpoint = _endpoint(key)
+    before = _flag_state(target) if isinstance(target, LagFlag) else None
+    actuals_before = IndicatorActual.objects.count()
+
+    response = _call(client, endpoint, target.pk)
+
+    if response.status_code != expected:
+        return f"{response.status_code} {response.content[:200]!r}"
+    if expected >= 400:
+        body = response.json()
+        code = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}.get(expected)
+        if code and body.get("code") != code or not body.get("detail"):
+            return f"error body {body}"
+        # a refusal changes nothing
+        if IndicatorActual.objects.count() != actuals_before or (before and _flag_state(target) != before):
+            return "a refused request changed the object"
+    if expected == 404:
+        missing = type(target).objects.order_by("-pk").values_list("pk", flat=True).first() + 1_000_000
+        absent = _call(client, endpoint, missing)
+        if (absent.status_code, absent.content, absent["Content-Type"]) != (
+            response.status_code,
+            response.content,
+            response["Content-Type"],
+        ):
+            return f"differs from a missing id: {response.content!r} against {absent.content!r}"
+        if response.has_header("ETag") or response.has_header("Last-Modified"):
+            return "a 404 carries a validator"
+    if expected < 300:
+        stored = LagFlag.objects.get(pk=target.pk) if before else None
+        done = {
+            "POST flag-acknowledge": lambda: stored.status == FlagStatus.ACKNOWLEDGED,
+            "POST flag-resolve": lambda: stored.status == FlagStatus.RESOLVED,
+            "POST flag-comment": lambda: FlagComment.objects.filter(flag=target).count() == before[2] + 1,
+            "POST indicator-actuals@plan": lambda: IndicatorActual.objects.filter(indicator=target, year=2024).exists(),
+        }.get(key, lambda: True)
+        if not done():
+            return "answered 2xx but did not do it"
+    return None
+
+
+# Roles that may change an object go last, so every refusal meets the object as the world made it.
+MATRIX_ORDER = sorted(ROLES, key=lambda role: role == "secretariat")
+
+
+@pytest.mark.parametrize("key", list(MATRIX))
+def test_object_access(client_for, world, key):
+    wrong = []
+    for role in MATRIX_ORDER:
+        client = client_for(role)
+        for owner in OWNERS:
+            expected = MATRIX[key][(role, owner)]
+            problem = _check_cell(client, key, _target(world, key, owner), expected)
+            if problem:
+                wrong.append(f"{role} on {owner}'s: expected {expected}, got {problem}")
+
+    assert not wrong, "\n".join(wrong)
+
+
+# --------------------------------------------------------------------------- nothing leaks
+#
+# Every read of every collection, with every filter the schema lists (tried with values that point at other
+# agencies' objects), cursor pages, every export in every format, every object's detail and history, and
+# writes that name other agencies' objects: no answer may hold a private text of an agency out of the
+# caller's scope, a hidden report or flag id in a list, or a count that includes them.
+
+LEAK_ROLES = [role for role in ROLES if role not in ("anonymous", "secretariat")]
+EXPORT_FORMATS = ("csv", "jsonl", "xlsx")
+
+
+def _query_values(world, parameter):
+    """Values to try for a query parameter: enum values, the world's ids, its periods and its secrets."""
+    schema = parameter.get("schema", {})
+    if "enum" in schema:
+        return schema["enum"]
+    if schema.get("type") == "array" and "enum" in schema.get("items", {}):
+        return schema["items"]["enum"]
+    if schema.get("type") == "integer":
+        ids = {world.plan.pk, world.group.pk}
+        ids |= {node.pk for node in world.nodes.values()} | {agency.pk for agency in world.agencies.values()}
+        return sorted(ids)
+    if schema.get("type") == "boolean":
+        return ["true", "false"]
+    if schema.get("format") in ("date", "date-time"):
+        return ["2000-01-01"]
+    return ["SECRET", "7q", "2024Q1", "2024Q2", "2024Q3", "2024", "draft", "數位"]
+
+
+def _body_text(response) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if content.startswith(b"PK"):  # an XLSX workbook: its text is in the XML parts
+        with zipfile.ZipFile(io.BytesIO(content)) as workbook:
+            content = b"".join(workbook.read(name) for name in workbook.namelist() if name.endswith(".xml"))
+    return content.decode("utf-8", errors="replace")
+
+
+def _rows_of(path, text):
+    """The rows of a list or export answer, as dicts (empty for anything else)."""
+    if "format=jsonl" in path:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    if "format=csv" in path:
+        return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return []
+    if isinstance(body, dict) and isinstance(body.get("results"), list):
+        return body["results"]
+    return body if isinstance(body, list) else []
+
+
+def _requests(world, schema):
+    """(path, query) of every read to search."""
+    reads = []
+    for endpoint in collection_reads():
+        operation = schema["paths"][endpoint.route]["get"]
+        parameters = [p for p in operation.get("parameters", []) if p["in"] == "query"]
+        reads.append((endpoint.route, {"page_size": 500}))
+        reads.append((endpoint.route, {"cursor": "", "page_size": 500}))
+        for parameter in parameters:
+            if parameter["name"] in ("page", "page_size", "cursor"):
+                continue
+            reads.extend(
+                (endpoint.route, {parameter["name"]: value, "page_size": 500})
+                for value in _query_values(world, parameter)
+            )
+    for resource in ("projects", "reports", "flags", "indicator-values"):
+        for fmt in EXPORT_FORMATS:
+            reads.append((f"/api/v1/exports/{resource}/", {"format": fmt}))
+        for query in ({"status": "draft"}, {"project": world.nodes["B"].pk}, {"agency": world.agencies["B"].pk}):
+            reads.append((f"/api/v1/exports/{resource}/", {"format": "jsonl", **query}))
+    for report in world.reports.values():
+        reads.append((f"/api/v1/reports/{report.pk}/", {}))
+        reads.append((f"/api/v1/reports/{report.pk}/history/", {}))
+    for flag in world.flags.values():
+        reads.append((f"/api/v1/flags/{flag.pk}/", {}))
+    for indicator in (world.plan_indicator, world.group_indicator, *world.indicators.values()):
+        reads.append((f"/api/v1/indicators/{indicator.pk}/", {}))
+    reads.append((f"/api/v1/plans/{world.plan.pk}/indicators/", {}))
+    return reads
+
+
+def _probing_writes(world):
+    """Writes that name every agency's reports, flags and sub-projects: their errors must tell nothing."""
+    for owner in OWNERS:
+        draft = world.report(owner, ReportStatus.DRAFT)
+        yield "post", "/api/v1/reports/", {"project": world.nodes[owner].pk, "period": "2024Q1"}, {}
+        yield "patch", f"/api/v1/reports/{draft.pk}/", {"achievements": "x"}, {"HTTP_IF_MATCH": draft.etag}
+        yield "patch", f"/api/v1/reports/{draft.pk}/", {"achievements": "x"}, {"HTTP_IF_MATCH": '"1-1"'}
+        yield "post", f"/api/v1/reports/{draft.pk}/submit/", {}, {}
+        yield "post", f"/api/v1/flags/{world.flags[(owner, 'resolved')].pk}/comment/", {"body": ""}, {}
+
+
+@pytest.mark.parametrize("role", LEAK_ROLES)
+def test_no_answer_reveals_anything_out_of_scope(client_for, world, secretariat_client, role):
+    # given: what the role must never see
+    client = client_for(role)
+    hidden = set(OWNERS) - IN_SCOPE[role]
+    markers = set().union(*(private_markers(owner) for owner in hidden))
+    hidden_reports = {
+        report.pk for (owner, status), report in world.reports.items() if owner in hidden and status != "accepted"
+    }
+    hidden_flags = (
+        {flag.pk for (owner, _), flag in world.flags.items() if owner in hidden} if role.startswith("lead") else set()
+    )
+    schema = secretariat_client.get("/api/v1/schema/", {"format": "json"}).json()
+    answers = []
+
+    # when
+    for path, query in _requests(world, schema):
+        response = client.get(path, query)
+        assert response.status_code < 500, (path, query, response.status_code)
+        url = f"{path}?{'&'.join(f'{k}={v}' for k, v in query.items())}"
+        answers.append((url, response, _body_text(response)))
+    for method, path, body, headers in _probing_writes(world):
+        response = getattr(client, method)(path, body, format="json", **headers)
+        assert response.status_code < 500, (path, response.status_code)
+        answers.append((f"{method.upper()} {path}", response, _body_text(response)))
+
+    # then
+    for url, response, text in answers:
+        leaked = sorted(marker for marker in markers if marker in text)
+        assert not leaked, f"{url} shows {leaked}"
+        if not IN_SCOPE[role]:  # no private report at all: not even its figures
+            assert str(PRIVATE_VALUE.normalize()) not in text, url
+        rows = _rows_of(url, text) if response.status_code == 200 else []
+        if url.startswith(("/api/v1/reports/?", "/api/v1/exports/reports/")):
+            assert not {row.get("id") for row in rows} & {*hidden_reports, *map(str, hidden_reports)}, url
+        if url.startswith(("/api/v1/flags/?", "/api/v1/exports/flags/")):
+            assert not {row.get("id") for row in rows} & {*hidden_flags, *map(str, hidden_flags)}, url
+        body = response.json() if response.get("Content-Type", "").startswith("application/json") else None
+        if isinstance(body, dict) and "count" in body and body.get("next") is None and body.get("previous") is None:
+            assert body["count"] == len(body["results"]), url
+
+
+def test_the_leak_search_would_see_a_leak(secretariat_client, world):
+    """The secretariat sees every agency's private texts: the same search finds them in its answers."""
+    schema = secretariat_client.get("/api/v1/schema/", {"format": "json"}).json()
+    texts = [_body_text(secretariat_client.get(path, query)) for path, query in _requests(world, schema)]
+    everything = "\n".join(texts)
+
+    missing = sorted(marker for owner in OWNERS for marker in private_markers(owner) if marker not in everything)
+    assert missing == []
+    assert str(PRIVATE_VALUE.normalize()) in everything
+    assert QuarterlyReport.objects.filter(status=ReportStatus.DRAFT).count() == len(OWNERS)

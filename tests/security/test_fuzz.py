@@ -1,0 +1,47 @@
+"""Schemathesis against the API's published schema, signed in as each kind of caller (see fuzzing.py).
+
+Every operation goes through the examples and coverage phases and then GSTP_FUZZ_EXAMPLES generated cases
+(25 by default) of valid and invalid data, against a small world of real objects, in-process over WSGI:
+no answer may be a 5xx, and every answer must be documented by the schema (status, content type, body).
+``python -m tests.security.run_fuzz`` runs 100 per operation and prints the table.
+
+Each caller gets a world of its own (the database is emptied after each test), so one caller's writes
+never change what the next one meets, and the seed is fixed (GSTP_FUZZ_SEED) so a run can be repeated.
+"""
+
+import logging
+import os
+
+import pytest
+
+from .endpoints import api_endpoints
+from .fuzzing import ACTORS, fuzz
+from .world import build_world, make_actor
+
+EXAMPLES = int(os.environ.get("GSTP_FUZZ_EXAMPLES", "25"))
+SEED = int(os.environ.get("GSTP_FUZZ_SEED", "20240930"))
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+@pytest.fixture
+def refusals_unlogged():
+    """Thousands of 4xx are the point here; errors (a 5xx's traceback) are still logged."""
+    logging.disable(logging.WARNING)
+    yield
+    logging.disable(logging.NOTSET)
+
+
+# The fuzzer calls the app from its own threads, each with its own database connection: the world must be
+# committed for them to see it, hence transactional_db.
+@pytest.mark.parametrize("name", ACTORS)
+def test_no_operation_answers_a_5xx_or_outside_the_schema(transactional_db, refusals_unlogged, name):
+    world = build_world()
+    actor = make_actor(name, world, session=name == "reader")
+
+    result = fuzz(actor, world, max_examples=EXAMPLES, seed=SEED)
+
+    failures = "\n".join(result.failures[:40])
+    assert (result.errors, result.server_errors, result.schema_violations) == (0, 0, 0), failures
+    assert result.operations == len(api_endpoints())
+    assert result.fewest_cases >= EXAMPLES

@@ -1,0 +1,253 @@
+"""A small world to attack: three agencies' sub-projects with reports, flags, milestones and indicators.
+
+Agencies: A = 數位發展部, U = its sub-unit 數位發展部數位產業署, B = 經濟部 (the names the shared fixtures use).
+Each of A, U and B leads one sub-project, which has a milestone, an indicator, a report in every status
+(2024Q1 draft, Q2 submitted, Q3 returned, Q4 accepted) and two flags (one open with a comment, one resolved
+with a reason). Every text that only its own agency and the secretariat may read carries a marker,
+``secret_marker(owner, what)``, so a test can search any answer for it.
+
+``build_world`` is plain code (no pytest), so the fuzzing command builds the same world as the tests.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from accounts.models import Role, User
+from accounts.services import token_issue
+from indicators.models import Indicator, IndicatorTarget
+from projects.models import Agency, AgencyRole, Milestone, NodeAgency, NodeKind, Plan, PlanNode
+from reviews.models import (
+    CommentKind,
+    FlagComment,
+    FlagResolution,
+    FlagStatus,
+    LagFlag,
+    LagRule,
+    QuarterlyReport,
+    ReportStatus,
+)
+from reviews.periods import Quarter
+from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from tests.reviews.factories import report_in_status
+
+OWNERS = ("A", "U", "B")
+PRIVATE_STATUSES = (ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.RETURNED)
+REPORT_PERIODS = {
+    ReportStatus.DRAFT: Quarter(2024, 1),
+    ReportStatus.SUBMITTED: Quarter(2024, 2),
+    ReportStatus.RETURNED: Quarter(2024, 3),
+    ReportStatus.ACCEPTED: Quarter(2024, 4),
+}
+# A draft's indicator value and milestone forecasts that no accepted figure shares: they must never appear
+# outside the reports that hold them.
+PRIVATE_VALUE = Decimal("987654.3210")
+PRIVATE_FORECAST = {"A": datetime.date(2025, 2, 17), "U": datetime.date(2025, 2, 18), "B": datetime.date(2025, 2, 19)}
+
+
+def secret_marker(owner: str, what: str) -> str:
+    return f"SECRET-{owner}-{what}-7q"
+
+
+@dataclass
+class Actor:
+    """A way in: a user (None for anonymous) and the headers or cookies that sign its requests in."""
+
+    name: str
+    user: User | None
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    plan: Plan
+    group: PlanNode
+    agencies: dict[str, Agency]
+    nodes: dict[str, PlanNode]
+    milestones: dict[str, Milestone]
+    indicators: dict[str, Indicator]
+    plan_indicator: Indicator
+    group_indicator: Indicator
+    reports: dict[tuple[str, str], QuarterlyReport]
+    flags: dict[tuple[str, str], LagFlag]
+
+    def report(self, owner: str, status: str) -> QuarterlyReport:
+        return self.reports[(owner, status)]
+
+
+def build_world(*, agency: Agency | None = None, unit: Agency | None = None, other_agency: Agency | None = None):
+    agency = agency or AgencyFactory(name="數位發展部", short_name="數位部")
+    unit = unit or AgencyFactory(name="數位發展部數位產業署", parent=agency)
+    other_agency = other_agency or AgencyFactory(name="經濟部")
+    agencies = {"A": agency, "U": unit, "B": other_agency}
+
+    plan = PlanFactory(code="smart-nation")
+    group, _strategy, measure, (led_by_a,) = make_tree(plan, lead_agency=agency)
+    nodes = {"A": led_by_a}
+    for owner, title in (("U", "數位產業署的子計畫"), ("B", "經濟部的子計畫")):
+        node = NodeFactory(
+            plan=plan,
+            kind=NodeKind.SUBPROJECT,
+            parent=measure,
+            title=title,
+            start_date=led_by_a.start_date,
+            end_date=led_by_a.end_date,
+            budget=Decimal("1000000"),
+        )
+        NodeAgency.objects.create(node=node, agency=agencies[owner], role=AgencyRole.LEAD)
+        nodes[owner] = node
+
+    plan_indicator = Indicator.objects.create(plan=plan, key="overall/1", name="數位政府服務滿意度", unit="%")
+    IndicatorTarget.objects.create(indicator=plan_indicator, year=2025, value=Decimal("90"))
+    group_indicator = Indicator.objects.create(plan=plan, node=group, key="group/1", name="資料開放集數", unit="集")
+    milestones, indicators = {}, {}
+    for owner, node in nodes.items():
+        milestones[owner] = MilestoneFactory(
+            node=node, title=f"{owner} 系統上線", planned_date=datetime.date(2024, 9, 30)
+        )
+        indicators[owner] = Indicator.objects.create(
+            plan=plan, node=node, key=f"sub/{owner}", name=f"{owner} 服務使用人次", unit="人次"
+        )
+        IndicatorTarget.objects.create(indicator=indicators[owner], year=2025, value=Decimal("1000"))
+
+    reports = {}
+    for owner, node in nodes.items():
+        for status, period in REPORT_PERIODS.items():
+            reports[(owner, status)] = _report(owner, status, node, period, milestones[owner], indicators[owner])
+
+    flags = {}
+    secretariat = UserFactory(username="factory-secretariat", role=Role.SECRETARIAT)
+    for owner, node in nodes.items():
+        lead = _lead_of(agencies[owner])
+        opened = datetime.datetime(2024, 5, 1, 1, tzinfo=datetime.UTC)
+        flags[(owner, "open")] = LagFlag.objects.create(
+            node=node,
+            rule=LagRule.PROGRESS_GAP,
+            severity="yellow",
+            year=2024,
+            quarter=1,
+            opened_at=opened,
+            evidence={"rule": LagRule.PROGRESS_GAP, "gap": "-6"},
+        )
+        FlagComment.objects.create(
+            flag=flags[(owner, "open")],
+            author=lead,
+            kind=CommentKind.IMPROVEMENT_PLAN,
+            body=secret_marker(owner, "flag-comment"),
+        )
+        flags[(owner, "resolved")] = LagFlag.objects.create(
+            node=node,
+            rule=LagRule.BUDGET_EXECUTION,
+            severity="red",
+            status=FlagStatus.RESOLVED,
+            year=2024,
+            quarter=2,
+            opened_at=opened,
+            resolved_at=opened + datetime.timedelta(days=3),
+            resolved_by=secretariat,
+            resolution=FlagResolution.OVERRIDDEN,
+            resolution_reason=secret_marker(owner, "flag-resolution"),
+            evidence={"rule": LagRule.BUDGET_EXECUTION, "spent_percent": "70"},
+        )
+    return World(
+        plan=plan,
+        group=group,
+        agencies=agencies,
+        nodes=nodes,
+        milestones=milestones,
+        indicators=indicators,
+        plan_indicator=plan_indicator,
+        group_indicator=group_indicator,
+        reports=reports,
+        flags=flags,
+    )
+
+
+def _lead_of(agency: Agency) -> User:
+    return UserFactory(username=f"factory-lead-{agency.pk}", role=Role.LEAD, agency=agency)
+
+
+def _report(owner, status, node, period, milestone, indicator) -> QuarterlyReport:
+    if status == ReportStatus.ACCEPTED:
+        # Accepted reports are public: plain words, and a figure that becomes the indicator's actual.
+        return report_in_status(
+            node=node,
+            status=status,
+            period=period,
+            achievements=f"{owner} 已驗收的成果",
+            indicator_values=[{"indicator": indicator, "value": Decimal("100"), "text": ""}],
+        )
+    mark = f"{status}-"
+    return report_in_status(
+        node=node,
+        status=status,
+        period=period,
+        return_reason=secret_marker(owner, f"{mark}return-reason"),
+        achievements=secret_marker(owner, f"{mark}achievements"),
+        delay_reasons=secret_marker(owner, f"{mark}delay-reasons"),
+        countermeasures=secret_marker(owner, f"{mark}countermeasures"),
+        progress_explanation=secret_marker(owner, f"{mark}progress-explanation"),
+        milestone_entries=[
+            {
+                "milestone": milestone,
+                "completed_on": None,
+                "forecast_date": PRIVATE_FORECAST[owner],
+                "note": secret_marker(owner, f"{mark}milestone-note"),
+            }
+        ],
+        indicator_values=[
+            {"indicator": indicator, "value": PRIVATE_VALUE, "text": secret_marker(owner, f"{mark}indicator-text")}
+        ],
+    )
+
+
+def private_markers(owner: str) -> set[str]:
+    """Every marker of ``owner``'s private texts (reports not yet accepted, flag threads and reasons), and
+    the forecast date its unaccepted reports give."""
+    markers = {secret_marker(owner, "flag-comment"), secret_marker(owner, "flag-resolution")}
+    markers.add(PRIVATE_FORECAST[owner].isoformat())
+    for status in PRIVATE_STATUSES:
+        for what in (
+            "achievements",
+            "delay-reasons",
+            "countermeasures",
+            "progress-explanation",
+            "milestone-note",
+            "indicator-text",
+        ):
+            markers.add(secret_marker(owner, f"{status}-{what}"))
+    markers.add(secret_marker(owner, f"{ReportStatus.RETURNED}-return-reason"))
+    return markers
+
+
+# --------------------------------------------------------------------------- the people who ask
+
+# username -> (role, agency key). The usernames are those of the shared fixtures in tests/conftest.py.
+ACCOUNTS = {
+    "secretariat": ("secretariat", Role.SECRETARIAT, None),
+    "lead": ("lead", Role.LEAD, "A"),
+    "unit_lead": ("unit-lead", Role.LEAD, "U"),
+    "other_lead": ("other-lead", Role.LEAD, "B"),
+    "reader": ("reader", Role.READER, None),
+    "service": ("portal", Role.READER, None),
+}
+
+
+def make_actor(name: str, world: World, *, session: bool = False) -> Actor:
+    """The actor ``name`` (a key of ``ACCOUNTS``, or ``anonymous``): an API key, or a browser session."""
+    if name == "anonymous":
+        return Actor(name, None)
+    username, role, agency_key = ACCOUNTS[name]
+    user = UserFactory(username=username, role=role, agency=world.agencies[agency_key] if agency_key else None)
+    if session:
+        from django.conf import settings
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user)
+        return Actor(
+            name, user, cookies={settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
+        )
+    key = token_issue(user=user, name="開放資料平臺" if name == "service" else "")
+    return Actor(name, user, headers={"Authorization": f"Token {key}"})
