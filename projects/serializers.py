@@ -2,16 +2,18 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gstp.serializers import FastRepresentationMixin
+
 from .models import Agency, AgencyRole, Milestone, Plan, PlanNode, Tombstone
 
 
-class AgencyRefSerializer(serializers.ModelSerializer):
+class AgencyRefSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     class Meta:
         model = Agency
         fields = ["id", "name", "short_name"]
 
 
-class AgencySerializer(serializers.ModelSerializer):
+class AgencySerializer(FastRepresentationMixin, serializers.ModelSerializer):
     aliases = serializers.SlugRelatedField(many=True, read_only=True, slug_field="alias")
 
     class Meta:
@@ -19,13 +21,13 @@ class AgencySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "short_name", "aliases", "parent", "updated_at"]
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     class Meta:
         model = Plan
         fields = ["id", "code", "name", "start_year", "end_year", "secretariat", "report_due_days", "updated_at"]
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """A node of the plan tree: group, strategy section, measure or sub-project."""
 
     lead_agencies = serializers.SerializerMethodField()
@@ -73,7 +75,7 @@ class ProjectSerializer(serializers.ModelSerializer):
         return self._agencies(node, AgencyRole.CO)
 
 
-class DeletionSerializer(serializers.ModelSerializer):
+class DeletionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     id = serializers.IntegerField(source="object_id")
 
     class Meta:
@@ -81,7 +83,7 @@ class DeletionSerializer(serializers.ModelSerializer):
         fields = ["resource", "id", "deleted_at"]
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class MilestoneSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
 
     class Meta:
