@@ -62,9 +62,11 @@ class ProjectSerializer(FastRepresentationMixin, serializers.ModelSerializer):
         ]
 
     def _agencies(self, node, role):
-        return AgencyRefSerializer(
-            [link.agency for link in node.agency_links.all() if link.role == role], many=True
-        ).data
+        # One nested serializer for the whole page, not two built for every row.
+        ref = self.__dict__.get("_agency_ref")
+        if ref is None:
+            ref = self._agency_ref = AgencyRefSerializer()
+        return [ref.to_representation(agency) for agency in node.agencies_in_role(role)]
 
     @extend_schema_field(AgencyRefSerializer(many=True))
     def get_lead_agencies(self, node):
