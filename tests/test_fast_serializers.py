@@ -1,9 +1,6 @@
 """The planned ``to_representation`` gives exactly DRF's output, row for row, on the demo data."""
 
-import io
-
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
@@ -16,16 +13,9 @@ from reviews.flag_serializers import FlagSerializer, PublicFlagSerializer
 from reviews.models import QuarterlyReport, ReportEvent
 from reviews.selectors import flag_list, report_list
 from reviews.serializers import ReportEventSerializer, ReportSerializer
+from tests.test_openapi_responses import demo  # noqa: F401 - the demo data, seeded once for this module
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        call_command("seed_demo", stdout=io.StringIO())
-        yield
-        call_command("flush", "--no-input", verbosity=0)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("demo")]
 
 
 def drf_output(serializer, instance):
@@ -43,7 +33,7 @@ def assert_same_as_drf(serializer_class, instances, minimum):
 
 
 @pytest.fixture
-def secretariat(demo, db):
+def secretariat(db):
     return User.objects.get(username="secretariat")
 
 
@@ -67,7 +57,7 @@ def test_flags_and_indicators_as_drf_writes_them(secretariat):
     assert_same_as_drf(IndicatorSerializer, indicator_list(user=secretariat), 20)
 
 
-def test_date_times_follow_the_active_time_zone(demo, db):
+def test_date_times_follow_the_active_time_zone(db):
     report = QuarterlyReport.objects.exclude(submitted_at=None).first()
 
     with timezone.override("UTC"):
