@@ -38,4 +38,4 @@ clean:
 
 ## Benchmarks (PostgreSQL): `bash .ci/run make bench` starts a throw-away server for them.
 bench: install
-	cd bench && ../$(BIN)/python scan.py && ../$(BIN)/python api.py
+	cd bench && ../$(BIN)/python scan.py && ../$(BIN)/python api.py && ../$(BIN)/python load.py

@@ -34,7 +34,7 @@ FORMATS = {
 
 
 def _agencies(node, role):
-    return "、".join(link.agency.name for link in node.agency_links.all() if link.role == role)
+    return "、".join(agency.name for agency in node.agencies_in_role(role))
 
 
 def _project_row(node):

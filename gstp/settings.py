@@ -231,11 +231,15 @@ SPECTACULAR_SETTINGS = {
         "FlagStatusEnum": "reviews.models.flags.FlagStatus",
         "CommentKindEnum": "reviews.models.flags.CommentKind",
     },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "gstp.openapi.document_errors"],
     # The docs page's scripts are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The error shape, the errors each operation may answer, and examples (gstp/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "gstp.schema.postprocess",
+    ],
 }
 
 # Celery: Redis in production, files on one machine with nothing installed.

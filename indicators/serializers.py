@@ -2,17 +2,19 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gstp.serializers import FastRepresentationMixin
+
 from .models import Indicator, IndicatorActual, IndicatorTarget
 from .selectors import indicator_evaluate, owner_kind
 
 
-class TargetSerializer(serializers.ModelSerializer):
+class TargetSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     class Meta:
         model = IndicatorTarget
         fields = ["year", "quarter", "value"]
 
 
-class ActualSerializer(serializers.ModelSerializer):
+class ActualSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     class Meta:
         model = IndicatorActual
         fields = ["year", "quarter", "value", "text", "is_estimate", "as_of", "source"]
@@ -36,7 +38,7 @@ class BaselineSerializer(serializers.Serializer):
         return None if indicator.baseline_year is None else super().to_representation(indicator)
 
 
-class IndicatorSerializer(serializers.ModelSerializer):
+class IndicatorSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     owner = serializers.SerializerMethodField(help_text=_("plan, group, strategy, measure or subproject"))
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True, allow_null=True)
     baseline = BaselineSerializer(source="*", read_only=True, allow_null=True)

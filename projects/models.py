@@ -267,12 +267,23 @@ class PlanNode(MaterializedPathMixin):
         super().clean()
 
     @property
+    def agency_link_list(self) -> list["NodeAgency"]:
+        """Its agency links: as ``projects.selectors.node_list`` prefetched them into a plain list
+        (``Prefetch(to_attr=...)``, no queryset built per node), else read now."""
+        if hasattr(self, "prefetched_agency_links"):
+            return self.prefetched_agency_links
+        return list(self.agency_links.all())
+
+    def agencies_in_role(self, role: str) -> list[Agency]:
+        return [link.agency for link in self.agency_link_list if link.role == role]
+
+    @property
     def lead_agencies(self):
-        return [link.agency for link in self.agency_links.all() if link.role == AgencyRole.LEAD]
+        return self.agencies_in_role(AgencyRole.LEAD)
 
     @property
     def co_agencies(self):
-        return [link.agency for link in self.agency_links.all() if link.role == AgencyRole.CO]
+        return self.agencies_in_role(AgencyRole.CO)
 
 
 class AgencyRole(models.TextChoices):

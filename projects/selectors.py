@@ -38,8 +38,8 @@ def node_list(*, user):
     agency_links = NodeAgency.objects.select_related("agency").order_by("role", "position")
     return (
         PlanNode.objects.visible_to(user)
-        .select_related("plan", "parent", "convening_agency")
-        .prefetch_related(Prefetch("agency_links", queryset=agency_links))
+        .select_related("convening_agency")
+        .prefetch_related(Prefetch("agency_links", queryset=agency_links, to_attr="prefetched_agency_links"))
         .annotate(light=light_expression())
     )
 

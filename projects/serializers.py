@@ -2,16 +2,18 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gstp.serializers import FastRepresentationMixin
+
 from .models import Agency, AgencyRole, Milestone, Plan, PlanNode, Tombstone
 
 
-class AgencyRefSerializer(serializers.ModelSerializer):
+class AgencyRefSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     class Meta:
         model = Agency
         fields = ["id", "name", "short_name"]
 
 
-class AgencySerializer(serializers.ModelSerializer):
+class AgencySerializer(FastRepresentationMixin, serializers.ModelSerializer):
     aliases = serializers.SlugRelatedField(many=True, read_only=True, slug_field="alias")
 
     class Meta:
@@ -19,13 +21,13 @@ class AgencySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "short_name", "aliases", "parent", "updated_at"]
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     class Meta:
         model = Plan
         fields = ["id", "code", "name", "start_year", "end_year", "secretariat", "report_due_days", "updated_at"]
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """A node of the plan tree: group, strategy section, measure or sub-project."""
 
     lead_agencies = serializers.SerializerMethodField()
@@ -60,9 +62,11 @@ class ProjectSerializer(serializers.ModelSerializer):
         ]
 
     def _agencies(self, node, role):
-        return AgencyRefSerializer(
-            [link.agency for link in node.agency_links.all() if link.role == role], many=True
-        ).data
+        # One nested serializer for the whole page, not two built for every row.
+        ref = self.__dict__.get("_agency_ref")
+        if ref is None:
+            ref = self._agency_ref = AgencyRefSerializer()
+        return [ref.to_representation(agency) for agency in node.agencies_in_role(role)]
 
     @extend_schema_field(AgencyRefSerializer(many=True))
     def get_lead_agencies(self, node):
@@ -73,7 +77,7 @@ class ProjectSerializer(serializers.ModelSerializer):
         return self._agencies(node, AgencyRole.CO)
 
 
-class DeletionSerializer(serializers.ModelSerializer):
+class DeletionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     id = serializers.IntegerField(source="object_id")
 
     class Meta:
@@ -81,7 +85,7 @@ class DeletionSerializer(serializers.ModelSerializer):
         fields = ["resource", "id", "deleted_at"]
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class MilestoneSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
 
     class Meta:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
@@ -233,8 +233,17 @@ def _sync_agencies(node: PlanNode, outline: OutlineNode) -> bool:
 
 def nodes_touch(*, node_ids) -> None:
     """Mark plan-tree nodes as changed (their light did), so ``updated_since`` picks them up."""
-    if node_ids:
-        PlanNode.objects.filter(pk__in=node_ids).update(updated_at=timezone.now())
+    if not node_ids:
+        return
+    if connection.vendor == "postgresql":
+        # One array parameter rather than thousands of placeholders for the client to split and send.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {PlanNode._meta.db_table} SET updated_at = %s WHERE id = ANY(%s)",
+                [timezone.now(), list(node_ids)],
+            )
+        return
+    PlanNode.objects.filter(pk__in=node_ids).update(updated_at=timezone.now())
 
 
 def milestone_record_progress(*, milestone, completed_on=None, forecast_date=None) -> None:

@@ -189,7 +189,7 @@ def _report(node, period, step, profile, budget, status, author, secretariat):
         actual_progress=actual,
         budget_allocated=allocated,
         budget_spent=spent,
-        achievements=f"{period} 依計畫推動，累計完成 {actual.normalize()}%。",
+        achievements=f"{period} 依計畫推動，累計完成 {format(actual.normalize(), 'f')}%。",
         delay_reasons="採購作業延宕，系統整合測試較預期費時。" if behind else "",
         countermeasures="增派人力並調整驗收時程，按月追蹤。" if behind else "",
         due_on=due,

@@ -1,11 +1,13 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from gstp.serializers import FastRepresentationMixin
+
 from .models import CommentKind, FlagComment, LagFlag
 from .serializers import StrictFieldsMixin
 
 
-class FlagCommentSerializer(serializers.ModelSerializer):
+class FlagCommentSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     author = serializers.CharField(source="author.username", read_only=True)
 
     class Meta:
@@ -14,7 +16,7 @@ class FlagCommentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PublicFlagSerializer(serializers.ModelSerializer):
+class PublicFlagSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """What every signed-in user (and other systems) may see of a flag."""
 
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)

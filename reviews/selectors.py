@@ -17,6 +17,7 @@ from .models import (
     LagFlag,
     QuarterlyReport,
     ReportEvent,
+    ReportIndicatorValue,
     ReportMilestoneEntry,
     ReportStatus,
     Severity,
@@ -47,10 +48,14 @@ def report_visible_to(user) -> QuerySet[QuarterlyReport]:
 def report_list(*, user) -> QuerySet[QuarterlyReport]:
     return (
         report_visible_to(user)
-        .select_related("node", "node__plan")
+        .select_related("node")
         .prefetch_related(
-            Prefetch("milestone_entries", queryset=ReportMilestoneEntry.objects.select_related("milestone")),
-            "indicator_values",
+            Prefetch(
+                "milestone_entries", queryset=ReportMilestoneEntry.objects.all(), to_attr="prefetched_milestone_entries"
+            ),
+            Prefetch(
+                "indicator_values", queryset=ReportIndicatorValue.objects.all(), to_attr="prefetched_indicator_values"
+            ),
         )
     )
 

@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gstp.serializers import FastRepresentationMixin
 from indicators.models import Indicator
 from projects.models import Milestone, NodeKind, PlanNode
 
@@ -22,7 +23,7 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
-class MilestoneEntrySerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class MilestoneEntrySerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
     milestone = serializers.PrimaryKeyRelatedField(queryset=Milestone.objects.all())
 
     class Meta:
@@ -30,7 +31,7 @@ class MilestoneEntrySerializer(StrictFieldsMixin, serializers.ModelSerializer):
         fields = ["milestone", "completed_on", "forecast_date", "note"]
 
 
-class IndicatorValueSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class IndicatorValueSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
     indicator = serializers.PrimaryKeyRelatedField(queryset=Indicator.objects.all())
 
     class Meta:
@@ -83,13 +84,13 @@ class EmptySerializer(StrictFieldsMixin, serializers.Serializer):
     pass
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
-    plan = serializers.PrimaryKeyRelatedField(source="node.plan", read_only=True)
+    plan = serializers.IntegerField(source="node.plan_id", read_only=True)
     period = serializers.CharField(read_only=True)
     is_late = serializers.SerializerMethodField()
-    milestone_entries = MilestoneEntrySerializer(many=True, read_only=True)
-    indicator_values = IndicatorValueSerializer(many=True, read_only=True)
+    milestone_entries = MilestoneEntrySerializer(source="milestone_entry_list", many=True, read_only=True)
+    indicator_values = IndicatorValueSerializer(source="indicator_value_list", many=True, read_only=True)
 
     class Meta:
         model = QuarterlyReport
@@ -123,7 +124,7 @@ class ReportSerializer(serializers.ModelSerializer):
         return report.due_on < today()
 
 
-class ReportEventSerializer(serializers.ModelSerializer):
+class ReportEventSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", read_only=True)
 
     class Meta:

@@ -141,6 +141,20 @@ class QuarterlyReport(models.Model):
     def etag(self) -> str:
         return f'"{self.pk}-{self.version}"'
 
+    # Lists read through ``reviews.selectors.report_list`` come with these prefetched into plain lists
+    # (``Prefetch(to_attr=...)``: no queryset built per report); a report from anywhere else reads them now.
+    @property
+    def milestone_entry_list(self) -> list["ReportMilestoneEntry"]:
+        if hasattr(self, "prefetched_milestone_entries"):
+            return self.prefetched_milestone_entries
+        return list(self.milestone_entries.all())
+
+    @property
+    def indicator_value_list(self) -> list["ReportIndicatorValue"]:
+        if hasattr(self, "prefetched_indicator_values"):
+            return self.prefetched_indicator_values
+        return list(self.indicator_values.all())
+
 
 class ReportMilestoneEntry(models.Model):
     report = models.ForeignKey(QuarterlyReport, on_delete=models.CASCADE, related_name="milestone_entries")

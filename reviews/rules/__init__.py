@@ -83,10 +83,23 @@ class Batch:
         return self.scope if self.scope is not None else self.ids
 
     @cached_property
+    def id_range(self) -> tuple[int, int]:
+        """The lowest and highest id: with ``nodes``, lets the database read a batch's rows by index range."""
+        ids = self.ids
+        return (min(ids), max(ids)) if ids else (0, -1)
+
+    @cached_property
     def active_flags(self) -> list[FlagState]:
         """The batch's open and acknowledged flags, read once for all the rules and the scan."""
-        rows = LagFlag.objects.filter(node_id__in=self.nodes, status__in=ACTIVE_STATUSES).values_list(
-            *FLAG_STATE_FIELDS
+        rows = (
+            LagFlag.objects.filter(
+                node_id__in=self.nodes,
+                node_id__gte=self.id_range[0],
+                node_id__lte=self.id_range[1],
+                status__in=ACTIVE_STATUSES,
+            )
+            .order_by()
+            .values_list(*FLAG_STATE_FIELDS)
         )
         return [FlagState(*row) for row in rows]
 

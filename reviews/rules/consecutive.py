@@ -19,8 +19,14 @@ def escalate(batch: Batch, findings: list[Finding]) -> list[Finding]:
         condition |= Q(year=quarter.year, quarter=quarter.quarter)
     before = set(
         LagFlag.objects.filter(
-            condition, node_id__in={f.node_id for f in yellow}, rule__in={f.rule for f in yellow}
-        ).values_list("node_id", "rule", "year", "quarter")
+            condition,
+            node_id__in=batch.nodes,
+            node_id__gte=batch.id_range[0],
+            node_id__lte=batch.id_range[1],
+            rule__in={f.rule for f in yellow},
+        )
+        .order_by()
+        .values_list("node_id", "rule", "year", "quarter")
     )
     for finding in yellow:
         previous = finding.period.previous()

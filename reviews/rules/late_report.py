@@ -47,16 +47,21 @@ def evaluate(batch: Batch) -> list[Finding]:
         .values_list("node_id", "year", "quarter", "status", "returned_at")
     }
     subs = {sub.id: sub for sub in batch.subprojects}
+    deadlines = {}  # (plan, quarter): due date and red-after date, worked out once per batch
     findings = []
     for node_id, quarter in sorted(candidates, key=lambda pair: (pair[0], pair[1].year, pair[1].quarter)):
         sub = subs[node_id]
         settings = batch.settings_for(sub)
-        due = quarter.due_date(batch.plans[sub.plan_id].report_due_days)
+        if (sub.plan_id, quarter) not in deadlines:
+            deadlines[sub.plan_id, quarter] = (
+                quarter.due_date(batch.plans[sub.plan_id].report_due_days),
+                quarter.end + datetime.timedelta(days=settings.late_red_days_after_quarter_end),
+            )
+        due, red_after = deadlines[sub.plan_id, quarter]
         status, returned_at = reports.get((node_id, quarter), ("missing", None))
         if status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED) or due >= batch.as_of:
             continue
         days_late = (batch.as_of - due).days
-        red_after = quarter.end + datetime.timedelta(days=settings.late_red_days_after_quarter_end)
         evidence = {
             "rule": RULE,
             "period": str(quarter),

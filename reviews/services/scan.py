@@ -172,28 +172,25 @@ def _scan_batch(batch: Batch) -> ScanResult:
     for year, quarter in periods:
         in_periods |= Q(year=year, quarter=quarter)
     # Open flags, and resolved ones of the quarters found again (they may reopen).
-    resolved = LagFlag.objects.filter(in_periods, node_id__in=batch.nodes, status=FlagStatus.RESOLVED)
+    resolved = LagFlag.objects.filter(
+        in_periods,
+        node_id__in=batch.nodes,
+        node_id__gte=batch.id_range[0],
+        node_id__lte=batch.id_range[1],
+        status=FlagStatus.RESOLVED,
+    )
     existing = {
         (flag.node_id, flag.rule, flag.year, flag.quarter): flag
-        for flag in [*batch.active_flags, *(FlagState(*row) for row in resolved.values_list(*FLAG_STATE_FIELDS))]
+        for flag in [
+            *batch.active_flags,
+            *(FlagState(*row) for row in resolved.order_by().values_list(*FLAG_STATE_FIELDS)),
+        ]
     }
     new_flags, raise_to, reopen, changed_evidence = [], defaultdict(list), defaultdict(list), []
     for key, finding in found.items():
         flag = existing.get(key)
         if flag is None:
-            new_flags.append(
-                LagFlag(
-                    node_id=finding.node_id,
-                    rule=finding.rule,
-                    year=finding.period.year,
-                    quarter=finding.period.quarter,
-                    severity=finding.severity,
-                    score=finding.score,
-                    evidence=finding.evidence,
-                    opened_at=now,
-                    status=FlagStatus.OPEN,
-                )
-            )
+            new_flags.append(finding)
             continue
         if flag.status == FlagStatus.RESOLVED:
             if flag.resolution == FlagResolution.OVERRIDDEN and not _worse_than_override(finding, flag):
@@ -252,33 +249,51 @@ def _scan_batch(batch: Batch) -> ScanResult:
     return result
 
 
-def _insert_new(flags: list[LagFlag], batch: Batch, now) -> list[tuple[int, str]]:
-    """Insert new flags, skipping any another scan inserted meanwhile; (id, severity) of those inserted here."""
-    if not flags:
+def _insert_new(findings: list[Finding], batch: Batch, now) -> list[tuple[int, str]]:
+    """Insert flags for new findings, skipping any another scan inserted meanwhile; (id, severity) of those
+    inserted here."""
+    if not findings:
         return []
     if connection.vendor != "postgresql":
-        LagFlag.objects.bulk_create(flags, ignore_conflicts=True)
+        LagFlag.objects.bulk_create(
+            [
+                LagFlag(
+                    node_id=finding.node_id,
+                    rule=finding.rule,
+                    year=finding.period.year,
+                    quarter=finding.period.quarter,
+                    severity=finding.severity,
+                    score=finding.score,
+                    evidence=finding.evidence,
+                    opened_at=now,
+                    status=FlagStatus.OPEN,
+                )
+                for finding in findings
+            ],
+            ignore_conflicts=True,
+        )
         return list(LagFlag.objects.filter(node_id__in=batch.nodes, opened_at=now).values_list("pk", "severity"))
     # COPY into a scratch table, then one INSERT ... ON CONFLICT DO NOTHING RETURNING: a bulk insert of
-    # thousands of flags without building (and quoting) one huge statement.
+    # thousands of flags without building (and quoting) one huge statement, or a model instance per flag.
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS scan_new_flags (node_id bigint, rule varchar(32), year smallint, "
             "quarter smallint, severity varchar(8), score numeric(14, 4), evidence jsonb) ON COMMIT DELETE ROWS"
         )
+        dumps = json.JSONEncoder(ensure_ascii=False).encode
         with cursor.cursor.copy(
             "COPY scan_new_flags (node_id, rule, year, quarter, severity, score, evidence) FROM STDIN"
         ) as copy:
-            for flag in flags:
+            for finding in findings:
                 copy.write_row(
                     (
-                        flag.node_id,
-                        flag.rule,
-                        flag.year,
-                        flag.quarter,
-                        flag.severity,
-                        flag.score,
-                        json.dumps(flag.evidence, ensure_ascii=False),
+                        finding.node_id,
+                        finding.rule,
+                        finding.period.year,
+                        finding.period.quarter,
+                        finding.severity,
+                        finding.score,
+                        dumps(finding.evidence),
                     )
                 )
         cursor.execute(

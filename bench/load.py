@@ -1,0 +1,246 @@
+"""A constant-rate load on loopback: gunicorn serving GSTP, locust sending mixed reads and report writes.
+
+On the scan benchmark's data (100,000 sub-projects, 800,000 reports), with the 2025Q4 reports of the
+first sub-projects taken out so that leads can file them again during the run. For 60 seconds, locust
+(bench/locustfile.py) keeps ``--clients`` clients at ``--rate`` requests a second each. Prints each kind
+of request's count, p50, p95 and failures, the error rate, and whether the reports in the database
+are exactly the ones answered 201 (none lost, none doubled). Writes bench/out/load.json.
+
+    bash .ci/run .venv/bin/python bench/load.py
+"""
+
+import argparse
+import csv
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import _setup
+from django.db import connection
+from scan import build
+
+from accounts.models import Role, User
+from accounts.services import token_issue
+from reviews.models import QuarterlyReport
+
+BENCH = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+PERIOD = (2025, 4)
+DETAIL_READS = ("GET /api/v1/projects/{id}/", "GET /api/v1/reports/{id}/")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(subprojects: int, writable: int) -> dict:
+    build(subprojects)
+    first, last = _subproject_range()
+    with connection.cursor() as cursor:
+        # Free the first sub-projects' last quarter, to be filed again under load (raw SQL: no tombstones).
+        cursor.execute(
+            "DELETE FROM reviews_quarterlyreport WHERE year = %s AND quarter = %s AND node_id BETWEEN %s AND %s",
+            [*PERIOD, first, first + writable - 1],
+        )
+        cursor.execute("ANALYZE reviews_quarterlyreport")
+    lead = User.objects.create(username="bench-lead", role=Role.LEAD, agency_id=1)
+    return {
+        "GSTP_LOAD_READER_TOKEN": token_issue(user=User.objects.get(username="bench")),
+        "GSTP_LOAD_LEAD_TOKEN": token_issue(user=lead),
+        "GSTP_LOAD_PROJECTS": f"{first}-{last}",
+        "GSTP_LOAD_REPORTS": _sample_of_reports(),
+        "GSTP_LOAD_PERIOD": f"{PERIOD[0]}Q{PERIOD[1]}",
+        "first": first,
+        "writable": writable,
+    }
+
+
+def _sample_of_reports() -> str:
+    """A file of 10,000 report ids that exist, for the detail reads."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM reviews_quarterlyreport TABLESAMPLE SYSTEM (5) LIMIT 10000")
+        ids = [str(row[0]) for row in cursor.fetchall()]
+    path = Path(tempfile.mkstemp(prefix="gstp-load-reports-", suffix=".txt")[1])
+    path.write_text("\n".join(ids))
+    return str(path)
+
+
+def _subproject_range() -> tuple[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM projects_plannode WHERE kind = 'subproject'")
+        return cursor.fetchone()
+
+
+def filed_reports(first: int, writable: int) -> set[int]:
+    """The sub-projects whose freed quarter has a report again."""
+    return set(
+        QuarterlyReport.objects.filter(
+            year=PERIOD[0], quarter=PERIOD[1], node_id__gte=first, node_id__lte=first + writable - 1
+        ).values_list("node_id", flat=True)
+    )
+
+
+def serve(port: int, workers: int, log) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "GSTP_LOG_FORMAT": "json",
+        "DATABASE_CONN_MAX_AGE": "60",  # as in production: a worker keeps its connection between requests
+    }
+    server = subprocess.Popen(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "gstp.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--chdir",
+            str(_setup.ROOT),
+        ],
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    sys.exit("gunicorn did not start; see its log")
+
+
+def run_locust(port: int, clients: int, rate: float, seconds: int, env: dict, out: Path) -> dict:
+    subprocess.run(
+        [
+            str(VENV_BIN / "locust"),
+            "-f",
+            str(BENCH / "locustfile.py"),
+            "--headless",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--users",
+            str(clients),
+            "--spawn-rate",
+            str(clients),
+            "--run-time",
+            f"{seconds}s",
+            "--csv",
+            str(out / "load"),
+            "--only-summary",
+            # Let requests in flight at the end finish, so every write's answer is counted.
+            "--stop-timeout",
+            "30",
+            "--loglevel",
+            "ERROR",
+        ],
+        env={
+            **os.environ,
+            **{k: str(v) for k, v in env.items() if k.startswith("GSTP_LOAD")},
+            "GSTP_LOAD_RATE": str(rate),
+        },
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    with open(out / "load_stats.csv", newline="") as handle:
+        return {row["Name"]: row for row in csv.DictReader(handle)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subprojects", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=2.0, help="requests a second per client")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    args = parser.parse_args()
+    _setup.require_postgres()
+    writable = int(args.clients * args.rate * args.seconds * 0.2) + 500  # writes are a tenth; room to spare
+    env = prepare(args.subprojects, writable)
+    before = filed_reports(env["first"], writable)
+    connection.close()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        with open(scratch / "gunicorn.log", "w") as log:
+            env["GSTP_LOAD_ANSWERS"] = str(scratch / "writes.txt")
+            port = free_port()
+            server = serve(port, args.workers, log)
+            try:
+                started = time.monotonic()
+                stats = run_locust(port, args.clients, args.rate, args.seconds, env, scratch)
+                elapsed = time.monotonic() - started
+                answers = [line.split() for line in (scratch / "writes.txt").read_text().splitlines()]
+            finally:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=30)
+
+    total = stats["Aggregated"]
+    requests, failures = int(total["Request Count"]), int(total["Failure Count"])
+    created = {int(project) for project, status in answers if status == "201"}
+    filed = filed_reports(env["first"], writable) - before
+    detail_p95 = max(float(stats[name]["95%"]) for name in DETAIL_READS if name in stats)
+    figures = {
+        "subprojects": args.subprojects,
+        "seconds": args.seconds,
+        "clients": args.clients,
+        "target_rate_per_second": args.clients * args.rate,
+        "achieved_rate_per_second": round(requests / elapsed, 1),
+        "requests": requests,
+        "failures": failures,
+        "error_rate_percent": round(100 * failures / max(requests, 1), 3),
+        "detail_read_p95_ms": detail_p95,
+        "writes_sent": len(answers),
+        "reports_answered_201": len(created),
+        "reports_filed_in_database": len(filed),
+        "lost_writes": len(created - filed),
+        "duplicated_or_unanswered_writes": len(filed - created),
+        "by_request": {
+            name: {
+                "count": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "p50_ms": float(row["50%"]),
+                "p95_ms": float(row["95%"]),
+            }
+            for name, row in stats.items()
+            if name != "Aggregated"
+        },
+    }
+    print(
+        f"load: {requests:,} requests in {args.seconds} s from {args.clients} clients "
+        f"({figures['achieved_rate_per_second']}/s of {figures['target_rate_per_second']:.0f}/s), "
+        f"gunicorn with {args.workers} workers"
+    )
+    for name, row in figures["by_request"].items():
+        print(
+            f"  {name:34} {row['count']:6,}  p50 {row['p50_ms']:5.0f} ms  p95 {row['p95_ms']:5.0f} ms  "
+            f"failed {row['failures']}"
+        )
+    print(f"error rate:            {figures['error_rate_percent']}% (goal: under 0.1%)")
+    print(f"detail reads p95:      {detail_p95:.0f} ms (goal: under 30 ms)")
+    print(
+        f"reports answered 201:  {len(created):,} of {len(answers):,} sent; in the database: {len(filed):,}; "
+        f"lost {figures['lost_writes']}, in the database without a 201 {figures['duplicated_or_unanswered_writes']}"
+    )
+    _setup.write_figures("load", figures)
+
+
+if __name__ == "__main__":
+    main()

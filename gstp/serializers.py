@@ -1,0 +1,72 @@
+"""Serializer speed for large pages: the same output as DRF's, without its per-field dispatch."""
+
+from __future__ import annotations
+
+from rest_framework import fields as drf_fields
+from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
+
+# Field classes whose representation of a plain model value is the value itself (or ``str``/``int`` of it).
+_PLAIN = {drf_fields.CharField: str, drf_fields.IntegerField: int, drf_fields.BooleanField: None}
+
+
+class FastRepresentationMixin:
+    """``to_representation`` as DRF's ModelSerializer writes it, planned once per serializer instance.
+
+    DRF resolves every field's source, checks for callables and re-reads the current time zone for each
+    field of each row; on a 500-row page that is most of the request. Here a field whose source is one
+    of the model's own columns is read with ``getattr`` and given to the field's ``to_representation``
+    (plain text, numbers and booleans kept as they are, date-times converted with the time zone read
+    once); any other field goes through DRF as before. The output is the same dict.
+    """
+
+    def to_representation(self, instance):
+        plan = self.__dict__.get("_representation_plan")
+        if plan is None:
+            plan = self._representation_plan = self._plan_representation()
+        ret = {}
+        for name, attname, convert, field in plan:
+            if attname is not None:
+                value = getattr(instance, attname)
+                ret[name] = None if value is None else (convert(value) if convert else value)
+                continue
+            try:
+                attribute = field.get_attribute(instance)
+            except drf_fields.SkipField:
+                continue
+            check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            ret[name] = None if check is None else field.to_representation(attribute)
+        return ret
+
+    def _plan_representation(self):
+        columns = {f.name: f.attname for f in self.Meta.model._meta.concrete_fields if not f.is_relation}
+        plan = []
+        for field in self._readable_fields:
+            attname = columns.get(field.source) if len(field.source_attrs) == 1 else None
+            kind = type(field)
+            if attname is None:
+                plan.append((field.field_name, None, None, field))
+            elif kind in _PLAIN:
+                plan.append((field.field_name, attname, _PLAIN[kind], field))
+            elif kind is drf_fields.DateTimeField and _iso_output(field):
+                plan.append((field.field_name, attname, _datetime_writer(field), field))
+            else:
+                plan.append((field.field_name, attname, field.to_representation, field))
+        return plan
+
+
+def _iso_output(field) -> bool:
+    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    return isinstance(output_format, str) and output_format.lower() == drf_fields.ISO_8601
+
+
+def _datetime_writer(field):
+    zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
+
+    def write(value):
+        if zone is None or getattr(value, "tzinfo", None) is None:
+            return field.to_representation(value)  # naive values and no time zone: DRF's own rules
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write
