@@ -53,7 +53,7 @@ def num(value, places=2):
 @register.filter
 def lead_agencies(node):
     """The lead agencies (主辦機關) as the report writes them between 【】, from prefetched links."""
-    return "、".join(link.agency.name for link in node.agency_links.all() if link.role == AgencyRole.LEAD)
+    return "、".join(agency.name for agency in node.agencies_in_role(AgencyRole.LEAD))
 
 
 @register.filter

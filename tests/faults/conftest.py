@@ -16,6 +16,19 @@ from tests.support.workers import database_url, start_worker, worker_environment
 PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
+@pytest.fixture
+def figures(record_property):
+    """Record what a fault test tried and found (``make reliability`` reads them from the JUnit report):
+    ``cases``, ``errors`` (no answer, or not JSON), ``server_errors`` (5xx other than a clean 503), and the
+    ``lost`` and ``duplicated`` writes, emails and deliveries."""
+
+    def record(**values):
+        for name, value in values.items():
+            record_property(name, int(value))
+
+    return record
+
+
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch):
     """Webhooks go to 127.0.0.1 directly, from the workers (which inherit this environment) and from here."""

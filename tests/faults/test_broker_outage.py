@@ -121,7 +121,7 @@ def pending_tasks() -> Counter:
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", ["stopped", "hung"])
 def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_back(
-    fault, request, tmp_path, broker, workers, receiver, mail_dir, people, subprojects, subscription
+    fault, request, tmp_path, broker, workers, receiver, mail_dir, people, subprojects, subscription, figures
 ):
     lead_client, secretariat_client = people
     behind, also_behind, on_plan = subprojects
@@ -169,8 +169,24 @@ def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_bac
     print(f"Redis {fault}: all work done {time.monotonic() - back:.1f}s after Redis was back")
     keep_relaying(SETTLE_SECONDS)
 
-    # and each of it happened once: two red flags, one email each, one delivery per event, each POSTed once
     flags = list(LagFlag.objects.values_list("node_id", "rule", "year", "quarter", "severity"))
+    emails, deliveries = sent_emails(mail_dir), list(WebhookDelivery.objects.all())
+    posted = Counter(received.headers["X-GSTP-Delivery"] for received in receiver.requests)
+    figures(
+        cases=len(steps),
+        errors=sum(1 for _, _, seconds in steps if seconds >= REQUEST_BUDGET_SECONDS),
+        server_errors=0,  # file_submit_and_accept asserts each answer's 2xx
+        lost=max(0, 2 - len(flags))
+        + max(0, 2 - len(emails))
+        + max(0, 5 - len(deliveries))
+        + sum(1 for delivery in deliveries if not delivery.delivered_at),
+        duplicated=max(0, len(flags) - 2)
+        + max(0, len(emails) - 2)
+        + max(0, len(deliveries) - 5)
+        + sum(count - 1 for count in posted.values()),
+    )
+
+    # and each of it happened once: two red flags, one email each, one delivery per event, each POSTed once
     assert sorted(flags) == sorted(
         (node.pk, LagRule.PROGRESS_GAP, 2024, 1, Severity.RED) for node in (behind, also_behind)
     )

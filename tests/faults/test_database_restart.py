@@ -175,7 +175,7 @@ def reports_in(cluster) -> dict[tuple[int, str], tuple[int, int, int, int]]:
     return {(node, period): (pk, entries, values, events) for node, period, pk, entries, values, events in rows}
 
 
-def test_postgresql_restarted_under_load(cluster, live):
+def test_postgresql_restarted_under_load(cluster, live, figures):
     server, data = live
     load = Load(server, data)
     up = []  # (from, to): while the database was up and accepting connections
@@ -219,6 +219,18 @@ def test_postgresql_restarted_under_load(cluster, live):
         )
         print(f"{name}: database back after {back_at - began_at:.2f}s; requests meanwhile: {dict(during)}")
 
+    stored = reports_in(cluster)
+    created = {answer.slot: answer.body["id"] for answer in answers if answer.status == 201}
+    refused_slots = {answer.slot for answer in answers if answer.status == 503 and answer.method == "POST"}
+    figures(
+        cases=len(answers),
+        errors=sum(1 for a in answers if a.error or not (a.content_type or "").startswith("application/json")),
+        server_errors=sum(1 for answer in answers if (answer.status or 0) >= 500 and answer.status != 503),
+        lost=sum(1 for slot, pk in created.items() if stored.get(slot, (None,))[0] != pk),
+        duplicated=sum(1 for slot, rows in stored.items() if rows[1:] != (1, 1, 1))
+        + len(set(stored) - set(created) - refused_slots),
+    )
+
     # then every request got an answer within a few seconds: a success or a clean 503, never a 500 or HTML
     assert [answer for answer in answers if answer.error] == []
     assert slowest.seconds < HANG_LIMIT_SECONDS
@@ -242,8 +254,6 @@ def test_postgresql_restarted_under_load(cluster, live):
     assert after and all(answer.status in (200, 201) for answer in after)
 
     # and the database holds every report answered 201 with all its rows, and none half-written
-    stored = reports_in(cluster)
-    created = {answer.slot: answer.body["id"] for answer in answers if answer.status == 201}
     assert {slot: stored.get(slot, (None,))[0] for slot in created} == created
     assert {slot: rows[1:] for slot, rows in stored.items() if rows[1:] != (1, 1, 1)} == {}
     refused = {answer.slot: answer for answer in unavailable if answer.method == "POST"}

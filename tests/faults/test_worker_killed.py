@@ -195,7 +195,7 @@ def wait_for_redelivery(taken_at: float) -> None:
         time.sleep(delay)
 
 
-def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, receiver, mail_dir):
+def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, receiver, mail_dir, figures):
     WebhookSubscription.objects.create(
         name="portal", url=receiver.url(), secret=SECRET, events=[WebhookEvent.FLAG_RAISED]
     )
@@ -259,6 +259,17 @@ def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, r
 
     relay_until(everything_done, what="the clean scan's flags, emails and deliveries", workers=workers.started)
     keep_relaying(SETTLE_SECONDS)
+    after, flagged = state(), Counter(LagFlag.objects.values_list("node_id", "rule", "year", "quarter"))
+    sent = Counter(received.headers["X-GSTP-Delivery"] for received in receiver.requests)
+    figures(
+        cases=1,
+        errors=0,
+        server_errors=0,
+        lost=len(set(clean) - set(after)) + max(0, len(red) - len(sent_emails(mail_dir))),
+        duplicated=sum(count - 1 for count in flagged.values())
+        + max(0, len(sent_emails(mail_dir)) - len(red))
+        + sum(count - 1 for count in sent.values()),
+    )
     assert state() == clean
     assert task_runs([again], "reviews.scan_lagging", f"outbox-{scan.pk}") == 1
     # and every job ran to its end once, over both workers (the killed scan's first run never ended)
@@ -301,7 +312,9 @@ def verify(received) -> bool:
 
 
 @pytest.mark.parametrize("killed", ["worker", "pool process"])
-def test_a_worker_killed_while_a_webhook_is_being_delivered(killed, accepted_report, broker, workers, receiver):
+def test_a_worker_killed_while_a_webhook_is_being_delivered(
+    killed, accepted_report, broker, workers, receiver, figures
+):
     if killed == "worker":
         worker = workers.start(broker.url, visibility_timeout=VISIBILITY_TIMEOUT)
     else:
@@ -343,6 +356,14 @@ def test_a_worker_killed_while_a_webhook_is_being_delivered(killed, accepted_rep
     )
     keep_relaying(SETTLE_SECONDS)
     delivery.refresh_from_db()
+    figures(
+        cases=1,
+        errors=0,
+        server_errors=0,
+        lost=int(delivery.delivered_at is None),
+        # The receiver gets the killed attempt's POST again, under the same delivery id: not a second delivery.
+        duplicated=WebhookDelivery.objects.count() - 1 + max(0, delivery.attempts - 1),
+    )
     assert delivery.attempts == 1
     assert [entry["status"] for entry in delivery.log] == [200]
     # and the receiver got it twice, the same body under the same delivery id, each signed: it acts on it once
