@@ -45,7 +45,7 @@ def numbered(number: str, title: str) -> str:
 
 def agencies_tag(node: PlanNode) -> str:
     """【lead agencies】 as the report tags a sub-project (agency links prefetched, in their order)."""
-    names = [link.agency.name for link in node.agency_links.all() if link.role == AgencyRole.LEAD]
+    names = [agency.name for agency in node.agencies_in_role(AgencyRole.LEAD)]
     return f"{texts.OPEN_BRACKET}{texts.SEPARATOR.join(names)}{texts.CLOSE_BRACKET}" if names else ""
 
 
