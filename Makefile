@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install lint outline-data clean bench
+.PHONY: run test install lint outline-data clean bench reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,8 @@ clean:
 ## Benchmarks (PostgreSQL): `bash .ci/run make bench` starts a throw-away server for them.
 bench: install
 	cd bench && ../$(BIN)/python scan.py && ../$(BIN)/python api.py && ../$(BIN)/python load.py
+
+## Fuzzing, authorization, faults and load, with one table (PostgreSQL and Redis):
+## `bash .ci/run make reliability`.
+reliability: install
+	$(BIN)/python bench/reliability.py

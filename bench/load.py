@@ -12,6 +12,7 @@ are exactly the ones answered 201 (none lost, none doubled). Writes bench/out/lo
 import argparse
 import csv
 import os
+import re
 import secrets
 import signal
 import socket
@@ -160,7 +161,12 @@ def run_locust(port: int, clients: int, rate: float, seconds: int, env: dict, ou
         stdout=subprocess.DEVNULL,
     )
     with open(out / "load_stats.csv", newline="") as handle:
-        return {row["Name"]: row for row in csv.DictReader(handle)}
+        stats = {row["Name"]: row for row in csv.DictReader(handle)}
+    with open(out / "load_failures.csv", newline="") as handle:
+        server_errors = sum(
+            int(row["Occurrences"]) for row in csv.DictReader(handle) if re.search(r"\b5\d\d\b", row["Error"])
+        )
+    return stats, server_errors
 
 
 def main():
@@ -185,7 +191,7 @@ def main():
             server = serve(port, args.workers, log)
             try:
                 started = time.monotonic()
-                stats = run_locust(port, args.clients, args.rate, args.seconds, env, scratch)
+                stats, server_errors = run_locust(port, args.clients, args.rate, args.seconds, env, scratch)
                 elapsed = time.monotonic() - started
                 answers = [line.split() for line in (scratch / "writes.txt").read_text().splitlines()]
             finally:
@@ -205,6 +211,7 @@ def main():
         "achieved_rate_per_second": round(requests / elapsed, 1),
         "requests": requests,
         "failures": failures,
+        "server_errors": server_errors,
         "error_rate_percent": round(100 * failures / max(requests, 1), 3),
         "detail_read_p95_ms": detail_p95,
         "writes_sent": len(answers),

@@ -17,7 +17,7 @@ PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "al
 
 
 @pytest.fixture
-def figures(record_property):
+def record_figures(record_property):
     """Record what a fault test tried and found (``make reliability`` reads them from the JUnit report):
     ``cases``, ``errors`` (no answer, or not JSON), ``server_errors`` (5xx other than a clean 503), and the
     ``lost`` and ``duplicated`` writes, emails and deliveries."""

@@ -121,7 +121,7 @@ def pending_tasks() -> Counter:
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", ["stopped", "hung"])
 def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_back(
-    fault, request, tmp_path, broker, workers, receiver, mail_dir, people, subprojects, subscription, figures
+    fault, request, tmp_path, broker, workers, receiver, mail_dir, people, subprojects, subscription, record_figures
 ):
     lead_client, secretariat_client = people
     behind, also_behind, on_plan = subprojects
@@ -172,7 +172,7 @@ def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_bac
     flags = list(LagFlag.objects.values_list("node_id", "rule", "year", "quarter", "severity"))
     emails, deliveries = sent_emails(mail_dir), list(WebhookDelivery.objects.all())
     posted = Counter(received.headers["X-GSTP-Delivery"] for received in receiver.requests)
-    figures(
+    record_figures(
         cases=len(steps),
         errors=sum(1 for _, _, seconds in steps if seconds >= REQUEST_BUDGET_SECONDS),
         server_errors=0,  # file_submit_and_accept asserts each answer's 2xx

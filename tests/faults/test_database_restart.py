@@ -175,7 +175,7 @@ def reports_in(cluster) -> dict[tuple[int, str], tuple[int, int, int, int]]:
     return {(node, period): (pk, entries, values, events) for node, period, pk, entries, values, events in rows}
 
 
-def test_postgresql_restarted_under_load(cluster, live, figures):
+def test_postgresql_restarted_under_load(cluster, live, record_figures):
     server, data = live
     load = Load(server, data)
     up = []  # (from, to): while the database was up and accepting connections
@@ -222,7 +222,7 @@ def test_postgresql_restarted_under_load(cluster, live, figures):
     stored = reports_in(cluster)
     created = {answer.slot: answer.body["id"] for answer in answers if answer.status == 201}
     refused_slots = {answer.slot for answer in answers if answer.status == 503 and answer.method == "POST"}
-    figures(
+    record_figures(
         cases=len(answers),
         errors=sum(1 for a in answers if a.error or not (a.content_type or "").startswith("application/json")),
         server_errors=sum(1 for answer in answers if (answer.status or 0) >= 500 and answer.status != 503),

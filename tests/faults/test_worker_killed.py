@@ -195,7 +195,7 @@ def wait_for_redelivery(taken_at: float) -> None:
         time.sleep(delay)
 
 
-def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, receiver, mail_dir, figures):
+def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, receiver, mail_dir, record_figures):
     WebhookSubscription.objects.create(
         name="portal", url=receiver.url(), secret=SECRET, events=[WebhookEvent.FLAG_RAISED]
     )
@@ -261,7 +261,7 @@ def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, r
     keep_relaying(SETTLE_SECONDS)
     after, flagged = state(), Counter(LagFlag.objects.values_list("node_id", "rule", "year", "quarter"))
     sent = Counter(received.headers["X-GSTP-Delivery"] for received in receiver.requests)
-    figures(
+    record_figures(
         cases=1,
         errors=0,
         server_errors=0,
@@ -313,7 +313,7 @@ def verify(received) -> bool:
 
 @pytest.mark.parametrize("killed", ["worker", "pool process"])
 def test_a_worker_killed_while_a_webhook_is_being_delivered(
-    killed, accepted_report, broker, workers, receiver, figures
+    killed, accepted_report, broker, workers, receiver, record_figures
 ):
     if killed == "worker":
         worker = workers.start(broker.url, visibility_timeout=VISIBILITY_TIMEOUT)
@@ -356,7 +356,7 @@ def test_a_worker_killed_while_a_webhook_is_being_delivered(
     )
     keep_relaying(SETTLE_SECONDS)
     delivery.refresh_from_db()
-    figures(
+    record_figures(
         cases=1,
         errors=0,
         server_errors=0,
