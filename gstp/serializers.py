@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import fields as drf_fields
-from rest_framework.relations import PKOnlyObject
+from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
 from rest_framework.settings import api_settings
 
 # Field classes whose representation of a plain model value is the value itself (or ``str``/``int`` of it).
@@ -15,15 +15,16 @@ class FastRepresentationMixin:
 
     DRF resolves every field's source, checks for callables and re-reads the current time zone for each
     field of each row; on a 500-row page that is most of the request. Here a field whose source is one
-    of the model's own columns is read with ``getattr`` and given to the field's ``to_representation``
-    (plain text, numbers and booleans kept as they are, date-times converted with the time zone read
-    once); any other field goes through DRF as before. The output is the same dict.
+    of the model's own columns (or a value annotated on the row) is read with ``getattr`` and given to the
+    field's ``to_representation`` (plain text, numbers and booleans kept as they are, date-times converted
+    with the time zone read once), a related row's id is read from its foreign key column, and any other
+    field goes through DRF as before. The output is the same dict.
     """
 
     def to_representation(self, instance):
         plan = self.__dict__.get("_representation_plan")
         if plan is None:
-            plan = self._representation_plan = self._plan_representation()
+            plan = self._representation_plan = self._plan_representation(instance)
         ret = {}
         for name, attname, convert, field in plan:
             if attname is not None:
@@ -38,12 +39,22 @@ class FastRepresentationMixin:
             ret[name] = None if check is None else field.to_representation(attribute)
         return ret
 
-    def _plan_representation(self):
-        columns = {f.name: f.attname for f in self.Meta.model._meta.concrete_fields if not f.is_relation}
+    def _plan_representation(self, instance):
+        model_fields = {f.name: f for f in self.Meta.model._meta.concrete_fields}
+        loaded = getattr(instance, "__dict__", {})  # columns, and what the queryset annotated on each row
         plan = []
         for field in self._readable_fields:
-            attname = columns.get(field.source) if len(field.source_attrs) == 1 else None
-            kind = type(field)
+            kind, model_field = type(field), model_fields.get(field.source)
+            attname = None
+            if len(field.source_attrs) == 1 and model_field is not None:
+                if not model_field.is_relation:
+                    attname = model_field.attname
+                elif kind is PrimaryKeyRelatedField and field.pk_field is None:
+                    # The related row's id, as DRF writes it: the foreign key column itself.
+                    plan.append((field.field_name, model_field.attname, None, field))
+                    continue
+            elif len(field.source_attrs) == 1 and field.source in loaded and not callable(loaded[field.source]):
+                attname = field.source
             if attname is None:
                 plan.append((field.field_name, None, None, field))
             elif kind in _PLAIN:

@@ -26,8 +26,9 @@ class IndicatorFilter(UpdatedSinceFilterSet):
         method="filter_agency",
         help_text=_("Indicators of nodes this agency or one of its sub-units leads."),
     )
-    measure = filters.MultipleChoiceFilter(choices=Measure.choices)
+    measure = filters.MultipleChoiceFilter(distinct=False, choices=Measure.choices)
     status = filters.MultipleChoiceFilter(
+        distinct=False,
         choices=[(status.value, status.value) for status in Status],
         method="filter_noop",
         help_text=_("Computed status as of `as_of` (today by default)."),

@@ -81,7 +81,7 @@ class ProjectFilter(UpdatedSinceFilterSet):
     ancestor = django_filters.ModelChoiceFilter(
         queryset=PlanNode.objects.all(), method="filter_ancestor", help_text=_("Every node below this one.")
     )
-    kind = django_filters.MultipleChoiceFilter(choices=NodeKind.choices)
+    kind = django_filters.MultipleChoiceFilter(distinct=False, choices=NodeKind.choices)
     agency = django_filters.ModelChoiceFilter(
         queryset=Agency.objects.all(),
         method="filter_agency",
@@ -92,6 +92,7 @@ class ProjectFilter(UpdatedSinceFilterSet):
     )
     search = django_filters.CharFilter(field_name="title", lookup_expr="icontains", help_text=_("Title contains."))
     light = django_filters.MultipleChoiceFilter(
+        distinct=False,
         choices=[("green", "green"), ("yellow", "yellow"), ("red", "red")],
         help_text=_("Sub-projects whose light (worst open flag) is this."),
     )
@@ -118,7 +119,7 @@ class ProjectFilter(UpdatedSinceFilterSet):
 
 
 class DeletionFilter(django_filters.FilterSet):
-    resource = django_filters.MultipleChoiceFilter(choices=[(name, name) for name in TRACKED.values()])
+    resource = django_filters.MultipleChoiceFilter(distinct=False, choices=[(name, name) for name in TRACKED.values()])
     since = IsoDateTimeFilter(
         field_name="deleted_at", lookup_expr="gte", help_text=_("Deletions at or after this ISO 8601 time.")
     )

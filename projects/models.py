@@ -245,7 +245,8 @@ class PlanNode(MaterializedPathMixin):
                 fields=["plan", "outline_key"], condition=~Q(outline_key=""), name="node_outline_key_unique"
             ),
         ]
-        indexes = [models.Index(fields=["plan", "kind"])]
+        # (plan, path) is the tree order every list pages through: a page reads its rows, not all of them.
+        indexes = [models.Index(fields=["plan", "kind"]), models.Index(fields=["plan", "path"], name="node_tree_order")]
 
     def __str__(self):
         return f"{self.number} {self.title}".strip()

@@ -25,7 +25,7 @@ class ReportFilter(UpdatedSinceFilterSet):
     )
     period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
     year = filters.NumberFilter()
-    status = filters.MultipleChoiceFilter(choices=ReportStatus.choices)
+    status = filters.MultipleChoiceFilter(distinct=False, choices=ReportStatus.choices)
     late = StrictBooleanFilter(method="filter_late", help_text=_("Submitted after its due date, or overdue."))
 
     class Meta:
@@ -64,9 +64,9 @@ class FlagFilter(UpdatedSinceFilterSet):
         method="filter_agency",
         help_text=_("Sub-projects this agency or a sub-unit leads."),
     )
-    rule = filters.MultipleChoiceFilter(choices=LagRule.choices)
-    severity = filters.MultipleChoiceFilter(choices=Severity.choices)
-    status = filters.MultipleChoiceFilter(choices=FlagStatus.choices)
+    rule = filters.MultipleChoiceFilter(distinct=False, choices=LagRule.choices)
+    severity = filters.MultipleChoiceFilter(distinct=False, choices=Severity.choices)
+    status = filters.MultipleChoiceFilter(distinct=False, choices=FlagStatus.choices)
     period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
     opened_since = IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
 
