@@ -32,7 +32,6 @@ SCHEMA_PATH = "/api/v1/schema/?format=json"
 ACTORS = ("secretariat", "lead", "reader", "service", "anonymous")
 SERVER_ERROR_CHECKS = {"not_a_server_error"}
 SCHEMA_CHECKS = {"status_code_conformance", "content_type_conformance", "response_schema_conformance"}
-PHASES = ("examples", "coverage", "fuzzing")
 ID_PARAMETER = re.compile(r"^(?P<collection>/api/v1/[a-z-]+/)\{(?P<name>[a-z_]+)\}/")
 
 
@@ -71,6 +70,8 @@ def config(*, max_examples: int, seed: int | None = None) -> schemathesis.Config
             "stateful": {"enabled": False},
         },
         "continue-on-failure": True,
+        # Generation speed depends on how busy the machine is; a slow run is not a failed one.
+        "suppress-health-check": ["too_slow"],
         "cache": {"enabled": False},
         "workers": 1,
     }

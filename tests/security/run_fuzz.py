@@ -2,10 +2,10 @@
 
     .venv/bin/python -m tests.security.run_fuzz [--examples 100] [--actor lead ...] [--seed N]
 
-Runs on a throw-away test database (``test_<name>`` of DATABASE_URL, as the test suite does), built
-afresh for each caller, so one caller's writes never change what the next one meets. Prints, per
-caller: operations, cases tried, errors (the fuzzer could not run a case), 5xx answers and answers that
-violate the schema; then every failure. Exits 1 unless all of those are zero.
+Needs PostgreSQL (DATABASE_URL). Runs on a throw-away database (``test_<name>_fuzz``), built afresh for each
+caller, so one caller's writes never change what the next one meets. Prints, per caller: operations, cases
+tried (and on the operation that got the fewest), errors (the fuzzer could not run a case), 5xx answers
+and answers that violate the schema; then every failure. Exits 1 unless all of those are zero.
 """
 
 import argparse
@@ -32,12 +32,22 @@ from .world import build_world, make_actor  # noqa: E402
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--examples", type=int, default=100, help="generated cases per operation and phase")
+    parser.add_argument("--examples", type=int, default=100, help="generated cases per operation (fuzzing phase)")
     parser.add_argument("--actor", action="append", choices=ACTORS, help="only these callers (repeatable)")
     parser.add_argument("--seed", type=int, default=None, help="to repeat a run (printed with the table)")
     args = parser.parse_args(argv)
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        sys.exit("Fuzzing runs on PostgreSQL: set DATABASE_URL.")
     seed = args.seed if args.seed is not None else random.randrange(2**32)
 
+    results = run(examples=args.examples, actors=args.actor or ACTORS, seed=seed)
+
+    print_table(results, examples=args.examples, seed=seed)
+    return 0 if all(result.clean for result in results) else 1
+
+
+def run(*, examples: int, actors=ACTORS, seed: int) -> list:
+    """Fuzz as each of ``actors`` on a throw-away database; a ``FuzzResult`` for each."""
     # A database of its own, beside the test suite's, so the two may run at once.
     database = settings.DATABASES["default"]
     database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_fuzz"
@@ -47,21 +57,21 @@ def main(argv=None) -> int:
     databases = setup_databases(verbosity=0, interactive=False)
     results = []
     try:
-        for name in args.actor or ACTORS:
+        for name in actors:
             call_command("flush", "--no-input", verbosity=0)
             world = build_world()
             actor = make_actor(name, world, session=name == "reader")  # a person in a browser
             started = time.perf_counter()
-            result = fuzz(actor, world, max_examples=args.examples, seed=seed)
+            result = fuzz(actor, world, max_examples=examples, seed=seed)
             result.seconds = time.perf_counter() - started
             results.append(result)
             statuses = ", ".join(f"{status}: {count}" for status, count in sorted(result.statuses.items()))
             print(f"{name}: {result.cases} cases in {result.seconds:.0f} s ({statuses})", file=sys.stderr, flush=True)
-        print_table(results, examples=args.examples, seed=seed)
     finally:
         connections.close_all()
         teardown_databases(databases, verbosity=0)
-    return 0 if all(result.clean for result in results) else 1
+        logging.disable(logging.NOTSET)
+    return results
 
 
 COLUMNS = (

@@ -13,6 +13,9 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
+from django.test import Client
+
 from accounts.models import Role, User
 from accounts.services import token_issue
 from indicators.models import Indicator, IndicatorTarget
@@ -223,7 +226,7 @@ def private_markers(owner: str) -> set[str]:
 
 # --------------------------------------------------------------------------- the people who ask
 
-# username -> (role, agency key). The usernames are those of the shared fixtures in tests/conftest.py.
+# actor -> (username, role, agency). The usernames are those of the shared fixtures in tests/conftest.py.
 ACCOUNTS = {
     "secretariat": ("secretariat", Role.SECRETARIAT, None),
     "lead": ("lead", Role.LEAD, "A"),
@@ -241,9 +244,6 @@ def make_actor(name: str, world: World, *, session: bool = False) -> Actor:
     username, role, agency_key = ACCOUNTS[name]
     user = UserFactory(username=username, role=role, agency=world.agencies[agency_key] if agency_key else None)
     if session:
-        from django.conf import settings
-        from django.test import Client
-
         client = Client()
         client.force_login(user)
         return Actor(
