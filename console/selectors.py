@@ -13,8 +13,9 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import Role
 from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
 from projects.selectors import agency_subtree, node_list, plan_list
+from reviews import selectors as reviews_selectors
 from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
-from reviews.selectors import flag_list, light_counts, report_visible_to
+from reviews.selectors import flag_list, report_visible_to
 
 
 def _agency_links(prefix: str = "") -> Prefetch:
@@ -54,37 +55,11 @@ class LightRow:
 
 
 def light_rollup(*, plan: Plan, user, by: str) -> list[LightRow]:
-    """Red, yellow and green sub-project counts by group, by (top-level) agency or for the whole plan:
-    the units and counts of ``/api/v1/lights/``, from the same ``light_counts``."""
-    subprojects = PlanNode.objects.visible_to(user).filter(plan=plan, kind=NodeKind.SUBPROJECT)
-    if by == "plan":
-        units = [(plan.pk, plan.name, subprojects)]
-    elif by == "group":
-        units = [
-            (group.pk, group.title, subprojects.filter(path__startswith=group.path))
-            for group in PlanNode.objects.filter(plan=plan, kind=NodeKind.GROUP).order_by("position", "pk")
-        ]
-    elif by == "agency":
-        lead_paths = set(
-            Agency.objects.filter(node_links__node__plan=plan, node_links__role=AgencyRole.LEAD).values_list(
-                "path", flat=True
-            )
-        )
-        roots = {path.split("/")[1] for path in lead_paths}
-        top = Agency.objects.filter(parent__isnull=True, path__in=[f"/{root}/" for root in roots]).order_by("name")
-        units = [
-            (
-                agency.pk,
-                agency.short_name or agency.name,
-                subprojects.filter(
-                    agency_links__role=AgencyRole.LEAD, agency_links__agency__in=agency_subtree(agency)
-                ).distinct(),
-            )
-            for agency in top
-        ]
-    else:
-        raise ValueError(by)
-    return [LightRow(pk, name, **light_counts(subprojects=subs)) for pk, name, subs in units]
+    """The units and counts of ``/api/v1/lights/`` (``reviews.selectors.light_rollup``), agencies by short name."""
+    return [
+        LightRow(row["id"], row["short_name"] or row["name"], row["red"], row["yellow"], row["green"], row["total"])
+        for row in reviews_selectors.light_rollup(plan=plan, user=user, by=by)
+    ]
 
 
 def flag_queue(*, user):

@@ -8,8 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
-from projects.models import Agency, AgencyRole, NodeKind, Plan, PlanNode
-from projects.selectors import agency_subtree
+from projects.models import Plan
 
 from . import permissions, selectors, services
 from .filters import FlagFilter
@@ -98,33 +97,7 @@ class LightsView(APIView):
         except (ValueError, Plan.DoesNotExist):
             raise ValidationError({"plan": [_("Name a plan by its id.")]}) from None
         by = request.query_params.get("by", "group")
-        subprojects = PlanNode.objects.visible_to(request.user).filter(plan=plan, kind=NodeKind.SUBPROJECT)
-        if by == "plan":
-            units = [(plan.pk, plan.name, subprojects)]
-        elif by == "group":
-            units = [
-                (group.pk, group.title, subprojects.filter(path__startswith=group.path))
-                for group in PlanNode.objects.filter(plan=plan, kind=NodeKind.GROUP).order_by("position", "pk")
-            ]
-        elif by == "agency":
-            lead_paths = set(
-                Agency.objects.filter(node_links__node__plan=plan, node_links__role=AgencyRole.LEAD).values_list(
-                    "path", flat=True
-                )
-            )
-            roots = {path.split("/")[1] for path in lead_paths}
-            top = Agency.objects.filter(parent__isnull=True, path__in=[f"/{root}/" for root in roots]).order_by("name")
-            units = [
-                (
-                    agency.pk,
-                    agency.name,
-                    subprojects.filter(
-                        agency_links__role=AgencyRole.LEAD, agency_links__agency__in=agency_subtree(agency)
-                    ).distinct(),
-                )
-                for agency in top
-            ]
-        else:
+        if by not in selectors.LIGHT_ROLLUPS:
             raise ValidationError({"by": [_("Use plan, group or agency.")]})
-        rows = [{"id": pk, "name": name, **selectors.light_counts(subprojects=subs)} for pk, name, subs in units]
+        rows = selectors.light_rollup(plan=plan, user=request.user, by=by)
         return Response(LightCountSerializer(rows, many=True).data)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from accounts.models import Role
-from projects.models import AgencyRole, NodeAgency, NodeKind, PlanNode
+from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
 
 from .models import (
     ACTIVE_STATUSES,
@@ -208,6 +208,45 @@ def light_counts(*, subprojects) -> dict[str, int]:
     )
     counts["green"] = counts["total"] - counts["red"] - counts["yellow"]
     return counts
+
+
+LIGHT_ROLLUPS = ("plan", "group", "agency")
+
+
+def light_rollup(*, plan: Plan, user, by: str) -> list[dict]:
+    """Red, yellow and green sub-project counts for the whole plan, by group, or by top-level lead agency
+    (with its sub-units): ``{"id", "name", "short_name", "red", "yellow", "green", "total"}`` per unit."""
+    subprojects = PlanNode.objects.visible_to(user).filter(plan=plan, kind=NodeKind.SUBPROJECT)
+    if by == "plan":
+        units = [(plan.pk, plan.name, "", subprojects)]
+    elif by == "group":
+        groups = PlanNode.objects.filter(plan=plan, kind=NodeKind.GROUP).order_by("position", "pk")
+        units = [(group.pk, group.title, "", subprojects.filter(path__startswith=group.path)) for group in groups]
+    elif by == "agency":
+        lead_paths = set(
+            Agency.objects.filter(node_links__node__plan=plan, node_links__role=AgencyRole.LEAD).values_list(
+                "path", flat=True
+            )
+        )
+        roots = {path.split("/")[1] for path in lead_paths}
+        top = Agency.objects.filter(parent__isnull=True, path__in=[f"/{root}/" for root in roots]).order_by("name")
+        units = [
+            (
+                agency.pk,
+                agency.name,
+                agency.short_name,
+                subprojects.filter(
+                    agency_links__role=AgencyRole.LEAD, agency_links__agency__in=Agency.objects.subtree_of(agency)
+                ).distinct(),
+            )
+            for agency in top
+        ]
+    else:
+        raise ValueError(by)
+    return [
+        {"id": pk, "name": name, "short_name": short_name, **light_counts(subprojects=subs)}
+        for pk, name, short_name, subs in units
+    ]
 
 
 def light_expression(node_ref: str = "pk"):
