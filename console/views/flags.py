@@ -62,18 +62,28 @@ def flag_acknowledge(request, pk):
     return redirect(next_url(request, dashboard_url()))
 
 
-def _action_page(request, *, flag, form, title, button, status):
+def _act(request, *, flag, form, serializer_class, service, done, title, button):
+    """On POST, check what was typed with the API's serializer, call the service and go back with ``done``;
+    otherwise (or on an error, named next to its field) show the form."""
+    if request.method == "POST":
+        serializer = serializer_class(data=form.payload())
+        if not serializer.is_valid():
+            form.errors_apply(serializer.errors)
+        else:
+            try:
+                service(flag=flag, actor=request.user, **serializer.validated_data)
+            except ValidationError as exc:
+                form.errors_apply(validation_errors(exc))
+            except ApplicationError as exc:
+                form.errors_apply([str(exc.detail)])
+            else:
+                messages.success(request, done)
+                return redirect(next_url(request, dashboard_url()))
     return render(
         request,
         "console/flag_action.html",
-        {
-            "flag": flag,
-            "form": form,
-            "title": title,
-            "button": button,
-            "next": next_url(request, dashboard_url()),
-        },
-        status=status,
+        {"flag": flag, "form": form, "title": title, "button": button, "next": next_url(request, dashboard_url())},
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 
@@ -83,27 +93,15 @@ def flag_resolve(request, pk):
     # As the API does: who may resolve is decided before anything typed is read.
     permissions.ensure(request.user.role == Role.SECRETARIAT, permissions.NOT_SECRETARIAT_TO_RESOLVE)
     form = ReasonForm(request.POST if request.method == "POST" else None, with_override=True, prefix=f"resolve-{pk}")
-    if request.method == "POST":
-        serializer = ResolveSerializer(data=form.payload())
-        if not serializer.is_valid():
-            form.errors_apply(serializer.errors)
-        else:
-            try:
-                services.lag_flag_resolve(flag=flag, actor=request.user, **serializer.validated_data)
-            except ValidationError as exc:
-                form.errors_apply(validation_errors(exc))
-            except ApplicationError as exc:
-                form.errors_apply([str(exc.detail)])
-            else:
-                messages.success(request, _("Flag resolved."))
-                return redirect(next_url(request, dashboard_url()))
-    return _action_page(
+    return _act(
         request,
         flag=flag,
         form=form,
+        serializer_class=ResolveSerializer,
+        service=services.lag_flag_resolve,
+        done=_("Flag resolved."),
         title=_("Resolve the flag"),
         button=_("Resolve"),
-        status=400 if form.is_bound and form.errors else 200,
     )
 
 
@@ -113,23 +111,13 @@ def flag_comment(request, pk):
     permissions.ensure(permissions.can_comment_on_flag(request.user, flag), permissions.NOT_ALLOWED_TO_COMMENT)
     with_kind = permissions.leads_subproject(request.user, flag.node)
     form = CommentForm(request.POST if request.method == "POST" else None, with_kind=with_kind, prefix=f"comment-{pk}")
-    if request.method == "POST":
-        serializer = CommentSerializer(data=form.payload())
-        if not serializer.is_valid():
-            form.errors_apply(serializer.errors)
-        else:
-            try:
-                services.lag_flag_comment(flag=flag, actor=request.user, **serializer.validated_data)
-            except ValidationError as exc:
-                form.errors_apply(validation_errors(exc))
-            else:
-                messages.success(request, _("Comment added."))
-                return redirect(next_url(request, dashboard_url()))
-    return _action_page(
+    return _act(
         request,
         flag=flag,
         form=form,
+        serializer_class=CommentSerializer,
+        service=services.lag_flag_comment,
+        done=_("Comment added."),
         title=_("Comment on the flag"),
         button=_("Add comment"),
-        status=400 if form.is_bound and form.errors else 200,
     )

@@ -16,21 +16,20 @@ hanging the suite; the thread has its own database connection, hence committed d
 """
 
 import datetime
-import threading
 import time
 from collections import Counter
 from contextlib import ExitStack
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from reviews.models import OutboxMessage, ReportStatus, WebhookSubscription
-from reviews.services import outbox_enqueue, outbox_relay
+from reviews.services import outbox_enqueue
 from tests.factories import PlanFactory, make_tree
 from tests.support.broker import queued_tasks, settings_for_broker, use_broker
 from tests.support.processes import RedisServer, free_port, redis_server_binary
 from tests.support.servers import HungServer
+from tests.support.workers import relay_with_deadline
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -112,29 +111,10 @@ def file_and_accept_through_the_api(lead_client, secretariat_client, subproject)
 
 def run_relay(*, timeout=RELAY_HARD_TIMEOUT_SECONDS, unblock=None):
     """``outbox_relay()`` in a thread; ``((published, pending), seconds)``, or the test fails if it hangs."""
-    outcome = {}
-
-    def relay():
-        try:
-            outcome["result"] = outbox_relay()
-        except BaseException as exc:  # re-raised in the test's thread
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=relay, name="outbox-relay", daemon=True)
-    started = time.perf_counter()
-    thread.start()
-    thread.join(timeout)
-    seconds = time.perf_counter() - started
-    if thread.is_alive():
-        if unblock is not None:
-            unblock()  # let the thread finish and release its transaction before the database is flushed
-        thread.join(15)
+    try:
+        return relay_with_deadline(timeout=timeout, unblock=unblock)
+    except TimeoutError:
         pytest.fail(f"outbox_relay() was still running after {timeout}s: it hangs on an unavailable broker")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"], seconds
 
 
 def pending_rows():

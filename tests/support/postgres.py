@@ -117,9 +117,9 @@ class PostgresCluster:
             f"CREATE DATABASE {self.database} OWNER {self.user}",
         )
 
-    def start(self) -> None:
-        self._started = True
-        done = self._pg(
+    def _pg_ctl_serving(self, action: str, *options: str):
+        """``pg_ctl <action>`` for a command that leaves the server running: logged, waited for, our options."""
+        return self._pg(
             str(self.bin_dir / "pg_ctl"),
             "-D",
             str(self.data_dir),
@@ -128,10 +128,15 @@ class PostgresCluster:
             "-w",
             "-t",
             str(START_TIMEOUT_SECONDS),
+            *options,
             "-o",
             self._server_options(),
-            "start",
+            action,
         )
+
+    def start(self) -> None:
+        self._started = True
+        done = self._pg_ctl_serving("start")
         if done.returncode:
             raise RuntimeError(f"PostgreSQL did not start:\n{done.stdout}\n{done.stderr}\n{self.log_tail()}")
         wait_until(self.ready, timeout=START_TIMEOUT_SECONDS, interval=0.1, what="PostgreSQL accepting connections")
@@ -140,21 +145,7 @@ class PostgresCluster:
         """``pg_ctl restart -m <mode>``: every session is ended, the server stops and starts again. Returns once
         it accepts connections; the seconds that took."""
         started = time.monotonic()
-        done = self._pg(
-            str(self.bin_dir / "pg_ctl"),
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.log_path),
-            "-w",
-            "-t",
-            str(START_TIMEOUT_SECONDS),
-            "-m",
-            mode,
-            "-o",
-            self._server_options(),
-            "restart",
-        )
+        done = self._pg_ctl_serving("restart", "-m", mode)
         if done.returncode:
             raise RuntimeError(f"pg_ctl restart failed:\n{done.stdout}\n{done.stderr}\n{self.log_tail()}")
         wait_until(self.ready, timeout=START_TIMEOUT_SECONDS, interval=0.05, what="PostgreSQL accepting connections")
