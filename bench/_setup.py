@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.backends.signals import connection_created  # noqa: E402
 
 
 def require_postgres() -> None:
@@ -29,20 +31,31 @@ def require_postgres() -> None:
 class StatementCounter:
     def __init__(self):
         self.count = 0
+        self.lock = threading.Lock()
 
     def __call__(self, execute, sql, params, many, context):
-        self.count += 1
+        with self.lock:
+            self.count += 1
         return execute(sql, params, many, context)
 
 
 @contextmanager
 def measured():
-    """Yields a dict that gets ``seconds`` and ``statements`` when the block ends."""
+    """Yields a dict that gets ``seconds`` and ``statements`` when the block ends. Statements are counted
+    on every connection opened meanwhile too (the scan's threads each open their own)."""
     counter = StatementCounter()
+
+    def count_on(sender, connection, **kwargs):
+        connection.execute_wrappers.append(counter)
+
     result = {}
     started = time.perf_counter()
-    with connection.execute_wrapper(counter):
-        yield result
+    connection_created.connect(count_on)
+    try:
+        with connection.execute_wrapper(counter):
+            yield result
+    finally:
+        connection_created.disconnect(count_on)
     result["seconds"] = time.perf_counter() - started
     result["statements"] = counter.count
 

@@ -267,6 +267,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Threads the lag scan runs its batches on, on PostgreSQL (each with its own database connection).
+LAG_SCAN_WORKERS = env_int("GSTP_SCAN_WORKERS", 2)
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gstp@localhost")
 

@@ -4,8 +4,10 @@ quarter ended, or returned and not resubmitted within M days (red)."""
 import datetime
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+
+from projects.models import PlanNode
 
 from ..models import LagRule, QuarterlyReport, ReportStatus, Severity
 from ..periods import Quarter
@@ -39,17 +41,12 @@ def evaluate(batch: Batch) -> list[Finding]:
             candidates.add((flag.node_id, Quarter(flag.year, flag.quarter)))
     if not candidates:
         return []
-    periods = {quarter for _, quarter in candidates}
-    reports = {
-        (node_id, Quarter(year, quarter)): (status, returned_at)
-        for node_id, year, quarter, status, returned_at in QuarterlyReport.objects.filter(node_id__in=batch.nodes)
-        .filter(_any_period(periods))
-        .values_list("node_id", "year", "quarter", "status", "returned_at")
-    }
     subs = {sub.id: sub for sub in batch.subprojects}
     deadlines = {}  # (plan, quarter): due date and red-after date, worked out once per batch
     findings = []
-    for node_id, quarter in sorted(candidates, key=lambda pair: (pair[0], pair[1].year, pair[1].quarter)):
+    for node_id, quarter, status, returned_at in _outstanding(batch, {quarter for _, quarter in candidates}):
+        if (node_id, quarter) not in candidates:
+            continue
         sub = subs[node_id]
         settings = batch.settings_for(sub)
         if (sub.plan_id, quarter) not in deadlines:
@@ -58,8 +55,7 @@ def evaluate(batch: Batch) -> list[Finding]:
                 quarter.end + datetime.timedelta(days=settings.late_red_days_after_quarter_end),
             )
         due, red_after = deadlines[sub.plan_id, quarter]
-        status, returned_at = reports.get((node_id, quarter), ("missing", None))
-        if status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED) or due >= batch.as_of:
+        if due >= batch.as_of:
             continue
         days_late = (batch.as_of - due).days
         evidence = {
@@ -84,11 +80,34 @@ def evaluate(batch: Batch) -> list[Finding]:
         else:
             severity = Severity.RED if batch.as_of > red_after else Severity.YELLOW
         findings.append(Finding(node_id, RULE, quarter, severity, Decimal(days_late), evidence))
+    findings.sort(key=lambda finding: (finding.node_id, finding.period.year, finding.period.quarter))
     return findings
 
 
-def _any_period(periods) -> Q:
-    condition = Q(pk__in=[])
-    for quarter in periods:
-        condition |= Q(year=quarter.year, quarter=quarter.quarter)
-    return condition
+# A report in one of these is not filed yet; no report at all is "missing".
+OUTSTANDING = [status for status in ReportStatus.values if status not in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)]
+
+
+def _outstanding(batch: Batch, periods: set[Quarter]):
+    """(sub-project, quarter, status or "missing", returned at) for the batch's reports of ``periods`` that
+    are neither submitted nor accepted, in one query: a column pair per quarter, and only the sub-projects
+    with something outstanding come back, so the database sets aside the reports filed."""
+    periods = sorted(periods)
+    columns, outstanding = {}, Q(pk__in=[])
+    for i, quarter in enumerate(periods):
+        report = QuarterlyReport.objects.filter(node=OuterRef("pk"), year=quarter.year, quarter=quarter.quarter)
+        columns[f"status_{i}"] = Subquery(report.values("status")[:1])
+        columns[f"returned_{i}"] = Subquery(report.values("returned_at")[:1])
+        outstanding |= Q(**{f"status_{i}__isnull": True}) | Q(**{f"status_{i}__in": OUTSTANDING})
+    rows = (
+        PlanNode.objects.filter(pk__in=batch.nodes, pk__gte=batch.id_range[0], pk__lte=batch.id_range[1])
+        .annotate(**columns)
+        .filter(outstanding)
+        .order_by()
+        .values_list("pk", *columns)
+    )
+    for node_id, *values in rows:
+        for i, quarter in enumerate(periods):
+            status, returned_at = values[2 * i], values[2 * i + 1]
+            if status is None or status in OUTSTANDING:
+                yield node_id, quarter, status or "missing", returned_at

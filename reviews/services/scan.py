@@ -12,9 +12,13 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import queue
+import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -74,8 +78,15 @@ def lag_scan(
     plan: Plan | None = None,
     node_ids: list[int] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
 ) -> ScanResult:
-    """Scan the sub-projects (of ``plan``, or just ``node_ids``) as of a day (today in Asia/Taipei)."""
+    """Scan the sub-projects (of ``plan``, or just ``node_ids``) as of a day (today in Asia/Taipei).
+
+    On PostgreSQL, ``workers`` threads (``settings.LAG_SCAN_WORKERS`` by default) scan batches side by
+    side, each on its own connection and in its own transactions, so one batch's rules run in Python
+    while another's queries run in the database. Inside a caller's transaction, or on SQLite, batches
+    run one after another on the caller's connection.
+    """
     as_of = as_of or today()
     subprojects = PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
     if plan is not None:
@@ -84,7 +95,23 @@ def lag_scan(
         subprojects = subprojects.filter(pk__in=node_ids)
     plans = {p.pk: p for p in Plan.objects.all()}
     settings = _settings_for(plans)
+    batches = _batches(subprojects, as_of=as_of, batch_size=batch_size, settings=settings, plans=plans)
+    workers = django_settings.LAG_SCAN_WORKERS if workers is None else workers
+    if workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        results = _run_in_threads(batches, workers)
+    else:
+        results = map(_run_batch, batches)
     result = ScanResult()
+    for batch_result in results:
+        result.add(batch_result)
+        result.subprojects += batch_result.subprojects
+        result.batches += 1
+    logger.info("lag scan as of %s: %s", as_of, result)
+    return result
+
+
+def _batches(subprojects, *, as_of, batch_size, settings, plans) -> Iterator[Batch]:
+    """The sub-projects in batches of ``batch_size`` by id, each read when the one before is handed out."""
     last_id = 0
     while True:
         rows = list(
@@ -93,22 +120,62 @@ def lag_scan(
             .values_list("pk", "plan_id", "start_date", "end_date")[:batch_size]
         )
         if not rows:
-            break
+            return
         scope = subprojects.filter(pk__gt=last_id, pk__lte=rows[-1][0]).values("pk")
         last_id = rows[-1][0]
-        batch = Batch(
+        yield Batch(
             as_of=as_of, subprojects=[SubProject(*row) for row in rows], settings=settings, plans=plans, scope=scope
         )
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # A batch's queries are small; parallel workers would cost more to start than they save.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            result.add(_scan_batch(batch))
-        result.subprojects += len(rows)
-        result.batches += 1
-    logger.info("lag scan as of %s: %s", as_of, result)
+
+
+def _run_batch(batch: Batch) -> ScanResult:
+    """One batch, in one transaction: committed whole, or (killed, failed) not at all."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A batch's queries are small; parallel workers would cost more to start than they save.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        result = _scan_batch(batch)
+    result.subprojects = len(batch.subprojects)
     return result
+
+
+def _run_in_threads(batches: Iterator[Batch], workers: int) -> list[ScanResult]:
+    """Run the batches on ``workers`` threads, each with its own connection, reading the next batch only
+    when a thread is free for it. A failing batch stops the scan after the batches already running end,
+    and is raised here; what committed stays, as when one thread is killed halfway."""
+    todo: queue.Queue = queue.Queue(maxsize=workers)
+    results: list[ScanResult] = []
+    failures: list[BaseException] = []
+
+    def work():
+        try:
+            while (batch := todo.get()) is not None:
+                if failures:
+                    continue  # drain what was queued, so the reader never blocks
+                try:
+                    results.append(_run_batch(batch))
+                except BaseException as exc:  # raised in the caller's thread below
+                    failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, name=f"lag-scan-{i + 1}", daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for batch in batches:
+            if failures:
+                break
+            todo.put(batch)
+    finally:
+        for _thread in threads:
+            todo.put(None)
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
+    return results
 
 
 def _settings_for(plans: dict[int, Plan]) -> dict[int, LagSettings]:

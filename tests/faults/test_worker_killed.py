@@ -13,8 +13,8 @@ unacknowledged. Two ways a worker dies, two ways the message comes back:
   it lost, rejects the message back to the queue (``task_reject_on_worker_lost``) and runs it again at once.
 
 The scan is killed for real mid-way: its second batch is held on a row lock that the test takes (an
-uncommitted flag on the key that batch inserts), so the worker dies with its first batch committed and its
-second one in flight, every time. A webhook delivery is killed while the receiver holds its POST open.
+uncommitted flag on the key that batch inserts), so the worker dies with its first batch committed (by the
+scan's other thread) and its second one in flight, every time. A webhook delivery is killed while the receiver holds its POST open.
 
 What is guaranteed for webhooks: the delivery is recorded as delivered once, and its effects happen once, but
 the receiver may be sent it again when the worker dies after the receiver read it and before the worker
@@ -230,8 +230,9 @@ def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, r
         backend = wait_until(
             backend_waiting_on_flag_insert, timeout=60, interval=0.05, what="the scan waiting in its second batch"
         )
-        # then its first batch is committed, as a clean scan leaves it
-        assert state() == clean_first
+        # then its first batch is committed, as a clean scan leaves it (on the scan's other thread, it may
+        # still be committing)
+        wait_until(lambda: state() == clean_first, timeout=30, interval=0.05, what="the first batch committed")
 
         # when the worker is killed there
         worker.kill()

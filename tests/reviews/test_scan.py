@@ -155,6 +155,14 @@ def state() -> dict:
     }
 
 
+def by_node(flags: dict) -> dict:
+    """A ``state()`` grouped by sub-project."""
+    grouped = {}
+    for key, value in flags.items():
+        grouped.setdefault(key[0], {})[key] = value
+    return grouped
+
+
 def rows() -> dict:
     """Every flag by id, with its times: what a scan that changes nothing leaves exactly as it was."""
     return {
@@ -422,7 +430,7 @@ def scan_queries(**options) -> int:
     LagFlag.objects.all().delete()
     OutboxMessage.objects.all().delete()
     with CaptureQueriesContext(connection) as queries:
-        result = lag_scan(as_of=AS_OF, **options)
+        result = lag_scan(as_of=AS_OF, workers=1, **options)
     assert result.created == result.subprojects
     return len(queries)
 
@@ -434,13 +442,14 @@ def test_queries_grow_with_the_batches_not_with_the_subprojects(transactional_db
     underspent(30, many)
 
     # then one batch of 30 costs what one batch of 3 costs, in the first scan and in the next
+    # (on one thread: the queries counted are the caller's connection's)
     one_batch = scan_queries(plan=few)
     with django_assert_num_queries(one_batch):
-        assert lag_scan(as_of=AS_OF, plan=many).created == 30
+        assert lag_scan(as_of=AS_OF, plan=many, workers=1).created == 30
     with CaptureQueriesContext(connection) as again_few:
-        lag_scan(as_of=AS_OF, plan=few)
+        lag_scan(as_of=AS_OF, plan=few, workers=1)
     with django_assert_num_queries(len(again_few)):
-        assert lag_scan(as_of=AS_OF, plan=many).created == 0
+        assert lag_scan(as_of=AS_OF, plan=many, workers=1).created == 0
 
     # and each further batch adds the same number, whatever its size
     three_batches_of_one = scan_queries(plan=few, batch_size=1)
@@ -521,7 +530,7 @@ def test_a_scan_killed_halfway_then_run_again_ends_as_one_clean_scan(transaction
 
     monkeypatch.setattr(scan_module, "_scan_batch", dies_in_the_second_batch)
     with pytest.raises(RuntimeError, match="worker lost"):
-        lag_scan(as_of=AS_OF, batch_size=5)
+        lag_scan(as_of=AS_OF, batch_size=5, workers=1)
     monkeypatch.undo()
 
     # then the first batch is committed, the second rolled back, the rest never scanned
@@ -541,6 +550,78 @@ def test_a_scan_killed_halfway_then_run_again_ends_as_one_clean_scan(transaction
     notified = [pk for kwargs in outbox("reviews.notify_red_flags") for pk in kwargs["flag_ids"]]
     red = LagFlag.objects.filter(severity="red", status=FlagStatus.OPEN).values_list("pk", flat=True)
     assert sorted(notified) == sorted(red)
+
+
+
+@pytest.mark.postgres
+def test_batches_on_several_threads_end_as_one_thread_does(transactional_db, monkeypatch):
+    # given a programme, and the state a scan on the caller's thread leaves it in
+    programme = build_programme(per_kind=3)  # 21 sub-projects: 11 batches of 2
+    serial = lag_scan(as_of=AS_OF, batch_size=2, workers=1)
+    one_thread = state()
+    programme.reset()
+
+    # when the batches run on two threads
+    real_scan_batch = scan_module._scan_batch
+    threads = set()
+
+    def recorded(batch):
+        threads.add(threading.current_thread().name)
+        return real_scan_batch(batch)
+
+    monkeypatch.setattr(scan_module, "_scan_batch", recorded)
+    threaded = lag_scan(as_of=AS_OF, batch_size=2, workers=2)
+
+    # then they ran off the caller's thread, and ended in the same flags and figures
+    assert threads and threads <= {"lag-scan-1", "lag-scan-2"}
+    assert state() == one_thread
+    assert threaded == serial == ScanResult(subprojects=21, batches=11, created=serial.created, cleared=serial.cleared)
+    assert serial.created > 0
+
+
+@pytest.mark.postgres
+def test_a_batch_failing_on_one_thread_stops_the_scan_and_a_rerun_ends_clean(transactional_db, monkeypatch):
+    # given a programme, and the state one clean scan leaves it in
+    programme = build_programme(per_kind=3)  # 21 sub-projects: 11 batches of 2
+    lag_scan(as_of=AS_OF, batch_size=2, workers=1)
+    clean = state()
+    programme.reset()
+    seeded = state()
+
+    # when the third batch fails after its writes, with two threads scanning
+    real_scan_batch = scan_module._scan_batch
+    started, after_failure, lock, failed = [], [], threading.Lock(), threading.Event()
+
+    def fails_in_the_third_batch(batch):
+        with lock:
+            started.append(batch.ids)
+            third = len(started) == 3
+            if failed.is_set():
+                after_failure.append(batch.ids)
+        result = real_scan_batch(batch)
+        if third:
+            failed.set()
+            raise RuntimeError("worker lost")
+        return result
+
+    monkeypatch.setattr(scan_module, "_scan_batch", fails_in_the_third_batch)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        lag_scan(as_of=AS_OF, batch_size=2, workers=2)
+    monkeypatch.undo()
+
+    # then no batch starts once the failure is known (bar one the other thread took up in that instant);
+    # every sub-project is either as the clean scan left it or untouched, and the failed batch's untouched
+    assert len(after_failure) <= 1
+    now, failed_batch = by_node(state()), set(started[2])
+    clean_nodes, seeded_nodes = by_node(clean), by_node(seeded)
+    for node in clean_nodes.keys() | seeded_nodes.keys():
+        assert now.get(node) in (clean_nodes.get(node), seeded_nodes.get(node))
+        if node in failed_batch:
+            assert now.get(node) == seeded_nodes.get(node)
+
+    # and when the scan runs again, the end state is the clean scan's
+    lag_scan(as_of=AS_OF, batch_size=2, workers=2)
+    assert state() == clean
 
 
 # --- notifications ---------------------------------------------------------------------------------------------------
