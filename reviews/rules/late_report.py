@@ -85,7 +85,9 @@ def evaluate(batch: Batch) -> list[Finding]:
 
 
 # A report in one of these is not filed yet; no report at all is "missing".
-OUTSTANDING = [status for status in ReportStatus.values if status not in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)]
+OUTSTANDING = [
+    status for status in ReportStatus.values if status not in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)
+]
 
 
 def _outstanding(batch: Batch, periods: set[Quarter]):
