@@ -552,7 +552,6 @@ def test_a_scan_killed_halfway_then_run_again_ends_as_one_clean_scan(transaction
     assert sorted(notified) == sorted(red)
 
 
-
 @pytest.mark.postgres
 def test_batches_on_several_threads_end_as_one_thread_does(transactional_db, monkeypatch):
     # given a programme, and the state a scan on the caller's thread leaves it in
