@@ -10,7 +10,8 @@ import json
 import os
 import random
 
-from locust import HttpUser, constant_throughput, task
+import gevent
+from locust import FastHttpUser, constant_throughput, task
 
 SECRETARIAT = os.environ["GSTP_LOAD_READER_TOKEN"]
 LEAD = os.environ["GSTP_LOAD_LEAD_TOKEN"]
@@ -18,15 +19,27 @@ FIRST, LAST = (int(x) for x in os.environ["GSTP_LOAD_PROJECTS"].split("-"))
 with open(os.environ["GSTP_LOAD_REPORTS"]) as _ids:
     REPORTS = [int(line) for line in _ids if line.strip()]
 PERIOD = os.environ["GSTP_LOAD_PERIOD"]
+RATE = float(os.environ.get("GSTP_LOAD_RATE", "2"))
+CLIENTS = int(os.environ.get("GSTP_LOAD_CLIENTS", "20"))
+_clients = itertools.count()
 _unfiled = itertools.count(FIRST)  # each write files the next sub-project's report: no two the same
 _answers = open(os.environ["GSTP_LOAD_ANSWERS"], "a", buffering=1)  # noqa: SIM115 - one line per write, kept open
 
 
-class Client(HttpUser):
-    wait_time = constant_throughput(float(os.environ.get("GSTP_LOAD_RATE", "2")))
+class Client(FastHttpUser):
+    # geventhttpclient rather than requests: the load generator shares the machine's two cores with
+    # gunicorn and PostgreSQL, and should take as little of them as it can.
+    wait_time = constant_throughput(RATE)
+    # One connection per request, as a reverse proxy in front of gunicorn's sync workers opens them (the
+    # workers close every connection after its response; a client that holds it open for the next
+    # request waits on the close).
+    default_headers = {"Authorization": f"Token {SECRETARIAT}", "Connection": "close"}
 
     def on_start(self):
-        self.client.headers["Authorization"] = f"Token {SECRETARIAT}"
+        # Clients start together and keep their rate from their first request on: each first waits for
+        # its own share of the period, so that the requests arrive evenly (CLIENTS * RATE a second, one
+        # every 1 / (CLIENTS * RATE) s) instead of in bursts of every client at once.
+        gevent.sleep(next(_clients) % CLIENTS / (CLIENTS * RATE))
 
     @task(4)
     def project(self):
@@ -62,7 +75,7 @@ class Client(HttpUser):
         with self.client.post(
             "/api/v1/reports/",
             data=json.dumps(body, ensure_ascii=False).encode(),
-            headers={"Authorization": f"Token {LEAD}", "Content-Type": "application/json"},
+            headers={"Authorization": f"Token {LEAD}", "Content-Type": "application/json", "Connection": "close"},
             name="POST /api/v1/reports/",
             catch_response=True,
         ) as response:

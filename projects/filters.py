@@ -7,6 +7,8 @@ from django_filters import rest_framework as django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from reviews.selectors import light_condition
+
 from .models import Agency, AgencyRole, Milestone, NodeKind, Plan, PlanNode, Tombstone
 from .selectors import agency_subtree
 from .tombstones import TRACKED
@@ -94,6 +96,7 @@ class ProjectFilter(UpdatedSinceFilterSet):
     light = django_filters.MultipleChoiceFilter(
         distinct=False,
         choices=[("green", "green"), ("yellow", "yellow"), ("red", "red")],
+        method="filter_light",
         help_text=_("Sub-projects whose light (worst open flag) is this."),
     )
 
@@ -113,6 +116,9 @@ class ProjectFilter(UpdatedSinceFilterSet):
         if role:
             return led
         return led | queryset.filter(convening_agency__in=agencies)
+
+    def filter_light(self, queryset, name, value):
+        return queryset.filter(light_condition(value)) if value else queryset
 
     def filter_noop(self, queryset, name, value):
         return queryset

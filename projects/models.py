@@ -1,3 +1,6 @@
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -5,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr
+from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -173,6 +177,57 @@ class PlanNodeQuerySet(SignedInQuerySet):
             links = links.filter(role=role)
         return self.filter(pk__in=links.values("node_id"))
 
+    def with_agency_links(self):
+        """Each node read comes with its agency links (``PlanNode.agency_link_list``): one query for a
+        page of nodes, or for each chunk that ``iterator()`` reads."""
+        clone = self._chain()
+        clone._iterable_class = NodeWithAgencyLinksIterable
+        return clone
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyLink:
+    """A node's link to an agency as read with a page of nodes: its role and position, and the agency."""
+
+    role: str
+    position: int
+    agency: "Agency"
+
+
+class NodeWithAgencyLinksIterable(ModelIterable):
+    """Nodes, each given ``prefetched_agency_links``. The links are read as rows, with one ``Agency``
+    instance per agency shared by all its nodes, instead of two model instances for every link: on a
+    500-row page that is most of what reading the links costs."""
+
+    def __iter__(self):
+        nodes = super().__iter__()
+        size = self.chunk_size if self.chunked_fetch else None
+        while chunk := list(itertools.islice(nodes, size)):
+            attach_agency_links(chunk, using=self.queryset.db)
+            yield from chunk
+
+
+def attach_agency_links(nodes: list["PlanNode"], *, using: str = "default") -> None:
+    """Give each node its agency links, ordered by role and position, in one query."""
+    if not nodes:
+        return
+    agency_fields = Agency._meta.concrete_fields
+    rows = (
+        NodeAgency.objects.using(using)
+        .filter(node_id__in=[node.pk for node in nodes])
+        .order_by("node_id", "role", "position")
+        .values_list("node_id", "role", "position", *(f"agency__{field.name}" for field in agency_fields))
+    )
+    attnames = [field.attname for field in agency_fields]
+    agencies, links = {}, defaultdict(list)
+    for node_id, role, position, *agency_values in rows:
+        agency = agencies.get(agency_values[0])
+        if agency is None:
+            agency = agencies[agency_values[0]] = Agency.from_db(using, attnames, agency_values)
+        links[node_id].append(AgencyLink(role, position, agency))
+    for node in nodes:
+        node.prefetched_agency_links = links.get(node.pk, [])
+
 
 class PlanNode(MaterializedPathMixin):
     """A node of a plan's tree: group, strategy section, measure or sub-project."""
@@ -268,9 +323,9 @@ class PlanNode(MaterializedPathMixin):
         super().clean()
 
     @property
-    def agency_link_list(self) -> list["NodeAgency"]:
-        """Its agency links: as ``projects.selectors.node_list`` prefetched them into a plain list
-        (``Prefetch(to_attr=...)``, no queryset built per node), else read now."""
+    def agency_link_list(self) -> list["NodeAgency | AgencyLink"]:
+        """Its agency links (each with ``role`` and ``agency``): as read with the node
+        (``PlanNodeQuerySet.with_agency_links``, used by ``projects.selectors.node_list``), else read now."""
         if hasattr(self, "prefetched_agency_links"):
             return self.prefetched_agency_links
         return list(self.agency_links.all())

@@ -1,10 +1,10 @@
 """Reads of the plan structure. Every list and detail starts from a ``visible_to`` scope."""
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 
 from reviews.selectors import light_expression
 
-from .models import Agency, Milestone, NodeAgency, Plan, PlanNode, Tombstone
+from .models import Agency, Milestone, Plan, PlanNode, Tombstone
 from .outline import agencies as agency_names
 
 
@@ -35,11 +35,10 @@ def plan_list(*, user):
 
 
 def node_list(*, user):
-    agency_links = NodeAgency.objects.select_related("agency").order_by("role", "position")
     return (
         PlanNode.objects.visible_to(user)
         .select_related("convening_agency")
-        .prefetch_related(Prefetch("agency_links", queryset=agency_links, to_attr="prefetched_agency_links"))
+        .with_agency_links()
         .annotate(light=light_expression())
     )
 

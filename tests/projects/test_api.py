@@ -338,6 +338,35 @@ def test_lead_agencies_keep_their_position(secretariat_client, structure):
     assert [a["name"] for a in body["lead_agencies"]] == ["內政部", "經濟部"]
 
 
+def test_an_agency_shared_by_a_page_s_rows_is_read_once_and_written_alike(secretariat_client, structure):
+    # given 經濟部 leading one sub-project and co-running two others on one page
+    rows = {row["id"]: row for row in secretariat_client.get("/api/v1/projects/", {"page_size": 50}).json()["results"]}
+
+    # then every row names it the same, in its own role
+    expected = {"id": structure.other_agency.pk, "name": "經濟部", "short_name": structure.other_agency.short_name}
+    assert rows[structure.sub_ministry.pk]["co_agencies"] == [expected]
+    assert rows[structure.nested.pk]["lead_agencies"] == [expected]
+    assert rows[structure.nested.pk]["co_agencies"] == [
+        {"id": structure.sub_unit.pk, "name": "數位發展部數位產業署", "short_name": "數位產業署"}
+    ]
+    assert rows[structure.o_sub.pk]["lead_agencies"] == [expected]
+    assert rows[structure.group.pk]["lead_agencies"] == rows[structure.group.pk]["co_agencies"] == []
+
+
+@pytest.mark.parametrize(
+    "query", [{"light": "red"}, {"kind": "group"}, {"updated_since": "2999-01-01T00:00:00Z"}, {"search": "沒有這個"}]
+)
+def test_a_detail_read_ignores_the_list_s_filters(secretariat_client, structure, query):
+    # filters choose rows of a list; a detail route finds its object in the caller's scope alone
+    response = secretariat_client.get(f"/api/v1/projects/{structure.sub_ministry.pk}/", query)
+
+    assert response.status_code == 200
+    assert response.json()["id"] == structure.sub_ministry.pk
+    # while the same filters still apply to the list
+    listed = ids(secretariat_client.get("/api/v1/projects/", {**query, "page_size": 50}))
+    assert structure.sub_ministry.pk not in listed
+
+
 def test_project_list_is_the_whole_tree_in_outline_order(secretariat_client, structure):
     response = secretariat_client.get("/api/v1/projects/")
 
