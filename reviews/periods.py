@@ -6,6 +6,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 
 PERIOD_PATTERN = re.compile(r"^(\d{4})Q([1-4])$")
@@ -46,6 +47,14 @@ class Quarter:
 
     def due_date(self, days_after_end: int) -> datetime.date:
         return self.end + datetime.timedelta(days=days_after_end)
+
+
+def in_quarters(quarters) -> Q:
+    """Rows (with ``year`` and ``quarter`` columns) of any of these quarters; none for none."""
+    condition = Q(pk__in=[])
+    for quarter in quarters:
+        condition |= Q(year=quarter.year, quarter=quarter.quarter)
+    return condition
 
 
 def today() -> datetime.date:

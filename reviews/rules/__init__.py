@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from projects.models import Plan
 
@@ -88,18 +88,17 @@ class Batch:
         ids = self.ids
         return (min(ids), max(ids)) if ids else (0, -1)
 
+    def within(self, field: str = "node_id") -> Q:
+        """Rows whose ``field`` is one of the batch's sub-projects: in ``nodes``, and in ``id_range`` so that
+        the database reads them by index range."""
+        low, high = self.id_range
+        return Q(**{f"{field}__in": self.nodes, f"{field}__gte": low, f"{field}__lte": high})
+
     @cached_property
     def active_flags(self) -> list[FlagState]:
         """The batch's open and acknowledged flags, read once for all the rules and the scan."""
         rows = (
-            LagFlag.objects.filter(
-                node_id__in=self.nodes,
-                node_id__gte=self.id_range[0],
-                node_id__lte=self.id_range[1],
-                status__in=ACTIVE_STATUSES,
-            )
-            .order_by()
-            .values_list(*FLAG_STATE_FIELDS)
+            LagFlag.objects.filter(self.within(), status__in=ACTIVE_STATUSES).order_by().values_list(*FLAG_STATE_FIELDS)
         )
         return [FlagState(*row) for row in rows]
 

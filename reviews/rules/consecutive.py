@@ -1,8 +1,7 @@
 """Consecutive slippage: a yellow on the same rule as in the quarter before turns red."""
 
-from django.db.models import Q
-
 from ..models import LagFlag, Severity
+from ..periods import in_quarters
 from . import Batch, Finding
 
 
@@ -14,16 +13,9 @@ def escalate(batch: Batch, findings: list[Finding]) -> list[Finding]:
     ]
     if not yellow:
         return findings
-    condition = Q(pk__in=[])
-    for quarter in {f.period.previous() for f in yellow}:
-        condition |= Q(year=quarter.year, quarter=quarter.quarter)
     before = set(
         LagFlag.objects.filter(
-            condition,
-            node_id__in=batch.nodes,
-            node_id__gte=batch.id_range[0],
-            node_id__lte=batch.id_range[1],
-            rule__in={f.rule for f in yellow},
+            in_quarters({f.period.previous() for f in yellow}), batch.within(), rule__in={f.rule for f in yellow}
         )
         .order_by()
         .values_list("node_id", "rule", "year", "quarter")

@@ -102,7 +102,7 @@ def _outstanding(batch: Batch, periods: set[Quarter]):
         columns[f"returned_{i}"] = Subquery(report.values("returned_at")[:1])
         outstanding |= Q(**{f"status_{i}__isnull": True}) | Q(**{f"status_{i}__in": OUTSTANDING})
     rows = (
-        PlanNode.objects.filter(pk__in=batch.nodes, pk__gte=batch.id_range[0], pk__lte=batch.id_range[1])
+        PlanNode.objects.filter(batch.within("pk"))
         .annotate(**columns)
         .filter(outstanding)
         .order_by()

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from django.conf import settings as django_settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from projects import services as project_services
@@ -36,7 +35,7 @@ from ..models import (
     LagSettings,
     Severity,
 )
-from ..periods import Quarter, today
+from ..periods import Quarter, in_quarters, today
 from ..rules import (
     FLAG_STATE_FIELDS,
     Batch,
@@ -234,17 +233,9 @@ def _scan_batch(batch: Batch) -> ScanResult:
     now = timezone.now()
     findings = evaluate_rules(batch)
     found = {_key(f.node_id, f.rule, f.period): f for f in findings}
-    periods = {(f.period.year, f.period.quarter) for f in findings}
-    in_periods = Q(pk__in=[])
-    for year, quarter in periods:
-        in_periods |= Q(year=year, quarter=quarter)
     # Open flags, and resolved ones of the quarters found again (they may reopen).
     resolved = LagFlag.objects.filter(
-        in_periods,
-        node_id__in=batch.nodes,
-        node_id__gte=batch.id_range[0],
-        node_id__lte=batch.id_range[1],
-        status=FlagStatus.RESOLVED,
+        in_quarters({f.period for f in findings}), batch.within(), status=FlagStatus.RESOLVED
     )
     existing = {
         (flag.node_id, flag.rule, flag.year, flag.quarter): flag
