@@ -818,6 +818,22 @@ def test_project_list_query_count(secretariat_client, django_assert_num_queries)
     assert all(row["convening_agency"] and row["lead_agencies"] and row["co_agencies"] for row in rows)
 
 
+def test_nodes_streamed_in_chunks_read_their_agency_links_once_a_chunk(structure):
+    # given the first plan's six nodes, streamed four at a time as an export streams them (chunks of 4 and 2)
+    nodes = PlanNode.objects.filter(plan=structure.plan).order_by("pk").with_agency_links()
+    with CaptureQueriesContext(connection) as queries:
+        streamed = list(nodes.iterator(chunk_size=4))
+
+    # then each chunk read its links in one query, and every node has its own, in role and position order
+    assert len([q for q in queries.captured_queries if "projects_nodeagency" in q["sql"]]) == 2
+    expected = {node.pk: [(link.role, link.agency_id) for link in node.agency_links.all()] for node in nodes}
+    assert {node.pk: [(link.role, link.agency.pk) for link in node.agency_link_list] for node in streamed} == expected
+    assert expected[structure.nested.pk] == [
+        (AgencyRole.CO, structure.sub_unit.pk),
+        (AgencyRole.LEAD, structure.other_agency.pk),
+    ]
+
+
 def test_project_list_filtered_by_agency_query_count(secretariat_client, django_assert_num_queries):
     ministry = AgencyFactory(name="母機關")
     plan = PlanFactory()
