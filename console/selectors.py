@@ -8,19 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.paginator import Page
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Role
-from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
+from projects.models import Agency, AgencyRole, NodeKind, Plan, PlanNode, attach_agency_links
 from projects.selectors import agency_subtree, node_list, plan_list
 from reviews import selectors as reviews_selectors
 from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
 from reviews.selectors import flag_list, report_visible_to
-
-
-def _agency_links(prefix: str = "") -> Prefetch:
-    links = NodeAgency.objects.select_related("agency").order_by("role", "position")
-    return Prefetch(f"{prefix}agency_links", queryset=links)
 
 
 def subproject_scope(user) -> QuerySet[PlanNode]:
@@ -63,8 +59,8 @@ def light_rollup(*, plan: Plan, user, by: str) -> list[LightRow]:
 
 
 def flag_queue(*, user):
-    """The flags a user sees (``flag_list``: red first, then oldest), with each sub-project's agencies."""
-    return flag_list(user=user).select_related("node__plan").prefetch_related(_agency_links("node__"))
+    """The flags a user sees (``flag_list``: red first, then oldest), with each one's sub-project."""
+    return flag_list(user=user).select_related("node__plan")
 
 
 def review_queue(*, user) -> QuerySet[QuarterlyReport]:
@@ -73,9 +69,15 @@ def review_queue(*, user) -> QuerySet[QuarterlyReport]:
         report_visible_to(user)
         .filter(status=ReportStatus.SUBMITTED)
         .select_related("node", "node__plan")
-        .prefetch_related(_agency_links("node__"))
         .order_by("submitted_at", "id")
     )
+
+
+def with_agencies_of_subprojects(page: Page) -> Page:
+    """A page of flags or reports, their sub-projects given their agency links in one query."""
+    page.object_list = list(page.object_list)
+    attach_agency_links([item.node for item in page.object_list])
+    return page
 
 
 def reports_of_subproject(*, user, node: PlanNode) -> QuerySet[QuarterlyReport]:

@@ -10,7 +10,14 @@ from projects.selectors import plan_list
 
 from .. import charts
 from ..filters import FlagQueueFilter
-from ..selectors import default_plan, flag_queue, light_rollup, report_years, review_queue
+from ..selectors import (
+    default_plan,
+    flag_queue,
+    light_rollup,
+    report_years,
+    review_queue,
+    with_agencies_of_subprojects,
+)
 from .base import console_page
 from .flags import flag_actions
 from .reviews import return_form
@@ -67,8 +74,10 @@ def dashboard(request):
 
     filterset = FlagQueueFilter(request.GET, queryset=flag_queue(user=user), plan=plan, request=request)
     flags = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    flag_page = Paginator(flags, FLAGS_PER_PAGE).get_page(request.GET.get("page"))
-    review_page = Paginator(review_queue(user=user), REPORTS_PER_PAGE).get_page(request.GET.get("reviews"))
+    flag_page = with_agencies_of_subprojects(Paginator(flags, FLAGS_PER_PAGE).get_page(request.GET.get("page")))
+    review_page = with_agencies_of_subprojects(
+        Paginator(review_queue(user=user), REPORTS_PER_PAGE).get_page(request.GET.get("reviews"))
+    )
     context.update(
         filterset=filterset,
         flag_page=flag_page,
