@@ -10,7 +10,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from .svg import coord, join_parts, legend, marker, number_text, patterns, svg
+from reviews.annual.wording import execution_rate
+
+from .svg import coord, join_parts, legend, marker, number_text, svg
 
 
 @dataclass(frozen=True)
@@ -23,9 +25,7 @@ class QuarterFigures:
 
     @property
     def execution(self) -> Decimal | None:
-        if not self.budget_allocated or self.budget_spent is None:
-            return None
-        return (self.budget_spent * 100 / self.budget_allocated).quantize(Decimal("0.1"))
+        return execution_rate(self.budget_spent, self.budget_allocated)
 
 
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 56.0, 624.0, 40.0, 250.0
@@ -137,7 +137,6 @@ def budget_bars(quarters: Sequence[QuarterFigures], *, chart_id: str, title: str
     slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(quarters), 1)
     bar = min(26.0, slot * 0.36)
     parts = [
-        patterns(chart_id),
         legend([("bar--allocated", allocated_label, "box"), ("bar--spent", spent_label, "box")], y=16),
         _axes([q.period for q in quarters], ticks, top, lambda tick: number_text(tick, 1)),
         format_html('<text x="4" y="{}" class="tick">{}</text>', coord(PLOT_TOP - 8), _("TWD million")),

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from projects.selectors import plan_list
+from reviews.annual.views import can_download_annual_report
 
 from .. import charts
 from ..filters import FlagQueueFilter
@@ -69,7 +70,7 @@ def dashboard(request):
             group_chart=charts.light_bars(by_group, chart_id="lights-by-group", title=_("Lights by group")),
             agency_chart=charts.light_bars(by_agency, chart_id="lights-by-agency", title=_("Lights by agency")),
         )
-        if user.role in (Role.SECRETARIAT, Role.READER):
+        if can_download_annual_report(user):
             context["annual_reports"] = annual_report_links(plan)
 
     filterset = FlagQueueFilter(request.GET, queryset=flag_queue(user=user), plan=plan, request=request)
