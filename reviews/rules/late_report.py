@@ -4,7 +4,7 @@ quarter ended, or returned and not resubmitted within M days (red)."""
 import datetime
 from decimal import Decimal
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from projects.models import PlanNode
@@ -84,32 +84,32 @@ def evaluate(batch: Batch) -> list[Finding]:
     return findings
 
 
-# A report in one of these is not filed yet; no report at all is "missing".
-OUTSTANDING = [
-    status for status in ReportStatus.values if status not in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)
-]
+# A report in one of these is filed; in any other, or with no report at all ("missing"), it is outstanding.
+FILED = (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)
 
 
 def _outstanding(batch: Batch, periods: set[Quarter]):
     """(sub-project, quarter, status or "missing", returned at) for the batch's reports of ``periods`` that
     are neither submitted nor accepted, in one query: a column pair per quarter, and only the sub-projects
-    with something outstanding come back, so the database sets aside the reports filed."""
+    with a quarter not filed come back, so the database sets aside the reports filed."""
     periods = sorted(periods)
     columns, outstanding = {}, Q(pk__in=[])
     for i, quarter in enumerate(periods):
-        report = QuarterlyReport.objects.filter(node=OuterRef("pk"), year=quarter.year, quarter=quarter.quarter)
+        report = QuarterlyReport.objects.filter(
+            node=OuterRef("pk"), year=quarter.year, quarter=quarter.quarter
+        ).order_by()
         columns[f"status_{i}"] = Subquery(report.values("status")[:1])
         columns[f"returned_{i}"] = Subquery(report.values("returned_at")[:1])
-        outstanding |= Q(**{f"status_{i}__isnull": True}) | Q(**{f"status_{i}__in": OUTSTANDING})
+        outstanding |= ~Q(Exists(report.filter(status__in=FILED)))
     rows = (
         PlanNode.objects.filter(batch.within("pk"))
-        .annotate(**columns)
         .filter(outstanding)
+        .annotate(**columns)
         .order_by()
         .values_list("pk", *columns)
     )
     for node_id, *values in rows:
         for i, quarter in enumerate(periods):
             status, returned_at = values[2 * i], values[2 * i + 1]
-            if status is None or status in OUTSTANDING:
+            if status not in FILED:
                 yield node_id, quarter, status or "missing", returned_at
