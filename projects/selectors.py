@@ -34,13 +34,14 @@ def plan_list(*, user):
     return Plan.objects.visible_to(user)
 
 
+def node_tree(*, user):
+    """The plan-tree nodes a user may see, each with its convening agency and agency links."""
+    return PlanNode.objects.visible_to(user).select_related("convening_agency").with_agency_links()
+
+
 def node_list(*, user):
-    return (
-        PlanNode.objects.visible_to(user)
-        .select_related("convening_agency")
-        .with_agency_links()
-        .annotate(light=light_expression())
-    )
+    """``node_tree`` with each node's light, as the API shows them."""
+    return node_tree(user=user).annotate(light=light_expression())
 
 
 def milestone_list(*, user):

@@ -16,7 +16,7 @@ from accounts.models import Role, User
 from indicators.models import Indicator
 from indicators.selectors import OverallRow, indicator_list, plan_indicator_summary
 from projects.models import Plan, PlanNode
-from projects.selectors import node_list, plan_list
+from projects.selectors import node_tree, plan_list
 
 from ..models import QuarterlyReport, ReportStatus
 from ..selectors import flag_visible_to, report_visible_to
@@ -74,7 +74,7 @@ class AnnualData:
 
 
 def annual_report_data(*, plan: Plan, year: int, user) -> AnnualData:
-    nodes = list(node_list(user=user).filter(plan=plan))
+    nodes = list(node_tree(user=user).filter(plan=plan))
     overall = plan_indicator_summary(plan=plan, user=user)
     indicators = defaultdict(list)
     for indicator in indicator_list(user=user).filter(plan=plan, node__isnull=False):
