@@ -67,7 +67,7 @@ class ScanResult:
     updated: int = 0
 
     def add(self, other: ScanResult) -> None:
-        for name in ("created", "raised", "reopened", "cleared", "updated"):
+        for name in ("subprojects", "created", "raised", "reopened", "cleared", "updated"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -103,7 +103,6 @@ def lag_scan(
     result = ScanResult()
     for batch_result in results:
         result.add(batch_result)
-        result.subprojects += batch_result.subprojects
         result.batches += 1
     logger.info("lag scan as of %s: %s", as_of, result)
     return result
