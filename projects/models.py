@@ -209,12 +209,17 @@ class NodeWithAgencyLinksIterable(ModelIterable):
 
 def attach_agency_links(nodes: list["PlanNode"], *, using: str = "default") -> None:
     """Give each node its agency links, ordered by role and position, in one query."""
-    if not nodes:
-        return
+    links = agency_links_of([node.pk for node in nodes], using=using) if nodes else {}
+    for node in nodes:
+        node.prefetched_agency_links = links.get(node.pk, [])
+
+
+def agency_links_of(node_ids: list[int], *, using: str = "default") -> dict[int, list[AgencyLink]]:
+    """The nodes' agency links by node id, ordered by role and position, in one query."""
     agency_fields = Agency._meta.concrete_fields
     rows = (
         NodeAgency.objects.using(using)
-        .filter(node_id__in=[node.pk for node in nodes])
+        .filter(node_id__in=node_ids)
         .order_by("node_id", "role", "position")
         .values_list("node_id", "role", "position", *(f"agency__{field.name}" for field in agency_fields))
     )
@@ -225,8 +230,7 @@ def attach_agency_links(nodes: list["PlanNode"], *, using: str = "default") -> N
         if agency is None:
             agency = agencies[agency_values[0]] = Agency.from_db(using, attnames, agency_values)
         links[node_id].append(AgencyLink(role, position, agency))
-    for node in nodes:
-        node.prefetched_agency_links = links.get(node.pk, [])
+    return links
 
 
 class PlanNode(MaterializedPathMixin):
@@ -323,12 +327,12 @@ class PlanNode(MaterializedPathMixin):
         super().clean()
 
     @property
-    def agency_link_list(self) -> list["NodeAgency | AgencyLink"]:
+    def agency_link_list(self) -> list[AgencyLink]:
         """Its agency links (each with ``role`` and ``agency``): as read with the node
         (``PlanNodeQuerySet.with_agency_links``, used by ``projects.selectors.node_list``), else read now."""
         if hasattr(self, "prefetched_agency_links"):
             return self.prefetched_agency_links
-        return list(self.agency_links.all())
+        return agency_links_of([self.pk], using=self._state.db or "default").get(self.pk, [])
 
     def agencies_in_role(self, role: str) -> list[Agency]:
         return [link.agency for link in self.agency_link_list if link.role == role]
