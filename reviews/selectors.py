@@ -198,10 +198,15 @@ def flag_list(*, user) -> QuerySet[LagFlag]:
     )
 
 
+def _active_flags(**node):
+    """Open and acknowledged flags (of the node or nodes ``node`` names): what a light is made of."""
+    return LagFlag.objects.filter(status__in=ACTIVE_STATUSES, **node)
+
+
 def light_counts(*, subprojects) -> dict[str, int]:
-    """Red, yellow and green counts over a set of sub-projects, in two queries."""
-    red = LagFlag.objects.filter(node__in=subprojects, status__in=ACTIVE_STATUSES, severity=Severity.RED)
-    yellow = LagFlag.objects.filter(node__in=subprojects, status__in=ACTIVE_STATUSES, severity=Severity.YELLOW)
+    """Red, yellow and green counts over a set of sub-projects, in one query."""
+    red = _active_flags(node__in=subprojects).filter(severity=Severity.RED)
+    yellow = _active_flags(node__in=subprojects).filter(severity=Severity.YELLOW)
     counts = subprojects.aggregate(
         total=Count("pk", distinct=True),
         red=Count("pk", filter=Q(pk__in=red.values("node_id")), distinct=True),
@@ -258,7 +263,7 @@ def light_expression(node_ref: str = "pk"):
     ``(node, status)`` index: a page of 500 nodes costs 500 index look-ups, not a pass over every open
     flag (as ``EXISTS`` in a ``CASE`` can be planned). Filtering by light uses ``light_condition``."""
     worst = (
-        LagFlag.objects.filter(node_id=OuterRef(node_ref), status__in=ACTIVE_STATUSES)
+        _active_flags(node_id=OuterRef(node_ref))
         .annotate(severity_rank=Case(When(severity=Severity.RED, then=Value(0)), default=Value(1)))
         .order_by("severity_rank")
         .values("severity")[:1]
@@ -273,7 +278,7 @@ def light_expression(node_ref: str = "pk"):
 def light_condition(lights) -> Q:
     """Nodes whose light is one of ``lights``, as ``EXISTS`` conditions the database can answer with a
     semi-join over the open flags, rather than working out every node's light."""
-    active = LagFlag.objects.filter(node_id=OuterRef("pk"), status__in=ACTIVE_STATUSES)
+    active = _active_flags(node_id=OuterRef("pk"))
     red = Exists(active.filter(severity=Severity.RED))
     yellow = Exists(active.filter(severity=Severity.YELLOW))
     conditions = {
