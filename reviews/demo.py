@@ -20,6 +20,7 @@ from projects.models import AgencyRole, Milestone, NodeKind, PlanNode
 
 from .models import QuarterlyReport, ReportAction, ReportEvent, ReportStatus
 from .periods import Quarter, quarters_between
+from .rules import decimal_text
 
 FIRST, LAST = Quarter(2024, 1), Quarter(2025, 4)
 START, END = datetime.date(2024, 1, 1), datetime.date(2025, 12, 31)
@@ -189,7 +190,7 @@ def _report(node, period, step, profile, budget, status, author, secretariat):
         actual_progress=actual,
         budget_allocated=allocated,
         budget_spent=spent,
-        achievements=f"{period} 依計畫推動，累計完成 {format(actual.normalize(), 'f')}%。",
+        achievements=f"{period} 依計畫推動，累計完成 {decimal_text(actual)}%。",
         delay_reasons="採購作業延宕，系統整合測試較預期費時。" if behind else "",
         countermeasures="增派人力並調整驗收時程，按月追蹤。" if behind else "",
         due_on=due,
