@@ -14,7 +14,6 @@ import argparse
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,22 +24,15 @@ from pathlib import Path
 import _setup
 from django.db import connection
 from scan import build
-from traffic import DETAIL_READS_NAMES, Traffic, percentile
+from traffic import DETAIL_READS, Traffic, percentile
 
 from accounts.models import Role, User
 from accounts.services import token_issue
 from reviews.models import QuarterlyReport
+from tests.support.processes import free_port
 
-BENCH = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 PERIOD = (2025, 4)
-DETAIL_READS = DETAIL_READS_NAMES
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare(subprojects: int, writable: int) -> dict:
@@ -61,7 +53,6 @@ def prepare(subprojects: int, writable: int) -> dict:
         "reports": _sample_of_reports(),
         "period": f"{PERIOD[0]}Q{PERIOD[1]}",
         "first": first,
-        "writable": writable,
     }
 
 

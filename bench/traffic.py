@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 PROJECT, REPORT = "GET /api/v1/projects/{id}/", "GET /api/v1/reports/{id}/"
 REPORTS_PAGE, PROJECTS_PAGE = "GET /api/v1/reports/ (50)", "GET /api/v1/projects/ (50)"
 FILE_REPORT = "POST /api/v1/reports/"
-DETAIL_READS_NAMES = (PROJECT, REPORT)
+DETAIL_READS = (PROJECT, REPORT)
 MIX = [PROJECT] * 4 + [REPORT] * 3 + [REPORTS_PAGE, PROJECTS_PAGE, FILE_REPORT]
 
 

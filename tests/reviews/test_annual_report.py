@@ -278,17 +278,6 @@ def table_with_header(document, first_columns):
     raise AssertionError(f"no table starting with {first_columns}")
 
 
-def md_table_after(text, marker):
-    """The rows of the first Markdown table after ``marker``, header first."""
-    rows = []
-    for line in text[text.index(marker) :].splitlines():
-        if line.startswith("|"):
-            rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
-        elif rows:
-            break
-    return [row for row in rows if set(row) != {"---"}]
-
-
 def number_in(cell):
     """The number a cell states (9.3 兆元(預估值) -> 9.3)."""
     return D(re.match(r"[\d,.]+", cell).group(0).replace(",", ""))

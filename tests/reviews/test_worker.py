@@ -9,7 +9,6 @@ relays the outbox itself, as beat would every 5 s.
 
 import datetime
 import os
-import urllib.parse
 import uuid
 from decimal import Decimal
 
@@ -25,6 +24,7 @@ from tests.factories import PlanFactory, UserFactory, make_tree
 from tests.reviews.factories import report_in_status
 from tests.support.broker import use_broker
 from tests.support.processes import CeleryWorker, wait_until
+from tests.support.workers import database_url
 
 pytestmark = [
     pytest.mark.redis,
@@ -38,13 +38,7 @@ WAIT_SECONDS = 60
 
 def worker_database_url() -> str:
     """DATABASE_URL for the database this test process uses, which is the test database by now."""
-    settings = connection.settings_dict
-    user = urllib.parse.quote(settings["USER"] or "", safe="")
-    password = urllib.parse.quote(settings["PASSWORD"] or "", safe="")
-    credentials = f"{user}:{password}@" if user else ""
-    host = settings["HOST"] or "localhost"
-    port = f":{settings['PORT']}" if settings["PORT"] else ""
-    return f"postgres://{credentials}{host}{port}/{urllib.parse.quote(settings['NAME'], safe='')}"
+    return database_url(connection.settings_dict)
 
 
 @pytest.fixture
