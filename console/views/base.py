@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from gstp.exceptions import StaleVersion
+from gstp.exceptions import ApplicationError, StaleVersion
 
 
 def console_page(view):
@@ -39,6 +39,15 @@ def next_url(request, default: str) -> str:
 def validation_errors(exc: ValidationError):
     """A service's ValidationError as the API writes it: ``{"field": [...]}``, or a list for the whole object."""
     return exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+
+
+# What a service refuses with, for a form to show: a ValidationError field by field, an ApplicationError (a
+# stale version, a report in the wrong state) as one message for the whole form.
+SERVICE_ERRORS = (ValidationError, ApplicationError)
+
+
+def service_errors(exc: ValidationError | ApplicationError):
+    return [str(exc.detail)] if isinstance(exc, ApplicationError) else validation_errors(exc)
 
 
 def posted_version(request) -> int:

@@ -4,7 +4,6 @@ the services the API calls, with the API's serializers checking what was typed."
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,7 +16,7 @@ from reviews.models import ACTIVE_STATUSES, FlagStatus
 
 from ..forms import CommentForm, ReasonForm
 from ..selectors import flag_queue
-from .base import console_page, dashboard_url, next_url, validation_errors
+from .base import SERVICE_ERRORS, console_page, dashboard_url, next_url, service_errors
 
 
 @dataclass
@@ -72,10 +71,8 @@ def _act(request, *, flag, form, serializer_class, service, done, title, button)
         else:
             try:
                 service(flag=flag, actor=request.user, **serializer.validated_data)
-            except ValidationError as exc:
-                form.errors_apply(validation_errors(exc))
-            except ApplicationError as exc:
-                form.errors_apply([str(exc.detail)])
+            except SERVICE_ERRORS as exc:
+                form.errors_apply(service_errors(exc))
             else:
                 messages.success(request, done)
                 return redirect(next_url(request, dashboard_url()))

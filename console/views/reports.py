@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from gstp.exceptions import ApplicationError, StaleVersion
+from gstp.exceptions import StaleVersion
 from indicators.selectors import indicator_list
 from projects.models import AgencyRole
 from projects.selectors import agency_subtree, milestone_list
@@ -21,7 +21,7 @@ from reviews.serializers import ReportCreateSerializer, ReportUpdateSerializer
 
 from ..forms import ReportForm
 from ..selectors import agencies_leading, default_plan, subproject_scope
-from .base import console_page, posted_version, validation_errors
+from .base import SERVICE_ERRORS, console_page, posted_version, service_errors, validation_errors
 from .reviews import return_form
 
 SUBMIT = "submit"  # the form's second button; the first saves the draft
@@ -82,11 +82,8 @@ def _open_periods(user, node) -> list[Quarter]:
 def _submit(request, form, report) -> bool:
     try:
         services.report_submit(actor=request.user, report=report, expected_version=report.version)
-    except ValidationError as exc:
-        form.errors_apply(validation_errors(exc))
-        return False
-    except ApplicationError as exc:
-        form.errors_apply([str(exc.detail)])
+    except SERVICE_ERRORS as exc:
+        form.errors_apply(service_errors(exc))
         return False
     messages.success(request, _("Submitted the %(period)s report for review.") % {"period": report.period})
     return True
@@ -122,7 +119,9 @@ def report_new(request, pk):
             else:
                 messages.success(request, _("Saved the %(period)s report as a draft.") % {"period": report.period})
                 if request.POST.get("action") == SUBMIT:
-                    form = ReportForm(request.POST, report=report, **_form_parts(user, node))
+                    form = ReportForm(
+                        request.POST, report=report, milestones=form.milestones, indicators=form.indicators
+                    )
                     form.full_clean()
                     if not _submit(request, form, report):
                         return _report_response(request, report, form, status=400)
@@ -182,11 +181,8 @@ def _save(request, form, report) -> bool:
             messages.success(request, _("Saved the %(period)s report.") % {"period": report.period})
         elif version != report.version:
             raise StaleVersion()
-    except ValidationError as exc:
-        form.errors_apply(validation_errors(exc))
-        return False
-    except ApplicationError as exc:
-        form.errors_apply([str(exc.detail)])
+    except SERVICE_ERRORS as exc:
+        form.errors_apply(service_errors(exc))
         return False
     if request.POST.get("action") == SUBMIT:
         return _submit(request, form, report)

@@ -1,7 +1,6 @@
 """The secretariat's review of a submitted report: accept it, or return it with a reason."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -12,7 +11,7 @@ from reviews.selectors import report_visible_to
 from reviews.serializers import ReturnSerializer
 
 from ..forms import ReasonForm
-from .base import console_page, dashboard_url, next_url, posted_version, validation_errors
+from .base import SERVICE_ERRORS, console_page, dashboard_url, next_url, posted_version, service_errors
 
 
 def _report(request, pk):
@@ -57,10 +56,8 @@ def report_return(request, pk):
                     expected_version=posted_version(request),
                     reason=serializer.validated_data["reason"],
                 )
-            except ValidationError as exc:
-                form.errors_apply(validation_errors(exc))
-            except ApplicationError as exc:
-                form.errors_apply([str(exc.detail)])
+            except SERVICE_ERRORS as exc:
+                form.errors_apply(service_errors(exc))
             else:
                 messages.success(
                     request,
