@@ -11,9 +11,11 @@ from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from gstp.responses import error_response, is_api
 
 
 class LoginAttemptBackend(AxesStandaloneBackend):
@@ -60,7 +62,7 @@ def client_ip_address(request) -> str | None:
 
 
 def _wants_json(request) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+    return is_api(request) or "application/json" in request.headers.get("Accept", "")
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
@@ -78,7 +80,7 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
     else:
         message = _("Too many failed sign-in attempts for this account or from this address.")
     if _wants_json(request):
-        response = JsonResponse({"detail": message, "code": "too_many_login_attempts"}, status=429)
+        response = error_response(message, "too_many_login_attempts", 429)
     else:
         response = HttpResponse(message, content_type="text/plain; charset=utf-8", status=429)
     if seconds:

@@ -7,7 +7,7 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions
@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import ApplicationError
+from .responses import error_response, is_api
 from .unavailable import ServiceUnavailable, database_unavailable, log_unavailable
 
 
@@ -56,19 +57,15 @@ def exception_handler(exc, context):
     return response
 
 
-def _is_api(request) -> bool:
-    return request.path.startswith("/api/")
-
-
 def not_found(request, exception=None):
     """handler404: an API path that matches no route answers like any other 404 of the API."""
-    if not _is_api(request):
+    if not is_api(request):
         return defaults.page_not_found(request, exception)
-    return JsonResponse({"detail": str(exceptions.NotFound.default_detail), "code": "not_found"}, status=404)
+    return error_response(exceptions.NotFound.default_detail, "not_found", 404)
 
 
 def server_error(request):
     """handler500: an API client gets the error as JSON, never an HTML page."""
-    if not _is_api(request):
+    if not is_api(request):
         return defaults.server_error(request)
-    return JsonResponse({"detail": str(exceptions.APIException.default_detail), "code": "error"}, status=500)
+    return error_response(exceptions.APIException.default_detail, "error", 500)

@@ -15,29 +15,23 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from .responses import error_response
+
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def request_too_large() -> JsonResponse:
-    return JsonResponse(
-        {
-            "detail": _("The request body is larger than this server accepts (%(limit)s bytes at most).")
-            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
-            "code": "request_too_large",
-        },
-        status=413,
-    )
+    detail = _("The request body is larger than this server accepts (%(limit)s bytes at most).") % {
+        "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    }
+    return error_response(detail, "request_too_large", 413)
 
 
 def too_many_fields() -> JsonResponse:
-    return JsonResponse(
-        {
-            "detail": _("The request has more fields than this server accepts (%(limit)s at most).")
-            % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS},
-            "code": "too_many_fields",
-        },
-        status=400,
-    )
+    detail = _("The request has more fields than this server accepts (%(limit)s at most).") % {
+        "limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    }
+    return error_response(detail, "too_many_fields", 400)
 
 
 def _answer_for(exception) -> JsonResponse | None:
@@ -59,10 +53,7 @@ class RequestSizeLimitMiddleware:
             try:
                 length = int(declared)
             except ValueError:
-                return JsonResponse(
-                    {"detail": _("The Content-Length header is not a number."), "code": "invalid_content_length"},
-                    status=400,
-                )
+                return error_response(_("The Content-Length header is not a number."), "invalid_content_length", 400)
             if limit is not None and length > limit:
                 return request_too_large()
         elif request.method in BODY_METHODS:

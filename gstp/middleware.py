@@ -4,11 +4,12 @@ ConditionalGetMiddleware, an ``ETag``), so a client asking with ``If-None-Match`
 
 from urllib.parse import unquote_to_bytes
 
-from django.http import JsonResponse
 from django.middleware.http import ConditionalGetMiddleware as DjangoConditionalGetMiddleware
 from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
+
+from .responses import error_response, is_api
 
 
 def _latest_update(data):
@@ -55,10 +56,8 @@ class QueryStringEncodingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith("/api/") and not _is_utf8(request.META.get("QUERY_STRING", "")):
-            return JsonResponse(
-                {"detail": _("The query string is not valid UTF-8."), "code": "invalid_query_string"}, status=400
-            )
+        if is_api(request) and not _is_utf8(request.META.get("QUERY_STRING", "")):
+            return error_response(_("The query string is not valid UTF-8."), "invalid_query_string", 400)
         return self.get_response(request)
 
 

@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
+from .responses import error_response
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
@@ -73,7 +75,7 @@ def log_unavailable(request, exc: BaseException) -> None:
 
 def unavailable_response() -> JsonResponse:
     error = ServiceUnavailable()
-    response = JsonResponse({"detail": str(error.detail), "code": CODE}, status=error.status_code)
+    response = error_response(error.detail, CODE, error.status_code)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
