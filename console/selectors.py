@@ -12,7 +12,7 @@ from django.core.paginator import Page
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Role
-from projects.models import Agency, AgencyRole, NodeKind, Plan, PlanNode, attach_agency_links
+from projects.models import Agency, AgencyRole, NodeKind, Plan, PlanNode, attach_agency_links, path_ids
 from projects.selectors import agency_subtree, node_list, plan_list
 from reviews import selectors as reviews_selectors
 from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
@@ -32,7 +32,7 @@ def subproject_scope(user) -> QuerySet[PlanNode]:
 
 def ancestors_of(node: PlanNode) -> list[PlanNode]:
     """The node's place in the plan tree, group first (one query, from its materialized path)."""
-    ids = [int(part) for part in node.path.strip("/").split("/") if part][:-1]
+    ids = node.path_ids[:-1]
     return list(PlanNode.objects.filter(pk__in=ids).order_by("path"))
 
 
@@ -108,5 +108,5 @@ def agencies_leading(*, plan: Plan) -> QuerySet[Agency]:
     lead_paths = Agency.objects.filter(node_links__node__plan=plan, node_links__role=AgencyRole.LEAD).values_list(
         "path", flat=True
     )
-    ids = {int(part) for path in lead_paths for part in path.strip("/").split("/") if part}
+    ids = {pk for path in lead_paths for pk in path_ids(path)}
     return Agency.objects.filter(pk__in=ids).order_by("path")

@@ -13,6 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def path_ids(path: str) -> list[int]:
+    """The ids a materialized path names, the root's first."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
 class MaterializedPathMixin(models.Model):
     """Keeps ``path`` (``/00000001/00000007/``: ids, padded so it sorts) in step with ``parent``.
 
@@ -50,6 +55,11 @@ class MaterializedPathMixin(models.Model):
 
     def _stored_path(self) -> str:
         return type(self)._default_manager.filter(pk=self.pk).values_list("path", flat=True).first() or ""
+
+    @property
+    def path_ids(self) -> list[int]:
+        """Its ancestors' ids and its own, the root's first."""
+        return path_ids(self.path)
 
 
 class SignedInQuerySet(models.QuerySet):

@@ -10,7 +10,7 @@ from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefet
 from django.db.models.functions import Coalesce
 
 from accounts.models import Role
-from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
+from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode, path_ids
 
 from .models import (
     ACTIVE_STATUSES,
@@ -234,8 +234,8 @@ def light_rollup(*, plan: Plan, user, by: str) -> list[dict]:
                 "path", flat=True
             )
         )
-        roots = {path.split("/")[1] for path in lead_paths}
-        top = Agency.objects.filter(parent__isnull=True, path__in=[f"/{root}/" for root in roots]).order_by("name")
+        roots = {path_ids(path)[0] for path in lead_paths}
+        top = Agency.objects.filter(parent__isnull=True, pk__in=roots).order_by("name")
         units = [
             (
                 agency.pk,

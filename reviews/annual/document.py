@@ -361,7 +361,7 @@ class _Builder:
 
 def _root_id(node: PlanNode) -> int:
     """The id of the group a node stands under: the first id in its materialized path."""
-    return int(node.path.strip("/").split("/")[0])
+    return node.path_ids[0]
 
 
 def _actual_of_year(indicator, year: int, *, numeric: bool = True):
