@@ -29,7 +29,6 @@ import signal
 import threading
 import time
 from collections import Counter
-from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
@@ -50,11 +49,12 @@ from reviews.models import (
     WebhookEvent,
     WebhookSubscription,
 )
-from reviews.periods import Quarter
 from reviews.services import lag_scan, notifications, outbox_enqueue, outbox_relay
 from reviews.services import scan as scan_module
-from tests.factories import AgencyFactory, MilestoneFactory, PlanFactory, UserFactory, make_tree
-from tests.reviews.factories import QuarterlyReportFactory, report_in_status
+from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
+from tests.reviews import lagging
+from tests.reviews.factories import report_in_status
+from tests.reviews.lagging import AS_OF, ON_PLAN, state
 from tests.support.processes import wait_until
 from tests.support.workers import keep_relaying, relay_until, sent_emails, task_runs
 
@@ -65,40 +65,11 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-D = Decimal
-AS_OF = datetime.date(2024, 11, 15)
-Q2, Q3 = Quarter(2024, 2), Quarter(2024, 3)
 VISIBILITY_TIMEOUT = 1  # seconds; production: 3600
 SETTLE_SECONDS = 1.0
 SECRET = "whsec-portal"
-ON_PLAN = {
-    "planned_progress": D(60),
-    "actual_progress": D(60),
-    "budget_allocated": D(1_000_000),
-    "budget_spent": D(950_000),
-}
-
-
-def accepted(node, period=Q3, **figures):
-    QuarterlyReportFactory(node=node, period=period, accepted=True, **{**ON_PLAN, **figures})
-
-
-# Each kind of sub-project, and what the scan of AS_OF finds (tests/reviews/test_scan.py pins each one).
-KINDS = {
-    "green": lambda node: accepted(node),
-    "behind": lambda node: accepted(node, actual_progress=D(52)),  # progress gap -8: yellow
-    "underspent": lambda node: accepted(node, budget_spent=D(700_000)),  # 70 % spent: red
-    "late": lambda node: accepted(node, period=Q2),  # 2024Q3 missing 46 days after quarter end: red
-    "milestone": lambda node: (accepted(node), MilestoneFactory(node=node, planned_date=datetime.date(2024, 10, 1))),
-}
-
-
-def state() -> dict:
-    """Every flag by (sub-project, rule, period), with what a scan decides about it (not ids or times)."""
-    return {
-        (f.node_id, f.rule, f.period): (f.severity, f.status, f.resolution, f.score, f.evidence)
-        for f in LagFlag.objects.all()
-    }
+# The kinds of sub-project whose flags a killed scan must leave as a clean scan does.
+KINDS = {kind: lagging.KINDS[kind] for kind in ("green", "behind", "underspent", "late", "milestone")}
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -39,69 +38,15 @@ from reviews.services import ScanResult, lag_flag_acknowledge, lag_flag_resolve,
 from reviews.services import scan as scan_module
 from reviews.tasks import scan_lagging
 from tests.factories import MilestoneFactory, PlanFactory
-from tests.reviews.factories import QuarterlyReportFactory, report_in_status, secretariat_user
+from tests.reviews.factories import report_in_status, secretariat_user
+from tests.reviews.lagging import AS_OF, KINDS, ON_PLAN, Q2, Q3, D, accepted, state
 from tests.reviews.rules.builders import flag, indicator, subprojects, taipei
 
 pytestmark = pytest.mark.django_db
 
-D = Decimal
-AS_OF = datetime.date(2024, 11, 15)
-Q2, Q3, Q4 = Quarter(2024, 2), Quarter(2024, 3), Quarter(2024, 4)
+Q4 = Quarter(2024, 4)
 REPORTS = "/api/v1/reports/"
 THREAD_TIMEOUT = 60
-
-ON_PLAN = {
-    "planned_progress": D(60),
-    "actual_progress": D(60),
-    "budget_allocated": D(1_000_000),
-    "budget_spent": D(950_000),
-}
-
-
-def accepted(sub, period=Q3, **figures) -> QuarterlyReport:
-    """An accepted report, on plan unless ``figures`` say otherwise."""
-    return QuarterlyReportFactory(node=sub, period=period, accepted=True, **{**ON_PLAN, **figures})
-
-
-def _green(sub):
-    accepted(sub)
-
-
-def _behind(sub):  # progress gap -8: yellow, 2024Q3
-    accepted(sub, actual_progress=D(52))
-
-
-def _underspent(sub):  # 70 % spent: red, 2024Q3
-    accepted(sub, budget_spent=D(700_000))
-
-
-def _late(sub):  # 2024Q3 missing 46 days after quarter end: red, 2024Q3
-    accepted(sub, period=Q2)
-
-
-def _milestone(sub):  # a milestone 45 days late: yellow, 2024Q4 (the quarter of the scan)
-    accepted(sub)
-    MilestoneFactory(node=sub, planned_date=datetime.date(2024, 10, 1))
-
-
-def _slipping(sub):  # 7 then 6 points behind, flagged for 2024Q2 already: 2024Q3 red, 2024Q2 cleared
-    accepted(sub, period=Q2, actual_progress=D(53))
-    accepted(sub, actual_progress=D(54))
-
-
-def _returned(sub):  # 2024Q3 returned on 2024-10-20, not resubmitted: red, 2024Q3
-    QuarterlyReportFactory(node=sub, period=Q3, returned=True, returned_at=taipei(2024, 10, 20))
-
-
-KINDS = {
-    "green": _green,
-    "behind": _behind,
-    "underspent": _underspent,
-    "late": _late,
-    "milestone": _milestone,
-    "slipping": _slipping,
-    "returned": _returned,
-}
 
 
 @dataclass
@@ -145,14 +90,6 @@ def build_programme(per_kind: int = 1, plan=None) -> Programme:
 @pytest.fixture
 def programme() -> Programme:
     return build_programme()
-
-
-def state() -> dict:
-    """Every flag by (sub-project, rule, period), with what a scan decides about it (not ids or times)."""
-    return {
-        (f.node_id, f.rule, f.period): (f.severity, f.status, f.resolution, f.score, f.evidence)
-        for f in LagFlag.objects.all()
-    }
 
 
 def by_node(flags: dict) -> dict:
@@ -717,7 +654,7 @@ def test_the_command_scans_and_prints_its_summary(programme):
 def test_the_command_takes_a_plan_and_a_batch_size():
     build_programme(plan=PlanFactory(code="smart-nation"))
     (elsewhere,) = subprojects(plan=PlanFactory(code="other"))
-    _late(elsewhere)
+    KINDS["late"](elsewhere)
 
     assert run_command("--as-of", "2024-11-15", "--plan", "smart-nation", "--batch-size", "2") == (7, 4, 6, 0, 0, 1)
     assert not LagFlag.objects.filter(node=elsewhere).exists()
@@ -740,7 +677,7 @@ def test_an_unknown_plan_is_a_command_error(programme):
 def test_accepting_a_report_asks_for_a_scan_of_that_subproject():
     # given two sub-projects missing their 2024Q3 report, one of which files it
     (sub, other) = subprojects(2)
-    _late(other)
+    KINDS["late"](other)
     report = report_in_status(node=sub, status=ReportStatus.SUBMITTED, period=Q3)
     assert outbox("reviews.scan_lagging") == []
 
