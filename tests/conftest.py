@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiKey, Role
 from accounts.services import token_issue
 from tests.factories import AgencyFactory, UserFactory
+from tests.support.servers import WebhookReceiver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_REPORT = REPO_ROOT.parent / "shared" / "seed" / "000_6983f7ee280d886a.txt"
@@ -112,3 +113,21 @@ def role_client(request):
 @pytest.fixture
 def connection_is_postgres():
     return connection.vendor == "postgresql"
+
+
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    """Webhooks go to 127.0.0.1 directly, from this process and from workers that inherit its environment."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def receiver(request):
+    """A local HTTP server that records the webhooks it receives (tests.support.servers.WebhookReceiver)."""
+    server = WebhookReceiver()
+    request.addfinalizer(server.close)
+    return server

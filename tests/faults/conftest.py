@@ -10,10 +10,7 @@ from django.db import connection
 
 from tests.support.broker import use_broker
 from tests.support.processes import RedisServer, redis_server_binary
-from tests.support.servers import WebhookReceiver
 from tests.support.workers import database_url, start_worker, worker_environment
-
-PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
 @pytest.fixture
@@ -30,10 +27,8 @@ def record_figures(record_property):
 
 
 @pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    """Webhooks go to 127.0.0.1 directly, from the workers (which inherit this environment) and from here."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+def direct_to_loopback(no_proxy):
+    """Every fault test's webhooks and workers reach 127.0.0.1 directly (``no_proxy``)."""
 
 
 @pytest.fixture
@@ -51,13 +46,6 @@ def broker(redis_server, settings):
     """The test process publishes to ``redis_server`` too (the API's outbox relay)."""
     with use_broker(redis_server.url, django_settings=settings):
         yield redis_server
-
-
-@pytest.fixture
-def receiver(request):
-    server = WebhookReceiver()
-    request.addfinalizer(server.close)
-    return server
 
 
 @pytest.fixture

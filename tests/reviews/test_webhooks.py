@@ -22,25 +22,11 @@ from reviews.tasks import deliver_webhook, fan_out_webhook
 from tests.factories import AgencyFactory, make_tree
 from tests.reviews.factories import QuarterlyReportFactory, report_in_status
 from tests.support.processes import free_port
-from tests.support.servers import HungServer, WebhookReceiver
+from tests.support.servers import HungServer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_proxy")]
 
 SECRET = "whsec-3f1c0d"
-PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def receiver(request):
-    server = WebhookReceiver()
-    request.addfinalizer(server.close)
-    return server
 
 
 @pytest.fixture
