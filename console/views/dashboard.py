@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
@@ -38,14 +39,15 @@ def _plan(request):
 
 
 def annual_report_links(plan) -> list[dict]:
-    """Download links of the annual report (階段成果報告), one per year with accepted reports; none while
-    the export is not installed."""
+    """Download links of the plan's annual report (階段成果報告), one per year with accepted reports; none
+    while the export is not installed."""
     links = []
     for year in report_years(plan=plan):
         formats = []
         for fmt, label in (("docx", "Word (.docx)"), ("md", "Markdown (.md)")):
             try:
-                formats.append({"url": reverse("annual-report", kwargs={"year": year, "fmt": fmt}), "label": label})
+                url = reverse("annual-report", kwargs={"year": year, "fmt": fmt})
+                formats.append({"url": f"{url}?{urlencode({'plan': plan.code})}", "label": label})
             except NoReverseMatch:
                 return []
         links.append({"year": year, "formats": formats})

@@ -17,6 +17,7 @@ from indicators.models import Indicator, IndicatorActual, IndicatorTarget
 from reviews.models import ACTIVE_STATUSES, FlagComment, FlagStatus, LagFlag, LagRule, ReportStatus, Severity
 from reviews.periods import Quarter
 from tests.console.conftest import make_flag, subproject
+from tests.factories import PlanFactory, make_tree
 from tests.reviews.factories import report_in_status
 
 
@@ -167,8 +168,23 @@ def test_the_annual_report_downloads_are_offered_to_the_secretariat_and_readers(
 
     for role, offered in (("secretariat", True), ("reader", True), ("lead", False)):
         html = html_of(request.getfixturevalue(role).get("/dashboard/"))
-        assert ('href="/reports/annual/2024.docx"' in html) is offered, role
-        assert ('href="/reports/annual/2024.md"' in html) is offered, role
+        assert ('href="/reports/annual/2024.docx?plan=smart-nation"' in html) is offered, role
+        assert ('href="/reports/annual/2024.md?plan=smart-nation"' in html) is offered, role
+
+
+def test_the_annual_report_downloads_are_of_the_plan_on_the_dashboard(secretariat, world):
+    # given a second plan with an accepted 2024 report of its own
+    other = PlanFactory(code="digital-2030", name="數位國家創新經濟發展方案", start_year=2017, end_year=2025)
+    (_, _, _, (sub,)) = make_tree(other, lead_agency=world.agency, prefix="其他")
+    report_in_status(node=sub, status=ReportStatus.ACCEPTED, period=Quarter(2024, 3))
+    report_in_status(node=world.subproject, status=ReportStatus.ACCEPTED, period=Quarter(2024, 3))
+
+    # then each plan's dashboard offers that plan's report, and the link downloads it
+    for plan in (world.plan, other):
+        html = html_of(secretariat.get("/dashboard/", {"plan": plan.pk}))
+        link = f"/reports/annual/2024.md?plan={plan.code}"
+        assert f'href="{link}"' in html
+        assert plan.name in secretariat.get(link).content.decode()
 
 
 @override_settings(ROOT_URLCONF="tests.console.urls_without_annual_report")
