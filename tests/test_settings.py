@@ -100,13 +100,29 @@ PRINT_SETTINGS = textwrap.dedent(
 )
 
 
-def run_settings(tmp_path, **environment):
+def fresh_environment(tmp_path, **environment) -> dict[str, str]:
+    """This process's environment without any variable the settings read, its var directory under
+    ``tmp_path``, and ``environment``."""
     env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
     env["GSTP_VAR_DIR"] = str(tmp_path / "var")
     env.update(environment)
+    return env
+
+
+def run_fresh(tmp_path, *argv: str, timeout: float = 60, **environment) -> subprocess.CompletedProcess:
+    """``python *argv`` in a new interpreter at the repository's root, in ``fresh_environment``."""
     return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, *argv],
+        env=fresh_environment(tmp_path, **environment),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
+
+
+def run_settings(tmp_path, **environment):
+    return run_fresh(tmp_path, "-c", PRINT_SETTINGS, **environment)
 
 
 def settings_from(tmp_path, **environment):

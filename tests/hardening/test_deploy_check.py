@@ -1,27 +1,13 @@
 """``manage.py check --deploy --fail-level WARNING`` with the production environment, in a fresh
 interpreter each time since settings are read once per process."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.test_settings import PRODUCTION, REPO_ROOT, SETTINGS_VARIABLES
+from tests.test_settings import PRODUCTION, run_fresh
 
 
 def check_deploy(tmp_path, **environment):
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
-    env["GSTP_VAR_DIR"] = str(tmp_path / "var")
-    env.update(environment)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_fresh(tmp_path, "manage.py", "check", "--deploy", "--fail-level", "WARNING", timeout=120, **environment)
 
 
 def test_the_production_configuration_passes_the_deployment_checks(tmp_path):

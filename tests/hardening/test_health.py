@@ -4,8 +4,6 @@ server that accepts connections and never answers."""
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -14,7 +12,7 @@ from django.test import override_settings
 
 from tests.support.processes import free_port
 from tests.support.servers import HungServer
-from tests.test_settings import REPO_ROOT, SETTINGS_VARIABLES
+from tests.test_settings import run_fresh
 
 # The probe answers within the checks' timeout (1.5 s) plus the request's own work.
 ANSWER_WITHIN = 2.0
@@ -101,12 +99,7 @@ READYZ = textwrap.dedent(
 
 
 def readyz_in_a_process(tmp_path, **environment):
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
-    env["GSTP_VAR_DIR"] = str(tmp_path / "var")
-    env.update(environment)
-    completed = subprocess.run(
-        [sys.executable, "-c", READYZ], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
-    )
+    completed = run_fresh(tmp_path, "-c", READYZ, **environment)
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout.strip().splitlines()[-1])
 

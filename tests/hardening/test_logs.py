@@ -7,8 +7,6 @@ import json
 import logging
 import os
 import re
-import subprocess
-import sys
 import textwrap
 import uuid
 from contextlib import contextmanager
@@ -22,7 +20,7 @@ from gstp.celery import app
 from gstp.logs import JsonFormatter, LogContextFilter
 from tests.reviews.test_worker import worker_database_url
 from tests.support.processes import CeleryWorker, free_port, wait_until
-from tests.test_settings import GOOD_SECRET_KEY, REPO_ROOT, SETTINGS_VARIABLES
+from tests.test_settings import GOOD_SECRET_KEY, fresh_environment, run_fresh
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -152,12 +150,11 @@ def test_a_tasks_lines_carry_its_task_id():
 def test_a_worker_writes_json_lines_with_the_task_id(transactional_db, tmp_path):
     # given: a real worker in production log format, on the test database and a queue of its own
     queue = f"hardening-{uuid.uuid4().hex[:8]}"
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
-    env.update(
+    env = fresh_environment(
+        tmp_path,
         DATABASE_URL=worker_database_url(),
         CELERY_BROKER_URL=os.environ["REDIS_URL"],
         GSTP_LOG_FORMAT="json",
-        GSTP_VAR_DIR=str(tmp_path / "var"),
     )
 
     args = list(CeleryWorker.ARGS)
@@ -218,12 +215,7 @@ ONE_REQUEST = textwrap.dedent(
     ],
 )
 def test_production_logs_are_json_lines_on_stdout(tmp_path, environment):
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
-    env.update(GSTP_VAR_DIR=str(tmp_path / "var"), STATIC_ROOT=str(tmp_path), **environment)
-
-    completed = subprocess.run(
-        [sys.executable, "-c", ONE_REQUEST], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
-    )
+    completed = run_fresh(tmp_path, "-c", ONE_REQUEST, STATIC_ROOT=str(tmp_path), **environment)
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr == ""
@@ -239,12 +231,7 @@ def test_production_logs_are_json_lines_on_stdout(tmp_path, environment):
 
 
 def test_development_logs_are_text_on_stderr(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
-    env.update(GSTP_VAR_DIR=str(tmp_path / "var"), STATIC_ROOT=str(tmp_path), ALLOWED_HOSTS="gstp.example.gov.tw")
-
-    completed = subprocess.run(
-        [sys.executable, "-c", ONE_REQUEST], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
-    )
+    completed = run_fresh(tmp_path, "-c", ONE_REQUEST, STATIC_ROOT=str(tmp_path), ALLOWED_HOSTS="gstp.example.gov.tw")
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == ""
