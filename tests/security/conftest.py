@@ -7,6 +7,7 @@ from tests.factories import UserFactory
 
 # The sub-unit 數位發展部數位產業署 of agency A and its lead, as the report permission matrix makes them.
 from tests.reviews.test_report_permissions import CLIENTS as REPORT_MATRIX_CLIENTS
+from tests.reviews.test_report_permissions import SCOPE as REPORT_MATRIX_SCOPE
 from tests.reviews.test_report_permissions import unit, unit_lead_client  # noqa: F401
 
 from .world import build_world
@@ -16,14 +17,7 @@ from .world import build_world
 CLIENTS = {**REPORT_MATRIX_CLIENTS, "service": "service_client"}
 ROLES = tuple(CLIENTS)
 # Whose private texts (reports not yet accepted, flag threads) each role may read.
-IN_SCOPE = {
-    "secretariat": {"A", "U", "B"},
-    "lead_a": {"A", "U"},
-    "lead_unit": {"U"},
-    "lead_b": {"B"},
-    "reader": set(),
-    "service": set(),
-}
+IN_SCOPE = {**REPORT_MATRIX_SCOPE, "service": set()}
 
 
 @pytest.fixture

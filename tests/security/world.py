@@ -32,7 +32,7 @@ from reviews.models import (
 )
 from reviews.periods import Quarter
 from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
-from tests.reviews.factories import report_in_status
+from tests.reviews.factories import lead_user_for, report_in_status, secretariat_user
 
 OWNERS = ("A", "U", "B")
 PRIVATE_STATUSES = (ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.RETURNED)
@@ -120,9 +120,9 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
             reports[(owner, status)] = _report(owner, status, node, period, milestones[owner], indicators[owner])
 
     flags = {}
-    secretariat = UserFactory(username="factory-secretariat", role=Role.SECRETARIAT)
+    secretariat = secretariat_user()
     for owner, node in nodes.items():
-        lead = _lead_of(agencies[owner])
+        lead = lead_user_for(node)
         opened = datetime.datetime(2024, 5, 1, 1, tzinfo=datetime.UTC)
         flags[(owner, "open")] = LagFlag.objects.create(
             node=node,
@@ -165,10 +165,6 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
         reports=reports,
         flags=flags,
     )
-
-
-def _lead_of(agency: Agency) -> User:
-    return UserFactory(username=f"factory-lead-{agency.pk}", role=Role.LEAD, agency=agency)
 
 
 def _report(owner, status, node, period, milestone, indicator) -> QuarterlyReport:
