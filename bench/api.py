@@ -75,14 +75,19 @@ def export_peak(client, url) -> tuple[int, int]:
     return lines, peak
 
 
+def bench_client() -> Client:
+    """A test client with a new API key of the data's ``bench`` user (build() starts the data afresh)."""
+    key = token_issue(user=User.objects.get(username="bench"))
+    return Client(HTTP_AUTHORIZATION=f"Token {key}", SERVER_NAME="localhost")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subprojects", type=int, default=100_000)
     args = parser.parse_args()
     _setup.require_postgres()
     build(args.subprojects)
-    user = User.objects.get(username="bench")
-    clients = [Client(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}", SERVER_NAME="localhost")]
+    clients = [bench_client()]
 
     def get(url):
         response = clients[-1].get(url)
@@ -113,11 +118,7 @@ def main():
 
     # The export: 6,250 sub-projects' 8 quarters are 50,000 reports.
     build(6_250)
-    clients.append(
-        Client(
-            HTTP_AUTHORIZATION=f"Token {token_issue(user=User.objects.get(username='bench'))}", SERVER_NAME="localhost"
-        )
-    )
+    clients.append(bench_client())
     memory[6_250] = export_peak(clients[-1], one_quarter)
 
     def export():
