@@ -25,7 +25,8 @@ from projects.selectors import node_list
 from reviews.filters import FlagFilter, ReportFilter
 from reviews.selectors import flag_list, report_visible_to
 
-CHUNK = 2000
+CHUNK = 2000  # rows read from the database at a time
+BLOCK_LINES = 200  # lines sent to the client at a time
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "jsonl": "application/x-ndjson; charset=utf-8",
@@ -125,6 +126,18 @@ def _text(value):
     return str(value)
 
 
+def _in_blocks(lines):
+    """The lines joined ``BLOCK_LINES`` at a time: one write to the client per block, not per row."""
+    size, block = BLOCK_LINES, []
+    for line in lines:
+        block.append(line)
+        if len(block) == size:
+            yield "".join(block)
+            block = []
+    if block:
+        yield "".join(block)
+
+
 def _csv(rows):
     writer = csv.writer(_Echo())
     first = True
@@ -136,8 +149,9 @@ def _csv(rows):
 
 
 def _jsonl(rows):
+    encode = DjangoJSONEncoder(ensure_ascii=False).encode
     for row in rows:
-        yield json.dumps(row, ensure_ascii=False, cls=DjangoJSONEncoder) + "\n"
+        yield encode(row) + "\n"
 
 
 def _xlsx(rows, title):
@@ -191,7 +205,7 @@ class ExportView(APIView):
         filename = f"gstp-{resource}.{fmt}"
         if fmt == "xlsx":
             return FileResponse(_xlsx(rows, resource), as_attachment=True, filename=filename, content_type=FORMATS[fmt])
-        stream = _csv(rows) if fmt == "csv" else _jsonl(rows)
+        stream = _in_blocks(_csv(rows) if fmt == "csv" else _jsonl(rows))
         response = StreamingHttpResponse(stream, content_type=FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -7,6 +7,7 @@ import json
 import pytest
 from openpyxl import load_workbook
 
+from gstp import exports
 from reviews.models import ReportStatus
 from reviews.periods import Quarter
 from tests.factories import PlanFactory, make_tree
@@ -39,6 +40,22 @@ def test_csv_streams_the_rows_a_user_may_see(reader_client, secretariat_client, 
     assert [int(row["id"]) for row in reader_rows] == [reports[0].pk]  # no draft or submitted report leaks
     assert {int(row["id"]) for row in secretariat_rows} == {report.pk for report in reports}
     assert reader_rows[0]["period"] == "2024Q1"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_rows_are_sent_in_blocks_of_whole_lines(secretariat_client, reports, monkeypatch, fmt):
+    # given blocks of two lines
+    monkeypatch.setattr(exports, "BLOCK_LINES", 2)
+
+    chunks = [
+        chunk.decode("utf-8-sig")
+        for chunk in secretariat_client.get("/api/v1/exports/reports/", {"format": fmt}).streaming_content
+    ]
+
+    # then the header and three rows (csv) or three rows (jsonl) come two lines a chunk, each chunk whole lines
+    lines = 4 if fmt == "csv" else 3
+    assert [chunk.count("\n") for chunk in chunks] == [2] * (lines // 2) + [1] * (lines % 2)
+    assert all(chunk.endswith("\n") for chunk in chunks)
 
 
 def test_jsonl_applies_the_lists_filters(secretariat_client, reports):
