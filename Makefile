@@ -28,6 +28,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ## Rebuild the shipped plan structure from the 2024 report.
 outline-data: install

@@ -35,14 +35,6 @@ class User(AbstractUser):
             ),
         ]
 
-    @property
-    def is_secretariat(self) -> bool:
-        return self.role == Role.SECRETARIAT
-
-    @property
-    def is_lead(self) -> bool:
-        return self.role == Role.LEAD
-
 
 class ApiKeyQuerySet(models.QuerySet):
     def active(self):

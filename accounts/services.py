@@ -1,15 +1,21 @@
 """Writes to user accounts."""
 
+from __future__ import annotations
+
 import secrets
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import password_validation
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from projects.models import Agency
-
+from . import access
 from .authentication import key_hash
-from .models import ApiKey, Role, User
+from .models import ApiKey, User
+
+if TYPE_CHECKING:
+    from projects.models import Agency
 
 
 @transaction.atomic
@@ -31,7 +37,7 @@ def account_create_or_update(
     user.agency = agency
     if email:
         user.email = email
-    user.is_staff = role == Role.SECRETARIAT  # the secretariat works in the admin too
+    user.is_staff = access.role_works_in_admin(role)  # the secretariat works in the admin too
     generated = None
     if password is not None:
         if validate_password:
@@ -42,7 +48,17 @@ def account_create_or_update(
         user.set_password(generated)
     user.full_clean(exclude=["password"])
     user.save()
+    account_groups_set(user=user)
     return user, generated
+
+
+def account_groups_set(*, user: User) -> None:
+    """Give the account the admin groups of its role (the secretariat's 執行秘書室), and take away the
+    groups of any role it no longer has; groups added by hand in the admin are left alone."""
+    managed = set(access.CAPABILITY_GROUPS.values())
+    wanted = set(access.admin_groups_for_role(user.role))
+    user.groups.remove(*Group.objects.filter(name__in=managed - wanted))
+    user.groups.add(*Group.objects.filter(name__in=wanted))
 
 
 @transaction.atomic

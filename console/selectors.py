@@ -1,7 +1,7 @@
-"""Reads the pages need beyond the apps' own selectors, built on their scoping functions.
+"""Reads the pages need beyond the apps' own selectors, built on their access modules.
 
-Reports start from ``reviews.selectors.report_visible_to``, flags from ``flag_list``, the plan tree from
-``projects.selectors.node_list``: a page shows a user exactly what the API shows them.
+Reports start from ``reviews.access.reports_for``, flags from ``reviews.selectors.flag_list``, the plan tree
+from ``reviews.selectors.node_list``: a page shows a user exactly what the API shows them.
 """
 
 from __future__ import annotations
@@ -11,23 +11,18 @@ from dataclasses import dataclass
 from django.core.paginator import Page
 from django.db.models import Prefetch, QuerySet
 
-from accounts.models import Role
 from projects.models import Agency, AgencyRole, NodeKind, Plan, PlanNode, attach_agency_links, path_ids
-from projects.selectors import agency_subtree, node_list, plan_list
+from projects.selectors import plan_list
+from reviews import access
 from reviews import selectors as reviews_selectors
 from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
-from reviews.selectors import flag_list, report_visible_to
+from reviews.selectors import flag_list, node_list
 
 
 def subproject_scope(user) -> QuerySet[PlanNode]:
-    """The sub-projects a user's pages show, each with its light: every one to the secretariat and readers;
-    to a lead those its agency (or one of its sub-units) leads. Anything else is a 404."""
-    nodes = node_list(user=user).filter(kind=NodeKind.SUBPROJECT)
-    if getattr(user, "role", None) == Role.LEAD:
-        if not user.agency_id:
-            return nodes.none()
-        nodes = nodes.of_agencies(agency_subtree(user.agency), role=AgencyRole.LEAD)
-    return nodes.order_by("path")
+    """The sub-projects a user's pages show, each with its light: every one, to every signed-in user, as
+    the API shows them."""
+    return node_list(user=user).filter(kind=NodeKind.SUBPROJECT).order_by("path")
 
 
 def ancestors_of(node: PlanNode) -> list[PlanNode]:
@@ -66,7 +61,7 @@ def flag_queue(*, user):
 def review_queue(*, user) -> QuerySet[QuarterlyReport]:
     """Submitted reports waiting for review, the longest waiting first."""
     return (
-        report_visible_to(user)
+        access.reports_for(user)
         .filter(status=ReportStatus.SUBMITTED)
         .select_related("node", "node__plan")
         .order_by("submitted_at", "id")
@@ -81,15 +76,13 @@ def with_agencies_of_subprojects(page: Page) -> Page:
 
 
 def reports_of_subproject(*, user, node: PlanNode) -> QuerySet[QuarterlyReport]:
-    """A sub-project's reports the user may see, oldest quarter first, each with its history
-    (the order of ``report_history``)."""
-    events = ReportEvent.objects.select_related("actor").order_by("at", "id")
-    return (
-        report_visible_to(user)
-        .filter(node=node)
-        .prefetch_related(Prefetch("events", queryset=events))
-        .order_by("year", "quarter")
-    )
+    """A sub-project's reports the user may see, oldest quarter first, each with its history (the order
+    of ``report_history``) where the user may read it."""
+    reports = access.reports_for(user).filter(node=node).order_by("year", "quarter")
+    if access.can_see_history_of(user, node):
+        events = ReportEvent.objects.select_related("actor").order_by("at", "id")
+        reports = reports.prefetch_related(Prefetch("events", queryset=events))
+    return reports
 
 
 def report_years(*, plan: Plan) -> list[int]:

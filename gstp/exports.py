@@ -1,13 +1,15 @@
-"""Bulk exports: projects, reports, flags and indicator values as CSV, XLSX or JSON Lines.
+"""Bulk exports of a collection as CSV, XLSX or JSON Lines: the machinery, for the apps' own resources.
 
-Streamed row by row from a server-side iterator, with the same scoping and filters as the lists,
-so memory stays flat however many rows there are (XLSX goes through a temporary file, which
-openpyxl's write-only workbook needs).
+Each app says what it exports (``ExportResource``: the rows a user may see, the list's filters, a row
+function; ``reviews.exports`` gathers them into the view). Rows are streamed from a server-side
+iterator, with the same scoping and filters as the lists, so memory stays flat however many rows there
+are (XLSX goes through a temporary file, which openpyxl's write-only workbook needs).
 """
 
 import csv
-import json
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import FileResponse, StreamingHttpResponse
@@ -18,13 +20,6 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from indicators.selectors import indicator_actual_list
-from projects.filters import ProjectFilter
-from projects.models import AgencyRole
-from projects.selectors import node_list
-from reviews.filters import FlagFilter, ReportFilter
-from reviews.selectors import flag_list, report_visible_to
-
 CHUNK = 2000  # rows read from the database at a time
 BLOCK_LINES = 200  # lines sent to the client at a time
 FORMATS = {
@@ -34,83 +29,11 @@ FORMATS = {
 }
 
 
-def _agencies(node, role):
-    return "、".join(agency.name for agency in node.agencies_in_role(role))
-
-
-def _project_row(node):
-    return {
-        "id": node.pk,
-        "plan": node.plan_id,
-        "parent": node.parent_id,
-        "kind": node.kind,
-        "number": node.number,
-        "title": node.title,
-        "lead_agencies": _agencies(node, AgencyRole.LEAD),
-        "co_agencies": _agencies(node, AgencyRole.CO),
-        "start_date": node.start_date,
-        "end_date": node.end_date,
-        "budget": node.budget,
-        "light": node.light,
-        "updated_at": node.updated_at,
-    }
-
-
-def _report_row(report):
-    return {
-        "id": report.pk,
-        "project": report.node_id,
-        "period": report.period,
-        "status": report.status,
-        "planned_progress": report.planned_progress,
-        "actual_progress": report.actual_progress,
-        "budget_allocated": report.budget_allocated,
-        "budget_spent": report.budget_spent,
-        "due_on": report.due_on,
-        "submitted_on_time": report.submitted_on_time,
-        "accepted_at": report.accepted_at,
-        "updated_at": report.updated_at,
-    }
-
-
-def _flag_row(flag):
-    return {
-        "id": flag.pk,
-        "project": flag.node_id,
-        "rule": flag.rule,
-        "period": flag.period,
-        "severity": flag.severity,
-        "status": flag.status,
-        "opened_at": flag.opened_at,
-        "resolved_at": flag.resolved_at,
-        "evidence": json.dumps(flag.evidence, ensure_ascii=False, cls=DjangoJSONEncoder),
-        "updated_at": flag.updated_at,
-    }
-
-
-def _indicator_value_row(actual):
-    return {
-        "indicator": actual.indicator_id,
-        "name": actual.indicator.name,
-        "project": actual.indicator.node_id,
-        "unit": actual.indicator.unit,
-        "year": actual.year,
-        "quarter": actual.quarter,
-        "value": actual.value,
-        "text": actual.text,
-        "is_estimate": actual.is_estimate,
-        "as_of": actual.as_of,
-        "source": actual.source,
-    }
-
-
-# resource -> (rows the user may see, the list's filters, row function)
-RESOURCES = {
-    "projects": (lambda user: node_list(user=user), ProjectFilter, _project_row),
-    "reports": (lambda user: report_visible_to(user), ReportFilter, _report_row),
-    "flags": (lambda user: flag_list(user=user).prefetch_related(None), FlagFilter, _flag_row),
-    "indicator-values": (lambda user: indicator_actual_list(user=user), None, _indicator_value_row),
-}
+@dataclass(frozen=True)
+class ExportResource:
+    rows_for: Callable  # (user) -> the queryset of rows the user may see
+    filterset_class: type | None  # the list's filters, or None
+    row: Callable  # (object) -> dict: the row's columns, in order
 
 
 class _Echo:
@@ -172,6 +95,8 @@ def _xlsx(rows, title):
 
 
 class ExportView(APIView):
+    resources: dict[str, ExportResource] = {}  # path name -> resource; set by the app that serves them
+
     def perform_content_negotiation(self, request, force=False):
         # ?format= names the file's format here, not a renderer; errors are JSON.
         return JSONRenderer(), JSONRenderer.media_type
@@ -179,7 +104,7 @@ class ExportView(APIView):
     @extend_schema(
         summary="Export a collection as CSV, XLSX or JSON Lines, with the list's filters",
         parameters=[
-            OpenApiParameter("resource", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(RESOURCES)),
+            OpenApiParameter("resource", OpenApiTypes.STR, OpenApiParameter.PATH),
             OpenApiParameter(
                 "format", OpenApiTypes.STR, enum=list(FORMATS), description=_("csv (default), xlsx or jsonl")
             ),
@@ -187,13 +112,14 @@ class ExportView(APIView):
         responses={200: OpenApiResponse(description=_("The file, streamed.")), 400: None, 404: None},
     )
     def get(self, request, resource: str):
-        if resource not in RESOURCES:
+        if resource not in self.resources:
             raise NotFound(_("No such export."))
         fmt = request.query_params.get("format", "csv")
         if fmt not in FORMATS:
             raise ValidationError({"format": [_("Use csv, xlsx or jsonl.")]})
-        scope, filterset_class, row = RESOURCES[resource]
-        queryset = scope(request.user)
+        export = self.resources[resource]
+        filterset_class, row = export.filterset_class, export.row
+        queryset = export.rows_for(request.user)
         if filterset_class is not None:
             params = request.query_params.copy()
             params.pop("format", None)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "rules",
     "accounts",
     "projects",
     "indicators",
@@ -110,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.context_processors.navigation",
             ],
         },
     },
@@ -153,6 +155,8 @@ PASSWORD_HASHERS = [
 # have passed since the last failure. A success resets that account's count.
 AUTHENTICATION_BACKENDS = [
     "accounts.lockout.LoginAttemptBackend",
+    # Object permissions: the rules each app's ``access`` module registers (``reviews.accept_report``...).
+    "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

@@ -7,8 +7,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from reviews.annual.views import AnnualReportView
+from reviews.exports import ExportView
 
-from .exports import ExportView
 from .health import healthz, readyz
 
 

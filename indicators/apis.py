@@ -7,10 +7,9 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
 from projects.selectors import plan_list
 
-from . import selectors, services
+from . import access, selectors, services
 from .filters import IndicatorFilter
 from .serializers import ActualSerializer, ActualWriteSerializer, IndicatorSerializer, OverallRowSerializer
 
@@ -65,8 +64,8 @@ class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def actuals(self, request, pk=None):
         indicator = self.get_object()
-        if request.user.role != Role.SECRETARIAT:
-            raise PermissionDenied(_("Only the Executive Secretariat records plan- and group-level actuals."))
+        if not access.can_record_actual(request.user, indicator):
+            raise PermissionDenied(access.NOT_SECRETARIAT_TO_RECORD_ACTUALS)
         serializer = ActualWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         actual = services.plan_indicator_actual_record(

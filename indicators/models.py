@@ -2,8 +2,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from projects.models import SignedInQuerySet
-
 
 class Measure(models.TextChoices):
     NUMBER = "number", _("Number")
@@ -16,7 +14,7 @@ class Direction(models.TextChoices):
     LOWER = "lower", _("Lower is better")
 
 
-class IndicatorQuerySet(SignedInQuerySet):
+class IndicatorQuerySet(models.QuerySet):
     pass
 
 

@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from projects.models import AgencyRole, NodeAgency, Plan
 
-from . import semantics
+from . import access, semantics
 from .models import Direction, Indicator, IndicatorActual, IndicatorTarget, Measure
 
 
 def indicator_list(*, user) -> QuerySet[Indicator]:
     return (
-        Indicator.objects.visible_to(user)
+        access.indicators_for(user)
         .select_related("plan", "node")
         .prefetch_related(
             Prefetch("targets", queryset=IndicatorTarget.objects.order_by("year", "quarter")),
@@ -28,11 +28,7 @@ def indicator_list(*, user) -> QuerySet[Indicator]:
 
 def indicator_actual_list(*, user) -> QuerySet[IndicatorActual]:
     """Recorded actuals of the indicators a user sees (sub-project ones come only from accepted reports)."""
-    return (
-        IndicatorActual.objects.filter(indicator__in=Indicator.objects.visible_to(user))
-        .select_related("indicator")
-        .order_by("indicator_id", "year", "quarter")
-    )
+    return access.indicator_actuals_for(user).select_related("indicator").order_by("indicator_id", "year", "quarter")
 
 
 def indicators_of_nodes(node_ids) -> QuerySet[Indicator]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,10 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
 from gstp.exceptions import InvalidTransition
 from projects.models import NodeKind, Plan
+from projects.outline.document import OutlineDocument
+from projects.services import ImportResult, plan_tree_import
 
+from . import access
 from .models import Indicator, IndicatorActual, IndicatorTarget, Measure
 
 
@@ -152,8 +154,8 @@ def plan_indicator_actual_record(*, indicator: Indicator, actor, data: dict) -> 
 
     Sub-project actuals come only from accepted quarterly reports.
     """
-    if actor.role != Role.SECRETARIAT:
-        raise PermissionDenied(_("Only the Executive Secretariat records plan- and group-level actuals."))
+    if not access.can_record_actual(actor, indicator):
+        raise PermissionDenied(access.NOT_SECRETARIAT_TO_RECORD_ACTUALS)
     if indicator.node_id and indicator.node.kind == NodeKind.SUBPROJECT:
         raise InvalidTransition(_("Sub-project actuals come only from accepted quarterly reports."))
     if indicator.measure == Measure.QUALITATIVE:
@@ -179,3 +181,19 @@ def plan_indicator_actual_record(*, indicator: Indicator, actor, data: dict) -> 
     actual.full_clean()
     Indicator.objects.filter(pk=indicator.pk).update(updated_at=actual.recorded_at)
     return actual
+
+
+@transaction.atomic
+def outline_import(
+    *,
+    document: OutlineDocument,
+    plan_code: str | None = None,
+    prune: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Write a whole outline, in one transaction: its plan tree (``projects.services.plan_tree_import``),
+    then the overall indicators (總體指標) and the groups' performance targets it states."""
+    result = plan_tree_import(document=document, plan_code=plan_code, prune=prune, progress=progress)
+    result.add(overall_indicators_upsert(plan=result.plan, rows=document.indicators))
+    result.add(group_targets_upsert(plan=result.plan, rows=document.group_targets, groups=result.nodes))
+    return result

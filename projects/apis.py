@@ -35,11 +35,14 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="One plan-tree node"),
 )
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
+    """The plan tree. ``/api/v1/projects/`` is served by ``reviews.project_apis``, which gives each node
+    the light its flags make: flags are reviews' to know, not the plan structure's."""
+
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilter
 
     def get_queryset(self):
-        return selectors.node_list(user=self.request.user)
+        return selectors.node_tree(user=self.request.user)
 
 
 @extend_schema_view(list=extend_schema(summary="Deleted rows of every collection, for mirrors kept with updated_since"))

@@ -8,6 +8,6 @@ class ProjectsConfig(AppConfig):
     verbose_name = _("Plan structure")
 
     def ready(self):
-        from . import tombstones
+        from . import access, tombstones  # noqa: F401  (access registers the app's object permissions)
 
         tombstones.connect()

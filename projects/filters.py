@@ -7,8 +7,6 @@ from django_filters import rest_framework as django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from reviews.selectors import light_condition
-
 from .models import Agency, AgencyRole, Milestone, NodeKind, Plan, PlanNode, Tombstone
 from .selectors import agency_subtree
 from .tombstones import TRACKED
@@ -93,12 +91,6 @@ class ProjectFilter(UpdatedSinceFilterSet):
         choices=AgencyRole.choices, method="filter_noop", help_text=_("With agency: only this role.")
     )
     search = django_filters.CharFilter(field_name="title", lookup_expr="icontains", help_text=_("Title contains."))
-    light = django_filters.MultipleChoiceFilter(
-        distinct=False,
-        choices=[("green", "green"), ("yellow", "yellow"), ("red", "red")],
-        method="filter_light",
-        help_text=_("Sub-projects whose light (worst open flag) is this."),
-    )
 
     class Meta:
         model = PlanNode
@@ -116,9 +108,6 @@ class ProjectFilter(UpdatedSinceFilterSet):
         if role:
             return led
         return led | queryset.filter(convening_agency__in=agencies)
-
-    def filter_light(self, queryset, name, value):
-        return queryset.filter(light_condition(value)) if value else queryset
 
     def filter_noop(self, queryset, name, value):
         return queryset

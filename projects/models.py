@@ -62,17 +62,7 @@ class MaterializedPathMixin(models.Model):
         return path_ids(self.path)
 
 
-class SignedInQuerySet(models.QuerySet):
-    """For collections every signed-in user may read (the plan structure, milestones, indicators);
-    reports and flags narrow what a user sees by agency in their own selectors."""
-
-    def visible_to(self, user):
-        if not (user and user.is_authenticated):
-            return self.none()
-        return self
-
-
-class AgencyQuerySet(SignedInQuerySet):
+class AgencyQuerySet(models.QuerySet):
     def subtree_of(self, agency: "Agency"):
         return self.filter(path__startswith=agency.path)
 
@@ -124,7 +114,7 @@ class AgencyAlias(models.Model):
         return f"{self.alias} → {self.agency}"
 
 
-class PlanQuerySet(SignedInQuerySet):
+class PlanQuerySet(models.QuerySet):
     pass
 
 
@@ -174,7 +164,7 @@ ALLOWED_PARENT_KINDS = {
 }
 
 
-class PlanNodeQuerySet(SignedInQuerySet):
+class PlanNodeQuerySet(models.QuerySet):
     def subprojects(self):
         return self.filter(kind=NodeKind.SUBPROJECT)
 
@@ -380,7 +370,7 @@ class NodeAgency(models.Model):
         return f"{self.agency} ({self.get_role_display()})"
 
 
-class MilestoneQuerySet(SignedInQuerySet):
+class MilestoneQuerySet(models.QuerySet):
     pass
 
 

@@ -1,15 +1,14 @@
-"""Reads of the plan structure. Every list and detail starts from a ``visible_to`` scope."""
+"""Reads of the plan structure. Every list and detail starts from the rows ``access`` lets the user see."""
 
 from django.db.models import Q
 
-from reviews.selectors import light_expression
-
-from .models import Agency, Milestone, Plan, PlanNode, Tombstone
+from . import access
+from .models import Agency, Milestone
 from .outline import agencies as agency_names
 
 
 def agency_list(*, user):
-    return Agency.objects.visible_to(user).select_related("parent").prefetch_related("aliases")
+    return access.agencies_for(user).select_related("parent").prefetch_related("aliases")
 
 
 def agency_find(name: str) -> Agency | None:
@@ -31,28 +30,20 @@ def agency_subtree(agency: Agency):
 
 
 def plan_list(*, user):
-    return Plan.objects.visible_to(user)
+    return access.plans_for(user)
 
 
 def node_tree(*, user):
     """The plan-tree nodes a user may see, each with its convening agency and agency links."""
-    return PlanNode.objects.visible_to(user).select_related("convening_agency").with_agency_links()
-
-
-def node_list(*, user):
-    """``node_tree`` with each node's light, as the API shows them."""
-    return node_tree(user=user).annotate(light=light_expression())
+    return access.nodes_for(user).select_related("convening_agency").with_agency_links()
 
 
 def milestone_list(*, user):
-    return Milestone.objects.visible_to(user).select_related("node")
+    return access.milestones_for(user).select_related("node")
 
 
 def deletion_list(*, user):
-    """Ids of deleted rows: every signed-in user may know that an id is gone, nothing more."""
-    if not (user and user.is_authenticated):
-        return Tombstone.objects.none()
-    return Tombstone.objects.all()
+    return access.deletions_for(user)
 
 
 def milestones_open_for(node_ids):

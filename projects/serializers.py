@@ -1,4 +1,3 @@
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -33,12 +32,6 @@ class ProjectSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     lead_agencies = serializers.SerializerMethodField()
     co_agencies = serializers.SerializerMethodField()
     convening_agency = AgencyRefSerializer(read_only=True, allow_null=True)
-    light = serializers.ChoiceField(
-        choices=["green", "yellow", "red"],
-        read_only=True,
-        allow_null=True,
-        help_text=_("紅黃綠燈: the worst open flag of a sub-project; null above sub-projects."),
-    )
 
     class Meta:
         model = PlanNode
@@ -57,7 +50,6 @@ class ProjectSerializer(FastRepresentationMixin, serializers.ModelSerializer):
             "start_date",
             "end_date",
             "budget",
-            "light",
             "updated_at",
         ]
 

@@ -11,8 +11,6 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
-from indicators import services as indicator_services
-
 from .models import Agency, AgencyAlias, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
 from .outline import agencies as agency_names
 from .outline.document import OutlineDocument, OutlineError, OutlineNode
@@ -28,6 +26,13 @@ class ImportResult:
     pruned: int = 0
     agencies_created: int = 0
     absent: list[str] = field(default_factory=list)  # keys in the database but not in the outline
+    nodes: dict[str, PlanNode] = field(default_factory=dict)  # the outline's nodes by key, as written
+
+    def add(self, other) -> None:
+        """Count another import's rows (the indicators of the same outline) as this one's."""
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
 
     @property
     def changed(self) -> bool:
@@ -74,14 +79,15 @@ def plan_code_for(document: OutlineDocument) -> str:
 
 
 @transaction.atomic
-def outline_import(
+def plan_tree_import(
     *,
     document: OutlineDocument,
     plan_code: str | None = None,
     prune: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ImportResult:
-    """Write an outline into the plan tree, in one transaction.
+    """Write an outline's plan tree into the database, in one transaction (``indicators.services.outline_import``
+    writes the whole outline: this and the indicators it states).
 
     Nodes are matched by their outline key (貳/二/(一)/1), so importing the same
     outline again changes nothing and a revised one updates nodes in place.
@@ -132,15 +138,7 @@ def outline_import(
         result.pruned = len(absent)
 
     result.agencies_created = Agency.objects.count() - agencies_before
-    for indicator_result in (
-        indicator_services.overall_indicators_upsert(plan=plan, rows=document.indicators),
-        indicator_services.group_targets_upsert(
-            plan=plan, rows=document.group_targets, groups={key: existing[key] for key in seen}
-        ),
-    ):
-        result.created += indicator_result.created
-        result.updated += indicator_result.updated
-        result.unchanged += indicator_result.unchanged
+    result.nodes = {key: existing[key] for key in seen}
     return result
 
 

@@ -1,11 +1,10 @@
 from rest_framework.routers import SimpleRouter
 
-from .apis import AgencyViewSet, DeletionViewSet, MilestoneViewSet, PlanViewSet, ProjectViewSet
+from .apis import AgencyViewSet, DeletionViewSet, MilestoneViewSet, PlanViewSet
 
 router = SimpleRouter()
 router.register("agencies", AgencyViewSet, basename="agency")
 router.register("plans", PlanViewSet, basename="plan")
-router.register("projects", ProjectViewSet, basename="project")
 router.register("milestones", MilestoneViewSet, basename="milestone")
 router.register("deletions", DeletionViewSet, basename="deletion")
 

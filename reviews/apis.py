@@ -8,23 +8,15 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from accounts.models import Role
 from gstp.exceptions import ApplicationError, StaleVersion
 from projects.models import Agency, NodeKind, PlanNode
 from projects.selectors import agency_find
 
-from . import permissions, selectors, services
+from . import access, selectors, services
 from .filters import ReportFilter
 from .idempotency import idempotent
-from .serializers import (
-    EmptySerializer,
-    OwedReportSerializer,
-    ReportCreateSerializer,
-    ReportEventSerializer,
-    ReportSerializer,
-    ReportUpdateSerializer,
-    ReturnSerializer,
-)
+from .inputs import EmptySerializer, ReportCreateSerializer, ReportUpdateSerializer, ReturnSerializer
+from .serializers import OwedReportSerializer, ReportEventSerializer, ReportSerializer
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -107,12 +99,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             project = None
         node = PlanNode.objects.filter(pk=project).first() if project is not None else None
         foreign = (
-            node is not None
-            and node.kind == NodeKind.SUBPROJECT
-            and not permissions.can_file_report(request.user, node)
+            node is not None and node.kind == NodeKind.SUBPROJECT and not access.can_file_report(request.user, node)
         )
-        if request.user.role != Role.LEAD or foreign:
-            raise PermissionDenied(permissions.NOT_LEAD_TO_FILE)
+        if not access.can_file_reports(request.user) or foreign:
+            raise PermissionDenied(access.NOT_LEAD_TO_FILE)
         serializer = ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -131,7 +121,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     def partial_update(self, request, *args, **kwargs):
         report = self.get_object()
-        permissions.ensure(permissions.can_edit_report(request.user, report), permissions.NOT_LEAD_TO_EDIT)
+        access.ensure(access.can_edit_report(request.user, report), access.NOT_LEAD_TO_EDIT)
         version = expected_version(request, report)
         serializer = ReportUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -154,7 +144,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @idempotent
     def submit(self, request, pk=None):
         report = self.get_object()
-        permissions.ensure(permissions.can_submit_report(request.user, report), permissions.NOT_LEAD_TO_SUBMIT)
+        access.ensure(access.can_submit_report(request.user, report), access.NOT_LEAD_TO_SUBMIT)
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         return self._transition(request, report, services.report_submit)
 
@@ -168,7 +158,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @idempotent
     def return_report(self, request, pk=None):
         report = self.get_object()
-        permissions.ensure(permissions.can_review_report(request.user, report), permissions.NOT_SECRETARIAT_TO_RETURN)
+        access.ensure(access.can_return_report(request.user, report), access.NOT_SECRETARIAT_TO_RETURN)
         serializer = ReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._transition(request, report, services.report_return, reason=serializer.validated_data["reason"])
@@ -183,7 +173,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @idempotent
     def accept(self, request, pk=None):
         report = self.get_object()
-        permissions.ensure(permissions.can_review_report(request.user, report), permissions.NOT_SECRETARIAT_TO_ACCEPT)
+        access.ensure(access.can_accept_report(request.user, report), access.NOT_SECRETARIAT_TO_ACCEPT)
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         return self._transition(request, report, services.report_accept)
 
@@ -193,6 +183,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def history(self, request, pk=None):
         report = self.get_object()
+        if not access.can_see_report_history(request.user, report):
+            raise NotFound()  # draft values and return reasons: as if there were no such report
         return Response(ReportEventSerializer(selectors.report_history(report=report), many=True).data)
 
     @extend_schema(
@@ -208,18 +200,13 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
     def owed(self, request):
-        user = request.user
-        if user.role == Role.LEAD:
-            agency = user.agency
-        elif user.role != Role.SECRETARIAT:
-            raise PermissionDenied(_("Only leads and the Executive Secretariat see what is owed."))
-        else:
-            wanted = request.query_params.get("agency", "")
-            agency = None
-            if wanted.isdigit():
-                agency = Agency.objects.filter(pk=int(wanted)).first()
-            elif wanted:
-                agency = agency_find(wanted)
-            if agency is None:
-                raise NotFound(_("Name an agency with ?agency= (its id or name)."))
+        wanted = request.query_params.get("agency", "")
+        requested = None
+        if wanted.isdigit():
+            requested = Agency.objects.filter(pk=int(wanted)).first()
+        elif wanted:
+            requested = agency_find(wanted)
+        agency = access.owed_agency(request.user, requested=requested)
+        if agency is None:
+            raise NotFound(_("Name an agency with ?agency= (its id or name)."))
         return Response(OwedReportSerializer(selectors.reports_owed(agency=agency), many=True).data)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from accounts.models import Role, User
+from accounts.access import Capability, users_with
 from indicators.models import Indicator, IndicatorActual, IndicatorTarget, Measure
 from projects.models import AgencyRole, Milestone, NodeKind, PlanNode
 
@@ -68,8 +68,8 @@ def demo_reports_load() -> int:
     """Give every sub-project dates, budget, milestones, an indicator and its reports; once."""
     if QuarterlyReport.objects.exists():
         return 0
-    secretariat = User.objects.filter(role=Role.SECRETARIAT).order_by("pk").first()
-    leads = {user.agency_id: user for user in User.objects.filter(role=Role.LEAD).order_by("pk")}
+    secretariat = users_with(Capability.OVERSEE).order_by("pk").first()
+    leads = {user.agency_id: user for user in users_with(Capability.FILE).order_by("pk")}
     subprojects = list(
         PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
         .select_related("plan")

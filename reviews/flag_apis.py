@@ -1,3 +1,4 @@
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -7,19 +8,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
-from projects.models import Plan
+from projects.access import plans_for
 
-from . import permissions, selectors, services
+from . import access, selectors, services
 from .filters import FlagFilter
-from .flag_serializers import (
-    CommentSerializer,
-    FlagCommentSerializer,
-    FlagSerializer,
-    LightCountSerializer,
-    PublicFlagSerializer,
-    ResolveSerializer,
-)
+from .flag_serializers import FlagCommentSerializer, FlagSerializer, LightCountSerializer, PublicFlagSerializer
+from .inputs import CommentSerializer, ResolveSerializer
 
 
 @extend_schema_view(
@@ -33,13 +27,13 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return selectors.flag_list(user=self.request.user)
 
     def get_serializer_class(self):
-        if getattr(self.request.user, "role", None) in (Role.SECRETARIAT, Role.LEAD):
+        if access.flag_fields_for(self.request.user) is access.FlagFields.FULL:
             return FlagSerializer
         return PublicFlagSerializer
 
     def _flag_response(self, flag):
         flag = self.get_queryset().get(pk=flag.pk)
-        return Response(FlagSerializer(flag).data)
+        return Response(self.get_serializer_class()(flag).data)
 
     @extend_schema(
         summary="Acknowledge a flag (secretariat)",
@@ -58,7 +52,7 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         flag = self.get_object()
-        permissions.ensure(request.user.role == Role.SECRETARIAT, permissions.NOT_SECRETARIAT_TO_RESOLVE)
+        access.ensure(access.can_resolve_flag(request.user, flag), access.NOT_SECRETARIAT_TO_RESOLVE)
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._flag_response(
@@ -73,7 +67,7 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def comment(self, request, pk=None):
         flag = self.get_object()
-        permissions.ensure(permissions.can_comment_on_flag(request.user, flag), permissions.NOT_ALLOWED_TO_COMMENT)
+        access.ensure(access.can_comment_on_flag(request.user, flag), access.NOT_ALLOWED_TO_COMMENT)
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.lag_flag_comment(flag=flag, actor=request.user, **serializer.validated_data)
@@ -93,8 +87,8 @@ class LightsView(APIView):
     )
     def get(self, request):
         try:
-            plan = Plan.objects.visible_to(request.user).get(pk=int(request.query_params.get("plan", "")))
-        except (ValueError, Plan.DoesNotExist):
+            plan = plans_for(request.user).get(pk=int(request.query_params.get("plan", "")))
+        except (ValueError, ObjectDoesNotExist):
             raise ValidationError({"plan": [_("Name a plan by its id.")]}) from None
         by = request.query_params.get("by", "group")
         if by not in selectors.LIGHT_ROLLUPS:

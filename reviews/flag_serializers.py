@@ -3,8 +3,7 @@ from rest_framework import serializers
 
 from gstp.serializers import FastRepresentationMixin
 
-from .models import CommentKind, FlagComment, LagFlag
-from .serializers import StrictFieldsMixin
+from .models import FlagComment, LagFlag
 
 
 class FlagCommentSerializer(FastRepresentationMixin, serializers.ModelSerializer):
@@ -63,18 +62,6 @@ class FlagSerializer(PublicFlagSerializer):
             "comments",
         ]
         read_only_fields = fields
-
-
-class ResolveSerializer(StrictFieldsMixin, serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
-    override = serializers.BooleanField(
-        default=False, help_text=_("Keep the next scans from reopening it unless its numbers get worse.")
-    )
-
-
-class CommentSerializer(StrictFieldsMixin, serializers.Serializer):
-    body = serializers.CharField(max_length=5000)
-    kind = serializers.ChoiceField(choices=CommentKind.choices, default=CommentKind.COMMENT)
 
 
 class LightCountSerializer(serializers.Serializer):

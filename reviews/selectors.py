@@ -1,4 +1,4 @@
-"""Reads of quarterly reports. ``report_visible_to`` is the one place that decides which reports a user sees."""
+"""Reads of quarterly reports and lag flags, each starting from the rows ``access`` lets the user see."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from decimal import Decimal
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
-from accounts.models import Role
+from projects.access import nodes_for
 from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode, path_ids
+from projects.selectors import node_tree
 
+from . import access
 from .models import (
     ACTIVE_STATUSES,
     FlagComment,
@@ -32,23 +34,15 @@ def _led_by_agency_subtree(agency, node_ref="node"):
     )
 
 
-def report_visible_to(user) -> QuerySet[QuarterlyReport]:
-    """Reports a user may see: the secretariat all of them; every signed-in user the accepted ones;
-    a lead also every report of the sub-projects its agency (or a sub-unit of it) leads."""
-    reports = QuarterlyReport.objects.all()
-    if not (user and user.is_authenticated):
-        return reports.none()
-    if user.role == Role.SECRETARIAT:
-        return reports
-    accepted = Q(status=ReportStatus.ACCEPTED)
-    if user.role == Role.LEAD and user.agency_id:
-        return reports.filter(accepted | Q(_led_by_agency_subtree(user.agency)))
-    return reports.filter(accepted)
+def node_list(*, user):
+    """The plan tree a user sees (``projects.selectors.node_tree``), each node with its light: the
+    nodes as the API and the console show them."""
+    return node_tree(user=user).annotate(light=light_expression())
 
 
 def report_list(*, user) -> QuerySet[QuarterlyReport]:
     return (
-        report_visible_to(user)
+        access.reports_for(user)
         .select_related("node")
         .prefetch_related(
             Prefetch(
@@ -112,6 +106,7 @@ def latest_accepted_reports(
 
 
 def report_history(*, report: QuarterlyReport) -> QuerySet[ReportEvent]:
+    """The report's events, oldest first; who may read them is ``access.can_see_report_history``."""
     return report.events.select_related("actor").order_by("at", "id")
 
 
@@ -129,6 +124,15 @@ def subproject_quarters(node) -> tuple[Quarter, Quarter]:
     first = Quarter.containing(node.start_date) if node.start_date else Quarter(node.plan.start_year, 1)
     last = Quarter.containing(node.end_date) if node.end_date else Quarter(node.plan.end_year, 4)
     return first, last
+
+
+def periods_to_file(*, node) -> list[Quarter]:
+    """The quarters a lead may still file for the sub-project: each of its quarters up to the current one
+    that has no report yet (one report per sub-project and quarter)."""
+    first, last = subproject_quarters(node)
+    current = Quarter.containing(today())
+    filed = {Quarter(year, quarter) for year, quarter in node.reports.values_list("year", "quarter")}
+    return [period for period in quarters_between(first, min(last, current)) if period not in filed]
 
 
 @dataclass(frozen=True)
@@ -175,22 +179,9 @@ def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]
     return sorted(owed, key=lambda item: (item.due_on, item.project.path))
 
 
-def flag_visible_to(user) -> QuerySet[LagFlag]:
-    """Flags a user may see: the secretariat all; a lead those of the sub-projects its agency (or a
-    sub-unit) leads; a reader every flag, for its public fields only (the serializer decides which)."""
-    flags = LagFlag.objects.all()
-    if not (user and user.is_authenticated):
-        return flags.none()
-    if user.role == Role.SECRETARIAT or user.role == Role.READER:
-        return flags
-    if user.role == Role.LEAD and user.agency_id:
-        return flags.filter(_led_by_agency_subtree(user.agency))
-    return flags.none()
-
-
 def flag_list(*, user) -> QuerySet[LagFlag]:
     return (
-        flag_visible_to(user)
+        access.flags_for(user)
         .select_related("node", "acknowledged_by", "resolved_by")
         .prefetch_related(Prefetch("comments", queryset=FlagComment.objects.select_related("author")))
         .annotate(severity_rank=Case(When(severity=Severity.RED, then=2), default=1))
@@ -222,7 +213,7 @@ LIGHT_ROLLUPS = ("plan", "group", "agency")
 def light_rollup(*, plan: Plan, user, by: str) -> list[dict]:
     """Red, yellow and green sub-project counts for the whole plan, by group, or by top-level lead agency
     (with its sub-units): ``{"id", "name", "short_name", "red", "yellow", "green", "total"}`` per unit."""
-    subprojects = PlanNode.objects.visible_to(user).filter(plan=plan, kind=NodeKind.SUBPROJECT)
+    subprojects = nodes_for(user).filter(plan=plan, kind=NodeKind.SUBPROJECT)
     if by == "plan":
         units = [(plan.pk, plan.name, "", subprojects)]
     elif by == "group":

@@ -1,87 +1,11 @@
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gstp.serializers import FastRepresentationMixin
-from indicators.models import Indicator
-from projects.models import Milestone, NodeKind, PlanNode
 
-from .models import TEXT_MAX_CHARS, QuarterlyReport, ReportEvent, ReportIndicatorValue, ReportMilestoneEntry
-from .models.reports import CONTENT_FIELDS
-from .periods import Quarter, today
-
-
-class StrictFieldsMixin:
-    """Refuse fields the serializer does not know, instead of silently dropping them."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data) - writable)
-            if unknown:
-                raise serializers.ValidationError({name: [_("Unknown or read-only field.")] for name in unknown})
-        return super().to_internal_value(data)
-
-
-class MilestoneEntrySerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
-    milestone = serializers.PrimaryKeyRelatedField(queryset=Milestone.objects.all())
-
-    class Meta:
-        model = ReportMilestoneEntry
-        fields = ["milestone", "completed_on", "forecast_date", "note"]
-
-
-class IndicatorValueSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
-    indicator = serializers.PrimaryKeyRelatedField(queryset=Indicator.objects.all())
-
-    class Meta:
-        model = ReportIndicatorValue
-        fields = ["indicator", "value", "text"]
-
-
-class PeriodField(serializers.CharField):
-    default_error_messages = {"invalid_period": _("Write the quarter as YYYYQn, for example 2024Q3.")}
-
-    def to_internal_value(self, data):
-        try:
-            return Quarter.parse(super().to_internal_value(data))
-        except ValueError:
-            self.fail("invalid_period")
-
-    def to_representation(self, value):
-        return str(value)
-
-
-REPORT_CONTENT_FIELDS = [*CONTENT_FIELDS, "milestone_entries", "indicator_values"]
-
-
-class ReportUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    milestone_entries = MilestoneEntrySerializer(many=True, required=False)
-    indicator_values = IndicatorValueSerializer(many=True, required=False)
-
-    class Meta:
-        model = QuarterlyReport
-        fields = REPORT_CONTENT_FIELDS
-        extra_kwargs = {
-            name: {"max_length": TEXT_MAX_CHARS}
-            for name in ["achievements", "delay_reasons", "countermeasures", "progress_explanation"]
-        }
-
-
-class ReportCreateSerializer(ReportUpdateSerializer):
-    project = serializers.PrimaryKeyRelatedField(queryset=PlanNode.objects.filter(kind=NodeKind.SUBPROJECT))
-    period = PeriodField()
-
-    class Meta(ReportUpdateSerializer.Meta):
-        fields = ["project", "period", *REPORT_CONTENT_FIELDS]
-
-
-class ReturnSerializer(StrictFieldsMixin, serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, help_text=_("Why the report goes back to the agency."))
-
-
-class EmptySerializer(StrictFieldsMixin, serializers.Serializer):
-    pass
+from .inputs import REPORT_CONTENT_FIELDS, IndicatorValueSerializer, MilestoneEntrySerializer
+from .models import QuarterlyReport, ReportEvent
+from .periods import today
 
 
 class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):

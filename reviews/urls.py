@@ -3,8 +3,10 @@ from rest_framework.routers import SimpleRouter
 
 from .apis import ReportViewSet
 from .flag_apis import FlagViewSet, LightsView
+from .project_apis import ProjectViewSet
 
 router = SimpleRouter()
+router.register("projects", ProjectViewSet, basename="project")
 router.register("reports", ReportViewSet, basename="report")
 router.register("flags", FlagViewSet, basename="flag")
 

@@ -7,11 +7,12 @@ from accounts.models import User
 from gstp.serializers import FastRepresentationMixin
 from indicators.selectors import indicator_list
 from indicators.serializers import IndicatorSerializer
-from projects.selectors import agency_list, milestone_list, node_list, plan_list
-from projects.serializers import AgencySerializer, MilestoneSerializer, PlanSerializer, ProjectSerializer
+from projects.selectors import agency_list, milestone_list, plan_list
+from projects.serializers import AgencySerializer, MilestoneSerializer, PlanSerializer
 from reviews.flag_serializers import FlagSerializer, PublicFlagSerializer
 from reviews.models import QuarterlyReport, ReportEvent
-from reviews.selectors import flag_list, report_list
+from reviews.project_apis import ProjectSerializer
+from reviews.selectors import flag_list, node_list, report_list
 from reviews.serializers import ReportEventSerializer, ReportSerializer
 from tests.test_openapi_responses import demo  # noqa: F401 - the demo data, seeded once for this module
 

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
 
-from accounts.models import Role
+from reviews import access
 
 
 class SignInView(auth_views.LoginView):
@@ -21,6 +21,6 @@ def home(request):
     """A lead lands on what its agency owes; the secretariat and readers on the dashboard."""
     if not request.user.is_authenticated:
         return redirect("console:login")
-    if request.user.role == Role.LEAD:
+    if access.can_see_owed(request.user) and not access.can_choose_owed_agency(request.user):
         return redirect("console:agency")
     return redirect("console:dashboard")

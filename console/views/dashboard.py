@@ -6,9 +6,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
 from projects.selectors import plan_list
-from reviews.annual.views import can_download_annual_report
+from reviews import access
 
 from .. import charts
 from ..filters import FlagQueueFilter
@@ -72,7 +71,7 @@ def dashboard(request):
             group_chart=charts.light_bars(by_group, chart_id="lights-by-group", title=_("Lights by group")),
             agency_chart=charts.light_bars(by_agency, chart_id="lights-by-agency", title=_("Lights by agency")),
         )
-        if can_download_annual_report(user):
+        if access.can_download_annual_report(user):
             context["annual_reports"] = annual_report_links(plan)
 
     filterset = FlagQueueFilter(request.GET, queryset=flag_queue(user=user), plan=plan, request=request)
@@ -87,6 +86,6 @@ def dashboard(request):
         flag_rows=[flag_actions(flag, user) for flag in flag_page],
         review_page=review_page,
         review_rows=[(report, return_form(report)) for report in review_page],
-        can_review=user.role == Role.SECRETARIAT,
+        can_review=any("accept" in access.report_actions(user, report) for report in review_page),
     )
     return render(request, "console/dashboard.html", context)

@@ -8,11 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
 from gstp.exceptions import ApplicationError
-from reviews import permissions, services
-from reviews.flag_serializers import CommentSerializer, ResolveSerializer
-from reviews.models import ACTIVE_STATUSES, FlagStatus
+from reviews import access, services
+from reviews.inputs import CommentSerializer, ResolveSerializer
 
 from ..forms import CommentForm, ReasonForm
 from ..selectors import flag_queue
@@ -21,8 +19,8 @@ from .base import SERVICE_ERRORS, console_page, dashboard_url, next_url, service
 
 @dataclass
 class FlagActions:
-    """What a user may do with a flag shown in a list, and the forms for it. Every flag a lead sees is one
-    of its own sub-projects' (``flag_visible_to``), so a lead may comment on each; the services check again."""
+    """What a user may do with a flag shown in a list (``access.flag_actions``), and the forms for it;
+    the services check again."""
 
     flag: object
     acknowledge: bool
@@ -32,15 +30,15 @@ class FlagActions:
 
 
 def flag_actions(flag, user) -> FlagActions:
-    secretariat = user.role == Role.SECRETARIAT
-    lead = user.role == Role.LEAD
-    active = flag.status in ACTIVE_STATUSES
+    actions = access.flag_actions(user, flag)
     return FlagActions(
         flag=flag,
-        acknowledge=secretariat and flag.status == FlagStatus.OPEN,
-        resolve=ReasonForm(with_override=True, prefix=f"resolve-{flag.pk}") if secretariat and active else None,
-        comment=CommentForm(with_kind=lead, prefix=f"comment-{flag.pk}") if secretariat or lead else None,
-        full=secretariat or lead,
+        acknowledge="acknowledge" in actions,
+        resolve=ReasonForm(with_override=True, prefix=f"resolve-{flag.pk}") if "resolve" in actions else None,
+        comment=CommentForm(with_kind="improvement_plan" in actions, prefix=f"comment-{flag.pk}")
+        if "comment" in actions
+        else None,
+        full=access.flag_fields_for(user) is access.FlagFields.FULL,
     )
 
 
@@ -88,7 +86,7 @@ def _act(request, *, flag, form, serializer_class, service, done, title, button)
 def flag_resolve(request, pk):
     flag = _flag(request, pk)
     # As the API does: who may resolve is decided before anything typed is read.
-    permissions.ensure(request.user.role == Role.SECRETARIAT, permissions.NOT_SECRETARIAT_TO_RESOLVE)
+    access.ensure(access.can_resolve_flag(request.user, flag), access.NOT_SECRETARIAT_TO_RESOLVE)
     form = ReasonForm(request.POST if request.method == "POST" else None, with_override=True, prefix=f"resolve-{pk}")
     return _act(
         request,
@@ -105,8 +103,8 @@ def flag_resolve(request, pk):
 @console_page
 def flag_comment(request, pk):
     flag = _flag(request, pk)
-    permissions.ensure(permissions.can_comment_on_flag(request.user, flag), permissions.NOT_ALLOWED_TO_COMMENT)
-    with_kind = permissions.leads_subproject(request.user, flag.node)
+    access.ensure(access.can_comment_on_flag(request.user, flag), access.NOT_ALLOWED_TO_COMMENT)
+    with_kind = access.can_plan_improvement(request.user, flag)
     form = CommentForm(request.POST if request.method == "POST" else None, with_kind=with_kind, prefix=f"comment-{pk}")
     return _act(
         request,

@@ -4,20 +4,18 @@ A report is written through the API's serializers (``ReportCreateSerializer``, `
 and the reviews services, so the page refuses what the API refuses, with the same words, next to the field."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
 from gstp.exceptions import StaleVersion
 from indicators.selectors import indicator_list
 from projects.models import AgencyRole
 from projects.selectors import agency_subtree, milestone_list
-from reviews import permissions, services
+from reviews import access, services
+from reviews.inputs import ReportCreateSerializer, ReportUpdateSerializer
 from reviews.models import ReportStatus
-from reviews.periods import Quarter, quarters_between, today
-from reviews.selectors import report_history, report_visible_to, reports_owed, subproject_quarters
-from reviews.serializers import ReportCreateSerializer, ReportUpdateSerializer
+from reviews.selectors import periods_to_file, report_history, reports_owed
 
 from ..forms import ReportForm
 from ..selectors import agencies_leading, default_plan, subproject_scope
@@ -29,15 +27,13 @@ SUBMIT = "submit"  # the form's second button; the first saves the draft
 
 def _agency_for(request):
     user = request.user
-    if user.role == Role.LEAD:
-        return user.agency, None
-    if user.role != Role.SECRETARIAT:
-        raise PermissionDenied(_("Only leads and the Executive Secretariat see what is owed."))
+    if not access.can_choose_owed_agency(user):
+        return access.owed_agency(user), None
     plan = default_plan(user)
     choices = list(agencies_leading(plan=plan)) if plan else []
     wanted = request.GET.get("agency", "")
     chosen = next((agency for agency in choices if str(agency.pk) == wanted), None)
-    return chosen, choices
+    return access.owed_agency(user, requested=chosen), choices
 
 
 @console_page
@@ -48,7 +44,7 @@ def agency_page(request):
     if agency is not None:
         subprojects = subproject_scope(request.user).of_agencies(agency_subtree(agency), role=AgencyRole.LEAD)
         waiting = (
-            report_visible_to(request.user)
+            access.reports_for(request.user)
             .filter(status=ReportStatus.SUBMITTED, node__in=subprojects.values("pk"))
             .select_related("node")
             .order_by("submitted_at", "id")
@@ -57,7 +53,7 @@ def agency_page(request):
             owed=reports_owed(agency=agency),
             subprojects=subprojects,
             waiting=waiting,
-            is_lead=request.user.role == Role.LEAD,
+            is_lead=not access.can_choose_owed_agency(request.user),
         )
     return render(request, "console/agency.html", context)
 
@@ -66,17 +62,6 @@ def _form_parts(user, node):
     milestones = milestone_list(user=user).filter(node=node).order_by("planned_date", "id")
     indicators = indicator_list(user=user).filter(node=node)
     return {"milestones": list(milestones), "indicators": list(indicators)}
-
-
-def _open_periods(user, node) -> list[Quarter]:
-    """The quarters of the sub-project, up to the current one, without a report yet."""
-    first, last = subproject_quarters(node)
-    current = Quarter.containing(today())
-    filed = {
-        Quarter(year, quarter)
-        for year, quarter in report_visible_to(user).filter(node=node).values_list("year", "quarter")
-    }
-    return [period for period in quarters_between(first, min(last, current)) if period not in filed]
 
 
 def _submit(request, form, report) -> bool:
@@ -93,8 +78,8 @@ def _submit(request, form, report) -> bool:
 def report_new(request, pk):
     user = request.user
     node = get_object_or_404(subproject_scope(user).select_related("plan"), pk=pk)
-    permissions.ensure(permissions.can_file_report(user, node), permissions.NOT_LEAD_TO_FILE)
-    periods = _open_periods(user, node)
+    access.ensure(access.can_file_report(user, node), access.NOT_LEAD_TO_FILE)
+    periods = periods_to_file(node=node)
     wanted = request.GET.get("period", "")
     initial = wanted if wanted in {str(p) for p in periods} else (str(periods[0]) if periods else None)
     form = ReportForm(
@@ -138,16 +123,16 @@ def report_new(request, pk):
 def report_page(request, pk):
     """A report, its review and its history; a form to edit and submit it while it is the lead's to change."""
     user = request.user
-    report = get_object_or_404(report_visible_to(user).select_related("node", "node__plan"), pk=pk)
+    report = get_object_or_404(access.reports_for(user).select_related("node", "node__plan"), pk=pk)
     if request.method == "POST":
-        permissions.ensure(permissions.can_edit_report(user, report), permissions.NOT_LEAD_TO_EDIT)
+        access.ensure(access.can_edit_report(user, report), access.NOT_LEAD_TO_EDIT)
         form = ReportForm(request.POST, report=report, **_form_parts(user, report.node))
         form.full_clean()
         if _save(request, form, report):
             return redirect("console:report", pk=report.pk)
         return _report_response(request, report, form, status=400)
     form = None
-    if permissions.is_editable(report) and permissions.can_edit_report(user, report):
+    if "edit" in access.report_actions(user, report):
         form = ReportForm(report=report, **_form_parts(user, report.node))
     return _report_response(request, report, form)
 
@@ -158,8 +143,8 @@ def _report_response(request, report, form, status=200):
         "report": report,
         "node": report.node,
         "form": form,
-        "history": report_history(report=report),
-        "can_review": permissions.can_review_report(user, report) and report.status == ReportStatus.SUBMITTED,
+        "history": report_history(report=report) if access.can_see_report_history(user, report) else None,
+        "can_review": "accept" in access.report_actions(user, report),
         "return_form": return_form(report),
         "milestone_entries": report.milestone_entries.select_related("milestone"),
         "indicator_values": report.indicator_values.select_related("indicator"),

@@ -6,16 +6,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gstp.exceptions import ApplicationError
-from reviews import permissions, services
-from reviews.selectors import report_visible_to
-from reviews.serializers import ReturnSerializer
+from reviews import access, services
+from reviews.inputs import ReturnSerializer
 
 from ..forms import ReasonForm
 from .base import SERVICE_ERRORS, console_page, dashboard_url, next_url, posted_version, service_errors
 
 
 def _report(request, pk):
-    return get_object_or_404(report_visible_to(request.user).select_related("node", "node__plan"), pk=pk)
+    return get_object_or_404(access.reports_for(request.user).select_related("node", "node__plan"), pk=pk)
 
 
 def return_form(report, data=None) -> ReasonForm:
@@ -26,7 +25,7 @@ def return_form(report, data=None) -> ReasonForm:
 @console_page
 def report_accept(request, pk):
     report = _report(request, pk)
-    permissions.ensure(permissions.can_review_report(request.user, report), permissions.NOT_SECRETARIAT_TO_ACCEPT)
+    access.ensure(access.can_accept_report(request.user, report), access.NOT_SECRETARIAT_TO_ACCEPT)
     try:
         services.report_accept(actor=request.user, report=report, expected_version=posted_version(request))
     except ApplicationError as exc:
@@ -42,7 +41,7 @@ def report_accept(request, pk):
 @console_page
 def report_return(request, pk):
     report = _report(request, pk)
-    permissions.ensure(permissions.can_review_report(request.user, report), permissions.NOT_SECRETARIAT_TO_RETURN)
+    access.ensure(access.can_return_report(request.user, report), access.NOT_SECRETARIAT_TO_RETURN)
     form = return_form(report, request.POST if request.method == "POST" else None)
     if request.method == "POST":
         serializer = ReturnSerializer(data=form.payload())

@@ -4,10 +4,9 @@ indicators against targets, flags with their evidence, reports with their histor
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
 from indicators.selectors import indicator_evaluate, indicator_list
 from projects.selectors import milestone_list
-from reviews import permissions
+from reviews import access
 from reviews.models import ACTIVE_STATUSES, ReportStatus
 from reviews.periods import today
 from reviews.selectors import subproject_quarters
@@ -73,6 +72,7 @@ def subproject_page(request, pk):
         "active_flags": [row for row in flags if row.flag.status in ACTIVE_STATUSES],
         "closed_flags": [row for row in flags if row.flag.status not in ACTIVE_STATUSES],
         "reports": list(reversed(reports)),
-        "can_file": user.role == Role.LEAD and permissions.can_file_report(user, node),
+        "can_file": access.can_file_report(user, node),
+        "history_visible": access.can_see_history_of(user, node),
     }
     return render(request, "console/subproject.html", context)

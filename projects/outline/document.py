@@ -1,7 +1,7 @@
 """The outline of a plan as the importer understands it, independent of where it came from.
 
 The text parser (``parser.py``) and the JSON data file (``export``/``load``) both
-produce an :class:`OutlineDocument`; ``projects.services.outline_import`` writes
+produce an :class:`OutlineDocument`; ``indicators.services.outline_import`` writes
 one into the database.
 """
 

@@ -12,24 +12,17 @@ from dataclasses import dataclass, field
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, User
 from indicators.models import Indicator
 from indicators.selectors import OverallRow, indicator_list, plan_indicator_summary
 from projects.models import Plan, PlanNode
 from projects.selectors import node_tree, plan_list
 
+from ..access import flags_for, reports_for
 from ..models import QuarterlyReport, ReportStatus
-from ..selectors import flag_visible_to, report_visible_to
 
 
 class ReportPlanError(ValueError):
     """No report can be made for this plan and year; the message says why."""
-
-
-def publication_reader() -> User:
-    """The account a published report is built as when no person asks for it (the command): a reader,
-    who sees accepted reports and every flag's public fields, and nothing more. Never saved."""
-    return User(username="annual-report", role=Role.READER)
 
 
 def annual_report_plan(*, user, year: int, code: str | None = None) -> Plan:
@@ -97,16 +90,14 @@ def latest_accepted_of_year(*, plan: Plan, year: int, user) -> dict[int, Quarter
         .order_by("-quarter")
         .values("pk")[:1]
     )
-    reports = report_visible_to(user).filter(
-        node__plan=plan, status=ReportStatus.ACCEPTED, year=year, pk=Subquery(newest)
-    )
+    reports = reports_for(user).filter(node__plan=plan, status=ReportStatus.ACCEPTED, year=year, pk=Subquery(newest))
     return {report.node_id: report for report in reports}
 
 
 def flags_of_year(*, plan: Plan, year: int, user) -> list[FlagRow]:
     """The flags of the year's quarters, in every status, in one query."""
     rows = (
-        flag_visible_to(user)
+        flags_for(user)
         .filter(node__plan=plan, year=year)
         .order_by("node__path", "quarter", "rule", "pk")
         .values_list("pk", "node_id", "rule", "quarter", "severity", "status", "evidence")

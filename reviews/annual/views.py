@@ -4,31 +4,27 @@ from urllib.parse import quote
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from accounts.models import Role
-
+from .. import access
 from .document import annual_report_build
 from .formats import FORMATS
 from .selectors import ReportPlanError, annual_report_plan
 
 
-def can_download_annual_report(user) -> bool:
-    """The secretariat, who edits the report, and readers, who see everything it holds; a lead sees
-    only its own agency's flags and unaccepted reports, which is not the report's scope."""
-    return bool(user and user.is_authenticated and user.role in (Role.SECRETARIAT, Role.READER))
-
-
 class CanDownloadAnnualReport(BasePermission):
-    message = gettext_lazy("Only the Executive Secretariat and readers may download the annual report.")
+    """``access.can_download_annual_report``: the secretariat, who edits the report, and readers, who see
+    everything it holds; a lead sees only its own agency's flags and unaccepted reports, which is not the
+    report's scope."""
+
+    message = access.NOT_ALLOWED_TO_DOWNLOAD_ANNUAL_REPORT
 
     def has_permission(self, request, view):
-        return can_download_annual_report(request.user)
+        return access.can_download_annual_report(request.user)
 
 
 def attachment(filename: str, fallback: str) -> str:

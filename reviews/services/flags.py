@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
 from gstp.exceptions import InvalidTransition
 
-from .. import permissions
+from .. import access
 from ..models import (
     ACTIVE_STATUSES,
     CommentKind,
@@ -30,8 +29,7 @@ def _locked(flag: LagFlag) -> LagFlag:
 
 @transaction.atomic
 def lag_flag_acknowledge(*, flag: LagFlag, actor) -> LagFlag:
-    if actor.role != Role.SECRETARIAT:
-        raise PermissionDenied(_("Only the Executive Secretariat acknowledges flags."))
+    access.ensure(access.can_acknowledge_flag(actor, flag), access.NOT_SECRETARIAT_TO_ACKNOWLEDGE)
     flag = _locked(flag)
     if flag.status != FlagStatus.OPEN:
         raise InvalidTransition(_("Only an open flag can be acknowledged."))
@@ -46,7 +44,7 @@ def lag_flag_acknowledge(*, flag: LagFlag, actor) -> LagFlag:
 def lag_flag_resolve(*, flag: LagFlag, actor, reason: str, override: bool = False) -> LagFlag:
     """Resolve a flag by hand, saying why. An override also keeps the next scans from reopening it
     unless its numbers get worse; a plain resolution reopens if the condition still holds."""
-    permissions.ensure(actor.role == Role.SECRETARIAT, permissions.NOT_SECRETARIAT_TO_RESOLVE)
+    access.ensure(access.can_resolve_flag(actor, flag), access.NOT_SECRETARIAT_TO_RESOLVE)
     if not reason or not reason.strip():
         raise ValidationError({"reason": [_("Say why the flag is resolved.")]})
     flag = _locked(flag)
@@ -68,9 +66,9 @@ def lag_flag_resolve(*, flag: LagFlag, actor, reason: str, override: bool = Fals
 @transaction.atomic
 def lag_flag_comment(*, flag: LagFlag, actor, body: str, kind: str = CommentKind.COMMENT) -> FlagComment:
     """Add to a flag's thread; a lead of the sub-project answers with its improvement plan (改善措施)."""
-    permissions.ensure(permissions.can_comment_on_flag(actor, flag), permissions.NOT_ALLOWED_TO_COMMENT)
-    if kind == CommentKind.IMPROVEMENT_PLAN and not permissions.leads_subproject(actor, flag.node):
-        raise PermissionDenied(_("The improvement plan comes from the sub-project's lead agency."))
+    access.ensure(access.can_comment_on_flag(actor, flag), access.NOT_ALLOWED_TO_COMMENT)
+    if kind == CommentKind.IMPROVEMENT_PLAN:
+        access.ensure(access.can_plan_improvement(actor, flag), access.NOT_LEAD_TO_PLAN_IMPROVEMENT)
     if not body or not body.strip():
         raise ValidationError({"body": [_("Write something.")]})
     comment = FlagComment(flag=flag, author=actor, kind=kind, body=body.strip())
@@ -83,8 +81,7 @@ def lag_flag_comment(*, flag: LagFlag, actor, body: str, kind: str = CommentKind
 @transaction.atomic
 def lag_settings_update(*, lag_settings: LagSettings, actor, values: dict) -> LagSettings:
     """Change a plan's thresholds, recording who changed what from what."""
-    if not (actor.role == Role.SECRETARIAT or actor.is_superuser):
-        raise PermissionDenied(_("Only the Executive Secretariat changes the lag thresholds."))
+    access.ensure(access.can_change_lag_settings(actor, lag_settings), access.NOT_ALLOWED_TO_CHANGE_LAG_SETTINGS)
     before = LagSettings.objects.select_for_update().get(pk=lag_settings.pk) if lag_settings.pk else None
     changes = {}
     for field, value in values.items():

@@ -17,12 +17,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Q, When
+from django.db.models import Case, When
 from django.utils import timezone, translation
 
-from accounts.models import Role, User
-from projects.models import Agency, AgencyRole
-
+from .. import access
 from ..models import (
     ACTIVE_STATUSES,
     EmailLog,
@@ -78,22 +76,10 @@ def send_once(*, key: str, subject: str, body: str, recipients: list[str]) -> bo
     return True
 
 
-def _secretariat_emails() -> list[str]:
-    return list(
-        User.objects.filter(role=Role.SECRETARIAT, is_active=True).exclude(email="").values_list("email", flat=True)
-    )
-
-
-def _lead_emails(node) -> list[str]:
-    lead_paths = Agency.objects.filter(node_links__node=node, node_links__role=AgencyRole.LEAD).values_list(
-        "path", flat=True
-    )
-    condition = Q(pk__in=[])
-    for path in lead_paths:
-        condition |= Q(agency__path__startswith=path)
-    return list(
-        User.objects.filter(condition, role=Role.LEAD, is_active=True).exclude(email="").values_list("email", flat=True)
-    )
+def _emails(*users) -> list[str]:
+    """The addresses of these accounts, each once, in the order given."""
+    emails = (email for accounts in users for email in accounts.exclude(email="").values_list("email", flat=True))
+    return list(dict.fromkeys(emails))
 
 
 @translation.override(settings.LANGUAGE_CODE)  # emails speak the secretariat's language
@@ -114,7 +100,7 @@ def notify_red_flags(*, flag_ids: list[int]) -> int:
         )
         key = f"red-flag:{flag.pk}:{moment.isoformat()}"
         sent += send_once(
-            key=key, subject=subject, body=body, recipients=_secretariat_emails() + _lead_emails(flag.node)
+            key=key, subject=subject, body=body, recipients=_emails(*access.red_flag_recipients(flag.node))
         )
     return sent
 
@@ -137,7 +123,7 @@ def weekly_digest(*, week_of: datetime.date) -> bool:
         key=f"digest:{iso.year}-W{iso.week:02d}",
         subject=f"[GSTP] 每週落後警示摘要 {iso.year}-W{iso.week:02d}",
         body="\n".join(lines),
-        recipients=_secretariat_emails(),
+        recipients=_emails(access.digest_recipients()),
     )
 
 
@@ -146,7 +132,7 @@ def report_reminders(*, on: datetime.date) -> int:
     """Remind each lead of the reports its agency owes that fall due within the plan's reminder window
     or are overdue; once a day per lead."""
     sent = 0
-    leads = User.objects.filter(role=Role.LEAD, is_active=True, agency__isnull=False).exclude(email="")
+    leads = access.reminder_recipients().exclude(email="")
     window = dict(LagSettings.objects.values_list("plan_id", "reminder_days_before_due"))
     for lead in leads.select_related("agency"):
         owed = reports_owed(agency=lead.agency, on=on)

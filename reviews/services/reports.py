@@ -20,8 +20,9 @@ from indicators.models import Measure
 from projects import services as project_services
 from projects.models import NodeKind, PlanNode
 
-from .. import permissions
+from .. import access
 from ..models import (
+    EDITABLE_STATUSES,
     QuarterlyReport,
     ReportAction,
     ReportEvent,
@@ -192,7 +193,7 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
     """A lead of the sub-project opens the quarter's report as a draft."""
     if node.kind != NodeKind.SUBPROJECT:
         raise ValidationError({"project": [_("Reports are filed for sub-projects.")]})
-    permissions.ensure(permissions.can_file_report(actor, node), permissions.NOT_LEAD_TO_FILE)
+    access.ensure(access.can_file_report(actor, node), access.NOT_LEAD_TO_FILE)
     first, last = subproject_quarters(node)
     if not first <= period <= last:
         raise ValidationError(
@@ -241,8 +242,8 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
 @transaction.atomic
 def report_update(*, actor, report: QuarterlyReport, expected_version: int, data: dict) -> QuarterlyReport:
     """A lead edits a draft or returned report; fields not in ``data`` keep their values."""
-    permissions.ensure(permissions.can_edit_report(actor, report), permissions.NOT_LEAD_TO_EDIT)
-    if not permissions.is_editable(report):
+    access.ensure(access.can_edit_report(actor, report), access.NOT_LEAD_TO_EDIT)
+    if report.status not in EDITABLE_STATUSES:
         raise InvalidTransition(_("Only a draft or a returned report can be edited."))
     entries = data.pop("milestone_entries", None)
     values = data.pop("indicator_values", None)
@@ -275,7 +276,7 @@ def report_update(*, actor, report: QuarterlyReport, expected_version: int, data
 
 @transaction.atomic
 def report_submit(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
-    permissions.ensure(permissions.can_submit_report(actor, report), permissions.NOT_LEAD_TO_SUBMIT)
+    access.ensure(access.can_submit_report(actor, report), access.NOT_LEAD_TO_SUBMIT)
     if report.status not in (ReportStatus.DRAFT, ReportStatus.RETURNED):
         raise InvalidTransition(_("Only a draft or a returned report can be submitted."))
     _validate_content(report, entries=_current_entries(report), values=_current_values(report), for_submission=True)
@@ -296,7 +297,7 @@ def report_submit(*, actor, report: QuarterlyReport, expected_version: int) -> Q
 @transaction.atomic
 def report_return(*, actor, report: QuarterlyReport, expected_version: int, reason: str) -> QuarterlyReport:
     """The secretariat sends a submitted report back to the agency, saying why."""
-    permissions.ensure(permissions.can_review_report(actor, report), permissions.NOT_SECRETARIAT_TO_RETURN)
+    access.ensure(access.can_return_report(actor, report), access.NOT_SECRETARIAT_TO_RETURN)
     if report.status != ReportStatus.SUBMITTED:
         raise InvalidTransition(_("Only a submitted report can be returned."))
     if not reason or not reason.strip():
@@ -313,7 +314,7 @@ def report_return(*, actor, report: QuarterlyReport, expected_version: int, reas
 def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
     """The secretariat accepts a submitted report: it is locked, and its milestone updates and
     indicator values become the accepted actuals, all in this transaction."""
-    permissions.ensure(permissions.can_review_report(actor, report), permissions.NOT_SECRETARIAT_TO_ACCEPT)
+    access.ensure(access.can_accept_report(actor, report), access.NOT_SECRETARIAT_TO_ACCEPT)
     if report.status != ReportStatus.SUBMITTED:
         raise InvalidTransition(_("Only a submitted report can be accepted."))
     report.status = ReportStatus.ACCEPTED

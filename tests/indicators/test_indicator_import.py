@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from indicators.models import Indicator, IndicatorActual, IndicatorTarget
+from indicators.services import outline_import
 from projects.models import NodeKind, Plan, PlanNode
 from projects.outline import read_outline
-from projects.services import outline_import
 from tests.conftest import REPO_ROOT
 
 INDICATORS = "/api/v1/indicators/"

@@ -9,11 +9,11 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from indicators.models import Indicator
+from indicators.services import outline_import
 from projects.models import Agency, NodeKind, Plan, PlanNode
 from projects.outline import read_outline
 from projects.outline.document import OutlineError, document_to_data
 from projects.selectors import agency_find
-from projects.services import outline_import
 from tests.conftest import REPO_ROOT
 
 SHIPPED_OUTLINE = REPO_ROOT / "projects" / "data" / "smart-nation-2024.json"

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from accounts.models import Role, User
-from projects import selectors
+from projects import access, selectors
 from projects.models import (
     Agency,
     AgencyAlias,
@@ -73,9 +73,15 @@ def make_user(role, agency=None):
 SCOPES = [
     (Agency, selectors.agency_list),
     (Plan, selectors.plan_list),
-    (PlanNode, selectors.node_list),
+    (PlanNode, selectors.node_tree),
     (Milestone, selectors.milestone_list),
 ]
+VISIBLE = {
+    Agency: access.agencies_for,
+    Plan: access.plans_for,
+    PlanNode: access.nodes_for,
+    Milestone: access.milestones_for,
+}
 
 
 @pytest.mark.parametrize(("model", "selector"), SCOPES, ids=lambda v: getattr(v, "__name__", ""))
@@ -85,7 +91,7 @@ def test_nobody_sees_nothing(world, model, selector, user):
     assert model.objects.exists()
 
     # then
-    assert not model.objects.visible_to(user).exists()
+    assert not VISIBLE[model](user).exists()
     assert list(selector(user=user)) == []
 
 
@@ -95,7 +101,7 @@ def test_every_role_sees_everything(world, model, selector, role):
     user = make_user(role, agency=world.agency if role == Role.LEAD else None)
     everything = set(model.objects.values_list("pk", flat=True))
 
-    assert set(model.objects.visible_to(user).values_list("pk", flat=True)) == everything
+    assert set(VISIBLE[model](user).values_list("pk", flat=True)) == everything
     assert {row.pk for row in selector(user=user)} == everything
     assert selector(user=user).count() == len(everything)  # no duplicate rows from joins
 
@@ -104,26 +110,26 @@ def test_every_role_sees_everything(world, model, selector, role):
 def test_a_user_of_one_agency_sees_another_agencys_sub_projects(world, role):
     user = make_user(role, agency=world.agency)
 
-    visible = PlanNode.objects.visible_to(user)
+    visible = access.nodes_for(user)
 
     assert world.foreign in visible
     assert world.o_sub in visible
     assert set(visible.subprojects()) == set(PlanNode.objects.subprojects())
-    assert Milestone.objects.visible_to(user).filter(node=world.o_sub).exists()
+    assert access.milestones_for(user).filter(node=world.o_sub).exists()
 
 
 def test_a_reader_without_an_agency_sees_the_whole_structure(world):
     user = make_user(Role.READER)
 
     assert user.agency is None
-    assert selectors.node_list(user=user).count() == PlanNode.objects.count() == 10
+    assert selectors.node_tree(user=user).count() == PlanNode.objects.count() == 10
 
 
-def test_node_list_carries_agencies_in_order(world):
+def test_node_tree_carries_agencies_in_order(world):
     second = AgencyFactory(name="內政部")
     NodeAgency.objects.create(node=world.own, agency=second, role=AgencyRole.CO)
 
-    node = selectors.node_list(user=make_user(Role.READER)).get(pk=world.own.pk)
+    node = selectors.node_tree(user=make_user(Role.READER)).get(pk=world.own.pk)
 
     assert node.lead_agencies == [world.agency]
     assert node.co_agencies == [second]

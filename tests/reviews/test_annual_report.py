@@ -21,9 +21,9 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from indicators.models import Indicator, IndicatorActual, IndicatorTarget, Measure
+from indicators.services import outline_import
 from projects.models import AgencyRole, NodeAgency, NodeKind, PlanNode
 from projects.outline import read_outline
-from projects.services import outline_import
 from reviews.annual import annual_report_build, publication_reader
 from reviews.annual.docx import EAST_ASIAN_FONT, render_docx
 from reviews.annual.markdown import render_markdown

@@ -5,10 +5,10 @@ from django.db import transaction
 
 from accounts.models import Role
 from accounts.services import account_create_or_update
+from indicators.services import outline_import
 from projects.models import Plan
 from projects.outline import read_outline
 from projects.selectors import agency_find
-from projects.services import outline_import
 from reviews.demo import demo_reports_load
 from reviews.periods import today
 from reviews.services import lag_scan

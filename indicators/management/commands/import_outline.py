@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from indicators.services import outline_import
 from projects.outline import OutlineError, read_outline
-from projects.services import outline_import
 
 
 class Command(BaseCommand):

@@ -1,9 +1,12 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.access import role_needs_agency
 from accounts.models import Role
 from accounts.services import account_create_or_update
 from projects.selectors import agency_find
+
+# In projects rather than accounts: it resolves agencies by their full or short names, which projects knows.
 
 
 class Command(BaseCommand):
@@ -22,8 +25,8 @@ class Command(BaseCommand):
             agency_obj = agency_find(agency)
             if agency_obj is None:
                 raise CommandError(f"No agency named {agency!r}; see /api/v1/agencies/ or the admin.")
-        if role == Role.LEAD and agency_obj is None:
-            raise CommandError("A lead account needs --agency.")
+        if role_needs_agency(role) and agency_obj is None:
+            raise CommandError(f"A {role} account needs --agency.")
         try:
             user, generated = account_create_or_update(
                 username=username, role=role, agency=agency_obj, password=password, email=email

@@ -1,0 +1,119 @@
+"""Who a user is to GSTP: each role as the capabilities it carries, written once.
+
+Every app's ``access`` module (``projects.access``, ``indicators.access``, ``reviews.access``) answers, for
+its own models, which rows a user sees, which fields of a row and which actions it may take, and builds
+those answers from the predicates here. No other module compares ``user.role``: a role is a set of
+capabilities, so adding one (a ministry reviewer, say) changes this table and the access modules only.
+
+The predicates are django-rules predicates rather than plain functions because the same object answers in
+every place that asks: code calls it (``can_accept(user, report)``), it composes with ``&``, ``|`` and
+``~`` into the apps' action rules, and the apps register those rules as object permissions that Django's
+``user.has_perm(name, obj)``, the admin and the templates' ``{% has_perm %}`` already understand. Row
+visibility is a queryset, which no predicate library expresses, so the apps write those by hand beside
+their predicates.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import rules
+
+from .models import Role, User
+
+
+class Capability(enum.StrEnum):
+    OVERSEE = "oversee"  # sees every report, flag and field; reviews reports, works the flag queue, sets thresholds
+    FILE = "file"  # files reports and answers flags for the sub-projects its agency (or a sub-unit) leads
+    READ_PUBLISHED = "read_published"  # reads what the programme publishes whole: every flag's public fields
+    ADMINISTER = "administer"  # works in the admin: settings, API keys, accounts, webhooks, the plan structure
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.SECRETARIAT: frozenset({Capability.OVERSEE, Capability.ADMINISTER}),
+    Role.LEAD: frozenset({Capability.FILE}),
+    Role.READER: frozenset({Capability.READ_PUBLISHED}),
+}
+
+# The roles that act for an agency, and so must belong to one.
+AGENCY_CAPABILITIES = frozenset({Capability.FILE})
+
+# The admin group each capability brings (created by the migration ``accounts.0003``).
+SECRETARIAT_GROUP = "執行秘書室"
+CAPABILITY_GROUPS = {Capability.ADMINISTER: SECRETARIAT_GROUP}
+
+
+def capabilities_of_role(role: str) -> frozenset[Capability]:
+    return ROLE_CAPABILITIES.get(role, frozenset())
+
+
+def capabilities(user) -> frozenset[Capability]:
+    """What a signed-in, active user may do by its role; nothing for anyone else."""
+    if not (user is not None and user.is_authenticated and user.is_active):
+        return frozenset()
+    capability_set = capabilities_of_role(getattr(user, "role", ""))
+    if capability_set & AGENCY_CAPABILITIES and not user.agency_id:
+        return capability_set - AGENCY_CAPABILITIES  # a lead without an agency leads nothing
+    return capability_set
+
+
+def role_needs_agency(role: str) -> bool:
+    return bool(capabilities_of_role(role) & AGENCY_CAPABILITIES)
+
+
+def role_works_in_admin(role: str) -> bool:
+    return Capability.ADMINISTER in capabilities_of_role(role)
+
+
+def admin_groups_for_role(role: str) -> list[str]:
+    """The admin groups an account of this role belongs to."""
+    return [group for capability, group in CAPABILITY_GROUPS.items() if capability in capabilities_of_role(role)]
+
+
+def roles_with(capability: Capability) -> list[str]:
+    return [role for role, capability_set in ROLE_CAPABILITIES.items() if capability in capability_set]
+
+
+def users_with(capability: Capability):
+    """Active accounts whose role carries ``capability`` (those acting for an agency: only with one)."""
+    users = User.objects.filter(is_active=True, role__in=roles_with(capability))
+    if capability in AGENCY_CAPABILITIES:
+        users = users.filter(agency__isnull=False)
+    return users
+
+
+# Each predicate takes the object acted on too, unused: called directly with (user, object), as every
+# predicate of the apps' access modules is, it answers for the user alone.
+
+
+@rules.predicate
+def is_signed_in(user, _object=None) -> bool:
+    return bool(user is not None and user.is_authenticated)
+
+
+@rules.predicate
+def oversees(user, _object=None) -> bool:
+    """The Executive Secretariat (執行秘書室)."""
+    return Capability.OVERSEE in capabilities(user)
+
+
+@rules.predicate
+def files_for_agency(user, _object=None) -> bool:
+    """An agency project lead (主辦機關 計畫承辦人) with its agency."""
+    return Capability.FILE in capabilities(user)
+
+
+@rules.predicate
+def reads_published(user, _object=None) -> bool:
+    """A reader: an open-data portal, a dashboard, a person who follows the programme."""
+    return Capability.READ_PUBLISHED in capabilities(user)
+
+
+@rules.predicate
+def administers(user, _object=None) -> bool:
+    return Capability.ADMINISTER in capabilities(user) or bool(getattr(user, "is_superuser", False))
+
+
+def acting_agency(user):
+    """The agency a user files for (its sub-units included), or None."""
+    return user.agency if files_for_agency(user) else None

@@ -1,0 +1,80 @@
+"""Who sees and does what with the plan structure: agencies, plans, the plan tree, milestones.
+
+Every signed-in user reads the whole plan structure, in the console as in the API; nobody changes it
+through either (the outline importer and the admin do). What the structure decides for the other apps is
+who leads a sub-project: a lead acts for its agency and the agency's sub-units, so it leads the
+sub-projects whose lead agencies are in its agency's subtree. Roles are read through ``accounts.access``.
+"""
+
+from __future__ import annotations
+
+import rules
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.access import Capability, acting_agency, is_signed_in, users_with
+
+from .models import Agency, AgencyRole, Milestone, NodeAgency, Plan, PlanNode, Tombstone, path_ids
+
+
+def _signed_in(queryset: QuerySet, user) -> QuerySet:
+    return queryset if is_signed_in(user) else queryset.none()
+
+
+def agencies_for(user) -> QuerySet[Agency]:
+    return _signed_in(Agency.objects.all(), user)
+
+
+def plans_for(user) -> QuerySet[Plan]:
+    return _signed_in(Plan.objects.all(), user)
+
+
+def nodes_for(user) -> QuerySet[PlanNode]:
+    """Every node of the plan tree, to every signed-in user."""
+    return _signed_in(PlanNode.objects.all(), user)
+
+
+def milestones_for(user) -> QuerySet[Milestone]:
+    return _signed_in(Milestone.objects.all(), user)
+
+
+def deletions_for(user) -> QuerySet[Tombstone]:
+    """Ids of deleted rows: every signed-in user may know that an id is gone, nothing more."""
+    return _signed_in(Tombstone.objects.all(), user)
+
+
+def led_by(user, node_ref: str = "pk") -> Q:
+    """A condition on rows whose ``node_ref`` is a sub-project the user leads: one of its lead agencies
+    is the user's agency or a sub-unit of it. Matches nothing for a user who files for no agency."""
+    agency = acting_agency(user)
+    if agency is None:
+        return Q(pk__in=[])
+    links = NodeAgency.objects.filter(
+        node=OuterRef(node_ref), role=AgencyRole.LEAD, agency__path__startswith=agency.path
+    )
+    return Q(Exists(links))
+
+
+@rules.predicate
+def leads_node(user, node) -> bool:
+    """The user files for one of the node's lead agencies (or an agency above one)."""
+    agency = acting_agency(user)
+    if agency is None or node is None:
+        return False
+    return NodeAgency.objects.filter(node=node, role=AgencyRole.LEAD, agency__path__startswith=agency.path).exists()
+
+
+def leads_of_node(node):
+    """The accounts that lead a sub-project (``leads_node``), for telling them about it."""
+    lead_paths = Agency.objects.filter(node_links__node=node, node_links__role=AgencyRole.LEAD).values_list(
+        "path", flat=True
+    )
+    above = {path for lead_path in lead_paths for path in _path_and_above(lead_path)}
+    return users_with(Capability.FILE).filter(agency__path__in=above)
+
+
+def _path_and_above(path: str) -> list[str]:
+    ids = path_ids(path)
+    return ["/" + "".join(f"{pk:08d}/" for pk in ids[:end]) for end in range(1, len(ids) + 1)]
+
+
+rules.add_perm("projects.view_structure", is_signed_in)

@@ -1,0 +1,210 @@
+"""Who sees and does what with quarterly reports, their history, lag flags, what is owed and the annual
+report: the one place that answers it. The API, the console, the services' own second check, the exports,
+the annual report, the admin and the jobs all ask here.
+
+Rows (querysets):
+- reports: the secretariat all of them; a lead every report of the sub-projects its agency (or a sub-unit)
+  leads, and everyone's accepted reports; a reader accepted reports only;
+- a report's history (draft values, return reasons): the secretariat and the leads of the sub-project;
+- flags: the secretariat all; a lead those of the sub-projects it leads; a reader all, public fields only.
+
+Actions are django-rules predicates (see ``accounts.access`` for why), registered as object permissions
+under ``reviews.<action>_report`` and ``reviews.<action>_flag``. They say who may act; whether the object's
+status allows the action is the service's to check (409). ``report_actions`` and ``flag_actions`` join the
+two, for pages that offer only what can be done now.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import rules
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from accounts.access import Capability, files_for_agency, is_signed_in, oversees, reads_published, users_with
+from accounts.models import Role, User
+from projects.access import leads_node, leads_of_node, led_by
+
+from .models import ACTIVE_STATUSES, EDITABLE_STATUSES, FlagStatus, LagFlag, QuarterlyReport, ReportStatus
+
+# What a refused actor is told: the same words from the API's early check, the console and the service.
+NOT_LEAD_TO_FILE = _("Only a lead of this sub-project's agency can file its reports.")
+NOT_LEAD_TO_EDIT = _("Only a lead of this sub-project's agency can edit its reports.")
+NOT_LEAD_TO_SUBMIT = _("Only a lead of this sub-project's agency can submit its reports.")
+NOT_SECRETARIAT_TO_RETURN = _("Only the Executive Secretariat can return a report.")
+NOT_SECRETARIAT_TO_ACCEPT = _("Only the Executive Secretariat can accept a report.")
+NOT_SECRETARIAT_TO_ACKNOWLEDGE = _("Only the Executive Secretariat acknowledges flags.")
+NOT_SECRETARIAT_TO_RESOLVE = _("Only the Executive Secretariat resolves flags.")
+NOT_ALLOWED_TO_COMMENT = _("Only the Executive Secretariat and the sub-project's leads comment on its flags.")
+NOT_LEAD_TO_PLAN_IMPROVEMENT = _("The improvement plan comes from the sub-project's lead agency.")
+NOT_ALLOWED_TO_SEE_OWED = _("Only leads and the Executive Secretariat see what is owed.")
+NOT_ALLOWED_TO_CHANGE_LAG_SETTINGS = _("Only the Executive Secretariat changes the lag thresholds.")
+NOT_ALLOWED_TO_DOWNLOAD_ANNUAL_REPORT = _("Only the Executive Secretariat and readers may download the annual report.")
+
+
+def ensure(allowed: bool, message) -> None:
+    """Refuse with 403 and ``message`` unless ``allowed``."""
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+# --- rows -------------------------------------------------------------------------------------------
+
+
+def reports_for(user) -> QuerySet[QuarterlyReport]:
+    """The reports a user sees (the module's docstring says which)."""
+    reports = QuarterlyReport.objects.all()
+    if oversees(user):
+        return reports
+    if not is_signed_in(user):
+        return reports.none()
+    accepted = Q(status=ReportStatus.ACCEPTED)
+    if files_for_agency(user):
+        return reports.filter(accepted | led_by(user, "node"))
+    return reports.filter(accepted)
+
+
+def flags_for(user) -> QuerySet[LagFlag]:
+    """The flags a user sees; which of their fields is ``flag_fields_for``."""
+    flags = LagFlag.objects.all()
+    if oversees(user) or reads_published(user):
+        return flags
+    if files_for_agency(user):
+        return flags.filter(led_by(user, "node"))
+    return flags.none()
+
+
+class FlagFields(enum.Enum):
+    FULL = "full"  # who acknowledged and resolved it, why, and its thread
+    PUBLIC = "public"  # the sub-project, rule, period, severity, status and evidence
+
+
+def flag_fields_for(user) -> FlagFields:
+    """A reader sees every flag's public fields; the secretariat and leads (who see only their own flags)
+    see each flag whole."""
+    return FlagFields.FULL if oversees(user) or files_for_agency(user) else FlagFields.PUBLIC
+
+
+def publication_reader() -> User:
+    """The account a published report is built as when no person asks for it (the command): a reader,
+    who sees accepted reports and every flag's public fields, and nothing more. Never saved."""
+    return User(username="annual-report", role=Role.READER, is_active=True)
+
+
+# --- actions on reports ---------------------------------------------------------------------------
+
+
+@rules.predicate
+def leads_report(user, report) -> bool:
+    return leads_node(user, report.node)
+
+
+@rules.predicate
+def leads_flag(user, flag) -> bool:
+    return leads_node(user, flag.node)
+
+
+can_file_reports = files_for_agency  # (user): files for some sub-projects at all
+can_file_report = leads_node  # (user, sub-project)
+can_edit_report = leads_report
+can_submit_report = leads_report
+can_return_report = oversees
+can_accept_report = oversees
+can_see_history_of = oversees | leads_node  # (user, sub-project): its reports' histories
+
+
+@rules.predicate
+def can_see_report_history(user, report) -> bool:
+    """The report's history (draft values, return reasons): the secretariat and the sub-project's leads."""
+    return can_see_history_of(user, report.node)
+
+
+# --- actions on flags -------------------------------------------------------------------------------
+
+can_acknowledge_flag = oversees
+can_resolve_flag = oversees
+can_comment_on_flag = oversees | leads_flag
+can_plan_improvement = leads_flag  # a comment of kind improvement_plan (改善措施)
+can_change_lag_settings = oversees | rules.is_superuser
+
+# --- what is owed, the annual report ---------------------------------------------------------------
+
+can_see_owed = files_for_agency | oversees
+can_choose_owed_agency = oversees  # a lead always sees its own agency's
+can_download_annual_report = oversees | reads_published
+
+
+def owed_agency(user, *, requested=None):
+    """Whose owed reports a user sees: a lead its own agency's, whatever it asks for; the secretariat the
+    agency it names (None until it names one); anyone else is refused."""
+    ensure(can_see_owed(user), NOT_ALLOWED_TO_SEE_OWED)
+    if can_choose_owed_agency(user):
+        return requested
+    return user.agency
+
+
+def report_actions(user, report) -> frozenset[str]:
+    """What the user can do with the report now: its role and the report's status together."""
+    actions = set()
+    if report.status in EDITABLE_STATUSES and can_edit_report(user, report):
+        actions.update({"edit", "submit"})
+    if report.status == ReportStatus.SUBMITTED:
+        if can_return_report(user, report):
+            actions.add("return")
+        if can_accept_report(user, report):
+            actions.add("accept")
+    return frozenset(actions)
+
+
+def flag_actions(user, flag) -> frozenset[str]:
+    """What the user can do with the flag now: acknowledge an open one, resolve an active one, comment
+    (a lead also with its improvement plan)."""
+    actions = set()
+    if flag.status == FlagStatus.OPEN and can_acknowledge_flag(user, flag):
+        actions.add("acknowledge")
+    if flag.status in ACTIVE_STATUSES and can_resolve_flag(user, flag):
+        actions.add("resolve")
+    if can_comment_on_flag(user, flag):
+        actions.add("comment")
+        if can_plan_improvement(user, flag):
+            actions.add("improvement_plan")
+    return frozenset(actions)
+
+
+# --- who is told -------------------------------------------------------------------------------------
+
+
+def red_flag_recipients(node) -> tuple[QuerySet[User], ...]:
+    """Who is emailed a new red flag: the secretariat, then the sub-project's leads."""
+    return users_with(Capability.OVERSEE), leads_of_node(node)
+
+
+def digest_recipients() -> QuerySet[User]:
+    return users_with(Capability.OVERSEE)
+
+
+def reminder_recipients() -> QuerySet[User]:
+    """Who is reminded of the reports its agency owes: every lead."""
+    return users_with(Capability.FILE)
+
+
+for _action, _predicate in {
+    "file": can_file_report,
+    "edit": can_edit_report,
+    "submit": can_submit_report,
+    "return": can_return_report,
+    "accept": can_accept_report,
+    "view_history_of": can_see_report_history,
+}.items():
+    rules.add_perm(f"reviews.{_action}_report", _predicate)
+for _action, _predicate in {
+    "acknowledge": can_acknowledge_flag,
+    "resolve": can_resolve_flag,
+    "comment_on": can_comment_on_flag,
+}.items():
+    rules.add_perm(f"reviews.{_action}_flag", _predicate)
+rules.add_perm("reviews.see_owed", can_see_owed)
+rules.add_perm("reviews.download_annual_report", can_download_annual_report)
+rules.add_perm("reviews.change_lag_thresholds", can_change_lag_settings)

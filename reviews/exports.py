@@ -1,0 +1,88 @@
+"""``/api/v1/exports/{resource}/``: the plan tree with its lights, reports and flags (reviews' own), and the
+indicator values (``indicators.exports``), each with its list's scoping and filters."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+
+from gstp.exports import ExportResource
+from gstp.exports import ExportView as BaseExportView
+from indicators.exports import INDICATOR_VALUES
+from projects.models import AgencyRole
+
+from . import access, selectors
+from .filters import FlagFilter, ReportFilter
+from .project_apis import ProjectFilter
+
+
+def _agencies(node, role):
+    return "、".join(agency.name for agency in node.agencies_in_role(role))
+
+
+def _project_row(node):
+    return {
+        "id": node.pk,
+        "plan": node.plan_id,
+        "parent": node.parent_id,
+        "kind": node.kind,
+        "number": node.number,
+        "title": node.title,
+        "lead_agencies": _agencies(node, AgencyRole.LEAD),
+        "co_agencies": _agencies(node, AgencyRole.CO),
+        "start_date": node.start_date,
+        "end_date": node.end_date,
+        "budget": node.budget,
+        "light": node.light,
+        "updated_at": node.updated_at,
+    }
+
+
+def _report_row(report):
+    return {
+        "id": report.pk,
+        "project": report.node_id,
+        "period": report.period,
+        "status": report.status,
+        "planned_progress": report.planned_progress,
+        "actual_progress": report.actual_progress,
+        "budget_allocated": report.budget_allocated,
+        "budget_spent": report.budget_spent,
+        "due_on": report.due_on,
+        "submitted_on_time": report.submitted_on_time,
+        "accepted_at": report.accepted_at,
+        "updated_at": report.updated_at,
+    }
+
+
+def _flag_row(flag):
+    return {
+        "id": flag.pk,
+        "project": flag.node_id,
+        "rule": flag.rule,
+        "period": flag.period,
+        "severity": flag.severity,
+        "status": flag.status,
+        "opened_at": flag.opened_at,
+        "resolved_at": flag.resolved_at,
+        "evidence": json.dumps(flag.evidence, ensure_ascii=False, cls=DjangoJSONEncoder),
+        "updated_at": flag.updated_at,
+    }
+
+
+RESOURCES = {
+    "projects": ExportResource(lambda user: selectors.node_list(user=user), ProjectFilter, _project_row),
+    "reports": ExportResource(access.reports_for, ReportFilter, _report_row),
+    "flags": ExportResource(lambda user: selectors.flag_list(user=user).prefetch_related(None), FlagFilter, _flag_row),
+    "indicator-values": INDICATOR_VALUES,
+}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[OpenApiParameter("resource", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(RESOURCES))]
+    )
+)
+class ExportView(BaseExportView):
+    resources = RESOURCES

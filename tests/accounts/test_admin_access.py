@@ -1,0 +1,89 @@
+"""The secretariat works in the admin for what the README says it does there, through the 執行秘書室 group
+that ``create_account`` and ``seed_demo`` give every secretariat account; other roles do not get in."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.access import SECRETARIAT_GROUP
+from accounts.models import User
+from tests.factories import AgencyFactory
+
+# The admin pages of the README's list: lag settings, API keys, accounts, webhook subscriptions, the plan
+# structure; and the reports, flags and sign-in lockouts it shows.
+CHANGE_LISTS = [
+    "/admin/reviews/lagsettings/",
+    "/admin/accounts/apikey/",
+    "/admin/accounts/user/",
+    "/admin/reviews/webhooksubscription/",
+    "/admin/projects/plan/",
+    "/admin/projects/plannode/",
+    "/admin/projects/agency/",
+    "/admin/projects/milestone/",
+    "/admin/indicators/indicator/",
+    "/admin/reviews/quarterlyreport/",
+    "/admin/reviews/lagflag/",
+    "/admin/axes/accessattempt/",
+]
+ADD_PAGES = ["/admin/reviews/webhooksubscription/add/", "/admin/accounts/apikey/add/", "/admin/accounts/user/add/"]
+
+
+def _signed_in(username):
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return client
+
+
+@pytest.mark.django_db
+def test_the_migration_made_the_secretariat_group():
+    group = Group.objects.get(name=SECRETARIAT_GROUP)
+    codenames = set(group.permissions.values_list("codename", flat=True))
+
+    assert {
+        "change_lagsettings",
+        "add_apikey",
+        "change_user",
+        "add_webhooksubscription",
+        "change_plannode",
+    } <= codenames
+    assert "change_quarterlyreport" not in codenames  # reports change only through their lifecycle
+    assert "delete_user" not in codenames
+
+
+@pytest.mark.django_db
+def test_create_account_gives_a_secretariat_account_the_admin(capsys):
+    call_command("create_account", "officer", "--role", "secretariat", "--password", "a long passphrase 2025")
+    client = _signed_in("officer")
+
+    assert client.get("/admin/").status_code == 200
+    for path in CHANGE_LISTS + ADD_PAGES:
+        assert client.get(path).status_code == 200, path
+    assert client.get("/admin/reviews/quarterlyreport/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_role_change_takes_the_admin_away(capsys):
+    AgencyFactory(name="數位發展部", short_name="數位部")
+    call_command("create_account", "officer", "--role", "secretariat", "--password", "a long passphrase 2025")
+    call_command("create_account", "officer", "--role", "lead", "--agency", "數位部")
+    officer = User.objects.get(username="officer")
+
+    assert not officer.is_staff
+    assert not officer.groups.filter(name=SECRETARIAT_GROUP).exists()
+    assert _signed_in("officer").get("/admin/").status_code == 302  # to the admin's sign-in
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_the_demo_secretariat_works_in_the_admin():
+    call_command("seed_demo", "--no-reports", verbosity=0)
+    secretariat = _signed_in("secretariat")
+
+    response = secretariat.get("/admin/")
+    assert response.status_code == 200
+    assert "你沒有查看或編輯的權限" not in response.content.decode()
+    for path in CHANGE_LISTS:
+        assert secretariat.get(path).status_code == 200, path
+    for lead in ("moda-lead", "portal"):
+        assert _signed_in(lead).get("/admin/").status_code == 302

@@ -1,0 +1,96 @@
+"""``reviews.access``: the decisions that changed when access was written once, and the object permissions
+the module registers, which answer as its predicates do."""
+
+import pytest
+
+from accounts.access import Capability, capabilities
+from accounts.models import Role
+from reviews import access
+from reviews.models import ReportStatus
+from tests.factories import UserFactory, make_tree
+from tests.reviews.factories import report_in_status
+
+REPORTS = "/api/v1/reports/"
+
+
+@pytest.fixture
+def accepted(agency):
+    node = make_tree(lead_agency=agency)[3][0]
+    return report_in_status(node=node, status=ReportStatus.ACCEPTED)
+
+
+@pytest.mark.django_db
+def test_an_accepted_reports_history_is_the_secretariats_and_its_leads(
+    accepted, secretariat_client, lead_client, other_lead_client, reader_client
+):
+    # given: a report every signed-in user may read
+    missing = accepted.pk + 999_999
+    for client in (secretariat_client, lead_client, other_lead_client, reader_client):
+        assert client.get(f"{REPORTS}{accepted.pk}/").status_code == 200
+
+    # then: its history (draft values, return reasons) only to the secretariat and the sub-project's leads
+    assert [event["action"] for event in secretariat_client.get(f"{REPORTS}{accepted.pk}/history/").json()][-1] == (
+        "accept"
+    )
+    assert lead_client.get(f"{REPORTS}{accepted.pk}/history/").status_code == 200
+    for client in (other_lead_client, reader_client):
+        hidden = client.get(f"{REPORTS}{accepted.pk}/history/")
+        absent = client.get(f"{REPORTS}{missing}/history/")
+        assert hidden.status_code == absent.status_code == 404
+        assert hidden.content == absent.content
+        assert hidden.get("ETag") is None
+
+
+@pytest.mark.django_db
+def test_registered_permissions_answer_as_the_predicates(accepted, agency, other_agency):
+    users = [
+        UserFactory(username="s", role=Role.SECRETARIAT),
+        UserFactory(username="l", role=Role.LEAD, agency=agency),
+        UserFactory(username="o", role=Role.LEAD, agency=other_agency),
+        UserFactory(username="r", role=Role.READER),
+    ]
+    report_rules = {
+        "reviews.edit_report": access.can_edit_report,
+        "reviews.submit_report": access.can_submit_report,
+        "reviews.return_report": access.can_return_report,
+        "reviews.accept_report": access.can_accept_report,
+        "reviews.view_history_of_report": access.can_see_report_history,
+    }
+    answers = {}
+    for user in users:
+        for name, predicate in report_rules.items():
+            assert user.has_perm(name, accepted) == predicate(user, accepted), (user.username, name)
+            answers[(user.username, name)] = predicate(user, accepted)
+        assert user.has_perm("reviews.download_annual_report") == access.can_download_annual_report(user)
+
+    # and the answers are the README's
+    assert answers[("s", "reviews.accept_report")] and not answers[("l", "reviews.accept_report")]
+    assert answers[("l", "reviews.edit_report")] and not answers[("o", "reviews.edit_report")]
+    assert answers[("l", "reviews.view_history_of_report")] and not answers[("r", "reviews.view_history_of_report")]
+
+
+@pytest.mark.django_db
+def test_actions_join_role_and_status(agency):
+    node = make_tree(lead_agency=agency)[3][0]
+    lead = UserFactory(username="l", role=Role.LEAD, agency=agency)
+    secretariat = UserFactory(username="s", role=Role.SECRETARIAT)
+    draft = report_in_status(node=node, status=ReportStatus.DRAFT)
+
+    assert access.report_actions(lead, draft) == {"edit", "submit"}
+    assert access.report_actions(secretariat, draft) == set()
+
+    submitted = report_in_status(node=node, status=ReportStatus.SUBMITTED, period=draft.quarter_obj.next())
+    assert access.report_actions(lead, submitted) == set()
+    assert access.report_actions(secretariat, submitted) == {"return", "accept"}
+
+
+@pytest.mark.django_db
+def test_a_lead_without_an_agency_and_an_inactive_account_can_do_nothing(agency):
+    lead = UserFactory(username="l", role=Role.LEAD, agency=agency)
+    assert capabilities(lead) == {Capability.FILE}
+
+    lead.agency = None
+    assert capabilities(lead) == frozenset()
+    lead.agency, lead.is_active = agency, False
+    assert capabilities(lead) == frozenset()
+    assert not access.reports_for(lead).exists()
