@@ -1,4 +1,4 @@
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -8,8 +8,8 @@ from rest_framework.exceptions import ValidationError
 from projects.filters import IsoDateTimeFilter, StrictBooleanFilter, UpdatedSinceFilterSet
 from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
 
-from .models import FlagStatus, LagFlag, LagRule, QuarterlyReport, ReportStatus, Severity
-from .periods import Quarter, today
+from .models import FlagStatus, LagFlag, LagRule, QuarterlyReport, ReportStatus, Severity, late_condition
+from .periods import Quarter
 
 
 class ReportFilter(UpdatedSinceFilterSet):
@@ -51,7 +51,7 @@ class ReportFilter(UpdatedSinceFilterSet):
         return queryset.filter(year=period.year, quarter=period.quarter)
 
     def filter_late(self, queryset, name, value):
-        late = Q(submitted_on_time=False) | Q(first_submitted_at__isnull=True, due_on__lt=today())
+        late = late_condition()
         return queryset.filter(late) if value else queryset.exclude(late)
 
 

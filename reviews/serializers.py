@@ -5,7 +5,6 @@ from gstp.serializers import FastRepresentationMixin
 
 from .inputs import REPORT_CONTENT_FIELDS, IndicatorValueSerializer, MilestoneEntrySerializer
 from .models import QuarterlyReport, ReportEvent
-from .periods import today
 
 
 class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
@@ -43,9 +42,7 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField())
     def get_is_late(self, report) -> bool:
-        if report.submitted_on_time is not None:
-            return not report.submitted_on_time
-        return report.due_on < today()
+        return report.is_late
 
 
 class ReportEventSerializer(FastRepresentationMixin, serializers.ModelSerializer):

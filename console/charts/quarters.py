@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from reviews.annual.wording import execution_rate
+from reviews.models import execution_rate
 
 from .svg import coord, join_parts, legend, marker, number_text, svg
 

@@ -17,7 +17,7 @@ from indicators.selectors import indicator_evaluate
 from indicators.semantics import Status, target_reached
 from projects.models import NodeKind, Plan, PlanNode
 
-from ..models import ACTIVE_STATUSES, LagRule, Severity
+from ..models import ACTIVE_STATUSES, LagRule, Severity, execution_rate
 from ..periods import today
 from . import texts
 from .selectors import AnnualData, FlagRow, annual_report_data
@@ -27,7 +27,6 @@ from .wording import (
     chinese_numeral,
     date_text,
     evidence_text,
-    execution_rate,
     money_text,
     number_text,
     numbered,

@@ -71,13 +71,6 @@ def money_text(value) -> str:
     return texts.NOT_AVAILABLE if value is None else f"{Decimal(value).quantize(Decimal(1)):,}"
 
 
-def execution_rate(spent, allocated) -> Decimal | None:
-    """Spent over allocated to date, in percent to one decimal."""
-    if spent is None or not allocated:
-        return None
-    return (Decimal(spent) * 100 / Decimal(allocated)).quantize(Decimal("0.1"))
-
-
 def evidence_text(rule: str, evidence: dict) -> str:
     """A flag's evidence in one sentence; empty when the evidence lacks what its rule writes."""
     try:

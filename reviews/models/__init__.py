@@ -23,9 +23,13 @@ from .reports import (
     ReportIndicatorValue,
     ReportMilestoneEntry,
     ReportStatus,
+    execution_rate,
+    late_condition,
 )
 
 __all__ = [
+    "execution_rate",
+    "late_condition",
     "ACTIVE_STATUSES",
     "SEVERITY_RANK",
     "CommentKind",

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..periods import Quarter
+from ..periods import Quarter, today
 
 PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
 NOT_NEGATIVE = [MinValueValidator(Decimal(0))]
@@ -34,6 +34,21 @@ CONTENT_FIELDS = (
     "countermeasures",
     "progress_explanation",
 )
+
+
+def execution_rate(spent, allocated, *, places: int | None = 1) -> Decimal | None:
+    """經費執行率 as a report gives it: spent over allocated to date, in percent, to ``places`` decimals
+    (unrounded with None); None without an allocation or a spent figure."""
+    if spent is None or not allocated:
+        return None
+    rate = Decimal(spent) * 100 / Decimal(allocated)
+    return rate if places is None else rate.quantize(Decimal(1).scaleb(-places))
+
+
+def late_condition() -> Q:
+    """Reports that are late (the SQL of ``QuarterlyReport.is_late``): submitted after their due date the
+    first time, or not submitted and past it."""
+    return Q(submitted_on_time=False) | Q(first_submitted_at__isnull=True, due_on__lt=today())
 
 
 class QuarterlyReport(models.Model):
@@ -136,6 +151,13 @@ class QuarterlyReport(models.Model):
     @property
     def quarter_obj(self) -> Quarter:
         return Quarter(self.year, self.quarter)
+
+    @property
+    def is_late(self) -> bool:
+        """Submitted after the due date the first time, or not yet submitted and past it (``late_condition``)."""
+        if self.submitted_on_time is not None:
+            return not self.submitted_on_time
+        return self.due_on < today()
 
     @property
     def etag(self) -> str:

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from ..models import LagRule, Severity
+from ..models import LagRule, Severity, execution_rate
 from ..selectors import latest_accepted_reports
 from . import Batch, Finding, decimal_text
 
@@ -17,7 +17,7 @@ def evaluate(batch: Batch, reports=None) -> list[Finding]:
         if not report.budget_allocated or report.budget_spent is None:
             continue
         settings = batch.settings_for(subs[report.node_id])
-        rate = report.budget_spent * 100 / report.budget_allocated
+        rate = execution_rate(report.budget_spent, report.budget_allocated, places=None)
         if rate < settings.budget_red_below:
             severity = Severity.RED
         elif rate < settings.budget_yellow_below:
