@@ -113,24 +113,36 @@ def red_node(agency, people):
     return node
 
 
-def test_a_red_flag_is_emailed_to_the_secretariat_and_the_lead_agencys_leads_and_its_units(
-    red_node, people, mailoutbox
-):
+def test_a_red_flag_is_emailed_to_the_secretariat_and_the_leads_who_see_it(red_node, people, mailoutbox):
     red = flag(red_node)
 
     sent = notifications.notify_red_flags(flag_ids=[red.pk])
 
     assert sent == 1
     (mail,) = mailoutbox
-    # the secretariat and the leads of the lead agency's subtree; not a co-agency, another agency, a reader,
-    # an inactive user or one without an address
-    assert mail.to == sorted(["sec@example.org", "lead-main@example.org", "lead-unit@example.org"])
+    # the secretariat and the sub-project's leads, who see its flags (reviews.access): not a sub-unit of the
+    # lead agency, which leads none of it, a co-agency, another agency, a reader, an inactive user or one
+    # without an address
+    assert mail.to == sorted(["sec@example.org", "lead-main@example.org"])
     assert "紅燈" in mail.subject
     assert red_node.title in mail.subject and "2024Q1" in mail.subject
     assert red_node.title in mail.body and '"gap": "-12"' in mail.body
     log = EmailLog.objects.get()
     assert email_keys() == {(red.pk, red.opened_at)}
     assert log.recipients == mail.to
+
+
+def test_a_red_flag_of_a_sub_units_sub_project_reaches_the_leads_of_the_unit_and_of_its_ministry(
+    agency, people, mailoutbox
+):
+    # given: a sub-project led by the sub-unit, which the ministry's leads see too
+    unit = Agency.objects.get(name="數位發展部數位產業署")
+    red = flag(subproject(unit, title="乙"))
+
+    notifications.notify_red_flags(flag_ids=[red.pk])
+
+    (mail,) = mailoutbox
+    assert mail.to == sorted(["sec@example.org", "lead-main@example.org", "lead-unit@example.org"])
 
 
 def test_a_red_flag_is_emailed_once_however_often_the_job_runs(red_node, people, mailoutbox):
