@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Role
 from accounts.services import token_issue
-from tests.factories import AgencyFactory, UserFactory
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory
 from tests.support.servers import WebhookReceiver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

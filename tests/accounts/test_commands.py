@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from accounts.authentication import key_hash
 from accounts.models import ApiKey, Role, User
 from projects.models import AgencyAlias
-from tests.factories import AgencyFactory, UserFactory
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory
 
 
 @pytest.fixture(autouse=True)

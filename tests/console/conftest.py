@@ -11,7 +11,8 @@ from django.test import Client
 from accounts.models import Role
 from projects.models import AgencyRole, NodeAgency, NodeKind
 from reviews.models import FlagStatus, LagFlag, LagRule, Severity
-from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, make_tree
 
 T0 = datetime.datetime(2025, 2, 1, 9, 0, tzinfo=datetime.UTC)
 

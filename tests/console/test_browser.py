@@ -24,8 +24,9 @@ from projects.models import Milestone
 from reviews import services
 from reviews.models import ACTIVE_STATUSES, LagFlag, LagRule
 from reviews.periods import Quarter, today
+from tests.accounts.factories import UserFactory
 from tests.console.conftest import subproject
-from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 from tests.reviews.factories import report_in_status
 
 CHROMIUM = Path("/usr/bin/chromium")

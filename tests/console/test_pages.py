@@ -17,7 +17,7 @@ from indicators.models import Indicator, IndicatorActual, IndicatorTarget
 from reviews.models import ACTIVE_STATUSES, FlagComment, FlagStatus, LagFlag, LagRule, ReportStatus, Severity
 from reviews.periods import Quarter
 from tests.console.conftest import make_flag, subproject
-from tests.factories import PlanFactory, make_tree
+from tests.projects.factories import PlanFactory, make_tree
 from tests.reviews.factories import report_in_status
 
 

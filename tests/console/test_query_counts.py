@@ -11,7 +11,7 @@ from reviews import services
 from reviews.models import FlagComment, LagRule, ReportStatus, Severity
 from reviews.periods import Quarter
 from tests.console.conftest import make_flag, subproject
-from tests.factories import MilestoneFactory
+from tests.projects.factories import MilestoneFactory
 from tests.reviews.factories import report_in_status
 
 RULES = list(LagRule.values)

@@ -16,7 +16,8 @@ def build(subprojects: int) -> dict:
     from accounts.services import token_issue
     from indicators.models import Indicator
     from projects.models import Milestone
-    from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
+    from tests.accounts.factories import UserFactory
+    from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 
     agency = AgencyFactory(name="數位發展部")
     lead = UserFactory(username="moda-lead", role=Role.LEAD, agency=agency)

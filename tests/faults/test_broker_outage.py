@@ -33,7 +33,7 @@ from reviews.models import (
     WebhookSubscription,
 )
 from reviews.tasks import deliver_webhook, fan_out_webhook
-from tests.factories import AgencyFactory, PlanFactory, make_tree
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 from tests.reviews.factories import report_in_status
 from tests.support.broker import use_broker
 from tests.support.processes import RedisServer, free_port

@@ -51,7 +51,8 @@ from reviews.models import (
 )
 from reviews.services import lag_scan, notifications, outbox_enqueue, outbox_relay
 from reviews.services import scan as scan_module
-from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 from tests.reviews import lagging
 from tests.reviews.factories import report_in_status
 from tests.reviews.lagging import AS_OF, ON_PLAN, state

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from indicators.models import Direction, Indicator, IndicatorActual, IndicatorTarget, Measure
 from projects.models import Agency, AgencyRole, NodeAgency
-from tests.factories import PlanFactory, make_tree
+from tests.projects.factories import PlanFactory, make_tree
 
 INDICATORS = "/api/v1/indicators/"
 REPORTS = "/api/v1/reports/"

@@ -14,7 +14,8 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from accounts.services import token_issue
 from projects.models import Agency, AgencyAlias, AgencyRole, Milestone, NodeAgency, NodeKind, Plan, PlanNode
-from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, make_tree
 
 PASSWORD = "correct horse battery staple"  # what UserFactory sets
 

@@ -22,7 +22,8 @@ from projects.models import (
     Plan,
     PlanNode,
 )
-from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, make_tree
 
 
 @pytest.fixture(autouse=True)

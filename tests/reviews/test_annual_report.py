@@ -31,7 +31,8 @@ from reviews.annual.wording import evidence_text
 from reviews.management.commands.export_report import Command as ExportReportCommand
 from reviews.models import ACTIVE_STATUSES, FlagStatus, LagFlag, LagRule, Severity
 from reviews.periods import Quarter
-from tests.factories import AgencyFactory, NodeFactory, PlanFactory, UserFactory
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory, NodeFactory, PlanFactory
 from tests.reviews.factories import QuarterlyReportFactory
 
 YEAR = 2024

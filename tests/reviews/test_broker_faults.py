@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from reviews.models import OutboxMessage, ReportStatus, WebhookSubscription
 from reviews.services import outbox_enqueue
-from tests.factories import PlanFactory, make_tree
+from tests.projects.factories import PlanFactory, make_tree
 from tests.support.broker import queued_tasks, settings_for_broker, use_broker
 from tests.support.processes import RedisServer, free_port, redis_server_binary
 from tests.support.servers import HungServer

@@ -21,7 +21,8 @@ from accounts.models import Role
 from accounts.services import token_issue
 from projects.models import AgencyRole, NodeAgency, NodeKind
 from reviews.models import CommentKind, FlagComment, FlagResolution, FlagStatus, LagFlag, LagRule, Severity
-from tests.factories import AgencyFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory, NodeFactory, PlanFactory, make_tree
 
 FLAGS = "/api/v1/flags/"
 

@@ -23,7 +23,8 @@ from accounts.models import Role
 from reviews import services
 from reviews.models import LagFlag, LagRule, LagSettings, LagSettingsChange, ReportStatus
 from reviews.periods import Quarter
-from tests.factories import PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import PlanFactory, make_tree
 
 from .factories import report_in_status
 

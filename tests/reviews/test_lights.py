@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from projects.models import AgencyRole, NodeAgency, NodeKind, PlanNode
 from reviews.models import FlagResolution, FlagStatus, LagFlag, LagRule, Severity
-from tests.factories import AgencyFactory, NodeFactory, PlanFactory, make_tree
+from tests.projects.factories import AgencyFactory, NodeFactory, PlanFactory, make_tree
 
 PROJECTS = "/api/v1/projects/"
 LIGHTS = "/api/v1/lights/"

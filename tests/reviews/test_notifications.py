@@ -26,7 +26,8 @@ from reviews.models import (
 )
 from reviews.periods import Quarter
 from reviews.services import notifications
-from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 from tests.reviews.factories import QuarterlyReportFactory, report_in_status
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from indicators.models import Indicator, IndicatorActual
 from projects.models import Agency, AgencyRole, NodeAgency
 from reviews.models import QuarterlyReport, ReportEvent
 from reviews.periods import Quarter, today
-from tests.factories import MilestoneFactory, PlanFactory, make_tree
+from tests.projects.factories import MilestoneFactory, PlanFactory, make_tree
 
 REPORTS = "/api/v1/reports/"
 
@@ -270,8 +270,8 @@ def test_secretariat_asks_what_any_agency_owes(secretariat_client, agency):
 
 
 def test_a_lead_of_a_sub_unit_files_for_the_sub_units_subprojects(agency, db):
+    from tests.accounts.factories import UserFactory
     from tests.conftest import _client_for
-    from tests.factories import UserFactory
 
     unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
     _, _, _, (subproject,) = make_tree(PlanFactory())

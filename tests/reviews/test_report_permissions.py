@@ -18,7 +18,8 @@ from accounts.services import token_issue
 from projects.models import AgencyRole, NodeAgency, NodeKind
 from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
 from reviews.periods import Quarter
-from tests.factories import AgencyFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory, NodeFactory, PlanFactory, make_tree
 
 from .factories import QuarterlyReportFactory, report_in_status
 

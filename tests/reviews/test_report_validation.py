@@ -7,7 +7,7 @@ import pytest
 from indicators.models import Indicator
 from reviews.models import QuarterlyReport, ReportEvent
 from reviews.periods import Quarter, today
-from tests.factories import MilestoneFactory, PlanFactory, make_tree
+from tests.projects.factories import MilestoneFactory, PlanFactory, make_tree
 
 REPORTS = "/api/v1/reports/"
 

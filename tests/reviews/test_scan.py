@@ -37,8 +37,9 @@ from reviews.periods import Quarter
 from reviews.services import ScanResult, lag_flag_acknowledge, lag_flag_resolve, lag_scan
 from reviews.services import scan as scan_module
 from reviews.tasks import scan_lagging
-from tests.factories import MilestoneFactory, PlanFactory
-from tests.reviews.factories import report_in_status, secretariat_user
+from tests.accounts.factories import secretariat_user
+from tests.projects.factories import MilestoneFactory, PlanFactory
+from tests.reviews.factories import report_in_status
 from tests.reviews.lagging import AS_OF, KINDS, ON_PLAN, Q2, Q3, D, accepted, state
 from tests.reviews.rules.builders import flag, indicator, subprojects, taipei
 

@@ -19,7 +19,7 @@ from reviews.models import OutboxMessage, ReportStatus, WebhookDelivery, Webhook
 from reviews.services import notifications
 from reviews.services.notifications import WebhookFailed
 from reviews.tasks import deliver_webhook, fan_out_webhook
-from tests.factories import AgencyFactory, make_tree
+from tests.projects.factories import AgencyFactory, make_tree
 from tests.reviews.factories import QuarterlyReportFactory, report_in_status
 from tests.support.processes import free_port
 from tests.support.servers import HungServer

@@ -3,7 +3,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.services import token_issue
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 # The sub-unit 數位發展部數位產業署 of agency A and its lead, as the report permission matrix makes them.
 from tests.reviews.test_report_permissions import CLIENTS as REPORT_MATRIX_CLIENTS

@@ -31,8 +31,9 @@ from reviews.models import (
     ReportStatus,
 )
 from reviews.periods import Quarter
-from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
-from tests.reviews.factories import lead_user_for, report_in_status, secretariat_user
+from tests.accounts.factories import UserFactory, secretariat_user
+from tests.projects.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, make_tree
+from tests.reviews.factories import lead_user_for, report_in_status
 
 OWNERS = ("A", "U", "B")
 PRIVATE_STATUSES = (ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.RETURNED)

@@ -15,7 +15,7 @@ from projects.models import Plan
 from reviews.models import LagFlag, LagSettings
 from reviews.periods import Quarter
 from reviews.rules import Batch, SubProject
-from tests.factories import AgencyFactory, PlanFactory, make_tree
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 
 D = Decimal
 TAIPEI = zoneinfo.ZoneInfo("Asia/Taipei")
