@@ -1,7 +1,8 @@
 """Indicators for tests, with their targets (目標值) and actuals (達成值).
 
 ``IndicatorFactory(node=sub, targets=[(2025, 0, "1000")], actuals=[(2024, 0, "800")])``: targets and actuals
-are ``(year, quarter, value)``, quarter 0 for the whole year. Without ``node`` the indicator is a plan-level
+are ``(year, quarter, value)``, quarter 0 for the whole year; an actual may add ``is_estimate`` (預估值):
+``(2024, 0, "9.3", True)``. Without ``node`` the indicator is a plan-level
 (overall) one of ``plan``.
 """
 
@@ -30,8 +31,10 @@ class IndicatorFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def actuals(indicator, create, extracted, **kwargs):
-        for year, quarter, value in extracted or ():
-            IndicatorActualFactory(indicator=indicator, year=year, quarter=quarter, value=Decimal(value))
+        for year, quarter, value, *estimate in extracted or ():
+            IndicatorActualFactory(
+                indicator=indicator, year=year, quarter=quarter, value=Decimal(value), is_estimate=any(estimate)
+            )
 
 
 class IndicatorTargetFactory(factory.django.DjangoModelFactory):

@@ -11,8 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.models import Role
-from projects.models import Agency, AgencyRole, NodeAgency
+from projects.models import AgencyRole
 from reviews import services
 from reviews.models import (
     EmailLog,
@@ -26,9 +25,9 @@ from reviews.models import (
 )
 from reviews.periods import Quarter
 from reviews.services import notifications
-from tests.accounts.factories import UserFactory
-from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
-from tests.reviews.factories import QuarterlyReportFactory, report_in_status
+from tests.accounts.factories import lead_user, reader_user, secretariat_user
+from tests.projects.factories import AgencyFactory, NodeAgencyFactory, PlanFactory, make_tree
+from tests.reviews.factories import LagFlagFactory, QuarterlyReportFactory, report_in_status
 
 pytestmark = pytest.mark.django_db
 
@@ -51,11 +50,10 @@ def flag(node, *, severity=Severity.RED, status=FlagStatus.OPEN, rule=LagRule.PR
     opened_at = extra.pop("opened_at", at(2024, 5, 1))
     if status == FlagStatus.RESOLVED:
         extra.setdefault("resolved_at", opened_at + datetime.timedelta(days=1))
-    return LagFlag.objects.create(
+    return LagFlagFactory(
         node=node,
         rule=rule,
-        year=period[0],
-        quarter=period[1],
+        period=Quarter(*period),
         severity=severity,
         status=status,
         opened_at=opened_at,
@@ -65,13 +63,11 @@ def flag(node, *, severity=Severity.RED, status=FlagStatus.OPEN, rule=LagRule.PR
 
 
 def secretariat(username="sec", email="sec@example.org", **extra):
-    return UserFactory(username=username, role=Role.SECRETARIAT, email=email, **extra)
+    return secretariat_user(username, email=email, **extra)
 
 
 def lead(username, agency, email=None, **extra):
-    return UserFactory(
-        username=username, role=Role.LEAD, agency=agency, email=email or f"{username}@example.org", **extra
-    )
+    return lead_user(agency, username, email=email or f"{username}@example.org", **extra)
 
 
 def email_keys() -> set[tuple[int, datetime.datetime]]:
@@ -90,7 +86,7 @@ def email_keys() -> set[tuple[int, datetime.datetime]]:
 @pytest.fixture
 def people(agency, other_agency):
     """Who should and should not hear of a red flag on a sub-project led by ``agency``."""
-    unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
+    unit = AgencyFactory(name="數位發展部數位產業署", parent=agency)
     co_agency = AgencyFactory(name="國家發展委員會")
     return {
         "secretariat": secretariat(),
@@ -101,8 +97,8 @@ def people(agency, other_agency):
         "lead_of_another_agency": lead("lead-other", other_agency),
         "lead_of_a_co_agency": lead("lead-co", co_agency),
         "inactive_lead": lead("lead-gone", agency, is_active=False),
-        "lead_without_email": UserFactory(username="lead-no-mail", role=Role.LEAD, agency=agency, email=""),
-        "reader": UserFactory(username="reader-mail", role=Role.READER, email="reader@example.org"),
+        "lead_without_email": lead_user(agency, "lead-no-mail", email=""),
+        "reader": reader_user("reader-mail", email="reader@example.org"),
         "co_agency": co_agency,
     }
 
@@ -110,7 +106,7 @@ def people(agency, other_agency):
 @pytest.fixture
 def red_node(agency, people):
     node = subproject(agency, title="甲")
-    NodeAgency.objects.create(node=node, agency=people["co_agency"], role=AgencyRole.CO)
+    NodeAgencyFactory(node=node, agency=people["co_agency"], role=AgencyRole.CO)
     return node
 
 
@@ -339,7 +335,7 @@ def test_the_weekly_digest_lists_red_flags_first(agency, mailoutbox):
 def owed(agency, other_agency):
     """On 2024-07-05: 2024Q2 reports are due 2024-07-10 (in 5 days), 2024Q1 ones were due 2024-04-10."""
     plan = PlanFactory()
-    unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
+    unit = AgencyFactory(name="數位發展部數位產業署", parent=agency)
     mine = subproject(agency, plan=plan, title="甲")
     units = subproject(unit, plan=plan, title="丙")
     theirs = subproject(other_agency, plan=plan, title="乙")
@@ -353,7 +349,7 @@ def owed(agency, other_agency):
         "other": lead("lead-other", other_agency),
     }
     lead("lead-gone", agency, is_active=False)
-    UserFactory(username="lead-no-mail", role=Role.LEAD, agency=agency, email="")
+    lead_user(agency, "lead-no-mail", email="")
     return {"mine": mine, "units": units, "theirs": theirs, **users}
 
 
