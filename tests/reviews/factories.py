@@ -181,6 +181,11 @@ class FiledReport:
     def id(self) -> int:
         return self.steps[0].response.json()["id"]
 
+    @property
+    def timings(self) -> list[tuple[str, int, float]]:
+        """``[(action, status code, seconds)]``, one per request."""
+        return [(step.action, step.response.status_code, step.seconds) for step in self.steps]
+
 
 def file_report_through_api(
     lead_client,
@@ -222,6 +227,7 @@ def file_report_through_api(
                 f"{url}{action}/", body, format="json", HTTP_IF_MATCH=etag
             ),
         )
+    assert filed.response.json()["status"] == status, filed.response.content
     return filed
 
 

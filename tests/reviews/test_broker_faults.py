@@ -26,6 +26,7 @@ from django.utils import timezone
 from reviews.models import OutboxMessage, ReportStatus, WebhookSubscription
 from reviews.services import outbox_enqueue
 from tests.projects.factories import PlanFactory, make_tree
+from tests.reviews.factories import file_report_through_api
 from tests.support.broker import queued_tasks, settings_for_broker, use_broker
 from tests.support.processes import RedisServer, free_port, redis_server_binary
 from tests.support.servers import HungServer
@@ -79,36 +80,6 @@ def timed(call):
     return response, time.perf_counter() - started
 
 
-def file_and_accept_through_the_api(lead_client, secretariat_client, subproject):
-    """A lead files and submits a report, the secretariat accepts it; returns [(step, status, seconds)]."""
-    steps = []
-    body = {
-        "project": subproject.pk,
-        "period": "2024Q3",
-        "planned_progress": "60",
-        "actual_progress": "60",
-        "budget_allocated": "5000000",
-        "budget_spent": "4600000",
-        "achievements": "完成平臺上線。",
-    }
-    created, seconds = timed(lambda: lead_client.post(REPORTS, body, format="json"))
-    steps.append(("create", created.status_code, seconds))
-    assert created.status_code == 201, created.content
-    report_id = created.json()["id"]
-    previous = created
-    for step, client in (("submit", lead_client), ("accept", secretariat_client)):
-        response, seconds = timed(
-            lambda client=client, step=step, previous=previous: client.post(
-                f"{REPORTS}{report_id}/{step}/", {}, format="json", HTTP_IF_MATCH=previous["ETag"]
-            )
-        )
-        steps.append((step, response.status_code, seconds))
-        assert response.status_code == 200, response.content
-        previous = response
-    assert previous.json()["status"] == ReportStatus.ACCEPTED
-    return report_id, steps
-
-
 def run_relay(*, timeout=RELAY_HARD_TIMEOUT_SECONDS, unblock=None):
     """``outbox_relay()`` in a thread; ``((published, pending), seconds)``, or the test fails if it hangs."""
     try:
@@ -150,7 +121,10 @@ def test_requests_answer_at_once_and_the_relay_leaves_the_jobs_waiting(
     kind, url, hung = unavailable_broker
     with use_broker(url, django_settings=settings):
         # when a report is filed, submitted and accepted through the API
-        report_id, steps = file_and_accept_through_the_api(lead_client, secretariat_client, subproject)
+        filed = file_report_through_api(
+            lead_client, subproject, status=ReportStatus.ACCEPTED, secretariat_client=secretariat_client
+        )
+        report_id, steps = filed.id, filed.timings
 
         # then every request answered as usual, at once: none of them talks to the broker
         print(f"broker {kind}: " + ", ".join(f"{step} {status} in {seconds:.3f}s" for step, status, seconds in steps))
@@ -188,7 +162,9 @@ def test_jobs_left_by_an_unavailable_broker_are_published_once_when_it_is_back(
     kind, url, hung = unavailable_broker
     with ExitStack() as stack:
         stack.enter_context(use_broker(url, django_settings=settings))
-        report_id, _ = file_and_accept_through_the_api(lead_client, secretariat_client, subproject)
+        report_id = file_report_through_api(
+            lead_client, subproject, status=ReportStatus.ACCEPTED, secretariat_client=secretariat_client
+        ).id
         assert run_relay(unblock=hung.close if hung else None)[0] == (0, 2)
         rows = pending_rows()
 
