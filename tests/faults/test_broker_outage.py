@@ -30,11 +30,10 @@ from reviews.models import (
     Severity,
     WebhookDelivery,
     WebhookEvent,
-    WebhookSubscription,
 )
 from reviews.tasks import deliver_webhook, fan_out_webhook
 from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
-from tests.reviews.factories import file_report_through_api, report_in_status
+from tests.reviews.factories import WebhookSubscriptionFactory, file_report_through_api, report_in_status
 from tests.support.broker import use_broker
 from tests.support.processes import RedisServer, free_port
 from tests.support.workers import keep_relaying, relay_until, relay_with_deadline, sent_emails, task_runs
@@ -76,7 +75,7 @@ def people(lead_client, secretariat_client):
 
 @pytest.fixture
 def subscription(receiver):
-    return WebhookSubscription.objects.create(
+    return WebhookSubscriptionFactory(
         name="open-data portal",
         url=receiver.url(),
         secret="whsec-portal",
@@ -201,7 +200,7 @@ def test_a_fan_out_run_while_the_broker_is_down_keeps_the_deliveries_it_creates(
     the broker directly, a broker down at that moment (or a worker killed right then) would leave deliveries
     that nothing ever sends, since running the fan-out again finds them made already."""
     # given a subscription, and an accepted report whose fan-out job waits in the outbox
-    WebhookSubscription.objects.create(
+    WebhookSubscriptionFactory(
         name="portal", url=receiver.url(), secret="whsec-portal", events=[WebhookEvent.REPORT_ACCEPTED]
     )
     node = make_tree(lead_agency=AgencyFactory())[3][0]

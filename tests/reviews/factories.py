@@ -13,6 +13,8 @@ Reports, three ways in:
 
 Flags: ``LagFlagFactory`` writes a flag row as a scan would have left it (``period``, ``rule``, ``severity``,
 ``status``; a resolved flag gets a resolution time), ``FlagCommentFactory`` a comment in its thread.
+``LagSettingsFactory`` gives a plan its thresholds (the programme's defaults unless told), and
+``WebhookSubscriptionFactory`` subscribes another system to events.
 """
 
 import datetime
@@ -32,13 +34,16 @@ from reviews.models import (
     FlagStatus,
     LagFlag,
     LagRule,
+    LagSettings,
     QuarterlyReport,
     ReportStatus,
     Severity,
+    WebhookEvent,
+    WebhookSubscription,
 )
 from reviews.periods import Quarter
 from tests.accounts.factories import lead_user, secretariat_user
-from tests.projects.factories import AgencyFactory, make_tree
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 
 DEFAULT_PERIOD = Quarter(2024, 1)
 
@@ -268,3 +273,25 @@ class FlagCommentFactory(factory.django.DjangoModelFactory):
     author = factory.LazyFunction(secretariat_user)
     kind = CommentKind.COMMENT
     body = factory.Sequence(lambda n: f"意見 {n}")
+
+
+class LagSettingsFactory(factory.django.DjangoModelFactory):
+    """A plan's lag thresholds: the model's defaults (the programme's) unless given."""
+
+    class Meta:
+        model = LagSettings
+
+    plan = factory.SubFactory(PlanFactory)
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class WebhookSubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookSubscription
+
+    name = "portal"
+    url = "https://example.org/hook"
+    secret = "whsec-portal"
+    events = factory.LazyFunction(lambda: [WebhookEvent.REPORT_ACCEPTED])

@@ -23,10 +23,10 @@ from contextlib import ExitStack
 import pytest
 from django.utils import timezone
 
-from reviews.models import OutboxMessage, ReportStatus, WebhookSubscription
+from reviews.models import OutboxMessage, ReportStatus
 from reviews.services import outbox_enqueue
 from tests.projects.factories import PlanFactory, make_tree
-from tests.reviews.factories import file_report_through_api
+from tests.reviews.factories import WebhookSubscriptionFactory, file_report_through_api
 from tests.support.broker import queued_tasks, settings_for_broker, use_broker
 from tests.support.processes import RedisServer, free_port, redis_server_binary
 from tests.support.servers import HungServer
@@ -50,7 +50,7 @@ def subproject(agency):
 
 @pytest.fixture
 def subscription(db):
-    return WebhookSubscription.objects.create(
+    return WebhookSubscriptionFactory(
         name="portal", url="http://127.0.0.1:9/hooks", secret="s3cret", events=["report.accepted"]
     )
 

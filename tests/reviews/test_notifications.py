@@ -18,7 +18,6 @@ from reviews.models import (
     FlagStatus,
     LagFlag,
     LagRule,
-    LagSettings,
     OutboxMessage,
     ReportStatus,
     Severity,
@@ -27,7 +26,7 @@ from reviews.periods import Quarter
 from reviews.services import notifications
 from tests.accounts.factories import lead_user, reader_user, secretariat_user
 from tests.projects.factories import AgencyFactory, NodeAgencyFactory, PlanFactory, make_tree
-from tests.reviews.factories import LagFlagFactory, QuarterlyReportFactory, report_in_status
+from tests.reviews.factories import LagFlagFactory, LagSettingsFactory, QuarterlyReportFactory, report_in_status
 
 pytestmark = pytest.mark.django_db
 
@@ -422,7 +421,7 @@ def test_nothing_owed_nothing_sent(agency, mailoutbox):
 def test_the_reminder_window_is_the_plans_setting(agency, mailoutbox, reminder_days, on, expected_subject):
     plan = PlanFactory()
     if reminder_days is not None:
-        LagSettings.objects.create(plan=plan, reminder_days_before_due=reminder_days)
+        LagSettingsFactory(plan=plan, reminder_days_before_due=reminder_days)
     # a sub-project reporting from 2024Q2 on: its first report is due 2024-07-10
     subproject(agency, plan=plan, start=datetime.date(2024, 4, 1), end=datetime.date(2024, 12, 31))
     lead("lead-window", agency)
