@@ -84,8 +84,8 @@ def _link_agencies(node, agencies, role):
 
 class SubprojectFactory(NodeFactory):
     """A sub-project, under ``parent`` (by default the measure of a new tree of a new plan), with no dates or
-    budget unless given. ``lead_agency`` and ``co_agency`` (an agency, or a list of them in order of position)
-    link its agencies."""
+    budget unless given. Its plan is its parent's: give ``parent``, not ``plan``. ``lead_agency`` and
+    ``co_agency`` (an agency, or a list of them in order of position) link its agencies."""
 
     class Meta:
         skip_postgeneration_save = True
@@ -113,7 +113,6 @@ def make_tree(plan=None, *, lead_agency=None, subprojects=1, prefix=""):
     measure = NodeFactory(plan=plan, kind=NodeKind.MEASURE, parent=strategy, title=f"{prefix}精進政府資料品質")
     subs = [
         SubprojectFactory(
-            plan=plan,
             parent=measure,
             title=f"{prefix}子計畫 {index}",
             start_date=datetime.date(2021, 1, 1),
