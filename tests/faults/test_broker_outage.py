@@ -40,7 +40,6 @@ from tests.support.workers import keep_relaying, relay_until, relay_with_deadlin
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REPORTS = "/api/v1/reports/"
 REQUEST_BUDGET_SECONDS = 2.0
 # Once the work is done, this long with the relay still running shows that nothing more happens.
 SETTLE_SECONDS = 1.0
@@ -81,12 +80,6 @@ def subscription(receiver):
         secret="whsec-portal",
         events=[WebhookEvent.REPORT_ACCEPTED, WebhookEvent.FLAG_RAISED],
     )
-
-
-def timed(call):
-    started = time.perf_counter()
-    response = call()
-    return response, time.perf_counter() - started
 
 
 def pending_tasks() -> Counter:

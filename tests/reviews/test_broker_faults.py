@@ -34,7 +34,6 @@ from tests.support.workers import relay_with_deadline
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-REPORTS = "/api/v1/reports/"
 REQUEST_BUDGET_SECONDS = 2.0
 # The relay must give up and return: far longer than this is a hang, not a slow broker.
 RELAY_HARD_TIMEOUT_SECONDS = 60
@@ -72,12 +71,6 @@ def both_faults(test):
 def needs_redis_server():
     if redis_server_binary() is None:
         pytest.skip("needs the redis-server binary to start a broker of its own")
-
-
-def timed(call):
-    started = time.perf_counter()
-    response = call()
-    return response, time.perf_counter() - started
 
 
 def run_relay(*, timeout=RELAY_HARD_TIMEOUT_SECONDS, unblock=None):
