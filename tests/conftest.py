@@ -7,9 +7,10 @@ from django.db import connection
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
-from accounts.models import ApiKey, Role
+from accounts.models import ApiKey
 from accounts.services import token_issue
-from tests.factories import AgencyFactory, UserFactory
+from tests.accounts.factories import lead_user, reader_user, secretariat_user
+from tests.projects.factories import AgencyFactory
 from tests.support.servers import WebhookReceiver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -86,22 +87,22 @@ def anonymous_client():
 
 @pytest.fixture
 def secretariat_client(db):
-    return _client_for(UserFactory(username="secretariat", role=Role.SECRETARIAT))
+    return _client_for(secretariat_user("secretariat"))
 
 
 @pytest.fixture
 def lead_client(agency):
-    return _client_for(UserFactory(username="lead", role=Role.LEAD, agency=agency))
+    return _client_for(lead_user(agency, "lead"))
 
 
 @pytest.fixture
 def other_lead_client(other_agency):
-    return _client_for(UserFactory(username="other-lead", role=Role.LEAD, agency=other_agency))
+    return _client_for(lead_user(other_agency, "other-lead"))
 
 
 @pytest.fixture
 def reader_client(db):
-    return _client_for(UserFactory(username="reader", role=Role.READER))
+    return _client_for(reader_user("reader"))
 
 
 @pytest.fixture(params=["secretariat", "lead", "reader"])

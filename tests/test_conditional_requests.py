@@ -6,7 +6,7 @@ import pytest
 from django.utils.http import http_date
 
 from projects.models import PlanNode
-from tests.factories import PlanFactory, make_tree
+from tests.projects.factories import PlanFactory, make_tree
 
 ENDPOINTS = ["/api/v1/projects/", "/api/v1/plans/", "/api/v1/agencies/", "/api/v1/milestones/", "/api/v1/flags/"]
 

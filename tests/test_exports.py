@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from gstp import exports
 from reviews.models import ReportStatus
 from reviews.periods import Quarter
-from tests.factories import PlanFactory, make_tree
+from tests.projects.factories import PlanFactory, make_tree
 from tests.reviews.factories import report_in_status
 
 

@@ -14,7 +14,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.factories import UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import make_tree
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "locale" / "zh_Hant" / "LC_MESSAGES"
 PO_FILE = LOCALE_DIR / "django.po"

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from projects.models import NodeKind
-from tests.factories import NodeFactory, PlanFactory
+from tests.projects.factories import NodeFactory, PlanFactory
 
 
 @pytest.fixture

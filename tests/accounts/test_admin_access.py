@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.access import SECRETARIAT_GROUP
 from accounts.models import User
-from tests.factories import AgencyFactory
+from tests.projects.factories import AgencyFactory
 
 # The admin pages of the README's list: lag settings, API keys, accounts, webhook subscriptions, the plan
 # structure; and the reports, flags and sign-in lockouts it shows.

@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from accounts.authentication import key_hash
 from accounts.models import ApiKey, Role, User
 from projects.models import AgencyAlias
-from tests.factories import AgencyFactory, UserFactory
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyAliasFactory, AgencyFactory
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +74,7 @@ def test_create_account_reader_may_have_an_agency(agency):
 def test_create_account_agency_by_full_name_and_by_alias_is_the_same(db):
     # given: an agency with an alias the built-in list does not know
     agency = AgencyFactory(name="國家資通安全研究院")
-    AgencyAlias.objects.create(alias="資安院", agency=agency)
+    AgencyAliasFactory(alias="資安院", agency=agency)
 
     # when
     run("create_account", "by-name", "--role", "lead", "--agency", "國家資通安全研究院")

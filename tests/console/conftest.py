@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from accounts.models import Role
-from projects.models import AgencyRole, NodeAgency, NodeKind
-from reviews.models import FlagStatus, LagFlag, LagRule, Severity
-from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from reviews.models import FlagStatus, LagRule, Severity
+from tests.accounts.factories import lead_user, reader_user, secretariat_user
+from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, SubprojectFactory, make_tree
+from tests.reviews.factories import LagFlagFactory
 
 T0 = datetime.datetime(2025, 2, 1, 9, 0, tzinfo=datetime.UTC)
 
@@ -34,30 +34,24 @@ class World:
 
 
 def subproject(world_or_measure, title, agency, **fields):
+    """A sub-project of the world's measure led by ``agency``, running 2024-2025 with a budget of 40 million."""
     measure = getattr(world_or_measure, "measure", world_or_measure)
-    node = NodeFactory(
-        plan=measure.plan,
-        kind=NodeKind.SUBPROJECT,
-        parent=measure,
-        title=title,
-        start_date=fields.pop("start_date", datetime.date(2024, 1, 1)),
-        end_date=fields.pop("end_date", datetime.date(2025, 12, 31)),
-        budget=fields.pop("budget", Decimal("40000000")),
-        **fields,
-    )
-    NodeAgency.objects.create(node=node, agency=agency, role=AgencyRole.LEAD)
-    return node
+    fields.setdefault("start_date", datetime.date(2024, 1, 1))
+    fields.setdefault("end_date", datetime.date(2025, 12, 31))
+    fields.setdefault("budget", Decimal("40000000"))
+    return SubprojectFactory(parent=measure, title=title, lead_agency=agency, **fields)
 
 
 def make_flag(node, *, rule=LagRule.PROGRESS_GAP, severity=Severity.YELLOW, status=FlagStatus.OPEN, **extra):
+    """A 2024Q4 flag opened at ``T0``; a resolved one was cleared three days later."""
     extra.setdefault("opened_at", T0)
     extra.setdefault("year", 2024)
     extra.setdefault("quarter", 4)
     if status == FlagStatus.RESOLVED:
         extra.setdefault("resolved_at", T0 + datetime.timedelta(days=3))
         extra.setdefault("resolution", "cleared")
-    evidence = extra.pop("evidence", {"rule": rule, "period": "2024Q4", "gap": "-6.5", "yellow_at_or_below": "-5"})
-    return LagFlag.objects.create(node=node, rule=rule, severity=severity, status=status, evidence=evidence, **extra)
+    extra.setdefault("evidence", {"rule": rule, "period": "2024Q4", "gap": "-6.5", "yellow_at_or_below": "-5"})
+    return LagFlagFactory(node=node, rule=rule, severity=severity, status=status, **extra)
 
 
 @pytest.fixture
@@ -85,10 +79,10 @@ def world(db):
         subproject=first,
         unit_subproject=subproject(measure, "數位產業署子計畫", sub_unit),
         other_subproject=subproject(measure, "經濟部子計畫", other_agency),
-        secretariat=UserFactory(username="console-secretariat", role=Role.SECRETARIAT),
-        lead=UserFactory(username="console-lead", role=Role.LEAD, agency=agency),
-        other_lead=UserFactory(username="console-other-lead", role=Role.LEAD, agency=other_agency),
-        reader=UserFactory(username="console-reader", role=Role.READER),
+        secretariat=secretariat_user("console-secretariat"),
+        lead=lead_user(agency, "console-lead"),
+        other_lead=lead_user(other_agency, "console-other-lead"),
+        reader=reader_user("console-reader"),
     )
 
 

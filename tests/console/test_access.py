@@ -10,7 +10,7 @@ from django.test import Client
 
 from reviews.models import CommentKind, FlagComment, FlagStatus, QuarterlyReport, ReportStatus
 from tests.console.conftest import make_flag
-from tests.reviews.factories import report_in_status
+from tests.reviews.factories import FlagCommentFactory, report_in_status
 
 ROLES = ["secretariat", "lead", "other_lead", "reader"]
 
@@ -305,7 +305,7 @@ def test_only_the_lead_edits_its_report(request, world, role, expected):
 
 def test_a_reader_sees_no_action_and_no_thread(reader, world):
     flag = make_flag(world.subproject, resolution_reason="")
-    FlagComment.objects.create(flag=flag, author=world.secretariat, body="內部意見：請先電話聯繫")
+    FlagCommentFactory(flag=flag, author=world.secretariat, body="內部意見：請先電話聯繫")
     report_in_status(node=world.subproject, status=ReportStatus.ACCEPTED)
 
     html = reader.get("/dashboard/").content.decode() + reader.get(f"/projects/{world.subproject.pk}/").content.decode()

@@ -19,13 +19,13 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from indicators.models import Indicator, IndicatorTarget
-from projects.models import Milestone
 from reviews import services
 from reviews.models import ACTIVE_STATUSES, LagFlag, LagRule
 from reviews.periods import Quarter, today
+from tests.accounts.factories import UserFactory
 from tests.console.conftest import subproject
-from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
+from tests.indicators.factories import IndicatorFactory
+from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, make_tree
 from tests.reviews.factories import report_in_status
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -84,12 +84,9 @@ def scene(transactional_db):
     node.title = "政府資料開放，民間活化應用發展服務"
     node.start_date, node.end_date = quarters[0].start, late.end
     node.save()
-    Milestone.objects.create(
-        node=node, title="需求訪談與規劃完成", planned_date=quarters[1].end, completed_on=quarters[1].end
-    )
-    last_milestone = Milestone.objects.create(node=node, title="系統上線", planned_date=late.end, is_critical=True)
-    indicator = Indicator.objects.create(
-        plan=plan,
+    MilestoneFactory(node=node, title="需求訪談與規劃完成", planned_date=quarters[1].end, completed_on=quarters[1].end)
+    last_milestone = MilestoneFactory(node=node, title="系統上線", planned_date=late.end, is_critical=True)
+    indicator = IndicatorFactory(
         node=node,
         key="open-data/usage",
         name="資料集下載人次",
@@ -97,8 +94,8 @@ def scene(transactional_db):
         is_cumulative=True,
         baseline_year=quarters[0].year - 1,
         baseline_value=Decimal(100),
+        targets=[(late.year, 0, 180)],
     )
-    IndicatorTarget.objects.create(indicator=indicator, year=late.year, value=Decimal(180))
 
     lead = UserFactory(username="moda-lead", role="lead", agency=moda, password=PASSWORD)
     secretariat = UserFactory(username="secretariat", role="secretariat", password=PASSWORD)

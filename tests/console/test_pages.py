@@ -13,12 +13,13 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from indicators.models import Indicator, IndicatorActual, IndicatorTarget
-from reviews.models import ACTIVE_STATUSES, FlagComment, FlagStatus, LagFlag, LagRule, ReportStatus, Severity
+from reviews.models import ACTIVE_STATUSES, FlagStatus, LagFlag, LagRule, ReportStatus, Severity
 from reviews.periods import Quarter
+from tests.accounts.factories import secretariat_user
 from tests.console.conftest import make_flag, subproject
-from tests.factories import PlanFactory, make_tree
-from tests.reviews.factories import report_in_status
+from tests.indicators.factories import IndicatorActualFactory, IndicatorFactory
+from tests.projects.factories import PlanFactory, make_tree
+from tests.reviews.factories import FlagCommentFactory, report_in_status
 
 
 def html_of(response) -> str:
@@ -140,7 +141,7 @@ def test_an_invalid_filter_shows_no_flags_and_says_why(secretariat, lit):
 
 
 def test_the_evidence_and_the_thread_are_shown_to_the_secretariat(secretariat, world, lit):
-    FlagComment.objects.create(flag=lit["red"], author=world.lead, kind="improvement_plan", body="下季補提")
+    FlagCommentFactory(flag=lit["red"], author=world.lead, kind="improvement_plan", body="下季補提")
 
     html = html_of(secretariat.get("/dashboard/"))
     card = re.search(rf'<article [^>]*id="flag-{lit["red"].pk}".*?</article>', html, re.S).group(0)
@@ -199,7 +200,7 @@ def test_the_dashboard_renders_without_the_annual_report_export(secretariat, wor
 
 def test_the_dashboard_of_an_empty_installation(db):
     client = Client()
-    client.force_login(User.objects.create_user("first-secretariat", role="secretariat"))
+    client.force_login(secretariat_user("first-secretariat"))
 
     html = html_of(client.get("/dashboard/"))
 
@@ -213,8 +214,7 @@ def test_the_dashboard_of_an_empty_installation(db):
 def reported(world):
     """Three accepted quarters, a returned one and an indicator with targets and results."""
     node = world.subproject
-    indicator = Indicator.objects.create(
-        plan=world.plan,
+    indicator = IndicatorFactory(
         node=node,
         key="usage",
         name="服務使用人次",
@@ -222,8 +222,8 @@ def reported(world):
         is_cumulative=True,
         baseline_year=2023,
         baseline_value=Decimal(1000),
+        targets=[(2025, 0, 2200)],
     )
-    IndicatorTarget.objects.create(indicator=indicator, year=2025, value=Decimal(2200))
     for quarter, planned, actual, spent in (
         (1, "20", "18", "380000"),
         (2, "40", "41", "800000"),
@@ -239,9 +239,7 @@ def reported(world):
             budget_spent=Decimal(spent),
             delay_reasons="採購延宕" if Decimal(actual) < Decimal(planned) else "",
         )
-        IndicatorActual.objects.create(
-            indicator=indicator, year=2024, quarter=quarter, value=Decimal(1000 + 300 * quarter)
-        )
+        IndicatorActualFactory(indicator=indicator, year=2024, quarter=quarter, value=Decimal(1000 + 300 * quarter))
     returned = report_in_status(
         node=node,
         status=ReportStatus.RETURNED,
@@ -319,11 +317,16 @@ def test_the_plan_page_shows_each_overall_indicator_against_its_target(reader, w
             ("數位生活服務使用普及率", "%", "80", "78.2", False),
         ]
     ):
-        indicator = Indicator.objects.create(
-            plan=world.plan, key=f"overall/{position}", name=name, unit=unit, dimension="面向", position=position
+        indicator = IndicatorFactory(
+            plan=world.plan,
+            key=f"overall/{position}",
+            name=name,
+            unit=unit,
+            dimension="面向",
+            position=position,
+            targets=[(2025, 0, target)],
         )
-        IndicatorTarget.objects.create(indicator=indicator, year=2025, value=Decimal(target))
-        IndicatorActual.objects.create(indicator=indicator, year=2024, value=Decimal(result), is_estimate=estimate)
+        IndicatorActualFactory(indicator=indicator, year=2024, value=Decimal(result), is_estimate=estimate)
 
     html = html_of(reader.get(f"/plans/{world.plan.pk}/"))
 

@@ -6,13 +6,13 @@ from decimal import Decimal
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from indicators.models import Indicator, IndicatorActual, IndicatorTarget
 from reviews import services
-from reviews.models import FlagComment, LagRule, ReportStatus, Severity
+from reviews.models import LagRule, ReportStatus, Severity
 from reviews.periods import Quarter
 from tests.console.conftest import make_flag, subproject
-from tests.factories import MilestoneFactory
-from tests.reviews.factories import report_in_status
+from tests.indicators.factories import IndicatorFactory
+from tests.projects.factories import MilestoneFactory
+from tests.reviews.factories import FlagCommentFactory, report_in_status
 
 RULES = list(LagRule.values)
 
@@ -27,7 +27,7 @@ def queries(client, path, **params) -> int:
 def test_dashboard(secretariat, world, django_assert_num_queries):
     # given one flag with a comment and one report waiting for review
     first = make_flag(world.subproject, severity=Severity.RED)
-    FlagComment.objects.create(flag=first, author=world.secretariat, body="請說明")
+    FlagCommentFactory(flag=first, author=world.secretariat, body="請說明")
     report_in_status(node=world.subproject, status=ReportStatus.SUBMITTED)
     one = queries(secretariat, "/dashboard/")
 
@@ -35,7 +35,7 @@ def test_dashboard(secretariat, world, django_assert_num_queries):
     for index in range(24):
         node = subproject(world, f"子計畫 {index}", world.agency if index % 2 else world.other_agency)
         flag = make_flag(node, severity=Severity.RED if index % 3 else Severity.YELLOW, rule=RULES[index % 5])
-        FlagComment.objects.create(flag=flag, author=world.secretariat, body="請說明")
+        FlagCommentFactory(flag=flag, author=world.secretariat, body="請說明")
         if index < 15:
             report_in_status(node=node, status=ReportStatus.SUBMITTED)
 
@@ -62,12 +62,12 @@ def test_what_an_agency_owes(lead, world, django_assert_num_queries):
 def test_sub_project_page(secretariat, world, django_assert_num_queries):
     node = subproject(world, "查詢次數子計畫", world.agency)
     MilestoneFactory(node=node, title="查核點 0")
-    indicator = Indicator.objects.create(plan=world.plan, node=node, key="i0", name="指標 0", is_cumulative=True)
-    IndicatorTarget.objects.create(indicator=indicator, year=2025, value=Decimal(10))
-    IndicatorActual.objects.create(indicator=indicator, year=2024, value=Decimal(5))
+    IndicatorFactory(
+        node=node, key="i0", name="指標 0", is_cumulative=True, targets=[(2025, 0, 10)], actuals=[(2024, 0, 5)]
+    )
     report_in_status(node=node, status=ReportStatus.ACCEPTED, period=Quarter(2024, 1))
     flag = make_flag(node)
-    FlagComment.objects.create(flag=flag, author=world.secretariat, body="請說明")
+    FlagCommentFactory(flag=flag, author=world.secretariat, body="請說明")
     path = f"/projects/{node.pk}/"
     one = queries(secretariat, path)
 
@@ -76,8 +76,7 @@ def test_sub_project_page(secretariat, world, django_assert_num_queries):
         period = period.next()
         planned = datetime.date(2024, 1, 1) + datetime.timedelta(days=60 * index)
         MilestoneFactory(node=node, title=f"查核點 {index}", planned_date=planned)
-        other = Indicator.objects.create(plan=world.plan, node=node, key=f"i{index}", name=f"指標 {index}")
-        IndicatorTarget.objects.create(indicator=other, year=2025, value=Decimal(10))
+        IndicatorFactory(node=node, key=f"i{index}", name=f"指標 {index}", targets=[(2025, 0, 10)])
         report_in_status(
             node=node,
             status=ReportStatus.RETURNED if index == 7 else ReportStatus.ACCEPTED,
@@ -87,7 +86,7 @@ def test_sub_project_page(secretariat, world, django_assert_num_queries):
         )
     for rule in [rule for rule in RULES if rule != LagRule.PROGRESS_GAP]:
         flagged = make_flag(node, rule=rule)
-        FlagComment.objects.create(flag=flagged, author=world.lead, body="改善中")
+        FlagCommentFactory(flag=flagged, author=world.lead, body="改善中")
 
     with django_assert_num_queries(one):
         response = secretariat.get(path)
@@ -111,9 +110,13 @@ def test_report_page_history(lead, world, django_assert_num_queries):
 
 def test_plan_page(reader, world, django_assert_num_queries):
     def overall(position):
-        indicator = Indicator.objects.create(plan=world.plan, key=f"overall/{position}", name=f"總體指標 {position}")
-        IndicatorTarget.objects.create(indicator=indicator, year=2025, value=Decimal(10))
-        IndicatorActual.objects.create(indicator=indicator, year=2024, value=Decimal(position))
+        IndicatorFactory(
+            plan=world.plan,
+            key=f"overall/{position}",
+            name=f"總體指標 {position}",
+            targets=[(2025, 0, 10)],
+            actuals=[(2024, 0, position)],
+        )
 
     overall(0)
     one = queries(reader, f"/plans/{world.plan.pk}/")

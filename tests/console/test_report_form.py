@@ -12,9 +12,9 @@ from html import unescape
 import pytest
 from rest_framework.test import APIClient
 
-from indicators.models import Indicator, IndicatorTarget
 from reviews.models import QuarterlyReport, ReportAction, ReportStatus
 from reviews.periods import Quarter
+from tests.indicators.factories import IndicatorFactory
 from tests.reviews.factories import report_in_status
 
 
@@ -135,10 +135,14 @@ def test_a_milestone_date_that_is_not_a_date_is_refused_next_to_that_milestone(l
 
 def test_a_lead_files_edits_and_submits_a_report(lead, world):
     milestone = world.subproject.milestones.order_by("planned_date").last()
-    indicator = Indicator.objects.create(
-        plan=world.plan, node=world.subproject, key="usage", name="服務使用人次", unit="人次", is_cumulative=True
+    indicator = IndicatorFactory(
+        node=world.subproject,
+        key="usage",
+        name="服務使用人次",
+        unit="人次",
+        is_cumulative=True,
+        targets=[(2025, 0, 1000)],
     )
-    IndicatorTarget.objects.create(indicator=indicator, year=2025, value=Decimal(1000))
 
     # the form lists the sub-project's milestones and indicators, each field with its label
     form = lead.get(new_report_url(world.subproject), {"period": "2025Q2"})

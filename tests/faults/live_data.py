@@ -12,22 +12,21 @@ from decimal import Decimal
 
 
 def build(subprojects: int) -> dict:
-    from accounts.models import Role
     from accounts.services import token_issue
-    from indicators.models import Indicator
-    from projects.models import Milestone
-    from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
+    from tests.accounts.factories import lead_user
+    from tests.indicators.factories import IndicatorFactory
+    from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, make_tree
 
     agency = AgencyFactory(name="數位發展部")
-    lead = UserFactory(username="moda-lead", role=Role.LEAD, agency=agency)
+    lead = lead_user(agency, "moda-lead")
     plan = PlanFactory(code="smart-nation")
     _, _, _, nodes = make_tree(plan, lead_agency=agency, subprojects=subprojects)
     rows = []
     for node in nodes:
-        milestone = Milestone.objects.create(
+        milestone = MilestoneFactory(
             node=node, title="系統上線", planned_date=datetime.date(2024, 6, 30), weight=Decimal("100")
         )
-        indicator = Indicator.objects.create(plan=plan, node=node, key=f"open-data/{node.pk}", name="開放資料集數")
+        indicator = IndicatorFactory(node=node, key=f"open-data/{node.pk}", name="開放資料集數")
         rows.append({"project": node.pk, "milestone": milestone.pk, "indicator": indicator.pk})
     return {"token": token_issue(user=lead, name="load"), "subprojects": rows}
 

@@ -30,18 +30,16 @@ from reviews.models import (
     Severity,
     WebhookDelivery,
     WebhookEvent,
-    WebhookSubscription,
 )
 from reviews.tasks import deliver_webhook, fan_out_webhook
-from tests.factories import AgencyFactory, PlanFactory, make_tree
-from tests.reviews.factories import report_in_status
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
+from tests.reviews.factories import WebhookSubscriptionFactory, file_report_through_api, report_in_status
 from tests.support.broker import use_broker
 from tests.support.processes import RedisServer, free_port
 from tests.support.workers import keep_relaying, relay_until, relay_with_deadline, sent_emails, task_runs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REPORTS = "/api/v1/reports/"
 REQUEST_BUDGET_SECONDS = 2.0
 # Once the work is done, this long with the relay still running shows that nothing more happens.
 SETTLE_SECONDS = 1.0
@@ -76,40 +74,12 @@ def people(lead_client, secretariat_client):
 
 @pytest.fixture
 def subscription(receiver):
-    return WebhookSubscription.objects.create(
+    return WebhookSubscriptionFactory(
         name="open-data portal",
         url=receiver.url(),
         secret="whsec-portal",
         events=[WebhookEvent.REPORT_ACCEPTED, WebhookEvent.FLAG_RAISED],
     )
-
-
-def timed(call):
-    started = time.perf_counter()
-    response = call()
-    return response, time.perf_counter() - started
-
-
-def file_submit_and_accept(lead_client, secretariat_client, node, figures) -> list[tuple[str, int, float]]:
-    """The lead files and submits the 2024Q1 report, the secretariat accepts it: [(step, status, seconds)]."""
-    created, seconds = timed(
-        lambda: lead_client.post(REPORTS, {"project": node.pk, **FIGURES, **figures}, format="json")
-    )
-    steps = [("create", created.status_code, seconds)]
-    assert created.status_code == 201, created.content
-    previous = created
-    for step, client in (("submit", lead_client), ("accept", secretariat_client)):
-        url = f"{REPORTS}{created.json()['id']}/{step}/"
-        response, seconds = timed(
-            lambda client=client, url=url, etag=previous["ETag"]: client.post(
-                url, {}, format="json", HTTP_IF_MATCH=etag
-            )
-        )
-        steps.append((step, response.status_code, seconds))
-        assert response.status_code == 200, response.content
-        previous = response
-    assert previous.json()["status"] == ReportStatus.ACCEPTED
-    return steps
 
 
 def pending_tasks() -> Counter:
@@ -136,7 +106,15 @@ def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_bac
     # when three reports are filed, submitted and accepted through the API
     steps = []
     for node, figures in ((behind, BEHIND), (also_behind, BEHIND), (on_plan, ON_PLAN)):
-        steps += file_submit_and_accept(lead_client, secretariat_client, node, figures)
+        filed = file_report_through_api(
+            lead_client,
+            node,
+            status=ReportStatus.ACCEPTED,
+            secretariat_client=secretariat_client,
+            **FIGURES,
+            **figures,
+        )
+        steps += filed.timings
 
     # then every request answered as usual, within the budget: none of them waits on the broker
     slowest = max(seconds for _, _, seconds in steps)
@@ -175,7 +153,7 @@ def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_bac
     record_figures(
         cases=len(steps),
         errors=sum(1 for _, _, seconds in steps if seconds >= REQUEST_BUDGET_SECONDS),
-        server_errors=0,  # file_submit_and_accept asserts each answer's 2xx
+        server_errors=0,  # file_report_through_api asserts each answer's 2xx
         lost=max(0, 2 - len(flags))
         + max(0, 2 - len(emails))
         + max(0, 5 - len(deliveries))
@@ -215,7 +193,7 @@ def test_a_fan_out_run_while_the_broker_is_down_keeps_the_deliveries_it_creates(
     the broker directly, a broker down at that moment (or a worker killed right then) would leave deliveries
     that nothing ever sends, since running the fan-out again finds them made already."""
     # given a subscription, and an accepted report whose fan-out job waits in the outbox
-    WebhookSubscription.objects.create(
+    WebhookSubscriptionFactory(
         name="portal", url=receiver.url(), secret="whsec-portal", events=[WebhookEvent.REPORT_ACCEPTED]
     )
     node = make_tree(lead_agency=AgencyFactory())[3][0]

@@ -20,7 +20,8 @@ from gstp import unavailable
 from gstp.unavailable import DatabaseUnavailableMiddleware, database_unavailable
 from reviews import services
 from reviews.models import IdempotencyRecord, QuarterlyReport, ReportEvent
-from tests.factories import PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import PlanFactory, make_tree
 from tests.support.processes import free_port, wait_until
 
 pytestmark = pytest.mark.postgres

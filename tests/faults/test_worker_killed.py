@@ -47,13 +47,13 @@ from reviews.models import (
     Severity,
     WebhookDelivery,
     WebhookEvent,
-    WebhookSubscription,
 )
 from reviews.services import lag_scan, notifications, outbox_enqueue, outbox_relay
 from reviews.services import scan as scan_module
-from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 from tests.reviews import lagging
-from tests.reviews.factories import report_in_status
+from tests.reviews.factories import WebhookSubscriptionFactory, report_in_status
 from tests.reviews.lagging import AS_OF, ON_PLAN, state
 from tests.support.processes import wait_until
 from tests.support.workers import keep_relaying, relay_until, sent_emails, task_runs
@@ -167,9 +167,7 @@ def wait_for_redelivery(taken_at: float) -> None:
 
 
 def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, receiver, mail_dir, record_figures):
-    WebhookSubscription.objects.create(
-        name="portal", url=receiver.url(), secret=SECRET, events=[WebhookEvent.FLAG_RAISED]
-    )
+    WebhookSubscriptionFactory(name="portal", url=receiver.url(), secret=SECRET, events=[WebhookEvent.FLAG_RAISED])
     # given what a clean scan finds
     lag_scan(as_of=AS_OF)
     clean = state()
@@ -268,9 +266,7 @@ def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, r
 def accepted_report(db, receiver):
     """An accepted 2024Q1 report, on plan, of a sub-project of that quarter only, with a subscription to accepted
     reports: accepting it asked for a scan (which finds nothing) and a ``report.accepted`` webhook fan-out."""
-    WebhookSubscription.objects.create(
-        name="portal", url=receiver.url(), secret=SECRET, events=[WebhookEvent.REPORT_ACCEPTED]
-    )
+    WebhookSubscriptionFactory(name="portal", url=receiver.url(), secret=SECRET, events=[WebhookEvent.REPORT_ACCEPTED])
     node = make_tree(lead_agency=AgencyFactory())[3][0]
     node.start_date, node.end_date = datetime.date(2024, 1, 1), datetime.date(2024, 3, 31)
     node.save()

@@ -10,7 +10,7 @@ from django.contrib.auth import authenticate
 from django.test import Client, override_settings
 
 from accounts.models import Role
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 API_LOGIN = "/api/v1/auth/login/"
 ADMIN_LOGIN = "/admin/login/"

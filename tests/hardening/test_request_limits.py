@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from accounts.services import token_issue
 from reviews.models import QuarterlyReport
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

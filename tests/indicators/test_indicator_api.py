@@ -5,7 +5,6 @@ Evaluations are asked for with an explicit ``as_of`` so that they do not depend 
 """
 
 import datetime
-import itertools
 from decimal import Decimal
 
 import pytest
@@ -13,32 +12,22 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from indicators.models import Direction, Indicator, IndicatorActual, IndicatorTarget, Measure
-from projects.models import Agency, AgencyRole, NodeAgency
-from tests.factories import PlanFactory, make_tree
+from indicators.models import Direction, Indicator, IndicatorActual, Measure
+from projects.models import AgencyRole
+from tests.indicators.factories import IndicatorActualFactory, IndicatorFactory
+from tests.projects.factories import AgencyFactory, NodeAgencyFactory, PlanFactory, make_tree
+from tests.reviews.factories import file_report_through_api, report_body
 
 INDICATORS = "/api/v1/indicators/"
 REPORTS = "/api/v1/reports/"
 D = Decimal
 
-_keys = itertools.count(1)
-
 
 def make_indicator(plan, node=None, *, name=None, targets=(), actuals=(), **fields):
-    """An indicator with (year, quarter, value) targets and actuals; a value given as text stays a string field."""
-    number = next(_keys)
-    indicator = Indicator.objects.create(
-        plan=plan, node=node, key=f"test/{number}", name=name or f"指標 {number}", **fields
-    )
-    IndicatorTarget.objects.bulk_create(
-        IndicatorTarget(indicator=indicator, year=year, quarter=quarter, value=D(value))
-        for year, quarter, value in targets
-    )
-    IndicatorActual.objects.bulk_create(
-        IndicatorActual(indicator=indicator, year=year, quarter=quarter, value=D(value))
-        for year, quarter, value in actuals
-    )
-    return indicator
+    """An indicator of ``plan`` (on ``node``) with (year, quarter, value) targets and actuals."""
+    if name is not None:
+        fields["name"] = name
+    return IndicatorFactory(plan=plan, node=node, targets=targets, actuals=actuals, **fields)
 
 
 def url(indicator):
@@ -77,7 +66,7 @@ def test_detail_has_baseline_targets_actuals_and_evaluation(reader_client, plan)
         targets=[(2025, 0, "6.5")],
         note="主計總處",
     )
-    IndicatorActual.objects.create(
+    IndicatorActualFactory(
         indicator=indicator,
         year=2024,
         value=D("9.3"),
@@ -313,7 +302,7 @@ def test_per_period_indicator_sums_the_quarters_against_the_years_target(reader_
 
 def test_qualitative_indicator_has_a_status_and_no_numbers(reader_client, plan):
     indicator = make_indicator(plan, measure=Measure.QUALITATIVE)
-    IndicatorActual.objects.create(indicator=indicator, year=2024, text="完成 8 大主題資料專區")
+    IndicatorActualFactory(indicator=indicator, year=2024, text="完成 8 大主題資料專區")
 
     body = reader_client.get(url(indicator), {"as_of": "2024-12-31"}).json()
 
@@ -422,11 +411,11 @@ def test_filter_by_ancestor_takes_the_subtree(reader_client, plan, tree, owners)
 
 
 def test_filter_by_agency_includes_its_sub_units(reader_client, plan, agency, other_agency):
-    unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
+    unit = AgencyFactory(name="數位發展部數位產業署", parent=agency)
     _, _, _, (by_ministry, by_unit, by_other, co_run) = make_tree(plan, subprojects=4)
     for node, lead in ((by_ministry, agency), (by_unit, unit), (by_other, other_agency), (co_run, other_agency)):
-        NodeAgency.objects.create(node=node, agency=lead, role=AgencyRole.LEAD)
-    NodeAgency.objects.create(node=co_run, agency=agency, role=AgencyRole.CO)
+        NodeAgencyFactory(node=node, agency=lead, role=AgencyRole.LEAD)
+    NodeAgencyFactory(node=co_run, agency=agency, role=AgencyRole.CO)
     make_indicator(plan, by_ministry, name="部本部主辦")
     make_indicator(plan, by_unit, name="產業署主辦")
     make_indicator(plan, by_other, name="經濟部主辦")
@@ -614,8 +603,8 @@ def test_plan_summary_reproduces_the_overall_table(reader_client, plan, tree):
         position=0,
         targets=[(2024, 0, "6"), (2025, 0, "6.5")],
     )
-    IndicatorActual.objects.create(indicator=economy, year=2023, value=D("8.8"))
-    IndicatorActual.objects.create(indicator=economy, year=2024, value=D("9.3"), is_estimate=True)
+    IndicatorActualFactory(indicator=economy, year=2023, value=D("8.8"))
+    IndicatorActualFactory(indicator=economy, year=2024, value=D("9.3"), is_estimate=True)
     coverage = make_indicator(
         plan,
         name="高速網路寬頻服務達 2Gbps 涵蓋率",
@@ -826,26 +815,6 @@ def test_a_quarter_out_of_range_is_400_naming_quarter(secretariat_client, plan):
 # ---------------------------------------------------------------------------------------------- actuals from reports
 
 
-def report_body(subproject, **overrides):
-    body = {
-        "project": subproject.pk,
-        "period": "2024Q3",
-        "planned_progress": "60",
-        "actual_progress": "60",
-        "budget_allocated": "5000000",
-        "budget_spent": "4600000",
-        "achievements": "完成平臺上線。",
-    }
-    body.update(overrides)
-    return body
-
-
-def file_report(client, subproject, **overrides):
-    response = client.post(REPORTS, report_body(subproject, **overrides), format="json")
-    assert response.status_code == 201, response.json()
-    return response
-
-
 def act(client, response, action, **body):
     result = client.post(
         f"{REPORTS}{response.json()['id']}/{action}/", body, format="json", HTTP_IF_MATCH=response["ETag"]
@@ -870,11 +839,11 @@ def test_sub_project_actuals_come_only_from_accepted_reports(lead_client, secret
         return body["actuals"], body["evaluation"]["actual"]
 
     # a draft counts for nothing
-    draft = file_report(
+    draft = file_report_through_api(
         lead_client,
         subproject,
         indicator_values=[{"indicator": indicator.pk, "value": "800"}, {"indicator": qualitative.pk, "text": "草稿"}],
-    )
+    ).response
     assert actuals() == ([], None)
 
     # nor does a submitted report
@@ -913,10 +882,12 @@ def test_sub_project_actuals_come_only_from_accepted_reports(lead_client, secret
 def test_a_later_draft_does_not_touch_the_accepted_actual(lead_client, secretariat_client, plan, tree):
     subproject = tree["subproject"]
     indicator = make_indicator(plan, subproject, targets=[(2024, 0, "1000")])
-    accepted = file_report(lead_client, subproject, indicator_values=[{"indicator": indicator.pk, "value": "875"}])
+    accepted = file_report_through_api(
+        lead_client, subproject, indicator_values=[{"indicator": indicator.pk, "value": "875"}]
+    ).response
     act(secretariat_client, act(lead_client, accepted, "submit"), "accept")
 
-    file_report(
+    file_report_through_api(
         lead_client, subproject, period="2024Q4", indicator_values=[{"indicator": indicator.pk, "value": "990"}]
     )
 
@@ -930,7 +901,9 @@ def test_an_accepted_report_bumps_the_indicator_for_updated_since(lead_client, s
     indicator = make_indicator(plan, subproject, targets=[(2024, 0, "1000")])
     Indicator.objects.filter(pk=indicator.pk).update(updated_at=timezone.now() - datetime.timedelta(days=30))
     cutoff = (timezone.now() - datetime.timedelta(days=1)).isoformat()
-    draft = file_report(lead_client, subproject, indicator_values=[{"indicator": indicator.pk, "value": "875"}])
+    draft = file_report_through_api(
+        lead_client, subproject, indicator_values=[{"indicator": indicator.pk, "value": "875"}]
+    ).response
 
     act(secretariat_client, act(lead_client, draft, "submit"), "accept")
 

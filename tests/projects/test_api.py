@@ -13,8 +13,18 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.services import token_issue
-from projects.models import Agency, AgencyAlias, AgencyRole, Milestone, NodeAgency, NodeKind, Plan, PlanNode
-from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from projects.models import Agency, AgencyRole, Milestone, NodeAgency, NodeKind, Plan, PlanNode
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import (
+    AgencyAliasFactory,
+    AgencyFactory,
+    MilestoneFactory,
+    NodeAgencyFactory,
+    NodeFactory,
+    PlanFactory,
+    SubprojectFactory,
+    make_tree,
+)
 
 PASSWORD = "correct horse battery staple"  # what UserFactory sets
 
@@ -43,7 +53,7 @@ def assert_json_error(response, status, code=None):
 
 
 def link(node, agency, role, position=0):
-    return NodeAgency.objects.create(node=node, agency=agency, role=role, position=position)
+    return NodeAgencyFactory(node=node, agency=agency, role=role, position=position)
 
 
 @pytest.fixture
@@ -61,9 +71,9 @@ def structure(agency, other_agency):
     link(sub_ministry, ministry, AgencyRole.LEAD)
     link(sub_ministry, other_agency, AgencyRole.CO)
     link(sub_unit_led, sub_unit, AgencyRole.LEAD)
-    nested = NodeFactory(plan=plan, kind=NodeKind.SUBPROJECT, parent=sub_unit_led, title="資料品質評測工具")
-    link(nested, other_agency, AgencyRole.LEAD)
-    link(nested, sub_unit, AgencyRole.CO)
+    nested = SubprojectFactory(
+        parent=sub_unit_led, title="資料品質評測工具", lead_agency=other_agency, co_agency=sub_unit
+    )
 
     other_plan = PlanFactory(code="digital-2030", name="數位國家創新經濟發展方案", start_year=2017, end_year=2025)
     o_group, o_strategy, o_measure, (o_sub,) = make_tree(other_plan, lead_agency=other_agency, prefix="其他")
@@ -191,8 +201,8 @@ def test_session_login_with_wrong_password_does_not_sign_in(db, structure):
 
 
 def test_agency_list_and_detail(secretariat_client, structure):
-    AgencyAlias.objects.create(alias="數位部", agency=structure.ministry)
-    AgencyAlias.objects.create(alias="數發部", agency=structure.ministry)
+    AgencyAliasFactory(alias="數位部", agency=structure.ministry)
+    AgencyAliasFactory(alias="數發部", agency=structure.ministry)
 
     listing = secretariat_client.get("/api/v1/agencies/")
     detail = secretariat_client.get(f"/api/v1/agencies/{structure.sub_unit.pk}/")
@@ -229,7 +239,7 @@ def test_sub_unit_path_is_under_its_ministry(structure):
 
 @pytest.mark.parametrize("term", ["數發部", "數發", "數位產業署", "產業", "經濟"])
 def test_agency_search_by_name_short_name_or_alias(secretariat_client, structure, term):
-    AgencyAlias.objects.create(alias="數發部", agency=structure.ministry)
+    AgencyAliasFactory(alias="數發部", agency=structure.ministry)
     expected = {
         "數發部": {structure.ministry.pk},
         "數發": {structure.ministry.pk},
@@ -242,8 +252,8 @@ def test_agency_search_by_name_short_name_or_alias(secretariat_client, structure
 
 
 def test_agency_search_with_several_matching_aliases_lists_the_agency_once(secretariat_client, structure):
-    AgencyAlias.objects.create(alias="數位部", agency=structure.ministry)
-    AgencyAlias.objects.create(alias="數發部", agency=structure.ministry)
+    AgencyAliasFactory(alias="數位部", agency=structure.ministry)
+    AgencyAliasFactory(alias="數發部", agency=structure.ministry)
 
     response = secretariat_client.get("/api/v1/agencies/", {"search": "部"})
 
@@ -761,14 +771,14 @@ def _count_queries(client, url):
 def test_agency_list_query_count(secretariat_client, django_assert_num_queries):
     # given one agency with an alias
     ministry = AgencyFactory(name="部0")
-    AgencyAlias.objects.create(alias="別名0", agency=ministry)
+    AgencyAliasFactory(alias="別名0", agency=ministry)
     one, response = _count_queries(secretariat_client, "/api/v1/agencies/")
     assert response.json()["count"] == 1
 
     # when 49 sub-units with aliases are added
     for i in range(1, 50):
         unit = AgencyFactory(name=f"部0署{i}", parent=ministry)
-        AgencyAlias.objects.create(alias=f"別名{i}", agency=unit)
+        AgencyAliasFactory(alias=f"別名{i}", agency=unit)
 
     # then
     with django_assert_num_queries(one):
@@ -841,7 +851,7 @@ def test_project_list_filtered_by_agency_query_count(secretariat_client, django_
 
     def add_subproject(index):
         unit = AgencyFactory(name=f"母機關署{index}", parent=ministry)
-        sub = NodeFactory(plan=plan, kind=NodeKind.SUBPROJECT, parent=measure, title=f"子計畫 {index}")
+        sub = SubprojectFactory(parent=measure, title=f"子計畫 {index}")
         link(sub, unit, AgencyRole.LEAD)
         link(sub, AgencyFactory(name=f"協辦{index}"), AgencyRole.CO)
 

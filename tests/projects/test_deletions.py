@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from projects.models import Milestone, PlanNode, Tombstone
-from tests.factories import MilestoneFactory, PlanFactory, make_tree
+from tests.projects.factories import MilestoneFactory, PlanFactory, make_tree
 
 
 @pytest.fixture

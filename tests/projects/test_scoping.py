@@ -22,7 +22,17 @@ from projects.models import (
     Plan,
     PlanNode,
 )
-from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import (
+    AgencyAliasFactory,
+    AgencyFactory,
+    MilestoneFactory,
+    NodeAgencyFactory,
+    NodeFactory,
+    PlanFactory,
+    SubprojectFactory,
+    make_tree,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -33,16 +43,14 @@ def fast_password_hashing(settings):
 @pytest.fixture
 def world(agency, other_agency):
     """A plan whose sub-projects are led by two agencies, and a second plan."""
-    AgencyAlias.objects.create(alias="數位部", agency=agency)
+    AgencyAliasFactory(alias="數位部", agency=agency)
     unit = AgencyFactory(name="數位發展部數位產業署", parent=agency)
     plan = PlanFactory(code="smart-nation")
     group, strategy, measure, (own,) = make_tree(plan, lead_agency=agency)
     group.convening_agency = agency
     group.save()
-    foreign = NodeFactory(plan=plan, kind=NodeKind.SUBPROJECT, parent=measure, title="經濟部的子計畫")
-    NodeAgency.objects.create(node=foreign, agency=other_agency, role=AgencyRole.LEAD)
-    unit_led = NodeFactory(plan=plan, kind=NodeKind.SUBPROJECT, parent=foreign, title="署的子子計畫")
-    NodeAgency.objects.create(node=unit_led, agency=unit, role=AgencyRole.LEAD)
+    foreign = SubprojectFactory(parent=measure, title="經濟部的子計畫", lead_agency=other_agency)
+    unit_led = SubprojectFactory(parent=foreign, title="署的子子計畫", lead_agency=unit)
     other_plan = PlanFactory(code="other")
     o_group, o_strategy, o_measure, (o_sub,) = make_tree(other_plan, lead_agency=other_agency, prefix="他")
     MilestoneFactory(node=own, title="自己的查核點")
@@ -127,7 +135,7 @@ def test_a_reader_without_an_agency_sees_the_whole_structure(world):
 
 def test_node_tree_carries_agencies_in_order(world):
     second = AgencyFactory(name="內政部")
-    NodeAgency.objects.create(node=world.own, agency=second, role=AgencyRole.CO)
+    NodeAgencyFactory(node=world.own, agency=second, role=AgencyRole.CO)
 
     node = selectors.node_tree(user=make_user(Role.READER)).get(pk=world.own.pk)
 
@@ -275,7 +283,7 @@ def test_node_outline_key_unique_within_a_plan(tree):
 
 
 def test_node_agency_unique(tree, agency):
-    NodeAgency.objects.create(node=tree.sub, agency=agency, role=AgencyRole.LEAD)
+    NodeAgencyFactory(node=tree.sub, agency=agency, role=AgencyRole.LEAD)
 
     assert_integrity_error(
         lambda: NodeAgency.objects.bulk_create([NodeAgency(node=tree.sub, agency=agency, role=AgencyRole.CO)])
@@ -283,7 +291,7 @@ def test_node_agency_unique(tree, agency):
 
 
 def test_node_agency_role_valid(tree, agency):
-    link = NodeAgency.objects.create(node=tree.sub, agency=agency)
+    link = NodeAgencyFactory(node=tree.sub, agency=agency)
 
     assert_integrity_error(lambda: NodeAgency.objects.filter(pk=link.pk).update(role="owner"))
 
@@ -411,7 +419,7 @@ def test_full_clean_refuses_a_parent_in_another_plan(tree):
 
 
 def test_full_clean_refuses_a_move_under_its_own_subtree(tree):
-    nested = NodeFactory(plan=tree.plan, kind=NodeKind.SUBPROJECT, parent=tree.sub)
+    nested = SubprojectFactory(parent=tree.sub)
     measure = PlanNode.objects.get(pk=tree.measure.pk)
     measure.parent = PlanNode.objects.get(pk=tree.strategy.pk)
     measure.full_clean()  # where it is: fine
@@ -469,8 +477,8 @@ def test_paths_follow_the_tree(tree):
 
 def test_moving_a_node_moves_its_whole_subtree(tree):
     # given: measure > sub > nested, and a second strategy in another group
-    nested = NodeFactory(plan=tree.plan, kind=NodeKind.SUBPROJECT, parent=tree.sub, title="子子計畫")
-    deeper = NodeFactory(plan=tree.plan, kind=NodeKind.SUBPROJECT, parent=nested, title="更深")
+    nested = SubprojectFactory(parent=tree.sub, title="子子計畫")
+    deeper = SubprojectFactory(parent=nested, title="更深")
     sibling = NodeFactory(plan=tree.plan, kind=NodeKind.MEASURE, parent=tree.strategy, title="不動的措施")
     other_group = NodeFactory(plan=tree.plan, kind=NodeKind.GROUP, title="另一分組")
     other_strategy = NodeFactory(plan=tree.plan, kind=NodeKind.STRATEGY, parent=other_group, title="另一策略")
@@ -500,7 +508,7 @@ def test_moving_a_node_moves_its_whole_subtree(tree):
 
 
 def test_moving_a_node_up_a_level_shortens_the_subtree_paths(tree):
-    nested = NodeFactory(plan=tree.plan, kind=NodeKind.SUBPROJECT, parent=tree.sub)
+    nested = SubprojectFactory(parent=tree.sub)
     sub = PlanNode.objects.get(pk=tree.sub.pk)
 
     sub.parent = PlanNode.objects.get(pk=tree.strategy.pk)
@@ -541,7 +549,7 @@ def test_saving_without_a_move_leaves_paths_alone(tree):
 
 def test_moving_a_node_loaded_before_its_ancestor_moved_keeps_its_children(tree):
     # given: two nodes loaded at once, as a reorganisation would
-    nested = NodeFactory(plan=tree.plan, kind=NodeKind.SUBPROJECT, parent=tree.sub)
+    nested = SubprojectFactory(parent=tree.sub)
     other_group = NodeFactory(plan=tree.plan, kind=NodeKind.GROUP)
     other_strategy = NodeFactory(plan=tree.plan, kind=NodeKind.STRATEGY, parent=other_group)
     other_measure = NodeFactory(plan=tree.plan, kind=NodeKind.MEASURE, parent=tree.strategy)

@@ -1,6 +1,6 @@
-"""Quarterly reports in any status, for tests.
+"""Quarterly reports in any status, and lag flags with their threads, for tests.
 
-Two ways in:
+Reports, three ways in:
 
 * ``report_in_status(node=..., status=...)`` drives the report through ``reviews.services`` (create, submit,
   return, accept), so its fields, version and audit trail are what the application itself would have written.
@@ -8,20 +8,42 @@ Two ways in:
 * ``QuarterlyReportFactory`` writes the row directly (no ``ReportEvent``), with the fields each status needs kept
   consistent (``due_on``, ``first_submitted_at``, ``accepted_at``/``accepted_by``...). Use it when the test is about
   data the services cannot produce (an old quarter accepted long ago, many rows at once).
+* ``file_report_through_api(lead_client, node, status=...)`` files it over the API, as a lead and the secretariat
+  would, for tests about the requests themselves (the broker faults time each step).
+
+Flags: ``LagFlagFactory`` writes a flag row as a scan would have left it (``period``, ``rule``, ``severity``,
+``status``; a resolved flag gets a resolution time), ``FlagCommentFactory`` a comment in its thread.
+``LagSettingsFactory`` gives a plan its thresholds (the programme's defaults unless told), and
+``WebhookSubscriptionFactory`` subscribes another system to events.
 """
 
 import datetime
+import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import factory
 from django.utils import timezone
 
-from accounts.models import Role
 from projects.models import AgencyRole, NodeAgency
 from reviews import services
-from reviews.models import QuarterlyReport, ReportStatus
+from reviews.models import (
+    CommentKind,
+    FlagComment,
+    FlagResolution,
+    FlagStatus,
+    LagFlag,
+    LagRule,
+    LagSettings,
+    QuarterlyReport,
+    ReportStatus,
+    Severity,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from reviews.periods import Quarter
-from tests.factories import AgencyFactory, UserFactory, make_tree
+from tests.accounts.factories import lead_user, secretariat_user
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 
 DEFAULT_PERIOD = Quarter(2024, 1)
 
@@ -41,11 +63,7 @@ def lead_user_for(node):
     link = NodeAgency.objects.filter(node=node, role=AgencyRole.LEAD).select_related("agency").order_by("pk").first()
     if link is None:
         raise ValueError(f"{node} has no lead agency to file its reports")
-    return UserFactory(username=f"factory-lead-{link.agency_id}", role=Role.LEAD, agency=link.agency)
-
-
-def secretariat_user():
-    return UserFactory(username="factory-secretariat", role=Role.SECRETARIAT)
+    return lead_user(link.agency)
 
 
 def report_in_status(
@@ -124,3 +142,156 @@ class QuarterlyReportFactory(factory.django.DjangoModelFactory):
     budget_allocated = COMPLETE_CONTENT["budget_allocated"]
     budget_spent = COMPLETE_CONTENT["budget_spent"]
     achievements = COMPLETE_CONTENT["achievements"]
+
+
+# --------------------------------------------------------------------------- reports through the API
+
+API_REPORTS = "/api/v1/reports/"
+# A report body the API accepts for a sub-project running in 2024Q3: on plan, within budget.
+API_REPORT_CONTENT = {
+    "period": "2024Q3",
+    "planned_progress": "60",
+    "actual_progress": "60",
+    "budget_allocated": "5000000",
+    "budget_spent": "4600000",
+    "achievements": "完成平臺上線。",
+}
+
+
+def report_body(node, **fields) -> dict:
+    """The body that files a report for ``node``: ``API_REPORT_CONTENT`` changed by ``fields`` (None is sent as
+    null)."""
+    return {"project": node.pk, **API_REPORT_CONTENT, **fields}
+
+
+@dataclass
+class ApiStep:
+    action: str  # create, submit, return or accept
+    response: object
+    seconds: float
+
+
+@dataclass
+class FiledReport:
+    """What ``file_report_through_api`` did: each request, its answer and how long it took."""
+
+    steps: list[ApiStep] = field(default_factory=list)
+
+    @property
+    def response(self):
+        """The last answer: the report as it now is, with its ETag."""
+        return self.steps[-1].response
+
+    @property
+    def id(self) -> int:
+        return self.steps[0].response.json()["id"]
+
+    @property
+    def timings(self) -> list[tuple[str, int, float]]:
+        """``[(action, status code, seconds)]``, one per request."""
+        return [(step.action, step.response.status_code, step.seconds) for step in self.steps]
+
+
+def file_report_through_api(
+    lead_client,
+    node,
+    *,
+    status=ReportStatus.DRAFT,
+    secretariat_client=None,
+    return_reason="請補充預算執行說明",
+    **fields,
+) -> FiledReport:
+    """The lead POSTs a report for ``node`` (``report_body(node, **fields)``) and, as ``status`` asks, submits it,
+    and the secretariat returns or accepts it. Every request must succeed (201, then 200)."""
+    filed = FiledReport()
+
+    def step(action, call, expected=200):
+        started = time.perf_counter()
+        response = call()
+        filed.steps.append(ApiStep(action, response, time.perf_counter() - started))
+        assert response.status_code == expected, response.content
+        return response
+
+    created = step("create", lambda: lead_client.post(API_REPORTS, report_body(node, **fields), format="json"), 201)
+    actions = {
+        ReportStatus.DRAFT: [],
+        ReportStatus.SUBMITTED: [("submit", lead_client, {})],
+        ReportStatus.RETURNED: [("submit", lead_client, {}), ("return", secretariat_client, {"reason": return_reason})],
+        ReportStatus.ACCEPTED: [("submit", lead_client, {}), ("accept", secretariat_client, {})],
+    }
+    if status not in actions:
+        raise ValueError(f"unknown status {status!r}")
+    url = f"{API_REPORTS}{created.json()['id']}/"
+    for action, client, body in actions[status]:
+        if client is None:
+            raise ValueError(f"a report to {action} needs the secretariat_client")
+        etag = filed.response["ETag"]
+        step(
+            action,
+            lambda client=client, action=action, body=body, etag=etag: client.post(
+                f"{url}{action}/", body, format="json", HTTP_IF_MATCH=etag
+            ),
+        )
+    assert filed.response.json()["status"] == status, filed.response.content
+    return filed
+
+
+# --------------------------------------------------------------------------- lag flags and their threads
+
+
+class LagFlagFactory(factory.django.DjangoModelFactory):
+    """A flag row as an earlier scan would have left it. ``period`` (a ``Quarter``) sets year and quarter; a
+    resolved flag is resolved a day after it opened, the condition cleared, unless told otherwise."""
+
+    class Meta:
+        model = LagFlag
+
+    class Params:
+        period = DEFAULT_PERIOD
+
+    node = factory.LazyFunction(lambda: make_tree(lead_agency=AgencyFactory())[3][0])
+    rule = LagRule.PROGRESS_GAP
+    year = factory.LazyAttribute(lambda o: o.period.year)
+    quarter = factory.LazyAttribute(lambda o: o.period.quarter)
+    severity = Severity.YELLOW
+    status = FlagStatus.OPEN
+    opened_at = factory.LazyFunction(timezone.now)
+    evidence = factory.LazyAttribute(lambda o: {"rule": o.rule, "gap": "-6"})
+    resolved_at = factory.LazyAttribute(
+        lambda o: o.opened_at + datetime.timedelta(days=1) if o.status == FlagStatus.RESOLVED else None
+    )
+    resolution = factory.LazyAttribute(lambda o: FlagResolution.CLEARED if o.status == FlagStatus.RESOLVED else "")
+
+
+class FlagCommentFactory(factory.django.DjangoModelFactory):
+    """A comment in a flag's thread, by the secretariat unless ``author`` is given."""
+
+    class Meta:
+        model = FlagComment
+
+    flag = factory.SubFactory(LagFlagFactory)
+    author = factory.LazyFunction(secretariat_user)
+    kind = CommentKind.COMMENT
+    body = factory.Sequence(lambda n: f"意見 {n}")
+
+
+class LagSettingsFactory(factory.django.DjangoModelFactory):
+    """A plan's lag thresholds: the model's defaults (the programme's) unless given."""
+
+    class Meta:
+        model = LagSettings
+
+    plan = factory.SubFactory(PlanFactory)
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class WebhookSubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookSubscription
+
+    name = "portal"
+    url = "https://example.org/hook"
+    secret = "whsec-portal"
+    events = factory.LazyFunction(lambda: [WebhookEvent.REPORT_ACCEPTED])

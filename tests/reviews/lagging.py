@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from reviews.models import LagFlag, QuarterlyReport
 from reviews.periods import Quarter
-from tests.factories import MilestoneFactory
+from tests.projects.factories import MilestoneFactory
 from tests.reviews.factories import QuarterlyReportFactory
 from tests.reviews.rules.builders import taipei
 

@@ -7,7 +7,8 @@ from accounts.access import Capability, capabilities
 from accounts.models import Role
 from reviews import access
 from reviews.models import ReportStatus
-from tests.factories import UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import make_tree
 from tests.reviews.factories import report_in_status
 
 REPORTS = "/api/v1/reports/"

@@ -20,9 +20,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from accounts.models import Role
-from indicators.models import Indicator, IndicatorActual, IndicatorTarget, Measure
+from indicators.models import Measure
 from indicators.services import outline_import
-from projects.models import AgencyRole, NodeAgency, NodeKind, PlanNode
+from projects.models import NodeKind, PlanNode
 from projects.outline import read_outline
 from reviews.annual import annual_report_build, publication_reader
 from reviews.annual.docx import EAST_ASIAN_FONT, render_docx
@@ -31,8 +31,10 @@ from reviews.annual.wording import evidence_text
 from reviews.management.commands.export_report import Command as ExportReportCommand
 from reviews.models import ACTIVE_STATUSES, FlagStatus, LagFlag, LagRule, Severity
 from reviews.periods import Quarter
-from tests.factories import AgencyFactory, NodeFactory, PlanFactory, UserFactory
-from tests.reviews.factories import QuarterlyReportFactory
+from tests.accounts.factories import UserFactory
+from tests.indicators.factories import IndicatorActualFactory, IndicatorFactory
+from tests.projects.factories import AgencyFactory, NodeFactory, PlanFactory, SubprojectFactory
+from tests.reviews.factories import LagFlagFactory, QuarterlyReportFactory
 
 YEAR = 2024
 D = Decimal
@@ -44,34 +46,23 @@ W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def add_indicator(plan, node=None, *, key, name, unit="", targets=(), actuals=(), **fields):
-    indicator = Indicator.objects.create(plan=plan, node=node, key=key, name=name, unit=unit, **fields)
-    IndicatorTarget.objects.bulk_create(
-        IndicatorTarget(indicator=indicator, year=year, quarter=quarter, value=D(value))
-        for year, quarter, value in targets
+    """An indicator with (year, quarter, value) targets and (year, quarter, value, is_estimate) actuals."""
+    return IndicatorFactory(
+        plan=plan, node=node, key=key, name=name, unit=unit, targets=targets, actuals=actuals, **fields
     )
-    IndicatorActual.objects.bulk_create(
-        IndicatorActual(indicator=indicator, year=year, quarter=quarter, value=D(value), is_estimate=estimate)
-        for year, quarter, value, estimate in actuals
-    )
-    return indicator
 
 
 def add_subproject(plan, parent, *, number, title, agencies, position=0):
-    node = NodeFactory(plan=plan, kind=NodeKind.SUBPROJECT, parent=parent, number=number, title=title)
-    node.position = position
-    node.save()
-    for index, agency in enumerate(agencies):
-        NodeAgency.objects.create(node=node, agency=agency, role=AgencyRole.LEAD, position=index)
-    return node
+    """A sub-project led by ``agencies``, in that order."""
+    return SubprojectFactory(parent=parent, number=number, title=title, position=position, lead_agency=agencies)
 
 
 def add_flag(node, *, rule, severity, status=FlagStatus.OPEN, year=YEAR, quarter=3, evidence=None):
     now = timezone.now()
-    return LagFlag.objects.create(
+    return LagFlagFactory(
         node=node,
         rule=rule,
-        year=year,
-        quarter=quarter,
+        period=Quarter(year, quarter),
         severity=severity,
         status=status,
         evidence=evidence or {},
@@ -140,7 +131,7 @@ def programme(db):
     qualitative = add_indicator(
         plan, infrastructure, key="貳/target/2", name="推動資料傳輸平臺", measure=Measure.QUALITATIVE, position=2
     )
-    IndicatorActual.objects.create(indicator=qualitative, year=YEAR, text="已有 63 個機關介接")
+    IndicatorActualFactory(indicator=qualitative, year=YEAR, text="已有 63 個機關介接")
     add_indicator(
         plan,
         fiber,

@@ -23,9 +23,10 @@ from contextlib import ExitStack
 import pytest
 from django.utils import timezone
 
-from reviews.models import OutboxMessage, ReportStatus, WebhookSubscription
+from reviews.models import OutboxMessage, ReportStatus
 from reviews.services import outbox_enqueue
-from tests.factories import PlanFactory, make_tree
+from tests.projects.factories import PlanFactory, make_tree
+from tests.reviews.factories import WebhookSubscriptionFactory, file_report_through_api
 from tests.support.broker import queued_tasks, settings_for_broker, use_broker
 from tests.support.processes import RedisServer, free_port, redis_server_binary
 from tests.support.servers import HungServer
@@ -33,7 +34,6 @@ from tests.support.workers import relay_with_deadline
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-REPORTS = "/api/v1/reports/"
 REQUEST_BUDGET_SECONDS = 2.0
 # The relay must give up and return: far longer than this is a hang, not a slow broker.
 RELAY_HARD_TIMEOUT_SECONDS = 60
@@ -49,7 +49,7 @@ def subproject(agency):
 
 @pytest.fixture
 def subscription(db):
-    return WebhookSubscription.objects.create(
+    return WebhookSubscriptionFactory(
         name="portal", url="http://127.0.0.1:9/hooks", secret="s3cret", events=["report.accepted"]
     )
 
@@ -71,42 +71,6 @@ def both_faults(test):
 def needs_redis_server():
     if redis_server_binary() is None:
         pytest.skip("needs the redis-server binary to start a broker of its own")
-
-
-def timed(call):
-    started = time.perf_counter()
-    response = call()
-    return response, time.perf_counter() - started
-
-
-def file_and_accept_through_the_api(lead_client, secretariat_client, subproject):
-    """A lead files and submits a report, the secretariat accepts it; returns [(step, status, seconds)]."""
-    steps = []
-    body = {
-        "project": subproject.pk,
-        "period": "2024Q3",
-        "planned_progress": "60",
-        "actual_progress": "60",
-        "budget_allocated": "5000000",
-        "budget_spent": "4600000",
-        "achievements": "完成平臺上線。",
-    }
-    created, seconds = timed(lambda: lead_client.post(REPORTS, body, format="json"))
-    steps.append(("create", created.status_code, seconds))
-    assert created.status_code == 201, created.content
-    report_id = created.json()["id"]
-    previous = created
-    for step, client in (("submit", lead_client), ("accept", secretariat_client)):
-        response, seconds = timed(
-            lambda client=client, step=step, previous=previous: client.post(
-                f"{REPORTS}{report_id}/{step}/", {}, format="json", HTTP_IF_MATCH=previous["ETag"]
-            )
-        )
-        steps.append((step, response.status_code, seconds))
-        assert response.status_code == 200, response.content
-        previous = response
-    assert previous.json()["status"] == ReportStatus.ACCEPTED
-    return report_id, steps
 
 
 def run_relay(*, timeout=RELAY_HARD_TIMEOUT_SECONDS, unblock=None):
@@ -150,7 +114,10 @@ def test_requests_answer_at_once_and_the_relay_leaves_the_jobs_waiting(
     kind, url, hung = unavailable_broker
     with use_broker(url, django_settings=settings):
         # when a report is filed, submitted and accepted through the API
-        report_id, steps = file_and_accept_through_the_api(lead_client, secretariat_client, subproject)
+        filed = file_report_through_api(
+            lead_client, subproject, status=ReportStatus.ACCEPTED, secretariat_client=secretariat_client
+        )
+        report_id, steps = filed.id, filed.timings
 
         # then every request answered as usual, at once: none of them talks to the broker
         print(f"broker {kind}: " + ", ".join(f"{step} {status} in {seconds:.3f}s" for step, status, seconds in steps))
@@ -188,7 +155,9 @@ def test_jobs_left_by_an_unavailable_broker_are_published_once_when_it_is_back(
     kind, url, hung = unavailable_broker
     with ExitStack() as stack:
         stack.enter_context(use_broker(url, django_settings=settings))
-        report_id, _ = file_and_accept_through_the_api(lead_client, secretariat_client, subproject)
+        report_id = file_report_through_api(
+            lead_client, subproject, status=ReportStatus.ACCEPTED, secretariat_client=secretariat_client
+        ).id
         assert run_relay(unblock=hung.close if hung else None)[0] == (0, 2)
         rows = pending_rows()
 

@@ -19,9 +19,18 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.services import token_issue
-from projects.models import AgencyRole, NodeAgency, NodeKind
+from projects.models import AgencyRole
 from reviews.models import CommentKind, FlagComment, FlagResolution, FlagStatus, LagFlag, LagRule, Severity
-from tests.factories import AgencyFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from reviews.periods import Quarter
+from tests.accounts.factories import UserFactory, lead_user
+from tests.projects.factories import (
+    AgencyFactory,
+    NodeAgencyFactory,
+    PlanFactory,
+    SubprojectFactory,
+    make_tree,
+)
+from tests.reviews.factories import FlagCommentFactory, LagFlagFactory
 
 FLAGS = "/api/v1/flags/"
 
@@ -64,13 +73,12 @@ def make_flag(
     if status == FlagStatus.RESOLVED:
         extra.setdefault("resolved_at", opened_at + days(1))
         extra.setdefault("resolution", FlagResolution.CLEARED)
-    return LagFlag.objects.create(
+    return LagFlagFactory(
         node=node,
         rule=rule,
         severity=severity,
         status=status,
-        year=year,
-        quarter=quarter,
+        period=Quarter(year, quarter),
         opened_at=opened_at,
         evidence={"rule": rule, "gap": "-6"},
         **extra,
@@ -92,7 +100,7 @@ def unit(agency):
 
 @pytest.fixture
 def unit_lead_client(unit):
-    return _client_for(UserFactory(username="unit-lead", role=Role.LEAD, agency=unit))
+    return _client_for(lead_user(unit, "unit-lead"))
 
 
 @pytest.fixture
@@ -101,10 +109,9 @@ def world(agency, unit, other_agency):
     B (經濟部). Plan Q: one sub-project led by A."""
     plan = PlanFactory(code="smart-nation")
     group1, _strategy, measure1, (sub_a,) = make_tree(plan, lead_agency=agency, prefix="一")
-    sub_u = NodeFactory(plan=plan, kind=NodeKind.SUBPROJECT, parent=measure1, title="數位產業署的子計畫")
-    NodeAgency.objects.create(node=sub_u, agency=unit, role=AgencyRole.LEAD)
+    sub_u = SubprojectFactory(parent=measure1, title="數位產業署的子計畫", lead_agency=unit)
     # B co-runs A's sub-project: co-running is not leading, so B's lead does not see its flags.
-    NodeAgency.objects.create(node=sub_a, agency=other_agency, role=AgencyRole.CO)
+    NodeAgencyFactory(node=sub_a, agency=other_agency, role=AgencyRole.CO)
     group2, _, _, (sub_b,) = make_tree(plan, lead_agency=other_agency, prefix="二")
     other_plan = PlanFactory(code="other-plan")
     _, _, _, (sub_q,) = make_tree(other_plan, lead_agency=agency, prefix="Q")
@@ -172,7 +179,7 @@ def test_list_scope_per_role(
 
 def test_list_shapes_per_role(world, secretariat_client, lead_client, reader_client):
     flag = make_flag(world.nodes["A"])
-    FlagComment.objects.create(flag=flag, author=secretariat_client.user, body="請說明")
+    FlagCommentFactory(flag=flag, author=secretariat_client.user, body="請說明")
 
     for client, keys in ((secretariat_client, FULL_KEYS), (lead_client, FULL_KEYS), (reader_client, PUBLIC_KEYS)):
         (row,) = client.get(FLAGS).json()["results"]
@@ -341,17 +348,8 @@ def test_list_is_paginated(world, secretariat_client):
 
 def test_list_pages_hold_fifty_by_default(world, secretariat_client):
     node = world.nodes["A"]
-    LagFlag.objects.bulk_create(
-        LagFlag(
-            node=node,
-            rule=rule,
-            year=2021 + (i // 4) % 5,
-            quarter=i % 4 + 1,
-            severity=Severity.YELLOW,
-            opened_at=T0,
-        )
-        for i, rule in enumerate(rule for rule in LagRule.values for _ in range(11))
-    )
+    for i, rule in enumerate(rule for rule in LagRule.values for _ in range(11)):
+        LagFlagFactory(node=node, rule=rule, period=Quarter(2021 + (i // 4) % 5, i % 4 + 1), opened_at=T0)
 
     body = secretariat_client.get(FLAGS).json()
 
@@ -365,8 +363,8 @@ def test_list_pages_hold_fifty_by_default(world, secretariat_client):
 def test_detail_for_the_secretariat_and_the_lead_has_the_thread(world, secretariat_client, lead_client):
     flag = make_flag(world.nodes["U"], severity=Severity.RED, status=FlagStatus.ACKNOWLEDGED, acknowledged_at=T0)
     LagFlag.objects.filter(pk=flag.pk).update(acknowledged_by=secretariat_client.user)
-    FlagComment.objects.create(flag=flag, author=secretariat_client.user, body="請說明落後原因")
-    FlagComment.objects.create(
+    FlagCommentFactory(flag=flag, author=secretariat_client.user, body="請說明落後原因")
+    FlagCommentFactory(
         flag=flag, author=lead_client.user, kind=CommentKind.IMPROVEMENT_PLAN, body="增派人力，六月底前趕上"
     )
 
@@ -392,7 +390,7 @@ def test_detail_for_the_secretariat_and_the_lead_has_the_thread(world, secretari
 
 def test_detail_for_a_reader_is_the_public_shape(world, secretariat_client, reader_client):
     flag = make_flag(world.nodes["B"])
-    FlagComment.objects.create(flag=flag, author=secretariat_client.user, body="內部討論")
+    FlagCommentFactory(flag=flag, author=secretariat_client.user, body="內部討論")
     secretariat_client.post(url(flag, "resolve"), {"reason": "已與機關確認"}, format="json")
 
     response = reader_client.get(url(flag))
@@ -763,7 +761,7 @@ def _flag_with_comments(node, index, authors):
         acknowledged_at=T0 if index % 3 else None,
     )
     for author in authors:
-        FlagComment.objects.create(flag=flag, author=author, body=f"第 {index} 則")
+        FlagCommentFactory(flag=flag, author=author, body=f"第 {index} 則")
     return flag
 
 

@@ -23,9 +23,10 @@ from accounts.models import Role
 from reviews import services
 from reviews.models import LagFlag, LagRule, LagSettings, LagSettingsChange, ReportStatus
 from reviews.periods import Quarter
-from tests.factories import PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import PlanFactory, make_tree
 
-from .factories import report_in_status
+from .factories import LagSettingsFactory, report_in_status
 
 FIELDS = [
     "late_red_days_after_quarter_end",
@@ -53,7 +54,7 @@ def plan(db):
 
 @pytest.fixture
 def lag_settings(plan):
-    return LagSettings.objects.create(plan=plan)
+    return LagSettingsFactory(plan=plan)
 
 
 @pytest.fixture

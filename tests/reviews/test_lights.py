@@ -11,9 +11,18 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from projects.models import AgencyRole, NodeAgency, NodeKind, PlanNode
+from projects.models import AgencyRole, NodeKind, PlanNode
 from reviews.models import FlagResolution, FlagStatus, LagFlag, LagRule, Severity
-from tests.factories import AgencyFactory, NodeFactory, PlanFactory, make_tree
+from reviews.periods import Quarter
+from tests.projects.factories import (
+    AgencyFactory,
+    NodeAgencyFactory,
+    NodeFactory,
+    PlanFactory,
+    SubprojectFactory,
+    make_tree,
+)
+from tests.reviews.factories import LagFlagFactory
 
 PROJECTS = "/api/v1/projects/"
 LIGHTS = "/api/v1/lights/"
@@ -29,15 +38,13 @@ def flag(node, severity, status=FlagStatus.OPEN, *, rule=None, quarter=1):
         extra = {"resolved_at": T0, "resolution": FlagResolution.RESOLVED, "resolution_reason": "已改善"}
     if status == FlagStatus.ACKNOWLEDGED:
         extra = {"acknowledged_at": T0}
-    return LagFlag.objects.create(
-        node=node, rule=rule, severity=severity, status=status, year=2024, quarter=quarter, opened_at=T0, **extra
+    return LagFlagFactory(
+        node=node, rule=rule, severity=severity, status=status, period=Quarter(2024, quarter), opened_at=T0, **extra
     )
 
 
 def subproject(parent, title, lead):
-    node = NodeFactory(plan=parent.plan, kind=NodeKind.SUBPROJECT, parent=parent, title=title)
-    NodeAgency.objects.create(node=node, agency=lead, role=AgencyRole.LEAD)
-    return node
+    return SubprojectFactory(parent=parent, title=title, lead_agency=lead)
 
 
 def light_of(client, node):
@@ -252,7 +259,7 @@ def test_lights_by_agency_count_a_sub_units_sub_projects_under_its_ministry(plan
 def test_a_sub_project_led_by_a_ministry_and_its_sub_unit_counts_once(plan_world, agencies, secretariat_client):
     # given A's red sub-project is led jointly by A and its sub-unit U
     a_red = PlanNode.objects.get(plan=plan_world.plan, title="A 紅")
-    NodeAgency.objects.create(node=a_red, agency=agencies.U, role=AgencyRole.LEAD)
+    NodeAgencyFactory(node=a_red, agency=agencies.U, role=AgencyRole.LEAD)
 
     rows = {row["name"]: counts(row) for row in lights(secretariat_client, plan_world.plan, by="agency")}
 
@@ -261,7 +268,7 @@ def test_a_sub_project_led_by_a_ministry_and_its_sub_unit_counts_once(plan_world
 
 def test_lights_by_agency_count_only_the_sub_projects_an_agency_leads(plan_world, agencies, secretariat_client):
     # given A co-runs B's yellow sub-project
-    NodeAgency.objects.create(node=plan_world.b_yellow, agency=agencies.A, role=AgencyRole.CO)
+    NodeAgencyFactory(node=plan_world.b_yellow, agency=agencies.A, role=AgencyRole.CO)
 
     rows = {row["name"]: counts(row) for row in lights(secretariat_client, plan_world.plan, by="agency")}
 
@@ -391,7 +398,7 @@ def test_projects_query_count_with_lights_is_the_same_for_1_and_50_rows(
     # when there are 50, of every light, with lead and co agencies
     for index in range(1, 50):
         node = subproject(measure, f"子計畫 {index}", agency)
-        NodeAgency.objects.create(node=node, agency=other_agency, role=AgencyRole.CO)
+        NodeAgencyFactory(node=node, agency=other_agency, role=AgencyRole.CO)
         if index % 3 == 1:
             flag(node, Severity.YELLOW)
         elif index % 3 == 2:

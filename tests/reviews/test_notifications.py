@@ -11,23 +11,22 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.models import Role
-from projects.models import Agency, AgencyRole, NodeAgency
+from projects.models import AgencyRole
 from reviews import services
 from reviews.models import (
     EmailLog,
     FlagStatus,
     LagFlag,
     LagRule,
-    LagSettings,
     OutboxMessage,
     ReportStatus,
     Severity,
 )
 from reviews.periods import Quarter
 from reviews.services import notifications
-from tests.factories import AgencyFactory, PlanFactory, UserFactory, make_tree
-from tests.reviews.factories import QuarterlyReportFactory, report_in_status
+from tests.accounts.factories import lead_user, reader_user, secretariat_user
+from tests.projects.factories import AgencyFactory, NodeAgencyFactory, PlanFactory, make_tree
+from tests.reviews.factories import LagFlagFactory, LagSettingsFactory, QuarterlyReportFactory, report_in_status
 
 pytestmark = pytest.mark.django_db
 
@@ -50,11 +49,10 @@ def flag(node, *, severity=Severity.RED, status=FlagStatus.OPEN, rule=LagRule.PR
     opened_at = extra.pop("opened_at", at(2024, 5, 1))
     if status == FlagStatus.RESOLVED:
         extra.setdefault("resolved_at", opened_at + datetime.timedelta(days=1))
-    return LagFlag.objects.create(
+    return LagFlagFactory(
         node=node,
         rule=rule,
-        year=period[0],
-        quarter=period[1],
+        period=Quarter(*period),
         severity=severity,
         status=status,
         opened_at=opened_at,
@@ -64,13 +62,11 @@ def flag(node, *, severity=Severity.RED, status=FlagStatus.OPEN, rule=LagRule.PR
 
 
 def secretariat(username="sec", email="sec@example.org", **extra):
-    return UserFactory(username=username, role=Role.SECRETARIAT, email=email, **extra)
+    return secretariat_user(username, email=email, **extra)
 
 
 def lead(username, agency, email=None, **extra):
-    return UserFactory(
-        username=username, role=Role.LEAD, agency=agency, email=email or f"{username}@example.org", **extra
-    )
+    return lead_user(agency, username, email=email or f"{username}@example.org", **extra)
 
 
 def email_keys() -> set[tuple[int, datetime.datetime]]:
@@ -89,7 +85,7 @@ def email_keys() -> set[tuple[int, datetime.datetime]]:
 @pytest.fixture
 def people(agency, other_agency):
     """Who should and should not hear of a red flag on a sub-project led by ``agency``."""
-    unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
+    unit = AgencyFactory(name="數位發展部數位產業署", parent=agency)
     co_agency = AgencyFactory(name="國家發展委員會")
     return {
         "secretariat": secretariat(),
@@ -100,8 +96,8 @@ def people(agency, other_agency):
         "lead_of_another_agency": lead("lead-other", other_agency),
         "lead_of_a_co_agency": lead("lead-co", co_agency),
         "inactive_lead": lead("lead-gone", agency, is_active=False),
-        "lead_without_email": UserFactory(username="lead-no-mail", role=Role.LEAD, agency=agency, email=""),
-        "reader": UserFactory(username="reader-mail", role=Role.READER, email="reader@example.org"),
+        "lead_without_email": lead_user(agency, "lead-no-mail", email=""),
+        "reader": reader_user("reader-mail", email="reader@example.org"),
         "co_agency": co_agency,
     }
 
@@ -109,7 +105,7 @@ def people(agency, other_agency):
 @pytest.fixture
 def red_node(agency, people):
     node = subproject(agency, title="甲")
-    NodeAgency.objects.create(node=node, agency=people["co_agency"], role=AgencyRole.CO)
+    NodeAgencyFactory(node=node, agency=people["co_agency"], role=AgencyRole.CO)
     return node
 
 
@@ -136,7 +132,7 @@ def test_a_red_flag_of_a_sub_units_sub_project_reaches_the_leads_of_the_unit_and
     agency, people, mailoutbox
 ):
     # given: a sub-project led by the sub-unit, which the ministry's leads see too
-    unit = Agency.objects.get(name="數位發展部數位產業署")
+    unit = AgencyFactory(name="數位發展部數位產業署")  # the one ``people`` made
     red = flag(subproject(unit, title="乙"))
 
     notifications.notify_red_flags(flag_ids=[red.pk])
@@ -350,7 +346,7 @@ def test_the_weekly_digest_lists_red_flags_first(agency, mailoutbox):
 def owed(agency, other_agency):
     """On 2024-07-05: 2024Q2 reports are due 2024-07-10 (in 5 days), 2024Q1 ones were due 2024-04-10."""
     plan = PlanFactory()
-    unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
+    unit = AgencyFactory(name="數位發展部數位產業署", parent=agency)
     mine = subproject(agency, plan=plan, title="甲")
     units = subproject(unit, plan=plan, title="丙")
     theirs = subproject(other_agency, plan=plan, title="乙")
@@ -364,7 +360,7 @@ def owed(agency, other_agency):
         "other": lead("lead-other", other_agency),
     }
     lead("lead-gone", agency, is_active=False)
-    UserFactory(username="lead-no-mail", role=Role.LEAD, agency=agency, email="")
+    lead_user(agency, "lead-no-mail", email="")
     return {"mine": mine, "units": units, "theirs": theirs, **users}
 
 
@@ -437,7 +433,7 @@ def test_nothing_owed_nothing_sent(agency, mailoutbox):
 def test_the_reminder_window_is_the_plans_setting(agency, mailoutbox, reminder_days, on, expected_subject):
     plan = PlanFactory()
     if reminder_days is not None:
-        LagSettings.objects.create(plan=plan, reminder_days_before_due=reminder_days)
+        LagSettingsFactory(plan=plan, reminder_days_before_due=reminder_days)
     # a sub-project reporting from 2024Q2 on: its first report is due 2024-07-10
     subproject(agency, plan=plan, start=datetime.date(2024, 4, 1), end=datetime.date(2024, 12, 31))
     lead("lead-window", agency)

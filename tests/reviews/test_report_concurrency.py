@@ -30,9 +30,10 @@ from reviews.models import (
     ReportStatus,
 )
 from reviews.periods import Quarter, quarters_between
-from tests.factories import UserFactory, make_tree
+from tests.accounts.factories import UserFactory, secretariat_user
+from tests.projects.factories import make_tree
 
-from .factories import report_in_status, secretariat_user
+from .factories import report_in_status
 
 REPORTS = "/api/v1/reports/"
 ROUNDS = 10

@@ -5,11 +5,14 @@ from decimal import Decimal
 
 import pytest
 
-from indicators.models import Indicator, IndicatorActual
-from projects.models import Agency, AgencyRole, NodeAgency
+from indicators.models import IndicatorActual
+from projects.models import AgencyRole
 from reviews.models import QuarterlyReport, ReportEvent
 from reviews.periods import Quarter, today
-from tests.factories import MilestoneFactory, PlanFactory, make_tree
+from tests.accounts.factories import lead_user
+from tests.indicators.factories import IndicatorFactory
+from tests.projects.factories import AgencyFactory, MilestoneFactory, NodeAgencyFactory, PlanFactory, make_tree
+from tests.reviews.factories import file_report_through_api, report_body
 
 REPORTS = "/api/v1/reports/"
 
@@ -18,26 +21,6 @@ REPORTS = "/api/v1/reports/"
 def subproject(agency):
     _, _, _, (sub,) = make_tree(PlanFactory(), lead_agency=agency)
     return sub
-
-
-def draft_body(subproject, **overrides):
-    body = {
-        "project": subproject.pk,
-        "period": "2024Q3",
-        "planned_progress": "60",
-        "actual_progress": "60",
-        "budget_allocated": "5000000",
-        "budget_spent": "4600000",
-        "achievements": "完成平臺上線。",
-    }
-    body.update(overrides)
-    return body
-
-
-def create(client, subproject, **overrides):
-    response = client.post(REPORTS, draft_body(subproject, **overrides), format="json")
-    assert response.status_code == 201, response.json()
-    return response
 
 
 def act(client, response, action, **body):
@@ -51,7 +34,7 @@ def patch(client, response, **body):
 
 def test_draft_returned_twice_then_accepted_has_its_whole_history(lead_client, secretariat_client, subproject):
     # given a draft
-    created = create(lead_client, subproject)
+    created = file_report_through_api(lead_client, subproject).response
     assert created.json()["status"] == "draft"
     assert created["ETag"] == f'"{created.json()["id"]}-1"'
 
@@ -103,7 +86,7 @@ def test_draft_returned_twice_then_accepted_has_its_whole_history(lead_client, s
 
 
 def test_who_did_what_is_never_taken_from_the_body(lead_client, secretariat_client, subproject, other_lead_client):
-    created = create(lead_client, subproject)
+    created = file_report_through_api(lead_client, subproject).response
     submitted = act(lead_client, created, "submit")
 
     accepted = secretariat_client.post(
@@ -121,10 +104,8 @@ def test_who_did_what_is_never_taken_from_the_body(lead_client, secretariat_clie
 def test_accepting_applies_milestones_and_indicator_values_as_actuals(lead_client, secretariat_client, subproject):
     milestone = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 9, 30))
     later = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 12, 31))
-    indicator = Indicator.objects.create(
-        plan=subproject.plan, node=subproject, key="sub/1", name="開放資料集數", unit="項"
-    )
-    created = create(
+    indicator = IndicatorFactory(node=subproject, key="sub/1", name="開放資料集數", unit="項")
+    created = file_report_through_api(
         lead_client,
         subproject,
         milestone_entries=[
@@ -132,7 +113,7 @@ def test_accepting_applies_milestones_and_indicator_values_as_actuals(lead_clien
             {"milestone": later.pk, "forecast_date": "2025-02-28", "note": "採購延宕"},
         ],
         indicator_values=[{"indicator": indicator.pk, "value": "875"}],
-    )
+    ).response
     submitted = act(lead_client, created, "submit")
 
     # nothing counts before acceptance
@@ -152,7 +133,7 @@ def test_accepting_applies_milestones_and_indicator_values_as_actuals(lead_clien
 
 @pytest.mark.parametrize("action", ["submit", "accept", "return"])
 def test_an_accepted_report_is_locked(lead_client, secretariat_client, subproject, action):
-    created = create(lead_client, subproject)
+    created = file_report_through_api(lead_client, subproject).response
     accepted = act(secretariat_client, act(lead_client, created, "submit"), "accept")
     events = ReportEvent.objects.count()
 
@@ -168,7 +149,7 @@ def test_an_accepted_report_is_locked(lead_client, secretariat_client, subprojec
 
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_returning_needs_a_reason(lead_client, secretariat_client, subproject, reason):
-    submitted = act(lead_client, create(lead_client, subproject), "submit")
+    submitted = act(lead_client, file_report_through_api(lead_client, subproject).response, "submit")
 
     response = act(secretariat_client, submitted, "return", **({} if reason is None else {"reason": reason}))
 
@@ -178,7 +159,7 @@ def test_returning_needs_a_reason(lead_client, secretariat_client, subproject, r
 
 
 def test_only_drafts_and_returned_reports_can_be_submitted(lead_client, subproject):
-    submitted = act(lead_client, create(lead_client, subproject), "submit")
+    submitted = act(lead_client, file_report_through_api(lead_client, subproject).response, "submit")
 
     again = act(lead_client, submitted, "submit")
 
@@ -186,7 +167,7 @@ def test_only_drafts_and_returned_reports_can_be_submitted(lead_client, subproje
 
 
 def test_submitting_needs_the_figures(lead_client, subproject):
-    created = create(lead_client, subproject, budget_spent=None, planned_progress=None)
+    created = file_report_through_api(lead_client, subproject, budget_spent=None, planned_progress=None).response
 
     response = act(lead_client, created, "submit")
 
@@ -196,7 +177,7 @@ def test_submitting_needs_the_figures(lead_client, subproject):
 
 
 def test_stale_or_missing_if_match(lead_client, subproject):
-    created = create(lead_client, subproject)
+    created = file_report_through_api(lead_client, subproject).response
     report_url = f"{REPORTS}{created.json()['id']}/"
     patch(lead_client, created, achievements="第一次修改")
 
@@ -219,8 +200,10 @@ def test_due_date_follows_the_plans_setting_and_lateness_is_known(lead_client, a
     subproject.save()
     current = Quarter.containing(today())
 
-    late = act(lead_client, create(lead_client, subproject, period="2024Q1"), "submit").json()
-    on_time = act(lead_client, create(lead_client, subproject, period=str(current)), "submit").json()
+    late = act(lead_client, file_report_through_api(lead_client, subproject, period="2024Q1").response, "submit").json()
+    on_time = act(
+        lead_client, file_report_through_api(lead_client, subproject, period=str(current)).response, "submit"
+    ).json()
 
     assert late["due_on"] == "2024-04-15"
     assert (late["submitted_on_time"], late["is_late"]) == (False, True)
@@ -234,13 +217,13 @@ def test_what_an_agency_still_owes_and_by_when(lead_client, agency, other_agency
     plan = PlanFactory()
     _, _, _, (mine,) = make_tree(plan, lead_agency=agency, prefix="甲")
     _, _, _, (theirs,) = make_tree(plan, lead_agency=other_agency, prefix="乙")
-    unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
+    unit = AgencyFactory(name="數位發展部數位產業署", parent=agency)
     _, _, _, (units,) = make_tree(plan, lead_agency=unit, prefix="丙")
     for node in (mine, theirs, units):
         node.start_date, node.end_date = datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)
         node.save()
-    act(lead_client, create(lead_client, mine, period="2024Q1"), "submit")
-    create(lead_client, mine, period="2024Q2")
+    act(lead_client, file_report_through_api(lead_client, mine, period="2024Q1").response, "submit")
+    file_report_through_api(lead_client, mine, period="2024Q2")
 
     owed = lead_client.get(f"{REPORTS}owed/").json()
 
@@ -271,11 +254,10 @@ def test_secretariat_asks_what_any_agency_owes(secretariat_client, agency):
 
 def test_a_lead_of_a_sub_unit_files_for_the_sub_units_subprojects(agency, db):
     from tests.conftest import _client_for
-    from tests.factories import UserFactory
 
-    unit = Agency.objects.create(name="數位發展部數位產業署", parent=agency)
+    unit = AgencyFactory(name="數位發展部數位產業署", parent=agency)
     _, _, _, (subproject,) = make_tree(PlanFactory())
-    NodeAgency.objects.create(node=subproject, agency=unit, role=AgencyRole.LEAD)
-    unit_lead = _client_for(UserFactory(username="unit-lead", role="lead", agency=unit))
+    NodeAgencyFactory(node=subproject, agency=unit, role=AgencyRole.LEAD)
+    unit_lead = _client_for(lead_user(unit, "unit-lead"))
 
-    assert unit_lead.post(REPORTS, draft_body(subproject), format="json").status_code == 201
+    assert unit_lead.post(REPORTS, report_body(subproject), format="json").status_code == 201

@@ -13,12 +13,18 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import Role
 from accounts.services import token_issue
-from projects.models import AgencyRole, NodeAgency, NodeKind
+from projects.models import AgencyRole
 from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
 from reviews.periods import Quarter
-from tests.factories import AgencyFactory, NodeFactory, PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import lead_user
+from tests.projects.factories import (
+    AgencyFactory,
+    NodeAgencyFactory,
+    PlanFactory,
+    SubprojectFactory,
+    make_tree,
+)
 
 from .factories import QuarterlyReportFactory, report_in_status
 
@@ -34,7 +40,7 @@ def unit(agency):
 
 @pytest.fixture
 def unit_lead_client(unit):
-    user = UserFactory(username="unit-lead", role=Role.LEAD, agency=unit)
+    user = lead_user(unit, "unit-lead")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
     client.user = user
@@ -46,24 +52,9 @@ def world(agency, unit, other_agency):
     """One plan with three sub-projects: led by A (the ministry), by U (a sub-unit of A), by B (another ministry)."""
     plan = PlanFactory(code="smart-nation")
     group, _strategy, measure, (led_by_a,) = make_tree(plan, lead_agency=agency)
-    led_by_unit = NodeFactory(
-        plan=plan,
-        kind=NodeKind.SUBPROJECT,
-        parent=measure,
-        title="數位產業署的子計畫",
-        start_date=led_by_a.start_date,
-        end_date=led_by_a.end_date,
-    )
-    NodeAgency.objects.create(node=led_by_unit, agency=unit, role=AgencyRole.LEAD)
-    led_by_b = NodeFactory(
-        plan=plan,
-        kind=NodeKind.SUBPROJECT,
-        parent=measure,
-        title="經濟部的子計畫",
-        start_date=led_by_a.start_date,
-        end_date=led_by_a.end_date,
-    )
-    NodeAgency.objects.create(node=led_by_b, agency=other_agency, role=AgencyRole.LEAD)
+    dates = {"start_date": led_by_a.start_date, "end_date": led_by_a.end_date}
+    led_by_unit = SubprojectFactory(parent=measure, title="數位產業署的子計畫", lead_agency=unit, **dates)
+    led_by_b = SubprojectFactory(parent=measure, title="經濟部的子計畫", lead_agency=other_agency, **dates)
     return SimpleNamespace(
         plan=plan,
         group=group,
@@ -529,7 +520,7 @@ def test_a_reader_cannot_list_what_another_agency_owes(reader_client, world, eve
 def test_a_co_agency_lead_sees_only_accepted_reports_and_edits_none(lead_client, world, status, detail, patch):
     # given: B's sub-project, on which A is a co-agency
     node = world.nodes["B"]
-    NodeAgency.objects.create(node=node, agency=world.agency, role=AgencyRole.CO)
+    NodeAgencyFactory(node=node, agency=world.agency, role=AgencyRole.CO)
     report = report_in_status(node=node, status=status)
 
     # then

@@ -4,10 +4,11 @@ import datetime
 
 import pytest
 
-from indicators.models import Indicator
-from reviews.models import QuarterlyReport, ReportEvent
+from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
 from reviews.periods import Quarter, today
-from tests.factories import MilestoneFactory, PlanFactory, make_tree
+from tests.indicators.factories import IndicatorFactory
+from tests.projects.factories import MilestoneFactory, PlanFactory, make_tree
+from tests.reviews.factories import file_report_through_api
 
 REPORTS = "/api/v1/reports/"
 
@@ -89,7 +90,7 @@ def test_a_report_is_for_a_subproject(lead_client, subproject):
 
 def test_milestone_and_indicator_entries_of_another_subproject_are_refused(lead_client, subproject, foreign_subproject):
     theirs = MilestoneFactory(node=foreign_subproject)
-    indicator = Indicator.objects.create(plan=foreign_subproject.plan, node=foreign_subproject, key="x", name="x")
+    indicator = IndicatorFactory(node=foreign_subproject, key="x", name="x")
 
     milestones = lead_client.post(
         REPORTS,
@@ -127,23 +128,18 @@ def test_a_second_report_for_the_same_quarter_is_refused(lead_client, subproject
     assert QuarterlyReport.objects.count() == 1
 
 
-def accepted_report(lead_client, secretariat_client, subproject, period, actual):
-    created = lead_client.post(
-        REPORTS, body_for(subproject, period=period, actual_progress=actual, planned_progress=actual), format="json"
-    )
-    submitted = lead_client.post(
-        f"{REPORTS}{created.json()['id']}/submit/", {}, format="json", HTTP_IF_MATCH=created["ETag"]
-    )
-    accepted = secretariat_client.post(
-        f"{REPORTS}{created.json()['id']}/accept/", {}, format="json", HTTP_IF_MATCH=submitted["ETag"]
-    )
-    assert accepted.json()["status"] == "accepted"
-
-
 def test_progress_lower_than_the_last_accepted_quarter_needs_an_explanation(
     lead_client, secretariat_client, subproject
 ):
-    accepted_report(lead_client, secretariat_client, subproject, "2024Q2", "55")
+    file_report_through_api(
+        lead_client,
+        subproject,
+        status=ReportStatus.ACCEPTED,
+        secretariat_client=secretariat_client,
+        period="2024Q2",
+        actual_progress="55",
+        planned_progress="55",
+    )
     before = (QuarterlyReport.objects.count(), ReportEvent.objects.count())
 
     lower = lead_client.post(REPORTS, body_for(subproject, actual_progress="50", planned_progress="50"), format="json")

@@ -31,14 +31,14 @@ from reviews.models import (
     OutboxMessage,
     QuarterlyReport,
     ReportStatus,
-    WebhookSubscription,
 )
 from reviews.periods import Quarter
 from reviews.services import ScanResult, lag_flag_acknowledge, lag_flag_resolve, lag_scan
 from reviews.services import scan as scan_module
 from reviews.tasks import scan_lagging
-from tests.factories import MilestoneFactory, PlanFactory
-from tests.reviews.factories import report_in_status, secretariat_user
+from tests.accounts.factories import secretariat_user
+from tests.projects.factories import MilestoneFactory, PlanFactory
+from tests.reviews.factories import WebhookSubscriptionFactory, report_in_status
 from tests.reviews.lagging import AS_OF, KINDS, ON_PLAN, Q2, Q3, D, accepted, state
 from tests.reviews.rules.builders import flag, indicator, subprojects, taipei
 
@@ -578,7 +578,7 @@ def test_new_red_flags_are_notified_and_no_webhook_is_fanned_out_without_a_subsc
 
 
 def test_flag_events_are_fanned_out_to_webhook_subscribers(programme):
-    WebhookSubscription.objects.create(
+    WebhookSubscriptionFactory(
         name="開放資料平臺", url="https://example.org/hook", secret="s", events=["flag.raised", "flag.resolved"]
     )
 
@@ -604,7 +604,7 @@ def test_flag_events_are_fanned_out_to_webhook_subscribers(programme):
     ids=["other-event", "inactive"],
 )
 def test_no_fan_out_without_an_active_subscription_to_the_event(programme, subscription):
-    WebhookSubscription.objects.create(name="儀表板", url="https://example.org/hook", secret="s", **subscription)
+    WebhookSubscriptionFactory(name="儀表板", url="https://example.org/hook", secret="s", **subscription)
 
     lag_scan(as_of=AS_OF)
 
@@ -613,9 +613,7 @@ def test_no_fan_out_without_an_active_subscription_to_the_event(programme, subsc
 
 
 def test_a_reopened_flag_is_raised_again_for_subscribers(behind_flag):
-    WebhookSubscription.objects.create(
-        name="儀表板", url="https://example.org/hook", secret="s", events=["flag.raised"]
-    )
+    WebhookSubscriptionFactory(name="儀表板", url="https://example.org/hook", secret="s", events=["flag.raised"])
     lag_flag_resolve(flag=behind_flag, actor=secretariat_user(), reason="機關已提出說明")
     OutboxMessage.objects.all().delete()
 

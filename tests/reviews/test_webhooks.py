@@ -15,12 +15,12 @@ import pytest
 from celery.exceptions import Retry
 from celery.utils.time import get_exponential_backoff_interval
 
-from reviews.models import OutboxMessage, ReportStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from reviews.models import OutboxMessage, ReportStatus, WebhookDelivery, WebhookEvent
 from reviews.services import notifications
 from reviews.services.notifications import WebhookFailed
 from reviews.tasks import deliver_webhook, fan_out_webhook
-from tests.factories import AgencyFactory, make_tree
-from tests.reviews.factories import QuarterlyReportFactory, report_in_status
+from tests.projects.factories import AgencyFactory, make_tree
+from tests.reviews.factories import QuarterlyReportFactory, WebhookSubscriptionFactory, report_in_status
 from tests.support.processes import free_port
 from tests.support.servers import HungServer
 
@@ -35,9 +35,7 @@ def report(db):
 
 
 def subscribe(url, *, events=(WebhookEvent.REPORT_ACCEPTED,), name="portal", is_active=True, secret=SECRET):
-    return WebhookSubscription.objects.create(
-        name=name, url=url, secret=secret, events=list(events), is_active=is_active
-    )
+    return WebhookSubscriptionFactory(name=name, url=url, secret=secret, events=list(events), is_active=is_active)
 
 
 def verify(request, secret=SECRET) -> bool:

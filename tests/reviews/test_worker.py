@@ -20,7 +20,8 @@ from reviews.models import EmailLog, LagFlag, LagRule, OutboxMessage, ReportStat
 from reviews.periods import Quarter
 from reviews.services import outbox_enqueue, outbox_relay
 from reviews.services.outbox import _publish
-from tests.factories import PlanFactory, UserFactory, make_tree
+from tests.accounts.factories import UserFactory
+from tests.projects.factories import PlanFactory, make_tree
 from tests.reviews.factories import report_in_status
 from tests.support.broker import use_broker
 from tests.support.processes import CeleryWorker, wait_until

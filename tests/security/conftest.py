@@ -1,9 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import Role
 from accounts.services import token_issue
-from tests.factories import UserFactory
+from tests.accounts.factories import reader_user
 
 # The sub-unit 數位發展部數位產業署 of agency A and its lead, as the report permission matrix makes them.
 from tests.reviews.test_report_permissions import CLIENTS as REPORT_MATRIX_CLIENTS
@@ -22,7 +21,7 @@ IN_SCOPE = {**REPORT_MATRIX_SCOPE, "service": set()}
 
 @pytest.fixture
 def service_client(db):
-    user = UserFactory(username="portal", role=Role.READER)
+    user = reader_user("portal")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user, name='開放資料平臺')}")
     client.user = user

@@ -6,7 +6,8 @@ Each of A, U and B leads one sub-project, which has a milestone, an indicator, a
 with a reason). Every text that only its own agency and the secretariat may read carries a marker,
 ``secret_marker(owner, what)``, so a test can search any answer for it.
 
-``build_world`` is plain code (no pytest), so the fuzzing command builds the same world as the tests.
+``build_world`` is plain code (no pytest), so the fuzzing command builds the same world as the tests; it builds
+through the apps' factories (``tests/<app>/factories.py``).
 """
 
 import datetime
@@ -18,21 +19,14 @@ from django.test import Client
 
 from accounts.models import Role, User
 from accounts.services import token_issue
-from indicators.models import Indicator, IndicatorTarget
-from projects.models import Agency, AgencyRole, Milestone, NodeAgency, NodeKind, Plan, PlanNode
-from reviews.models import (
-    CommentKind,
-    FlagComment,
-    FlagResolution,
-    FlagStatus,
-    LagFlag,
-    LagRule,
-    QuarterlyReport,
-    ReportStatus,
-)
+from indicators.models import Indicator
+from projects.models import Agency, Milestone, Plan, PlanNode
+from reviews.models import CommentKind, FlagResolution, FlagStatus, LagFlag, LagRule, QuarterlyReport, ReportStatus
 from reviews.periods import Quarter
-from tests.factories import AgencyFactory, MilestoneFactory, NodeFactory, PlanFactory, UserFactory, make_tree
-from tests.reviews.factories import lead_user_for, report_in_status, secretariat_user
+from tests.accounts.factories import UserFactory, secretariat_user
+from tests.indicators.factories import IndicatorFactory
+from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, SubprojectFactory, make_tree
+from tests.reviews.factories import FlagCommentFactory, LagFlagFactory, lead_user_for, report_in_status
 
 OWNERS = ("A", "U", "B")
 PRIVATE_STATUSES = (ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.RETURNED)
@@ -89,63 +83,59 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
     group, _strategy, measure, (led_by_a,) = make_tree(plan, lead_agency=agency)
     nodes = {"A": led_by_a}
     for owner, title in (("U", "數位產業署的子計畫"), ("B", "經濟部的子計畫")):
-        node = NodeFactory(
-            plan=plan,
-            kind=NodeKind.SUBPROJECT,
+        nodes[owner] = SubprojectFactory(
             parent=measure,
             title=title,
             start_date=led_by_a.start_date,
             end_date=led_by_a.end_date,
             budget=Decimal("1000000"),
+            lead_agency=agencies[owner],
         )
-        NodeAgency.objects.create(node=node, agency=agencies[owner], role=AgencyRole.LEAD)
-        nodes[owner] = node
 
-    plan_indicator = Indicator.objects.create(plan=plan, key="overall/1", name="數位政府服務滿意度", unit="%")
-    IndicatorTarget.objects.create(indicator=plan_indicator, year=2025, value=Decimal("90"))
-    group_indicator = Indicator.objects.create(plan=plan, node=group, key="group/1", name="資料開放集數", unit="集")
+    plan_indicator = IndicatorFactory(
+        plan=plan, key="overall/1", name="數位政府服務滿意度", unit="%", targets=[(2025, 0, "90")]
+    )
+    group_indicator = IndicatorFactory(plan=plan, node=group, key="group/1", name="資料開放集數", unit="集")
     milestones, indicators = {}, {}
     for owner, node in nodes.items():
         milestones[owner] = MilestoneFactory(
             node=node, title=f"{owner} 系統上線", planned_date=datetime.date(2024, 9, 30)
         )
-        indicators[owner] = Indicator.objects.create(
-            plan=plan, node=node, key=f"sub/{owner}", name=f"{owner} 服務使用人次", unit="人次"
+        indicators[owner] = IndicatorFactory(
+            node=node, key=f"sub/{owner}", name=f"{owner} 服務使用人次", unit="人次", targets=[(2025, 0, "1000")]
         )
-        IndicatorTarget.objects.create(indicator=indicators[owner], year=2025, value=Decimal("1000"))
 
     reports = {}
     for owner, node in nodes.items():
         for status, period in REPORT_PERIODS.items():
-            reports[(owner, status)] = _report(owner, status, node, period, milestones[owner], indicators[owner])
+            content = _report_content(owner, status, milestones[owner], indicators[owner])
+            reports[(owner, status)] = report_in_status(node=node, status=status, period=period, **content)
 
     flags = {}
     secretariat = secretariat_user()
     for owner, node in nodes.items():
         lead = lead_user_for(node)
         opened = datetime.datetime(2024, 5, 1, 1, tzinfo=datetime.UTC)
-        flags[(owner, "open")] = LagFlag.objects.create(
+        flags[(owner, "open")] = LagFlagFactory(
             node=node,
             rule=LagRule.PROGRESS_GAP,
             severity="yellow",
-            year=2024,
-            quarter=1,
+            period=Quarter(2024, 1),
             opened_at=opened,
             evidence={"rule": LagRule.PROGRESS_GAP, "gap": "-6"},
         )
-        FlagComment.objects.create(
+        FlagCommentFactory(
             flag=flags[(owner, "open")],
             author=lead,
             kind=CommentKind.IMPROVEMENT_PLAN,
             body=secret_marker(owner, "flag-comment"),
         )
-        flags[(owner, "resolved")] = LagFlag.objects.create(
+        flags[(owner, "resolved")] = LagFlagFactory(
             node=node,
             rule=LagRule.BUDGET_EXECUTION,
             severity="red",
             status=FlagStatus.RESOLVED,
-            year=2024,
-            quarter=2,
+            period=Quarter(2024, 2),
             opened_at=opened,
             resolved_at=opened + datetime.timedelta(days=3),
             resolved_by=secretariat,
@@ -167,27 +157,22 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
     )
 
 
-def _report(owner, status, node, period, milestone, indicator) -> QuarterlyReport:
+def _report_content(owner, status, milestone, indicator) -> dict:
+    """What ``owner``'s report in ``status`` says, for ``report_in_status``."""
     if status == ReportStatus.ACCEPTED:
         # Accepted reports are public: plain words, and a figure that becomes the indicator's actual.
-        return report_in_status(
-            node=node,
-            status=status,
-            period=period,
-            achievements=f"{owner} 已驗收的成果",
-            indicator_values=[{"indicator": indicator, "value": Decimal("100"), "text": ""}],
-        )
+        return {
+            "achievements": f"{owner} 已驗收的成果",
+            "indicator_values": [{"indicator": indicator, "value": Decimal("100"), "text": ""}],
+        }
     mark = f"{status}-"
-    return report_in_status(
-        node=node,
-        status=status,
-        period=period,
-        return_reason=secret_marker(owner, f"{mark}return-reason"),
-        achievements=secret_marker(owner, f"{mark}achievements"),
-        delay_reasons=secret_marker(owner, f"{mark}delay-reasons"),
-        countermeasures=secret_marker(owner, f"{mark}countermeasures"),
-        progress_explanation=secret_marker(owner, f"{mark}progress-explanation"),
-        milestone_entries=[
+    return {
+        "return_reason": secret_marker(owner, f"{mark}return-reason"),
+        "achievements": secret_marker(owner, f"{mark}achievements"),
+        "delay_reasons": secret_marker(owner, f"{mark}delay-reasons"),
+        "countermeasures": secret_marker(owner, f"{mark}countermeasures"),
+        "progress_explanation": secret_marker(owner, f"{mark}progress-explanation"),
+        "milestone_entries": [
             {
                 "milestone": milestone,
                 "completed_on": None,
@@ -195,10 +180,10 @@ def _report(owner, status, node, period, milestone, indicator) -> QuarterlyRepor
                 "note": secret_marker(owner, f"{mark}milestone-note"),
             }
         ],
-        indicator_values=[
+        "indicator_values": [
             {"indicator": indicator, "value": PRIVATE_VALUE, "text": secret_marker(owner, f"{mark}indicator-text")}
         ],
-    )
+    }
 
 
 def private_markers(owner: str) -> set[str]:

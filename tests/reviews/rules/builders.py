@@ -4,22 +4,18 @@ Everything here runs before a test counts queries, so the counts are the rule's 
 """
 
 import datetime
-import itertools
 import zoneinfo
-from decimal import Decimal
 
-from django.utils import timezone
-
-from indicators.models import Indicator, IndicatorActual, IndicatorTarget
+from indicators.models import Indicator
 from projects.models import Plan
 from reviews.models import LagFlag, LagSettings
 from reviews.periods import Quarter
 from reviews.rules import Batch, SubProject
-from tests.factories import AgencyFactory, PlanFactory, make_tree
+from tests.indicators.factories import IndicatorFactory
+from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
+from tests.reviews.factories import LagFlagFactory
 
-D = Decimal
 TAIPEI = zoneinfo.ZoneInfo("Asia/Taipei")
-_indicator_keys = itertools.count(1)
 
 
 def subprojects(count: int = 1, *, plan=None, **thresholds):
@@ -56,29 +52,10 @@ def taipei(year, month, day, hour=12, minute=0) -> datetime.datetime:
 
 def flag(node, rule, period: Quarter, severity="yellow", **fields) -> LagFlag:
     """A flag row as an earlier scan would have left it."""
-    return LagFlag.objects.create(
-        node=node,
-        rule=rule,
-        year=period.year,
-        quarter=period.quarter,
-        severity=severity,
-        opened_at=fields.pop("opened_at", timezone.now()),
-        **fields,
-    )
+    fields.setdefault("evidence", {})
+    return LagFlagFactory(node=node, rule=rule, period=period, severity=severity, **fields)
 
 
 def indicator(node, *, targets=(), actuals=(), **fields) -> Indicator:
     """A sub-project indicator with (year, quarter, value) targets and actuals (quarter 0: the whole year)."""
-    number = next(_indicator_keys)
-    created = Indicator.objects.create(
-        plan_id=node.plan_id, node=node, key=f"rules-test/{number}", name=fields.pop("name", f"指標 {number}"), **fields
-    )
-    IndicatorTarget.objects.bulk_create(
-        IndicatorTarget(indicator=created, year=year, quarter=quarter, value=D(value))
-        for year, quarter, value in targets
-    )
-    IndicatorActual.objects.bulk_create(
-        IndicatorActual(indicator=created, year=year, quarter=quarter, value=D(value))
-        for year, quarter, value in actuals
-    )
-    return created
+    return IndicatorFactory(node=node, targets=targets, actuals=actuals, **fields)

@@ -10,7 +10,7 @@ from projects.models import PlanNode
 from reviews.models import LagRule, ReportStatus
 from reviews.periods import Quarter
 from reviews.rules import late_report
-from tests.factories import PlanFactory
+from tests.projects.factories import PlanFactory
 from tests.reviews.factories import QuarterlyReportFactory
 
 from .builders import batch_of, flag, only, subprojects, taipei

@@ -8,7 +8,7 @@ import pytest
 
 from reviews.periods import Quarter
 from reviews.rules import milestone_overdue
-from tests.factories import MilestoneFactory
+from tests.projects.factories import MilestoneFactory
 
 from .builders import batch_of, only, subprojects
 

@@ -1,0 +1,135 @@
+"""The plan structure for tests: agencies, plans, plan-tree nodes, sub-projects with their agencies, milestones.
+
+``make_tree`` builds the usual group > strategy > measure > sub-projects; ``SubprojectFactory`` adds a sub-project
+(under a new tree's measure unless ``parent`` is given) with its lead and co-agencies:
+``SubprojectFactory(parent=measure, title="經濟部的子計畫", lead_agency=other_agency)``.
+"""
+
+import datetime
+from decimal import Decimal
+
+import factory
+
+from projects.models import (
+    Agency,
+    AgencyAlias,
+    AgencyRole,
+    Milestone,
+    NodeAgency,
+    NodeKind,
+    Plan,
+    PlanNode,
+)
+
+
+class AgencyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agency
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"機關{n}部")
+
+
+class AgencyAliasFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgencyAlias
+
+    alias = factory.Sequence(lambda n: f"別稱{n}")
+    agency = factory.SubFactory(AgencyFactory)
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Plan
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"plan-{n}")
+    name = "智慧國家方案"
+    start_year = 2021
+    end_year = 2025
+
+
+class NodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanNode
+
+    plan = factory.SubFactory(PlanFactory)
+    kind = NodeKind.GROUP
+    parent = None
+    title = factory.Sequence(lambda n: f"節點 {n}")
+    number = ""
+
+
+class NodeAgencyFactory(factory.django.DjangoModelFactory):
+    """A node's link to an agency: its lead (主辦機關) unless ``role=AgencyRole.CO`` (協辦機關)."""
+
+    class Meta:
+        model = NodeAgency
+
+    node = factory.SubFactory(NodeFactory)
+    agency = factory.SubFactory(AgencyFactory)
+    role = AgencyRole.LEAD
+    position = 0
+
+
+def _link_agencies(node, agencies, role):
+    """Link ``agencies`` (one agency, or a list in order of position) to ``node`` in ``role``."""
+    if agencies is None:
+        return
+    if isinstance(agencies, Agency):
+        agencies = [agencies]
+    for position, agency in enumerate(agencies):
+        NodeAgencyFactory(node=node, agency=agency, role=role, position=position)
+
+
+class SubprojectFactory(NodeFactory):
+    """A sub-project, under ``parent`` (by default the measure of a new tree of a new plan), with no dates or
+    budget unless given. Its plan is its parent's: give ``parent``, not ``plan``. ``lead_agency`` and
+    ``co_agency`` (an agency, or a list of them in order of position) link its agencies."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    kind = NodeKind.SUBPROJECT
+    parent = factory.LazyFunction(lambda: make_tree(subprojects=0)[2])
+    plan = factory.LazyAttribute(lambda o: o.parent.plan)
+    title = factory.Sequence(lambda n: f"子計畫 {n}")
+
+    @factory.post_generation
+    def lead_agency(node, create, extracted, **kwargs):
+        _link_agencies(node, extracted, AgencyRole.LEAD)
+
+    @factory.post_generation
+    def co_agency(node, create, extracted, **kwargs):
+        _link_agencies(node, extracted, AgencyRole.CO)
+
+
+def make_tree(plan=None, *, lead_agency=None, subprojects=1, prefix=""):
+    """group > strategy > measure > ``subprojects`` sub-projects (2021-2025, budget 1,000,000), led by
+    ``lead_agency``: ``(group, strategy, measure, [sub-projects])``."""
+    plan = plan or PlanFactory()
+    group = NodeFactory(plan=plan, kind=NodeKind.GROUP, title=f"{prefix}數位治理分組")
+    strategy = NodeFactory(plan=plan, kind=NodeKind.STRATEGY, parent=group, title=f"{prefix}建構資料治理生態系")
+    measure = NodeFactory(plan=plan, kind=NodeKind.MEASURE, parent=strategy, title=f"{prefix}精進政府資料品質")
+    subs = [
+        SubprojectFactory(
+            parent=measure,
+            title=f"{prefix}子計畫 {index}",
+            start_date=datetime.date(2021, 1, 1),
+            end_date=datetime.date(2025, 12, 31),
+            budget=Decimal("1000000"),
+            lead_agency=lead_agency,
+        )
+        for index in range(subprojects)
+    ]
+    return group, strategy, measure, subs
+
+
+class MilestoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Milestone
+
+    node = factory.SubFactory(SubprojectFactory)
+    title = factory.Sequence(lambda n: f"查核點 {n}")
+    planned_date = datetime.date(2024, 6, 30)
+    weight = Decimal("25")
