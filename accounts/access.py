@@ -8,9 +8,10 @@ capabilities, so adding one (a ministry reviewer, say) changes this table and th
 The predicates are django-rules predicates rather than plain functions because the same object answers in
 every place that asks: code calls it (``can_accept(user, report)``), it composes with ``&``, ``|`` and
 ``~`` into the apps' action rules, and the apps register those rules as object permissions that Django's
-``user.has_perm(name, obj)``, the admin and the templates' ``{% has_perm %}`` already understand. Row
-visibility is a queryset, which no predicate library expresses, so the apps write those by hand beside
-their predicates.
+``user.has_perm(name, obj)``, the admin and the templates' ``{% has_perm %}`` already understand
+(``has_perm`` answers yes to an active superuser before asking any rule, as Django always does; code asks
+the predicates, which know no superuser). Row visibility is a queryset, which no predicate library
+expresses, so the apps write those by hand beside their predicates.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def users_with(capability: Capability):
 
 @rules.predicate
 def is_signed_in(user, _object=None) -> bool:
-    return bool(user is not None and user.is_authenticated)
+    """A signed-in, active account (sign-in and API keys refuse inactive ones too)."""
+    return bool(user is not None and user.is_authenticated and user.is_active)
 
 
 @rules.predicate

@@ -2,9 +2,19 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from . import access
 from .authentication import key_hash
 from .models import ApiKey, User
-from .services import api_key_revoke, token_issue
+from .services import account_groups_set, api_key_revoke, token_issue
+
+# What only a superuser grants: who is a superuser, and permissions beyond a role's.
+SUPERUSER_FIELDS = {"is_superuser", "groups", "user_permissions"}
+
+
+def _without(fieldsets, names):
+    return [
+        (title, {**options, "fields": [f for f in options["fields"] if f not in names]}) for title, options in fieldsets
+    ]
 
 
 @admin.register(User)
@@ -21,6 +31,26 @@ class UserAdmin(BaseUserAdmin):
         (_("GSTP"), {"fields": ["role", "agency"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        """The secretariat manages accounts by role and agency; only a superuser grants more."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        return _without(fieldsets, SUPERUSER_FIELDS | {"is_staff"})
+
+    def get_queryset(self, request):
+        accounts = super().get_queryset(request)
+        return accounts if request.user.is_superuser else accounts.filter(is_superuser=False)
+
+    def save_model(self, request, obj, form, change):
+        # Working in the admin follows the role, as ``create_account`` sets it.
+        obj.is_staff = access.role_works_in_admin(obj.role) or obj.is_superuser
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        account_groups_set(user=form.instance)
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
@@ -36,6 +66,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "user"] if obj else self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only a superuser may issue a key that acts as a superuser.
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = User.objects.filter(is_superuser=False)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -9,9 +9,17 @@ class IndicatorTargetInline(admin.TabularInline):
 
 
 class IndicatorActualInline(admin.TabularInline):
+    """Actuals are recorded through the API (plan and group level) and accepted reports (sub-projects)."""
+
     model = IndicatorActual
-    extra = 1
-    readonly_fields = ["recorded_at"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Indicator)

@@ -42,16 +42,20 @@ def deletions_for(user) -> QuerySet[Tombstone]:
     return _signed_in(Tombstone.objects.all(), user)
 
 
-def led_by(user, node_ref: str = "pk") -> Q:
-    """A condition on rows whose ``node_ref`` is a sub-project the user leads: one of its lead agencies
-    is the user's agency or a sub-unit of it. Matches nothing for a user who files for no agency."""
-    agency = acting_agency(user)
-    if agency is None:
-        return Q(pk__in=[])
+def led_by_agency(agency, node_ref: str = "pk") -> Q:
+    """A condition on rows whose ``node_ref`` is a sub-project that the agency or one of its sub-units
+    leads: what a lead of that agency leads, and what the agency owes reports for."""
     links = NodeAgency.objects.filter(
         node=OuterRef(node_ref), role=AgencyRole.LEAD, agency__path__startswith=agency.path
     )
     return Q(Exists(links))
+
+
+def led_by(user, node_ref: str = "pk") -> Q:
+    """A condition on rows whose ``node_ref`` is a sub-project the user leads (``led_by_agency`` of its
+    agency). Matches nothing for a user who files for no agency."""
+    agency = acting_agency(user)
+    return Q(pk__in=[]) if agency is None else led_by_agency(agency, node_ref)
 
 
 @rules.predicate

@@ -98,12 +98,12 @@ def publication_reader() -> User:
 
 @rules.predicate
 def leads_report(user, report) -> bool:
-    return leads_node(user, report.node)
+    return report is not None and leads_node(user, report.node)
 
 
 @rules.predicate
 def leads_flag(user, flag) -> bool:
-    return leads_node(user, flag.node)
+    return flag is not None and leads_node(user, flag.node)
 
 
 can_file_reports = files_for_agency  # (user): files for some sub-projects at all
@@ -118,7 +118,7 @@ can_see_history_of = oversees | leads_node  # (user, sub-project): its reports' 
 @rules.predicate
 def can_see_report_history(user, report) -> bool:
     """The report's history (draft values, return reasons): the secretariat and the sub-project's leads."""
-    return can_see_history_of(user, report.node)
+    return report is not None and can_see_history_of(user, report.node)
 
 
 # --- actions on flags -------------------------------------------------------------------------------

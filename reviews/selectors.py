@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
-from projects.access import nodes_for
-from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode, path_ids
+from projects.access import led_by_agency, nodes_for
+from projects.models import Agency, AgencyRole, NodeKind, Plan, PlanNode, path_ids
 from projects.selectors import node_tree
 
 from . import access
@@ -26,12 +26,6 @@ from .models import (
     Severity,
 )
 from .periods import Quarter, quarters_between, today
-
-
-def _led_by_agency_subtree(agency, node_ref="node"):
-    return Exists(
-        NodeAgency.objects.filter(node=OuterRef(node_ref), role=AgencyRole.LEAD, agency__path__startswith=agency.path)
-    )
 
 
 def node_list(*, user):
@@ -160,11 +154,7 @@ def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]
     led sub-project's dates, whose report is missing, a draft or returned; the earliest due first."""
     on = on or today()
     current = Quarter.containing(on)
-    nodes = (
-        PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
-        .filter(_led_by_agency_subtree(agency, node_ref="pk"))
-        .select_related("plan")
-    )
+    nodes = PlanNode.objects.filter(kind=NodeKind.SUBPROJECT).filter(led_by_agency(agency)).select_related("plan")
     filed = {
         (report.node_id, report.year, report.quarter): report
         for report in QuarterlyReport.objects.filter(node__in=nodes)

@@ -22,7 +22,7 @@ PERMISSIONS = {
     ("projects", "milestone"): ALL,
     ("indicators", "indicator"): ALL,
     ("indicators", "indicatortarget"): ALL,
-    ("indicators", "indicatoractual"): WRITE,
+    ("indicators", "indicatoractual"): READ,
     # Lag settings (each change recorded), webhook subscriptions; the rest is shown, changed only by services.
     ("reviews", "lagsettings"): WRITE,
     ("reviews", "lagsettingschange"): READ,
@@ -65,9 +65,9 @@ def remove_group(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_api_keys"),
-        ("auth", "__latest__"),
-        ("contenttypes", "__latest__"),
-        ("axes", "__latest__"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("axes", "0010_accessattemptexpiration"),
         ("projects", "0004_node_tree_order"),
         ("indicators", "0002_actual_as_of_and_recorder"),
         ("reviews", "0004_event_time_default"),

@@ -320,7 +320,11 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
     report.status = ReportStatus.ACCEPTED
     report.accepted_at = timezone.now()
     report.accepted_by = actor
-    _conditional_save(report, expected_version=expected_version, fields=["status", "accepted_at", "accepted_by"])
+    # An accepted report is public; why it was once returned stays in its history, which is not.
+    report.return_reason = ""
+    _conditional_save(
+        report, expected_version=expected_version, fields=["status", "accepted_at", "accepted_by", "return_reason"]
+    )
     for entry in report.milestone_entries.select_related("milestone"):
         project_services.milestone_record_progress(
             milestone=entry.milestone, completed_on=entry.completed_on, forecast_date=entry.forecast_date

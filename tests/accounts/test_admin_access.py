@@ -87,3 +87,61 @@ def test_the_demo_secretariat_works_in_the_admin():
         assert secretariat.get(path).status_code == 200, path
     for lead in ("moda-lead", "portal"):
         assert _signed_in(lead).get("/admin/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_secretariat_cannot_grant_itself_more_than_its_role(capsys):
+    # given: a superuser, and a secretariat account working in the admin
+    User.objects.create_superuser("root", "root@example.org", "a long passphrase 2025")
+    call_command("create_account", "officer", "--role", "secretariat", "--password", "a long passphrase 2025")
+    officer = User.objects.get(username="officer")
+    client = _signed_in("officer")
+
+    # then: superusers are not among the accounts it manages, and its forms grant nothing beyond a role
+    listed = client.get("/admin/accounts/user/").content.decode()
+    assert "officer" in listed and "root" not in listed
+    assert client.get(f"/admin/accounts/user/{User.objects.get(username='root').pk}/change/").status_code == 302
+    form = client.get(f"/admin/accounts/user/{officer.pk}/change/").content.decode()
+    for field in ("is_superuser", "user_permissions", "groups", "is_staff"):
+        assert f'name="{field}"' not in form, field
+    key_form = client.get("/admin/accounts/apikey/add/").content.decode()
+    assert "root" not in key_form  # no key that acts as a superuser
+
+    # when: it tries anyway
+    client.post(
+        f"/admin/accounts/user/{officer.pk}/change/",
+        {
+            "username": "officer",
+            "role": "secretariat",
+            "is_active": "on",
+            "is_superuser": "on",
+            "date_joined_0": "2025-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    officer.refresh_from_db()
+    assert not officer.is_superuser
+
+
+@pytest.mark.django_db
+def test_a_role_changed_in_the_admin_changes_the_admin_groups(capsys):
+    call_command("create_account", "officer", "--role", "secretariat", "--password", "a long passphrase 2025")
+    call_command("create_account", "reader", "--role", "reader", "--password", "a long passphrase 2025")
+    reader = User.objects.get(username="reader")
+    client = _signed_in("officer")
+
+    response = client.post(
+        f"/admin/accounts/user/{reader.pk}/change/",
+        {
+            "username": "reader",
+            "role": "secretariat",
+            "is_active": "on",
+            "date_joined_0": "2025-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    reader.refresh_from_db()
+    assert reader.role == "secretariat" and reader.is_staff
+    assert reader.groups.filter(name=SECRETARIAT_GROUP).exists()

@@ -5,7 +5,7 @@ import pytest
 
 from accounts.access import Capability, capabilities
 from accounts.models import Role
-from reviews import access
+from reviews import access, services
 from reviews.models import ReportStatus
 from tests.accounts.factories import UserFactory
 from tests.projects.factories import make_tree
@@ -92,6 +92,37 @@ def test_a_lead_without_an_agency_and_an_inactive_account_can_do_nothing(agency)
 
     lead.agency = None
     assert capabilities(lead) == frozenset()
-    lead.agency, lead.is_active = agency, False
+    node = make_tree(lead_agency=agency)[3][0]
+    report_in_status(node=node, status=ReportStatus.ACCEPTED)
+    assert access.reports_for(lead).exists()  # an accepted report, which every signed-in account reads
+    lead.is_active = False
     assert capabilities(lead) == frozenset()
     assert not access.reports_for(lead).exists()
+
+
+@pytest.mark.django_db
+def test_a_report_returned_then_accepted_keeps_its_return_reason_in_the_history_only(
+    agency, secretariat_client, reader_client, other_lead_client
+):
+    node = make_tree(lead_agency=agency)[3][0]
+    report = report_in_status(node=node, status=ReportStatus.RETURNED, return_reason="RETURN-REASON-7q")
+    lead = report.created_by
+    report = services.report_submit(actor=lead, report=report, expected_version=report.version)
+    secretariat = UserFactory(username="s", role=Role.SECRETARIAT)
+    services.report_accept(actor=secretariat, report=report, expected_version=report.version)
+
+    for client in (reader_client, other_lead_client):
+        body = client.get(f"{REPORTS}{report.pk}/").content.decode()
+        assert "RETURN-REASON-7q" not in body
+    history = secretariat_client.get(f"{REPORTS}{report.pk}/history/").content.decode()
+    assert "RETURN-REASON-7q" in history
+
+
+@pytest.mark.django_db
+def test_rules_asked_without_an_object_say_no_for_object_rules(agency):
+    lead = UserFactory(username="l", role=Role.LEAD, agency=agency)
+
+    assert not lead.has_perm("reviews.edit_report")
+    assert not lead.has_perm("reviews.view_history_of_report")
+    assert not lead.has_perm("reviews.comment_on_flag")
+    assert lead.has_perm("reviews.see_owed")

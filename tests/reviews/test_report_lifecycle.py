@@ -62,7 +62,8 @@ def test_draft_returned_twice_then_accepted_has_its_whole_history(lead_client, s
         "accepted",
     ]
     assert [step.json()["version"] for step in steps] == list(range(2, 10))
-    assert accepted.json()["return_reason"] == "查核點日期有誤"
+    # the return reason is the agency's and the secretariat's: in the history, not on the public accepted report
+    assert accepted.json()["return_reason"] == ""
 
     history = secretariat_client.get(f"{REPORTS}{created.json()['id']}/history/").json()
     assert [(event["action"], event["actor"], event["to_status"]) for event in history] == [

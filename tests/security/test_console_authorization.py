@@ -147,6 +147,10 @@ def test_console_answers_as_the_api_does(console_for, fresh_world, key):
                 response = client.post(url, body)
             if response.status_code != expected:
                 wrong.append(f"{role} on {owner}'s: expected {expected}, got {response.status_code}")
+            elif role == "anonymous" and (
+                not response["Location"].startswith(reverse("console:login")) or _state(target) != before
+            ):
+                wrong.append(f"anonymous on {owner}'s: not sent to sign in, or something changed")
             elif expected in (403, 404) and before is not None and _state(target) != before:
                 wrong.append(f"{role} on {owner}'s: refused, but changed it")
             elif expected == 302 and role != "anonymous" and method == "POST" and _state(target) == before:
