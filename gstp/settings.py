@@ -58,7 +58,7 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_site.AdminConfig",  # django.contrib.admin, its site asking accounts.access
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -145,3 +145,14 @@ def test_a_role_changed_in_the_admin_changes_the_admin_groups(capsys):
     reader.refresh_from_db()
     assert reader.role == "secretariat" and reader.is_staff
     assert reader.groups.filter(name=SECRETARIAT_GROUP).exists()
+
+
+@pytest.mark.django_db
+def test_staff_status_alone_does_not_open_the_admin():
+    # given: a lead flagged as staff by hand, with a permission
+    User.objects.create_user(
+        "lead-staff", password="a long passphrase 2025", role="lead", agency=AgencyFactory(), is_staff=True
+    )
+
+    # then: the admin asks the role (accounts.access.administers), not the flag
+    assert _signed_in("lead-staff").get("/admin/").status_code == 302

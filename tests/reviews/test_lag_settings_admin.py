@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
 from reviews import services
@@ -168,7 +169,7 @@ def test_the_staff_flag_alone_opens_nothing(client, lag_settings):
 
 
 def test_a_non_secretariat_staff_user_cannot_change_thresholds_even_with_the_permission(client, lag_settings):
-    # the service checks the role too: the admin permission is not enough
+    # the admin asks the role (accounts.access), and so does the service: the permission is not enough
     staff = UserFactory(username="reader-staff", role=Role.READER, is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="change_lagsettings"))
 
@@ -176,7 +177,11 @@ def test_a_non_secretariat_staff_user_cannot_change_thresholds_even_with_the_per
         change_url(lag_settings), form_data(lag_settings, progress_gap_yellow=Decimal("-7.00"))
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    with pytest.raises(PermissionDenied):
+        services.lag_settings_update(
+            lag_settings=lag_settings, actor=staff, values={"progress_gap_yellow": Decimal("-7.00")}
+        )
     lag_settings.refresh_from_db()
     assert lag_settings.progress_gap_yellow == Decimal("-5.00")
     assert not LagSettingsChange.objects.exists()
