@@ -136,6 +136,21 @@ def test_request_bodies_are_json_and_report_answers_document_their_etag(schema):
     assert "etag" in schema["components"]["schemas"]["Report"]["required"]
 
 
+def test_list_typed_filters_take_one_value_or_repeat_it_and_name_their_enum(schema):
+    # ?kind=subproject or ?kind=group&kind=subproject: form style, exploded; the items are NodeKindEnum, as
+    # a node's `kind` is, and no parameter keeps a translated label as its schema's title.
+    lists = {}
+    for path, _method, operation in operations(schema):
+        for parameter in operation.get("parameters", []):
+            assert "title" not in parameter["schema"].get("items", parameter["schema"]), f"{parameter['name']} {path}"
+            if parameter["schema"].get("type") == "array":
+                assert (parameter["style"], parameter["explode"]) == ("form", True), f"{parameter['name']} {path}"
+                lists[f"{path}?{parameter['name']}"] = parameter["schema"]["items"].get("$ref", "").rsplit("/")[-1]
+    assert lists["/api/v1/projects/?kind"] == "NodeKindEnum"
+    assert lists["/api/v1/flags/?severity"] == "SeverityEnum"
+    assert lists["/api/v1/reports/?status"] == "ReportStatusEnum"
+
+
 def test_exports_declare_their_media_types(schema):
     answer = schema["paths"]["/api/v1/exports/{resource}/"]["get"]["responses"]["200"]
     assert set(answer["content"]) == {
