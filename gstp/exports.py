@@ -109,7 +109,13 @@ class ExportView(APIView):
                 "format", OpenApiTypes.STR, enum=list(FORMATS), description=_("csv (default), xlsx or jsonl")
             ),
         ],
-        responses={200: OpenApiResponse(description=_("The file, streamed.")), 400: None, 404: None},
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=_("The file, streamed.")),
+            (200, FORMATS["xlsx"]): OpenApiResponse(OpenApiTypes.BINARY, description=_("The file, streamed.")),
+            (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description=_("The file, streamed.")),
+            400: None,
+            404: None,
+        },
     )
     def get(self, request, resource: str):
         if resource not in self.resources:

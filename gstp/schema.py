@@ -1,5 +1,7 @@
 """What the OpenAPI schema says beyond what the views declare: the one error shape, every error an
-operation can answer, and examples.
+operation can answer, and examples; and the forms client generators read without guessing: a query
+parameter's choices named by the enum component they match (never by their translated label), and a
+nullable reference written as "the referenced schema, or null".
 
 Hooked in through ``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``, so a new endpoint is documented
 with its errors without repeating them in each view.
@@ -29,6 +31,7 @@ ERROR_SCHEMA = {
     "required": ["detail", "code"],
 }
 
+NULL_REF = "#/components/schemas/NullEnum"
 NOT_MODIFIED = "Not modified: the representation still matches `If-None-Match` or `If-Modified-Since`."
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 
@@ -53,10 +56,62 @@ def postprocess(result, generator, request, public):
         if name in schemas:
             schemas[name]["example"] = copy.deepcopy(example)
     descriptions = _descriptions()
+    enums = _enum_components(schemas)
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             _document_errors(method, operation, descriptions)
+            for parameter in operation.get("parameters", []):
+                _name_parameter_enum(parameter, enums)
+    if _nullable_references(result):
+        schemas.setdefault("NullEnum", {"enum": [None]})
     return result
+
+
+def _enum_components(schemas: dict) -> dict[frozenset, str]:
+    """Enum components by their set of values, for the sets that only one component has."""
+    by_values: dict[frozenset, list[str]] = {}
+    for name, component in schemas.items():
+        values = [value for value in component.get("enum", []) if value is not None]
+        if values:
+            by_values.setdefault(frozenset(values), []).append(name)
+    return {values: names[0] for values, names in by_values.items() if len(names) == 1}
+
+
+def _name_parameter_enum(parameter: dict, enums: dict[frozenset, str]) -> None:
+    """A query parameter's choices refer to the enum component with the same values (``?kind=`` to
+    ``NodeKindEnum``), so a generated client shares one type for a field and its filter. A label is no
+    name: the model field's translated verbose name (``燈號``) would otherwise become the type's name."""
+    schema = parameter.get("schema", {})
+    if schema.get("type") == "array":
+        schema = schema.get("items", {})
+    if "enum" not in schema:
+        return
+    schema.pop("title", None)
+    component = enums.get(frozenset(schema["enum"]))
+    if component is not None:
+        for key in ("type", "enum"):
+            schema.pop(key)
+        schema["$ref"] = f"#/components/schemas/{component}"
+
+
+def _nullable_references(node) -> bool:
+    """``{allOf: [$ref], nullable: true}`` becomes ``{oneOf: [$ref, NullEnum]}``: OpenAPI 3.0 gives
+    ``nullable`` no meaning without a ``type`` beside it, and generators read the ``oneOf`` as
+    "this or null". True when any was rewritten."""
+    rewritten = False
+    if isinstance(node, list):
+        for item in node:
+            rewritten |= _nullable_references(item)
+    elif isinstance(node, dict):
+        for value in node.values():
+            rewritten |= _nullable_references(value)
+        if node.get("nullable") and "type" not in node and ("allOf" in node or "oneOf" in node):
+            choices = node.pop("allOf", None) or node.pop("oneOf")
+            del node["nullable"]
+            refs = [choice for choice in choices if choice != {"$ref": NULL_REF}]
+            node["oneOf"] = [*refs, {"$ref": NULL_REF}]
+            rewritten = True
+    return rewritten
 
 
 def _error_statuses(method: str, operation: dict) -> set[str]:
@@ -78,6 +133,8 @@ def _document_errors(method: str, operation: dict, descriptions: dict[str, str])
     for status in _error_statuses(method, operation):
         responses.setdefault(status, {"description": descriptions[status]})
     for status, response in responses.items():
+        if response.get("description") == "No response body" and status in descriptions:
+            response["description"] = descriptions[status]  # declared as ``None`` in a view: it has the error body
         if status.startswith(("4", "5")) and "content" not in response:
             response["content"] = {
                 "application/json": {

@@ -32,6 +32,7 @@ REPORT = {
     "quarter": 4,
     "status": "accepted",
     "version": 3,
+    "etag": '"16-3"',
     "planned_progress": "100.00",
     "actual_progress": "92.50",
     "budget_allocated": "30000000",
@@ -40,10 +41,8 @@ REPORT = {
     "delay_reasons": "採購作業延宕，系統整合測試較預期費時。",
     "countermeasures": "調整採購時程，增加測試人力。",
     "progress_explanation": "",
-    "milestone_entries": [
-        {"milestone": 4, "title": "系統上線", "completed_on": None, "forecast_date": "2026-03-31", "note": ""}
-    ],
-    "indicator_values": [{"indicator": 14, "name": "服務使用人次", "unit": "人次", "value": "2225.0000", "text": ""}],
+    "milestone_entries": [{"milestone": 4, "completed_on": None, "forecast_date": "2026-03-31", "note": ""}],
+    "indicator_values": [{"indicator": 14, "value": "2225.0000", "text": ""}],
     "due_on": "2026-01-10",
     "is_late": False,
     "submitted_on_time": True,
@@ -166,7 +165,6 @@ EXAMPLES = {
     },
     "Report": REPORT,
     "Flag": FLAG,
-    "PublicFlag": {key: FLAG[key] for key in list(FLAG)[:13]},  # without who acted, why, and the thread
     "LightCount": {"id": 1, "name": "數位基盤分組", "red": 7, "yellow": 2, "green": 10, "total": 19},
     "OverallRow": {
         "indicator": 1,

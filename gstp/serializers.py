@@ -10,17 +10,18 @@ from rest_framework.settings import api_settings
 _PLAIN = {drf_fields.CharField: str, drf_fields.IntegerField: int, drf_fields.BooleanField: None}
 
 
+# ``to_representation`` as DRF's ModelSerializer writes it, planned once per serializer instance.
+#
+# DRF resolves every field's source, checks for callables and re-reads the current time zone for each
+# field of each row; on a 500-row page that is most of the request. Here a field whose source is one
+# of the model's own columns (or a value annotated on the row) is read with ``getattr`` and given to the
+# field's ``to_representation`` (plain text, numbers and booleans kept as they are, date-times converted
+# with the time zone read once), a related row's id is read from its foreign key column, and any other
+# field goes through DRF as before. The output is the same dict.
+#
+# A comment, not a docstring: the OpenAPI schema describes each serializer with the first docstring of
+# its classes, and this one is for whoever reads the code, not for the API's users.
 class FastRepresentationMixin:
-    """``to_representation`` as DRF's ModelSerializer writes it, planned once per serializer instance.
-
-    DRF resolves every field's source, checks for callables and re-reads the current time zone for each
-    field of each row; on a 500-row page that is most of the request. Here a field whose source is one
-    of the model's own columns (or a value annotated on the row) is read with ``getattr`` and given to the
-    field's ``to_representation`` (plain text, numbers and booleans kept as they are, date-times converted
-    with the time zone read once), a related row's id is read from its foreign key column, and any other
-    field goes through DRF as before. The output is the same dict.
-    """
-
     def to_representation(self, instance):
         plan = self.__dict__.get("_representation_plan")
         if plan is None:

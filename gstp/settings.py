@@ -222,10 +222,39 @@ GSTP_API_DOCS_PUBLIC = env_bool("GSTP_API_DOCS_PUBLIC", default=DEBUG)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "GSTP API",
-    "DESCRIPTION": "Programme monitoring for the Smart Nation Programme (智慧國家方案): "
-    "plan tree, agencies, milestones, indicators, quarterly reports and lag flags.",
+    "DESCRIPTION": """\
+Programme monitoring for Taiwan's Smart Nation Programme (智慧國家方案): the plan tree (groups, strategy
+sections, measures and sub-projects) with each sub-project's traffic light, agencies, milestones, indicators,
+quarterly reports (季報) and the lag flags (落後警示) the Executive Secretariat works.
+
+**Authentication.** Programs send `Authorization: Token <key>`; a key is issued to an account and sees what
+that account sees. People in a browser sign in with a session.
+
+**Languages.** Messages and labels are in Traditional Chinese; send `Accept-Language: en` for English.
+Codes (`code` of an error, enum values) are the same in both.
+
+**Errors.** Every error answers `{"detail", "code", "errors": {"field": ["..."]}}` (see `Error`).
+
+**Reading.** Lists are paginated (`page`, `page_size` up to 500; an empty `cursor` switches to cursor pages
+ordered by id). Every read carries `ETag` and `Last-Modified`, and answers 304 to `If-None-Match` or
+`If-Modified-Since` when nothing changed. Collections take `updated_since`, and `/api/v1/deletions/` lists
+what was deleted, so a copy can be kept in step. A filter typed as a list takes one value or several
+(`?kind=group&kind=subproject`).
+
+**Writing a report.** Every write of a report sends `If-Match` with the report's `etag` (in the body of every
+report, and in the `ETag` header): 428 without it, 412 when another write came first. `POST` takes an
+`Idempotency-Key`, so a retry gets the first answer. Request bodies are JSON.
+""",
     "VERSION": "1.0.0",
+    "LICENSE": {
+        "name": "政府資料開放授權條款－第1版 (Open Government Data License, version 1.0)",
+        "url": "https://data.gov.tw/license",
+    },
+    # Paths are absolute, relative to the host that serves this schema.
+    "SERVERS": [{"url": "/", "description": "This server"}],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Request bodies are JSON; the form parsers serve the browsable API's forms, not other systems.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["gstp.permissions.ApiDocsAccess"],
     "COMPONENT_SPLIT_REQUEST": True,

@@ -9,18 +9,26 @@ from .selectors import indicator_evaluate, owner_kind
 
 
 class TargetSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """An indicator's target for a year (`quarter` 0) or a quarter."""
+
     class Meta:
         model = IndicatorTarget
         fields = ["year", "quarter", "value"]
 
 
 class ActualSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """An indicator's actual value for a year (`quarter` 0) or a quarter: from an accepted report, or
+    recorded by the Executive Secretariat for plan- and group-level indicators."""
+
     class Meta:
         model = IndicatorActual
         fields = ["year", "quarter", "value", "text", "is_estimate", "as_of", "source"]
 
 
 class EvaluationSerializer(serializers.Serializer):
+    """How an indicator stands on `as_of`: its latest actual against the value expected by then (linear
+    from the baseline to the target, or the period's own target), and the resulting status."""
+
     as_of = serializers.DateField()
     actual = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True)
     expected = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True)
@@ -31,6 +39,8 @@ class EvaluationSerializer(serializers.Serializer):
 
 
 class BaselineSerializer(serializers.Serializer):
+    """The value an indicator started from, and its year."""
+
     year = serializers.IntegerField(source="baseline_year")
     value = serializers.DecimalField(source="baseline_value", max_digits=24, decimal_places=4)
 
@@ -39,6 +49,9 @@ class BaselineSerializer(serializers.Serializer):
 
 
 class IndicatorSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A performance indicator (績效指標) of the plan (總體指標), a group (主要績效目標) or a sub-project,
+    with its baseline, targets, actuals and evaluation."""
+
     owner = serializers.SerializerMethodField(help_text=_("plan, group, strategy, measure or subproject"))
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True, allow_null=True)
     baseline = BaselineSerializer(source="*", read_only=True, allow_null=True)
@@ -80,6 +93,9 @@ class IndicatorSerializer(FastRepresentationMixin, serializers.ModelSerializer):
 
 
 class ActualWriteSerializer(serializers.ModelSerializer):
+    """A plan- or group-level indicator's actual value, with where it comes from; a second one for the
+    same year and quarter replaces the first."""
+
     class Meta:
         model = IndicatorActual
         fields = ["year", "quarter", "value", "text", "is_estimate", "as_of", "source"]
@@ -93,6 +109,9 @@ class ActualWriteSerializer(serializers.ModelSerializer):
 
 
 class OverallRowSerializer(serializers.Serializer):
+    """A row of the plan's overall indicators (總體指標): final target, latest result and whether it
+    is met."""
+
     indicator = serializers.IntegerField(source="indicator.pk")
     dimension = serializers.CharField(source="indicator.dimension")
     name = serializers.CharField(source="indicator.name")

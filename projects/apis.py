@@ -34,9 +34,11 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(summary="List plan-tree nodes: groups, strategy sections, measures and sub-projects"),
     retrieve=extend_schema(summary="One plan-tree node"),
 )
+# ``/api/v1/projects/`` is served by ``reviews.project_apis``, which gives each node the light its flags
+# make: flags are reviews' to know, not the plan structure's.
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
-    """The plan tree. ``/api/v1/projects/`` is served by ``reviews.project_apis``, which gives each node
-    the light its flags make: flags are reviews' to know, not the plan structure's."""
+    """The plan tree: groups (分組), strategy sections (推動策略), measures (推動措施) and sub-projects
+    (子計畫), each sub-project with its lead and co-agencies, dates, budget and traffic light."""
 
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilter

@@ -7,12 +7,17 @@ from .models import Agency, AgencyRole, Milestone, Plan, PlanNode, Tombstone
 
 
 class AgencyRefSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """An agency named where it takes part: its id (see `/api/v1/agencies/{id}/`), name and short name."""
+
     class Meta:
         model = Agency
         fields = ["id", "name", "short_name"]
 
 
 class AgencySerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """An agency (機關): a ministry or council, or a sub-unit of one (`parent`), with the short names and
+    aliases it is also written as (數位部 = 數位發展部)."""
+
     aliases = serializers.SlugRelatedField(many=True, read_only=True, slug_field="alias")
 
     class Meta:
@@ -21,6 +26,8 @@ class AgencySerializer(FastRepresentationMixin, serializers.ModelSerializer):
 
 
 class PlanSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A plan (方案), with its years and how many days after a quarter's end its reports fall due."""
+
     class Meta:
         model = Plan
         fields = ["id", "code", "name", "start_year", "end_year", "secretariat", "report_due_days", "updated_at"]
@@ -70,6 +77,9 @@ class ProjectSerializer(FastRepresentationMixin, serializers.ModelSerializer):
 
 
 class DeletionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A row deleted from a collection (`resource`), and when: what a copy kept with `updated_since`
+    must delete too."""
+
     id = serializers.IntegerField(source="object_id")
 
     class Meta:
@@ -78,6 +88,9 @@ class DeletionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
 
 
 class MilestoneSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A milestone (查核點) of a sub-project: planned, forecast and completion dates, its weight and
+    whether it is critical (a critical one overdue raises a red flag)."""
+
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
 
     class Meta:

@@ -31,6 +31,13 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     description=_("Any unique string; a retry with the same key and body gets the first answer again."),
 )
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description=_("The report's version, the same as its `etag` field: send it as If-Match to change it."),
+)
 ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"(\d+)-(\d+)"\s*$')
 WRITE_RESPONSES = {
     400: OpenApiResponse(description=_("Invalid fields; `errors` names each one.")),
@@ -69,7 +76,7 @@ def report_response(report, *, status_code=status.HTTP_200_OK) -> Response:
 
 @extend_schema_view(
     list=extend_schema(summary="List quarterly reports (季報) visible to you"),
-    retrieve=extend_schema(summary="One quarterly report", responses={200: ReportSerializer}),
+    retrieve=extend_schema(summary="One quarterly report", parameters=[ETAG], responses={200: ReportSerializer}),
 )
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Quarterly reports: a lead files and submits them, the Executive Secretariat returns or accepts them."""
@@ -87,7 +94,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         summary="File a draft report",
         request=ReportCreateSerializer,
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, ETAG],
         responses={201: ReportSerializer, **WRITE_RESPONSES},
     )
     @idempotent
@@ -116,7 +123,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         summary="Edit a draft or returned report",
         request=ReportUpdateSerializer,
-        parameters=[IF_MATCH],
+        parameters=[IF_MATCH, ETAG],
         responses={200: ReportSerializer, **WRITE_RESPONSES},
     )
     def partial_update(self, request, *args, **kwargs):
@@ -137,7 +144,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         summary="Submit a draft or returned report for review",
         request=EmptySerializer,
-        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG],
         responses={200: ReportSerializer, **WRITE_RESPONSES},
     )
     @action(detail=True, methods=["post"])
@@ -151,7 +158,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         summary="Return a submitted report to its agency (secretariat)",
         request=ReturnSerializer,
-        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG],
         responses={200: ReportSerializer, **WRITE_RESPONSES},
     )
     @action(detail=True, methods=["post"], url_path="return")
@@ -166,7 +173,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         summary="Accept a submitted report (secretariat): it is locked and its figures count",
         request=EmptySerializer,
-        parameters=[IF_MATCH, IDEMPOTENCY_KEY],
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG],
         responses={200: ReportSerializer, **WRITE_RESPONSES},
     )
     @action(detail=True, methods=["post"])

@@ -17,8 +17,8 @@ from .inputs import CommentSerializer, ResolveSerializer
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The queue of lag flags (落後警示): red first, then oldest"),
-    retrieve=extend_schema(summary="One flag, with its evidence and thread"),
+    list=extend_schema(summary="The queue of lag flags (落後警示): red first, then oldest", responses=FlagSerializer),
+    retrieve=extend_schema(summary="One flag, with its evidence and thread", responses=FlagSerializer),
 )
 class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     filterset_class = FlagFilter

@@ -15,9 +15,9 @@ from .models.reports import CONTENT_FIELDS
 from .periods import Quarter
 
 
+# Refuse fields the serializer does not know, instead of silently dropping them. (A comment: the OpenAPI
+# schema takes a serializer's description from the first docstring of its classes.)
 class StrictFieldsMixin:
-    """Refuse fields the serializer does not know, instead of silently dropping them."""
-
     def to_internal_value(self, data):
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
@@ -28,6 +28,8 @@ class StrictFieldsMixin:
 
 
 class MilestoneEntrySerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
+    """What a report says of one of the sub-project's milestones: done on a date, or a new forecast."""
+
     milestone = serializers.PrimaryKeyRelatedField(queryset=Milestone.objects.all())
 
     class Meta:
@@ -36,6 +38,9 @@ class MilestoneEntrySerializer(FastRepresentationMixin, StrictFieldsMixin, seria
 
 
 class IndicatorValueSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
+    """A value a report gives for one of the sub-project's indicators: a number, or text for a
+    qualitative one."""
+
     indicator = serializers.PrimaryKeyRelatedField(queryset=Indicator.objects.all())
 
     class Meta:
@@ -60,6 +65,9 @@ REPORT_CONTENT_FIELDS = [*CONTENT_FIELDS, "milestone_entries", "indicator_values
 
 
 class ReportUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """The fields of a draft or returned report to change; `milestone_entries` and `indicator_values`,
+    when sent, replace the report's lists. Unknown fields are refused."""
+
     milestone_entries = MilestoneEntrySerializer(many=True, required=False)
     indicator_values = IndicatorValueSerializer(many=True, required=False)
 
@@ -73,6 +81,9 @@ class ReportUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class ReportCreateSerializer(ReportUpdateSerializer):
+    """A new draft report of a sub-project for a quarter, with its figures so far. Unknown fields are
+    refused."""
+
     project = serializers.PrimaryKeyRelatedField(queryset=PlanNode.objects.filter(kind=NodeKind.SUBPROJECT))
     period = PeriodField()
 
@@ -81,6 +92,8 @@ class ReportCreateSerializer(ReportUpdateSerializer):
 
 
 class ReturnSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Why a submitted report goes back to its agency."""
+
     reason = serializers.CharField(max_length=2000, help_text=_("Why the report goes back to the agency."))
 
 
@@ -89,6 +102,8 @@ class EmptySerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class ResolveSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Why a flag is resolved, and whether to override it."""
+
     reason = serializers.CharField(max_length=2000)
     override = serializers.BooleanField(
         default=False, help_text=_("Keep the next scans from reopening it unless its numbers get worse.")
@@ -96,5 +111,7 @@ class ResolveSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class CommentSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A comment on a flag, or a lead's improvement plan (改善措施)."""
+
     body = serializers.CharField(max_length=5000)
     kind = serializers.ChoiceField(choices=CommentKind.choices, default=CommentKind.COMMENT)

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -8,9 +9,17 @@ from .models import QuarterlyReport, ReportEvent
 
 
 class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A quarterly report (季報) of a sub-project: progress and budget to date, milestone entries,
+    indicator values and the narrative, with where it stands in review. Send `etag` as `If-Match` to
+    change it."""
+
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
     plan = serializers.IntegerField(source="node.plan_id", read_only=True)
     period = serializers.CharField(read_only=True)
+    etag = serializers.CharField(
+        read_only=True,
+        help_text=_('The report\'s version as an entity tag, quotes included ("16-3"): send it as If-Match.'),
+    )
     is_late = serializers.SerializerMethodField()
     milestone_entries = MilestoneEntrySerializer(source="milestone_entry_list", many=True, read_only=True)
     indicator_values = IndicatorValueSerializer(source="indicator_value_list", many=True, read_only=True)
@@ -26,6 +35,7 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
             "quarter",
             "status",
             "version",
+            "etag",
             *REPORT_CONTENT_FIELDS,
             "due_on",
             "is_late",
@@ -46,6 +56,10 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
 
 
 class ReportEventSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """One step of a report's history: who did what and when, the status before and after, the fields
+    it changed (`changes`: each field's name to the pair of its values before and after) and a return's
+    reason."""
+
     actor = serializers.CharField(source="actor.username", read_only=True)
 
     class Meta:
@@ -55,6 +69,9 @@ class ReportEventSerializer(FastRepresentationMixin, serializers.ModelSerializer
 
 
 class OwedReportSerializer(serializers.Serializer):
+    """A quarterly report an agency still owes: the sub-project, the quarter, its due date and the
+    report filed so far, if any."""
+
     project = serializers.IntegerField(source="project.pk")
     project_title = serializers.CharField(source="project.title")
     period = serializers.CharField()

@@ -5,6 +5,7 @@ import pytest
 from drf_spectacular.validation import validate_schema
 from openapi_schema_validator import OAS30Validator
 
+from tests.reviews.factories import FlagCommentFactory, LagFlagFactory
 from tests.test_openapi_responses import nullable_refs
 
 
@@ -61,17 +62,13 @@ def test_every_error_response_has_the_error_shape_and_a_valid_example(schema):
     assert errors > 150
 
 
-def test_component_examples_match_their_schemas(schema, reader_client):
-    # A reader is answered with the flags' public fields: its schema names that component.
-    reader_schema = reader_client.get("/api/v1/schema/", {"format": "json"}, HTTP_ACCEPT_LANGUAGE="en").json()
+def test_component_examples_match_their_schemas(schema):
     with_examples = set()
-    for document in (schema, reader_schema):
-        components = document["components"]["schemas"]
-        for name, component in components.items():
-            if "example" in component:
-                assert set(component["example"]) <= set(component.get("properties", component["example"])), name
-                assert_valid(document, {"$ref": f"#/components/schemas/{name}"}, component["example"], name)
-                with_examples.add(name)
+    for name, component in schema["components"]["schemas"].items():
+        if "example" in component:
+            assert set(component["example"]) <= set(component.get("properties", component["example"])), name
+            assert_valid(schema, {"$ref": f"#/components/schemas/{name}"}, component["example"], name)
+            with_examples.add(name)
     # Every resource the API answers with, and every request body, has one.
     assert {
         "Agency",
@@ -81,7 +78,6 @@ def test_component_examples_match_their_schemas(schema, reader_client):
         "Indicator",
         "Report",
         "Flag",
-        "PublicFlag",
         "LightCount",
         "OverallRow",
         "OwedReport",
@@ -94,6 +90,84 @@ def test_component_examples_match_their_schemas(schema, reader_client):
         "CommentRequest",
         "ActualWriteRequest",
     } - with_examples == set()
+
+
+def test_every_caller_is_served_the_same_schema(schema, lead_client, reader_client, anonymous_client, settings):
+    # One client generated from it reads everyone's answers: a flag's fields for the secretariat and the
+    # sub-project's leads are typed in `Flag`, not required, and not missing from a reader's schema.
+    settings.GSTP_API_DOCS_PUBLIC = True
+    for client in (lead_client, reader_client, anonymous_client):
+        assert client.get("/api/v1/schema/", {"format": "json"}, HTTP_ACCEPT_LANGUAGE="en").json() == schema
+    flag = schema["components"]["schemas"]["Flag"]
+    assert {"acknowledged_by", "resolved_by", "resolution_reason", "comments"} <= set(flag["properties"])
+    assert not {"acknowledged_by", "resolved_by", "resolution_reason", "comments"} & set(flag["required"])
+    assert flag["properties"]["evidence"]["allOf"] == [{"$ref": "#/components/schemas/FlagEvidence"}]
+    assert "PublicFlag" not in schema["components"]["schemas"]
+
+
+def test_a_readers_and_the_secretariats_flags_match_the_flag_schema(schema, secretariat_client, reader_client):
+    flag = LagFlagFactory(evidence={"rule": "progress_gap", "period": "2024Q1", "gap": "-6"})
+    FlagCommentFactory(flag=flag)
+    flags = "/api/v1/flags/{id}/"
+
+    full = secretariat_client.get(flags.format(id=flag.pk)).json()
+    public = reader_client.get(flags.format(id=flag.pk)).json()
+
+    assert "comments" in full and "comments" not in public
+    documented = schema["paths"][flags]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    for answer in (full, public):
+        assert_valid(schema, documented, answer, f"GET {flags}")
+
+
+def test_request_bodies_are_json_and_report_answers_document_their_etag(schema):
+    bodies = [operation["requestBody"] for _, _, operation in operations(schema) if "requestBody" in operation]
+    assert len(bodies) >= 6  # filing, editing and returning reports, resolving, commenting, actuals
+    assert all(set(body["content"]) == {"application/json"} for body in bodies)
+    report_operations = [
+        ("/api/v1/reports/", "post", "201"),
+        ("/api/v1/reports/{id}/", "get", "200"),
+        ("/api/v1/reports/{id}/", "patch", "200"),
+        ("/api/v1/reports/{id}/submit/", "post", "200"),
+        ("/api/v1/reports/{id}/return/", "post", "200"),
+        ("/api/v1/reports/{id}/accept/", "post", "200"),
+    ]
+    for path, method, status in report_operations:
+        assert "ETag" in schema["paths"][path][method]["responses"][status]["headers"], f"{method} {path}"
+    assert "etag" in schema["components"]["schemas"]["Report"]["required"]
+
+
+def test_list_typed_filters_take_one_value_or_repeat_it_and_name_their_enum(schema):
+    # ?kind=subproject or ?kind=group&kind=subproject: form style, exploded; the items are NodeKindEnum, as
+    # a node's `kind` is, and no parameter keeps a translated label as its schema's title.
+    lists = {}
+    for path, _method, operation in operations(schema):
+        for parameter in operation.get("parameters", []):
+            assert "title" not in parameter["schema"].get("items", parameter["schema"]), f"{parameter['name']} {path}"
+            if parameter["schema"].get("type") == "array":
+                assert (parameter["style"], parameter["explode"]) == ("form", True), f"{parameter['name']} {path}"
+                lists[f"{path}?{parameter['name']}"] = parameter["schema"]["items"].get("$ref", "").rsplit("/")[-1]
+    assert lists["/api/v1/projects/?kind"] == "NodeKindEnum"
+    assert lists["/api/v1/flags/?severity"] == "SeverityEnum"
+    assert lists["/api/v1/reports/?status"] == "ReportStatusEnum"
+
+
+def test_exports_declare_their_media_types(schema):
+    answer = schema["paths"]["/api/v1/exports/{resource}/"]["get"]["responses"]["200"]
+    assert set(answer["content"]) == {
+        "text/csv",
+        "application/x-ndjson",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+
+
+def test_component_and_operation_descriptions_are_written_for_api_users(schema):
+    # Not the code's own notes: a serializer's or a view's docstring for developers leaks into the schema.
+    internals = ("to_representation", "serializer", "DRF", "``", "queryset", "reviews.", "projects.")
+    texts = [(name, component.get("description", "")) for name, component in schema["components"]["schemas"].items()]
+    texts += [(f"{method} {path}", operation.get("description", "")) for path, method, operation in operations(schema)]
+    assert [name for name, text in texts if any(word in text for word in internals)] == []
+    resources = ["Agency", "Plan", "Project", "Milestone", "Indicator", "Report", "Flag", "FlagEvidence", "Error"]
+    assert all(schema["components"]["schemas"][name]["description"] for name in resources)
 
 
 def test_a_broken_example_is_caught(schema):

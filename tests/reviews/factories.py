@@ -256,7 +256,7 @@ class LagFlagFactory(factory.django.DjangoModelFactory):
     severity = Severity.YELLOW
     status = FlagStatus.OPEN
     opened_at = factory.LazyFunction(timezone.now)
-    evidence = factory.LazyAttribute(lambda o: {"rule": o.rule, "gap": "-6"})
+    evidence = factory.LazyAttribute(lambda o: {"rule": o.rule, "period": str(o.period), "gap": "-6"})
     resolved_at = factory.LazyAttribute(
         lambda o: o.opened_at + datetime.timedelta(days=1) if o.status == FlagStatus.RESOLVED else None
     )

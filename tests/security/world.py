@@ -122,7 +122,7 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
             severity="yellow",
             period=Quarter(2024, 1),
             opened_at=opened,
-            evidence={"rule": LagRule.PROGRESS_GAP, "gap": "-6"},
+            evidence={"rule": LagRule.PROGRESS_GAP, "period": "2024Q1", "gap": "-6"},
         )
         FlagCommentFactory(
             flag=flags[(owner, "open")],
@@ -141,7 +141,7 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
             resolved_by=secretariat,
             resolution=FlagResolution.OVERRIDDEN,
             resolution_reason=secret_marker(owner, "flag-resolution"),
-            evidence={"rule": LagRule.BUDGET_EXECUTION, "spent_percent": "70"},
+            evidence={"rule": LagRule.BUDGET_EXECUTION, "period": "2024Q2", "execution_rate": "70"},
         )
     return World(
         plan=plan,
