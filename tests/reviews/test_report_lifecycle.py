@@ -261,3 +261,38 @@ def test_a_lead_of_a_sub_unit_files_for_the_sub_units_subprojects(agency, db):
     unit_lead = _client_for(lead_user(unit, "unit-lead"))
 
     assert unit_lead.post(REPORTS, report_body(subproject), format="json").status_code == 201
+
+
+def test_an_edit_answers_with_the_entries_and_values_it_saved(lead_client, subproject):
+    milestone = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 9, 30))
+    later = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 12, 31))
+    indicator = IndicatorFactory(node=subproject, key="sub/1", name="開放資料集數", unit="項")
+    created = file_report_through_api(lead_client, subproject).response
+    entries = [
+        {"milestone": milestone.pk, "completed_on": "2024-09-20", "forecast_date": None, "note": ""},
+        {"milestone": later.pk, "completed_on": None, "forecast_date": "2025-02-28", "note": "採購延宕"},
+    ]
+
+    # when the first edit adds entries and values, and a second one changes them
+    first = patch(
+        lead_client, created, milestone_entries=entries, indicator_values=[{"indicator": indicator.pk, "value": "875"}]
+    )
+    second = patch(
+        lead_client,
+        first,
+        milestone_entries=entries[1:],
+        indicator_values=[{"indicator": indicator.pk, "value": "900"}],
+    )
+
+    # then each answer shows what was saved, as a following read does
+    assert first.status_code == 200, first.json()
+    assert first.json()["milestone_entries"] == entries
+    assert [(v["indicator"], v["value"]) for v in first.json()["indicator_values"]] == [(indicator.pk, "875.0000")]
+    assert second.status_code == 200, second.json()
+    assert second.json()["milestone_entries"] == entries[1:]
+    assert [(v["indicator"], v["value"]) for v in second.json()["indicator_values"]] == [(indicator.pk, "900.0000")]
+    read = lead_client.get(f"{REPORTS}{created.json()['id']}/").json()
+    assert (read["milestone_entries"], read["indicator_values"]) == (
+        second.json()["milestone_entries"],
+        second.json()["indicator_values"],
+    )
