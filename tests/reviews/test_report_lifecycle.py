@@ -245,11 +245,40 @@ def test_secretariat_asks_what_any_agency_owes(secretariat_client, agency):
 
     by_name = secretariat_client.get(f"{REPORTS}owed/", {"agency": "數位部"})
     by_id = secretariat_client.get(f"{REPORTS}owed/", {"agency": agency.pk})
-    without = secretariat_client.get(f"{REPORTS}owed/")
 
     assert [row["period"] for row in by_name.json()] == ["2025Q1", "2025Q2"]
     assert by_id.json() == by_name.json()
-    assert without.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "language", "message"),
+    [
+        ({}, "en", "Name an agency with ?agency= (its id or name)."),
+        ({"agency": ""}, "zh-Hant", "請以 ?agency= 指定機關（ID 或名稱）。"),
+        ({"agency": "999999"}, "en", "No agency has this id or name."),
+        ({"agency": "99999999999999999999999"}, "en", "No agency has this id or name."),
+        ({"agency": "不存在的部會"}, "zh-Hant", "沒有 ID 或名稱與此相符的機關。"),
+    ],
+    ids=["missing", "empty", "unknown-id", "huge-id", "unknown-name"],
+)
+def test_the_secretariat_must_name_an_agency_that_exists(secretariat_client, agency, query, language, message):
+    response = secretariat_client.get(f"{REPORTS}owed/", query, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"agency": [message]}
+    assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.parametrize("query", [{}, {"agency": "999999"}, {"agency": "不存在的部會"}])
+def test_a_lead_always_gets_its_own_agency(lead_client, agency, other_agency, query):
+    _, _, _, (mine,) = make_tree(PlanFactory(), lead_agency=agency)
+    mine.start_date, mine.end_date = datetime.date(2025, 1, 1), datetime.date(2025, 3, 31)
+    mine.save()
+
+    response = lead_client.get(f"{REPORTS}owed/", query)
+
+    assert response.status_code == 200
+    assert [(row["project"], row["period"]) for row in response.json()] == [(mine.pk, "2025Q1")]
 
 
 def test_a_lead_of_a_sub_unit_files_for_the_sub_units_subprojects(agency, db):
