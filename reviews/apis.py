@@ -23,7 +23,7 @@ IF_MATCH = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=True,
-    description=_("The report's ETag as last read; a stale one gets 412."),
+    description=_("The report's ETag as last read (a stale one gets 412), or * for whatever version is current."),
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -53,9 +53,14 @@ class PreconditionRequired(ApplicationError):
 
 
 def expected_version(request, report) -> int:
+    """The version a write expects, from If-Match: the report's ETag as last read, or ``*`` for any current
+    version (RFC 9110 13.1.1), taken as the version this request read: another write landing in between, after
+    the checks ran on what was read, still makes this one a 412."""
     header = request.headers.get("If-Match")
     if not header:
         raise PreconditionRequired()
+    if header.strip() == "*":
+        return report.version
     match = ETAG_PATTERN.match(header)
     if not match or int(match.group(1)) != report.pk:
         raise StaleVersion()

@@ -325,3 +325,29 @@ def test_an_edit_answers_with_the_entries_and_values_it_saved(lead_client, subpr
         second.json()["milestone_entries"],
         second.json()["indicator_values"],
     )
+
+
+def test_if_match_star_matches_the_current_version(lead_client, secretariat_client, subproject):
+    created = file_report_through_api(lead_client, subproject).response
+    report_url = f"{REPORTS}{created.json()['id']}/"
+    patch(lead_client, created, achievements="第一次修改")
+
+    # when a write says If-Match: * (RFC 9110 13.1.1: any current version)
+    edited = lead_client.patch(report_url, {"achievements": "不論版本"}, format="json", HTTP_IF_MATCH="*")
+    submitted = lead_client.post(f"{report_url}submit/", {}, format="json", HTTP_IF_MATCH=" * ")
+    returned = secretariat_client.post(f"{report_url}return/", {"reason": "補件"}, format="json", HTTP_IF_MATCH="*")
+
+    # then it proceeds from whatever version is current
+    assert (edited.status_code, edited.json()["version"], edited.json()["achievements"]) == (200, 3, "不論版本")
+    assert (submitted.status_code, submitted.json()["status"], submitted["ETag"]) == (
+        200,
+        "submitted",
+        f'"{created.json()["id"]}-4"',
+    )
+    assert (returned.status_code, returned.json()["status"]) == (200, "returned")
+    # while no header, a stale ETag and another report's ETag are still refused
+    missing = lead_client.patch(report_url, {"achievements": "x"}, format="json")
+    stale = lead_client.patch(report_url, {"achievements": "x"}, format="json", HTTP_IF_MATCH=created["ETag"])
+    other = lead_client.patch(report_url, {"achievements": "x"}, format="json", HTTP_IF_MATCH='"999999-4"')
+    assert (missing.status_code, stale.status_code, other.status_code) == (428, 412, 412)
+    assert lead_client.get(report_url).json()["achievements"] == "不論版本"
