@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from gstp.branding import SYSTEM_NAME
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("GSTP_VAR_DIR", BASE_DIR / "var"))
 
@@ -111,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "gstp.context_processors.branding",
                 "console.context_processors.navigation",
             ],
         },
@@ -221,8 +224,8 @@ REST_FRAMEWORK = {
 GSTP_API_DOCS_PUBLIC = env_bool("GSTP_API_DOCS_PUBLIC", default=DEBUG)
 
 SPECTACULAR_SETTINGS = {
-    "TITLE": "GSTP API",
-    "DESCRIPTION": "Programme monitoring for the Smart Nation Programme (智慧國家方案): "
+    "TITLE": f"{SYSTEM_NAME} API",
+    "DESCRIPTION": f"{SYSTEM_NAME}: programme monitoring for the Smart Nation Programme (智慧國家方案): "
     "plan tree, agencies, milestones, indicators, quarterly reports and lag flags.",
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",

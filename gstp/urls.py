@@ -9,7 +9,10 @@ from rest_framework.response import Response
 from reviews.annual.views import AnnualReportView
 from reviews.exports import ExportView
 
+from .branding import SYSTEM_NAME
 from .health import healthz, readyz
+
+admin.site.site_header = admin.site.site_title = SYSTEM_NAME
 
 
 @extend_schema(exclude=True)
