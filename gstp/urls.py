@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -27,6 +29,11 @@ def api_root(request):
     return Response(links)
 
 
+def favicon(request):
+    """Browsers ask for /favicon.ico wherever a page names no icon of its own (the API's JSON, its docs)."""
+    return redirect(static("console/favicon.svg"))
+
+
 api_v1 = [
     path("", api_root, name="api-root"),
     path("", include("projects.urls")),
@@ -43,6 +50,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
     path("readyz/", readyz, name="readyz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("reports/annual/<int:year>.<str:fmt>", AnnualReportView.as_view(), name="annual-report"),
     path("", include("console.urls")),
