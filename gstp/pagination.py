@@ -4,6 +4,7 @@ import re
 from django.utils.translation import gettext_lazy as _
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.utils.urls import replace_query_param
 
 # A cursor's position is an id (cursor pages are ordered by pk).
 CURSOR_POSITION = re.compile(r"-?\d{1,20}")
@@ -11,12 +12,13 @@ PAGE_SIZE = re.compile(r"\s*\d{1,20}\s*")
 
 
 class PageSizeMixin:
-    """``?page_size=`` up to 500 (more is capped); anything but a whole number from 1 is a 400 naming the
-    parameter, not a size silently ignored."""
+    """``?page_size=`` up to 500 (more is capped, and the page's links carry the capped size); anything but a
+    whole number from 1 is a 400 naming the parameter, not a size silently ignored."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    used_page_size = None  # the ``?page_size=`` this request asked for, capped; None when it asked for none
 
     def get_page_size(self, request):
         wanted = request.query_params.get(self.page_size_query_param, "")
@@ -25,7 +27,20 @@ class PageSizeMixin:
         if not PAGE_SIZE.fullmatch(wanted) or int(wanted) < 1:
             message = _("Use a whole number from 1 to %(max)s.") % {"max": self.max_page_size}
             raise ValidationError({self.page_size_query_param: [message]})
-        return min(int(wanted), self.max_page_size)
+        self.used_page_size = min(int(wanted), self.max_page_size)
+        return self.used_page_size
+
+    # The links repeat the size this page used, not the one asked for: ``?page_size=1000`` gives 500 rows.
+    def get_next_link(self):
+        return self._with_used_page_size(super().get_next_link())
+
+    def get_previous_link(self):
+        return self._with_used_page_size(super().get_previous_link())
+
+    def _with_used_page_size(self, url):
+        if url is None or self.used_page_size is None:
+            return url
+        return replace_query_param(url, self.page_size_query_param, self.used_page_size)
 
 
 class PageNumberPagination(PageSizeMixin, pagination.PageNumberPagination):

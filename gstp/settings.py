@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from gstp.branding import SYSTEM_NAME
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("GSTP_VAR_DIR", BASE_DIR / "var"))
 
@@ -111,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "gstp.context_processors.branding",
                 "console.context_processors.navigation",
             ],
         },
@@ -221,9 +224,9 @@ REST_FRAMEWORK = {
 GSTP_API_DOCS_PUBLIC = env_bool("GSTP_API_DOCS_PUBLIC", default=DEBUG)
 
 SPECTACULAR_SETTINGS = {
-    "TITLE": "GSTP API",
-    "DESCRIPTION": """\
-Programme monitoring for Taiwan's Smart Nation Programme (智慧國家方案): the plan tree (groups, strategy
+    "TITLE": f"{SYSTEM_NAME} API",
+    "DESCRIPTION": SYSTEM_NAME
+    + """: programme monitoring for Taiwan's Smart Nation Programme (智慧國家方案): the plan tree (groups, strategy
 sections, measures and sub-projects) with each sub-project's traffic light, agencies, milestones, indicators,
 quarterly reports (季報) and the lag flags (落後警示) the Executive Secretariat works.
 
@@ -242,7 +245,8 @@ what was deleted, so a copy can be kept in step. A filter typed as a list takes 
 (`?kind=group&kind=subproject`).
 
 **Writing a report.** Every write of a report sends `If-Match` with the report's `etag` (in the body of every
-report, and in the `ETag` header): 428 without it, 412 when another write came first. `POST` takes an
+report, and in the `ETag` header), or `*` for whatever version is current: 428 without it, 412 when another
+write came first. `POST` takes an
 `Idempotency-Key`, so a retry gets the first answer. Request bodies are JSON.
 """,
     "VERSION": "1.0.0",
@@ -279,12 +283,14 @@ report, and in the `ETag` header): 428 without it, 412 when another write came f
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "celery-broker"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # the exchange tables; kombu's default is ``control`` in the working directory
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:

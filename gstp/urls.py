@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -9,7 +11,10 @@ from rest_framework.response import Response
 from reviews.annual.views import AnnualReportView
 from reviews.exports import ExportView
 
+from .branding import SYSTEM_NAME
 from .health import healthz, readyz
+
+admin.site.site_header = admin.site.site_title = SYSTEM_NAME
 
 
 @extend_schema(exclude=True)
@@ -22,6 +27,11 @@ def api_root(request):
     links["schema"] = request.build_absolute_uri("/api/v1/schema/")
     links["docs"] = request.build_absolute_uri("/api/v1/docs/")
     return Response(links)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico wherever a page names no icon of its own (the API's JSON, its docs)."""
+    return redirect(static("console/favicon.svg"))
 
 
 api_v1 = [
@@ -40,6 +50,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
     path("readyz/", readyz, name="readyz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("reports/annual/<int:year>.<str:fmt>", AnnualReportView.as_view(), name="annual-report"),
     path("", include("console.urls")),

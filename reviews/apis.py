@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from gstp.exceptions import ApplicationError, StaleVersion
@@ -23,7 +23,7 @@ IF_MATCH = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=True,
-    description=_("The report's ETag as last read; a stale one gets 412."),
+    description=_("The report's ETag as last read (a stale one gets 412), or * for whatever version is current."),
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -39,6 +39,7 @@ ETAG = OpenApiParameter(
     description=_("The report's version, the same as its `etag` field: send it as If-Match to change it."),
 )
 ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"(\d+)-(\d+)"\s*$')
+AGENCY_ID = re.compile(r"[0-9]{1,18}")
 WRITE_RESPONSES = {
     400: OpenApiResponse(description=_("Invalid fields; `errors` names each one.")),
     403: OpenApiResponse(description=_("Visible, but not yours to change.")),
@@ -59,13 +60,32 @@ class PreconditionRequired(ApplicationError):
 
 
 def expected_version(request, report) -> int:
+    """The version a write expects, from If-Match: the report's ETag as last read, or ``*`` for any current
+    version (RFC 9110 13.1.1), taken as the version this request read: another write landing in between, after
+    the checks ran on what was read, still makes this one a 412."""
     header = request.headers.get("If-Match")
     if not header:
         raise PreconditionRequired()
+    if header.strip() == "*":
+        return report.version
     match = ETAG_PATTERN.match(header)
     if not match or int(match.group(1)) != report.pk:
         raise StaleVersion()
     return int(match.group(2))
+
+
+def requested_agency(request) -> Agency:
+    """The agency ``?agency=`` names by id or name; a 400 naming the parameter when it is missing or names none."""
+    wanted = request.query_params.get("agency", "").strip()
+    if not wanted:
+        raise ValidationError({"agency": [_("Name an agency with ?agency= (its id or name).")]})
+    if AGENCY_ID.fullmatch(wanted):
+        agency = Agency.objects.filter(pk=int(wanted)).first()
+    else:
+        agency = agency_find(wanted)
+    if agency is None:
+        raise ValidationError({"agency": [_("No agency has this id or name.")]})
+    return agency
 
 
 def report_response(report, *, status_code=status.HTTP_200_OK) -> Response:
@@ -200,20 +220,19 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             OpenApiParameter(
                 "agency",
                 OpenApiTypes.STR,
-                description=_("Agency id or name (secretariat); a lead always gets its own agency."),
+                description=_(
+                    "Agency id or name: the secretariat must name one (400 without it, or when none matches); "
+                    "a lead always gets its own agency."
+                ),
             )
         ],
-        responses={200: OwedReportSerializer(many=True)},
+        responses={
+            200: OwedReportSerializer(many=True),
+            400: OpenApiResponse(description=_("The secretariat named no agency, or one that matches none.")),
+        },
     )
     @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
     def owed(self, request):
-        wanted = request.query_params.get("agency", "")
-        requested = None
-        if wanted.isdigit():
-            requested = Agency.objects.filter(pk=int(wanted)).first()
-        elif wanted:
-            requested = agency_find(wanted)
+        requested = requested_agency(request) if access.can_choose_owed_agency(request.user) else None
         agency = access.owed_agency(request.user, requested=requested)
-        if agency is None:
-            raise NotFound(_("Name an agency with ?agency= (its id or name)."))
         return Response(OwedReportSerializer(selectors.reports_owed(agency=agency), many=True).data)

@@ -80,11 +80,25 @@ class ReportUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         }
 
 
+class SubprojectField(serializers.PrimaryKeyRelatedField):
+    """A sub-project by id: an id of no node "does not exist", a node of another kind is named as such."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=PlanNode.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        node = super().to_internal_value(data)
+        if node.kind != NodeKind.SUBPROJECT:
+            message = _("Node %(id)s (%(kind)s) is not a sub-project: reports are filed for sub-projects.")
+            raise serializers.ValidationError(message % {"id": node.pk, "kind": node.get_kind_display()})
+        return node
+
+
 class ReportCreateSerializer(ReportUpdateSerializer):
     """A new draft report of a sub-project for a quarter, with its figures so far. Unknown fields are
     refused."""
 
-    project = serializers.PrimaryKeyRelatedField(queryset=PlanNode.objects.filter(kind=NodeKind.SUBPROJECT))
+    project = SubprojectField()
     period = PeriodField()
 
     class Meta(ReportUpdateSerializer.Meta):

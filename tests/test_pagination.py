@@ -1,5 +1,7 @@
 """Numbered pages with a total by default; cursor pages for syncing large collections."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -66,3 +68,20 @@ def test_a_bad_cursor_is_a_404_json_error(reader_client, groups):
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("cursor", [False, True], ids=["numbered", "cursor"])
+def test_links_carry_the_page_size_actually_used(reader_client, db, cursor):
+    plan = PlanFactory()
+    NodeFactory.create_batch(1_001, plan=plan, kind=NodeKind.GROUP)
+    params = {"page_size": 1000, **({"cursor": ""} if cursor else {})}
+
+    first = reader_client.get("/api/v1/projects/", params).json()
+    second = reader_client.get(first["next"]).json()
+
+    assert len(first["results"]) == len(second["results"]) == 500
+    for link in (first["next"], second["next"], second["previous"]):
+        assert parse_qs(urlsplit(link).query)["page_size"] == ["500"], link
+    third = reader_client.get(second["next"]).json()
+    assert len(third["results"]) == 1
+    assert parse_qs(urlsplit(third["previous"]).query)["page_size"] == ["500"]

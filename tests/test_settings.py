@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.support.processes import CELERY, CeleryWorker, ManagedProcess, wait_until
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Every variable gstp/settings.py reads, so the developer's shell cannot leak in.
@@ -149,6 +151,45 @@ def test_no_environment_runs_on_sqlite_and_a_file_broker(tmp_path):
     assert values["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
     assert values["SESSION_COOKIE_SECURE"] is False
     assert values["SECURE_HSTS_SECONDS"] == 0
+
+
+PUBLISH_A_JOB = textwrap.dedent(
+    """
+    import django
+    django.setup()
+    from gstp.celery import app
+    app.send_task("gstp.file_broker_probe")
+    """
+)
+
+
+@pytest.mark.slow
+def test_the_file_broker_keeps_all_its_folders_under_var(tmp_path, request):
+    # given an empty working directory, as `make run` starts its processes from the repository's root
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    env = fresh_environment(tmp_path, PYTHONPATH=str(REPO_ROOT), DJANGO_SETTINGS_MODULE="gstp.settings")
+
+    # when the app publishes a job and a worker starts, binds its queue and takes the job
+    published = subprocess.run(
+        [sys.executable, "-c", PUBLISH_A_JOB], cwd=workdir, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert published.returncode == 0, published.stderr
+    worker = ManagedProcess(
+        [str(CELERY), *CeleryWorker.ARGS, "-n", "file-broker@%h"],
+        env=env,
+        log_path=tmp_path / "worker.log",
+        cwd=workdir,
+    )
+    request.addfinalizer(worker.stop)
+    wait_until(lambda: "gstp.file_broker_probe" in worker.log(), timeout=60, what="the worker taking the job")
+    worker.stop()
+
+    # then the broker's folders, the exchange table among them, are all under var/celery-broker
+    broker = tmp_path / "var" / "celery-broker"
+    assert sorted(path.name for path in broker.iterdir()) == ["control", "processed", "queue"]
+    assert (broker / "control" / "celery.exchange").is_file()
+    assert list(workdir.iterdir()) == []
 
 
 def test_time_zone_and_languages(tmp_path):

@@ -4,6 +4,7 @@ Headings and phrases follow the programme's published results report; every piec
 report adds around the figures is written here once, so the renderers only lay it out.
 """
 
+from gstp.branding import SYSTEM_NAME
 from reviews.models import FlagStatus, LagRule, ReportStatus, Severity
 
 REPORT_NAME = "階段成果報告"
@@ -14,7 +15,7 @@ COMPILED_BY = "{secretariat}彙編"
 GENERATED_ON = "產製日期：{day}"
 DATE = "{year} 年 {month} 月 {day} 日"
 DRAFT_NOTE = (
-    "本草稿由科技計畫管理系統（GSTP）依已審查之季報、績效指標及落後警示資料自動產製，"
+    "本草稿由 " + SYSTEM_NAME + "依已審查之季報、績效指標及落後警示資料自動產製，"
     "供執行秘書室彙編 {year} 年{report}之用。"
 )
 

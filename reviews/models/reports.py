@@ -177,6 +177,13 @@ class QuarterlyReport(models.Model):
             return self.prefetched_indicator_values
         return list(self.indicator_values.all())
 
+    def forget_prefetched(self, *, milestone_entries: bool = False, indicator_values: bool = False) -> None:
+        """After entries or values were rewritten: the next read gets the saved rows, not a list prefetched before."""
+        if milestone_entries:
+            self.__dict__.pop("prefetched_milestone_entries", None)
+        if indicator_values:
+            self.__dict__.pop("prefetched_indicator_values", None)
+
 
 class ReportMilestoneEntry(models.Model):
     report = models.ForeignKey(QuarterlyReport, on_delete=models.CASCADE, related_name="milestone_entries")

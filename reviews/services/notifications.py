@@ -12,6 +12,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -19,6 +20,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Case, When
 from django.utils import timezone, translation
+
+from gstp.branding import SYSTEM_NAME
 
 from .. import access
 from ..models import (
@@ -62,6 +65,12 @@ def webhook_event_enqueue(*, flag_raised=(), flag_resolved=(), report_accepted=(
             outbox_enqueue("reviews.fan_out_webhook", event=event, ids=sorted(set(ids)))
 
 
+def sender() -> str:
+    """``DEFAULT_FROM_EMAIL``, under the system's name unless the setting gives a name of its own."""
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return settings.DEFAULT_FROM_EMAIL if name else f"{SYSTEM_NAME} <{address}>"
+
+
 def send_once(*, key: str, subject: str, body: str, recipients: list[str]) -> bool:
     """Send an email unless one with this key was sent already; True when sent now."""
     recipients = sorted({address for address in recipients if address})
@@ -70,7 +79,7 @@ def send_once(*, key: str, subject: str, body: str, recipients: list[str]) -> bo
     try:
         with transaction.atomic():
             EmailLog.objects.create(key=key, recipients=recipients, subject=subject[:300])
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+            send_mail(subject, body, sender(), recipients)
     except IntegrityError:
         return False
     return True

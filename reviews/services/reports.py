@@ -186,6 +186,7 @@ def _replace_children(report, *, entries, values) -> None:
                 for item in values
             ]
         )
+    report.forget_prefetched(milestone_entries=entries is not None, indicator_values=values is not None)
 
 
 @transaction.atomic

@@ -246,11 +246,40 @@ def test_secretariat_asks_what_any_agency_owes(secretariat_client, agency):
 
     by_name = secretariat_client.get(f"{REPORTS}owed/", {"agency": "數位部"})
     by_id = secretariat_client.get(f"{REPORTS}owed/", {"agency": agency.pk})
-    without = secretariat_client.get(f"{REPORTS}owed/")
 
     assert [row["period"] for row in by_name.json()] == ["2025Q1", "2025Q2"]
     assert by_id.json() == by_name.json()
-    assert without.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "language", "message"),
+    [
+        ({}, "en", "Name an agency with ?agency= (its id or name)."),
+        ({"agency": ""}, "zh-Hant", "請以 ?agency= 指定機關（ID 或名稱）。"),
+        ({"agency": "999999"}, "en", "No agency has this id or name."),
+        ({"agency": "99999999999999999999999"}, "en", "No agency has this id or name."),
+        ({"agency": "不存在的部會"}, "zh-Hant", "沒有 ID 或名稱與此相符的機關。"),
+    ],
+    ids=["missing", "empty", "unknown-id", "huge-id", "unknown-name"],
+)
+def test_the_secretariat_must_name_an_agency_that_exists(secretariat_client, agency, query, language, message):
+    response = secretariat_client.get(f"{REPORTS}owed/", query, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"agency": [message]}
+    assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.parametrize("query", [{}, {"agency": "999999"}, {"agency": "不存在的部會"}])
+def test_a_lead_always_gets_its_own_agency(lead_client, agency, other_agency, query):
+    _, _, _, (mine,) = make_tree(PlanFactory(), lead_agency=agency)
+    mine.start_date, mine.end_date = datetime.date(2025, 1, 1), datetime.date(2025, 3, 31)
+    mine.save()
+
+    response = lead_client.get(f"{REPORTS}owed/", query)
+
+    assert response.status_code == 200
+    assert [(row["project"], row["period"]) for row in response.json()] == [(mine.pk, "2025Q1")]
 
 
 def test_a_lead_of_a_sub_unit_files_for_the_sub_units_subprojects(agency, db):
@@ -262,3 +291,64 @@ def test_a_lead_of_a_sub_unit_files_for_the_sub_units_subprojects(agency, db):
     unit_lead = _client_for(lead_user(unit, "unit-lead"))
 
     assert unit_lead.post(REPORTS, report_body(subproject), format="json").status_code == 201
+
+
+def test_an_edit_answers_with_the_entries_and_values_it_saved(lead_client, subproject):
+    milestone = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 9, 30))
+    later = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 12, 31))
+    indicator = IndicatorFactory(node=subproject, key="sub/1", name="開放資料集數", unit="項")
+    created = file_report_through_api(lead_client, subproject).response
+    entries = [
+        {"milestone": milestone.pk, "completed_on": "2024-09-20", "forecast_date": None, "note": ""},
+        {"milestone": later.pk, "completed_on": None, "forecast_date": "2025-02-28", "note": "採購延宕"},
+    ]
+
+    # when the first edit adds entries and values, and a second one changes them
+    first = patch(
+        lead_client, created, milestone_entries=entries, indicator_values=[{"indicator": indicator.pk, "value": "875"}]
+    )
+    second = patch(
+        lead_client,
+        first,
+        milestone_entries=entries[1:],
+        indicator_values=[{"indicator": indicator.pk, "value": "900"}],
+    )
+
+    # then each answer shows what was saved, as a following read does
+    assert first.status_code == 200, first.json()
+    assert first.json()["milestone_entries"] == entries
+    assert [(v["indicator"], v["value"]) for v in first.json()["indicator_values"]] == [(indicator.pk, "875.0000")]
+    assert second.status_code == 200, second.json()
+    assert second.json()["milestone_entries"] == entries[1:]
+    assert [(v["indicator"], v["value"]) for v in second.json()["indicator_values"]] == [(indicator.pk, "900.0000")]
+    read = lead_client.get(f"{REPORTS}{created.json()['id']}/").json()
+    assert (read["milestone_entries"], read["indicator_values"]) == (
+        second.json()["milestone_entries"],
+        second.json()["indicator_values"],
+    )
+
+
+def test_if_match_star_matches_the_current_version(lead_client, secretariat_client, subproject):
+    created = file_report_through_api(lead_client, subproject).response
+    report_url = f"{REPORTS}{created.json()['id']}/"
+    patch(lead_client, created, achievements="第一次修改")
+
+    # when a write says If-Match: * (RFC 9110 13.1.1: any current version)
+    edited = lead_client.patch(report_url, {"achievements": "不論版本"}, format="json", HTTP_IF_MATCH="*")
+    submitted = lead_client.post(f"{report_url}submit/", {}, format="json", HTTP_IF_MATCH=" * ")
+    returned = secretariat_client.post(f"{report_url}return/", {"reason": "補件"}, format="json", HTTP_IF_MATCH="*")
+
+    # then it proceeds from whatever version is current
+    assert (edited.status_code, edited.json()["version"], edited.json()["achievements"]) == (200, 3, "不論版本")
+    assert (submitted.status_code, submitted.json()["status"], submitted["ETag"]) == (
+        200,
+        "submitted",
+        f'"{created.json()["id"]}-4"',
+    )
+    assert (returned.status_code, returned.json()["status"]) == (200, "returned")
+    # while no header, a stale ETag and another report's ETag are still refused
+    missing = lead_client.patch(report_url, {"achievements": "x"}, format="json")
+    stale = lead_client.patch(report_url, {"achievements": "x"}, format="json", HTTP_IF_MATCH=created["ETag"])
+    other = lead_client.patch(report_url, {"achievements": "x"}, format="json", HTTP_IF_MATCH='"999999-4"')
+    assert (missing.status_code, stale.status_code, other.status_code) == (428, 412, 412)
+    assert lead_client.get(report_url).json()["achievements"] == "不論版本"

@@ -88,6 +88,30 @@ def test_a_report_is_for_a_subproject(lead_client, subproject):
     assert_refused(response, "project")
 
 
+@pytest.mark.parametrize(
+    ("language", "not_a_subproject", "missing"),
+    [
+        ("zh-Hant", "節點 {id}（推動措施）不是子計畫：季報只能就子計畫填報。", "無效的主鍵"),
+        ("en", "Node {id} (Measure) is not a sub-project: reports are filed for sub-projects.", "does not exist"),
+    ],
+    ids=["zh-Hant", "en"],
+)
+def test_a_node_that_is_not_a_subproject_is_named_as_such(lead_client, subproject, language, not_a_subproject, missing):
+    measure = subproject.parent
+
+    other_kind = lead_client.post(
+        REPORTS, body_for(subproject, project=measure.pk), format="json", HTTP_ACCEPT_LANGUAGE=language
+    )
+    no_node = lead_client.post(
+        REPORTS, body_for(subproject, project=999_999), format="json", HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    assert_refused(other_kind, "project")
+    assert other_kind.json()["errors"]["project"] == [not_a_subproject.format(id=measure.pk)]
+    assert_refused(no_node, "project")
+    assert missing in no_node.json()["errors"]["project"][0]
+
+
 def test_milestone_and_indicator_entries_of_another_subproject_are_refused(lead_client, subproject, foreign_subproject):
     theirs = MilestoneFactory(node=foreign_subproject)
     indicator = IndicatorFactory(node=foreign_subproject, key="x", name="x")

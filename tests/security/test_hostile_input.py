@@ -261,7 +261,6 @@ def test_wrong_content_types_and_bodies_are_refused(lead_raw, world, content_typ
     [
         '"',
         '""',
-        "*",
         "W/",
         'W/"x"',
         '"1-1", "2-2"',
