@@ -149,7 +149,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 
-# django-axes watches every sign-in (the admin's and /api/v1/auth/login/): after
+# django-axes watches every sign-in (the admin's, the console's and /api/v1/auth/session/): after
 # GSTP_LOGIN_FAILURE_LIMIT failures an account is locked, whatever address tries it,
 # and so is an address, whatever account it tries, until GSTP_LOGIN_COOLOFF_MINUTES
 # have passed since the last failure. A success resets that account's count.
@@ -200,7 +200,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["gstp.filters.CollectionFilterBackend"],
@@ -223,7 +223,11 @@ GSTP_API_DOCS_PUBLIC = env_bool("GSTP_API_DOCS_PUBLIC", default=DEBUG)
 SPECTACULAR_SETTINGS = {
     "TITLE": "GSTP API",
     "DESCRIPTION": "Programme monitoring for the Smart Nation Programme (智慧國家方案): "
-    "plan tree, agencies, milestones, indicators, quarterly reports and lag flags.",
+    "plan tree, agencies, milestones, indicators, quarterly reports and lag flags.\n\n"
+    "Programs authenticate with `Authorization: Token <key>`. A browser's scripts sign in with a session at "
+    "`POST /api/v1/auth/session/` (`GET` there says who is signed in and hands out the `csrftoken` cookie, "
+    "`DELETE` signs out); every write with a session, signing in and out included, sends the `csrftoken` "
+    "cookie's value in the `X-CSRFToken` header, or is refused with 403.",
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,

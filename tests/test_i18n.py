@@ -242,6 +242,7 @@ def test_api_validation_error_follows_accept_language(secretariat_client):
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 REPORTS = "/api/v1/reports/"
+SESSION = "/api/v1/auth/session/"
 
 
 @dataclass
@@ -280,6 +281,17 @@ def edit_report(**if_match):
     return lambda scene, headers: scene.lead.patch(
         f"{REPORTS}{scene.report.pk}/", {"achievements": "x"}, format="json", **if_match, **headers
     )
+
+
+def session_client():
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(UserFactory(username="browser-reader"))
+    return client
+
+
+def fail_to_sign_in(scene):
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        Client().post(SESSION, {"username": "nobody", "password": "wrong"}, content_type="application/json")
 
 
 def too_large(scene, headers):
@@ -342,10 +354,14 @@ ERRORS = {
         "authentication_failed",
         lambda s, h: APIClient().get("/api/v1/projects/", HTTP_AUTHORIZATION="Token 0", **h),
     ),
+    "nobody signed in": ErrorCase(401, "not_authenticated", lambda s, h: APIClient().get(SESSION, **h)),
     # 403
     "not a lead": ErrorCase(403, "permission_denied", lambda s, h: s.reader.post(REPORTS, {}, format="json", **h)),
     "not the secretariat": ErrorCase(
         403, "permission_denied", lambda s, h: s.lead.post(f"/api/v1/flags/{s.open_flag.pk}/acknowledge/", **h)
+    ),
+    "session write without CSRF": ErrorCase(
+        403, "permission_denied", lambda s, h: session_client().post(REPORTS, {}, format="json", **h)
     ),
     # 404
     "no such object": ErrorCase(404, "not_found", lambda s, h: s.lead.get(f"{REPORTS}999999/", **h)),
@@ -374,12 +390,20 @@ ERRORS = {
         prepare=lambda s: s.lead.post(REPORTS, report_body(s.subproject), format="json", HTTP_IDEMPOTENCY_KEY="k-1"),
     ),
     "no If-Match": ErrorCase(428, "precondition_required", edit_report()),
-    # 413, 415
+    # 413, 415, 429
     "body too large": ErrorCase(413, "request_too_large", too_large),
     "unsupported media type": ErrorCase(
         415,
         "unsupported_media_type",
         lambda s, h: s.lead.post(REPORTS, "period=2024Q3", content_type="text/plain", **h),
+    ),
+    "too many failed sign-ins": ErrorCase(
+        429,
+        "too_many_login_attempts",
+        lambda s, h: Client().post(
+            SESSION, {"username": "nobody", "password": "x"}, content_type="application/json", **h
+        ),
+        prepare=fail_to_sign_in,
     ),
 }
 
