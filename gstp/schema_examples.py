@@ -224,6 +224,12 @@ EXAMPLES = {
         "as_of": "2024-12-31",
         "source": "113 年階段成果報告",
     },
+    "SignInRequest": {"username": "moda-lead", "password": "moda-lead-demo"},
+    "SignedInUser": {
+        "username": "moda-lead",
+        "role": "lead",
+        "agency": {"id": 1, "name": "數位發展部", "short_name": "數位部"},
+    },
 }
 
 ERROR_EXAMPLES = {
@@ -247,6 +253,10 @@ ERROR_EXAMPLES = {
     "415": {"detail": 'Unsupported media type "text/plain" in request.', "code": "unsupported_media_type"},
     "422": {"detail": "This Idempotency-Key was used for a different request.", "code": "idempotency_key_reused"},
     "428": {"detail": "Send If-Match with the report's ETag.", "code": "precondition_required"},
+    "429": {
+        "detail": "Too many failed sign-in attempts for this account or from this address. Try again in 15 minutes.",
+        "code": "too_many_login_attempts",
+    },
     "503": {
         "detail": "The service is unavailable for a moment; retry in a few seconds.",
         "code": "service_unavailable",

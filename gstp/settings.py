@@ -152,7 +152,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 
-# django-axes watches every sign-in (the admin's and /api/v1/auth/login/): after
+# django-axes watches every sign-in (the admin's, the console's and /api/v1/auth/session/): after
 # GSTP_LOGIN_FAILURE_LIMIT failures an account is locked, whatever address tries it,
 # and so is an address, whatever account it tries, until GSTP_LOGIN_COOLOFF_MINUTES
 # have passed since the last failure. A success resets that account's count.
@@ -203,7 +203,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["gstp.filters.CollectionFilterBackend"],
@@ -231,7 +231,10 @@ sections, measures and sub-projects) with each sub-project's traffic light, agen
 quarterly reports (季報) and the lag flags (落後警示) the Executive Secretariat works.
 
 **Authentication.** Programs send `Authorization: Token <key>`; a key is issued to an account and sees what
-that account sees. People in a browser sign in with a session.
+that account sees. A browser's scripts sign in with a session at `POST /api/v1/auth/session/` (`GET` there
+says who is signed in and hands out the `csrftoken` cookie, `DELETE` signs out); every write with a session,
+signing in and out included, sends the `csrftoken` cookie's value in the `X-CSRFToken` header, or is refused
+with 403.
 
 **Languages.** Messages and labels are in Traditional Chinese; send `Accept-Language: en` for English.
 Codes (`code` of an error, enum values) are the same in both.
@@ -246,8 +249,7 @@ what was deleted, so a copy can be kept in step. A filter typed as a list takes 
 
 **Writing a report.** Every write of a report sends `If-Match` with the report's `etag` (in the body of every
 report, and in the `ETag` header), or `*` for whatever version is current: 428 without it, 412 when another
-write came first. `POST` takes an
-`Idempotency-Key`, so a retry gets the first answer. Request bodies are JSON.
+write came first. `POST` takes an `Idempotency-Key`, so a retry gets the first answer. Request bodies are JSON.
 """,
     "VERSION": "1.0.0",
     "LICENSE": {

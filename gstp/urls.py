@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view, permission_classes
@@ -34,12 +35,20 @@ def favicon(request):
     return redirect(static("console/favicon.svg"))
 
 
+# The browsable API's "Log in" link (it reverses rest_framework:login) leads to the console's sign-in page,
+# which comes back to ``next``; scripts sign in with JSON at auth/session/.
+browsable_api_sign_in = (
+    [path("login/", RedirectView.as_view(pattern_name="console:login", query_string=True), name="login")],
+    "rest_framework",
+)
+
 api_v1 = [
     path("", api_root, name="api-root"),
+    path("", include("accounts.urls")),
     path("", include("projects.urls")),
     path("", include("reviews.urls")),
     path("", include("indicators.urls")),
-    path("auth/", include("rest_framework.urls", namespace="rest_framework")),
+    path("auth/", include(browsable_api_sign_in)),
     path("exports/<str:resource>/", ExportView.as_view(), name="export"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

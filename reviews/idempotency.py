@@ -15,7 +15,7 @@ from functools import wraps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
 
 from gstp.exceptions import ApplicationError

@@ -6,16 +6,32 @@ is committed so the runtime needs no gettext tools.
 
 import ast
 import gettext
+import inspect
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.db import connection
+from django.test import Client, override_settings
+from django.utils import translation
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import fields as drf_fields
+from rest_framework import relations as drf_relations
+from rest_framework import serializers as drf_serializers
+from rest_framework import validators as drf_validators
+from rest_framework.pagination import CursorPagination
+from rest_framework.test import APIClient
 
+from reviews.models import TEXT_MAX_CHARS, FlagStatus, LagRule
 from tests.accounts.factories import UserFactory
-from tests.projects.factories import make_tree
+from tests.faults.test_database_unavailable import cut_this_session
+from tests.projects.factories import MilestoneFactory, make_tree
+from tests.reviews.factories import LagFlagFactory, report_body, report_in_status
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "locale" / "zh_Hant" / "LC_MESSAGES"
 PO_FILE = LOCALE_DIR / "django.po"
@@ -219,6 +235,277 @@ def test_api_validation_error_follows_accept_language(secretariat_client):
     assert en.json()["errors"]["plan"][0].startswith("Select a valid choice")
 
 
+# (e) every error the schema documents, in the client's language ---------------------------------
+#
+# Each error is triggered for real, once with Accept-Language: zh-Hant and once with en: the zh-Hant answer's
+# `detail` (and, for a 400, the field's message) is Chinese, the English one is not, and the code is the same.
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+REPORTS = "/api/v1/reports/"
+SESSION = "/api/v1/auth/session/"
+
+
+@dataclass
+class ErrorCase:
+    status: int
+    code: str
+    send: Callable  # (scene, headers) -> response
+    field: tuple = ()  # where the field's message is inside `errors`, for a 400
+    prepare: Callable | None = None  # (scene) -> None, once before both requests
+
+
+@pytest.fixture
+def scene(agency, lead_client, reader_client, secretariat_client):
+    """A sub-project of 數位發展部 with a milestone, a draft report its lead filed, an open and a resolved flag."""
+    subproject = make_tree(lead_agency=agency)[3][0]
+    return SimpleNamespace(
+        lead=lead_client,
+        reader=reader_client,
+        secretariat=secretariat_client,
+        subproject=subproject,
+        milestone=MilestoneFactory(node=subproject),
+        report=report_in_status(node=subproject, author=lead_client.user),
+        open_flag=LagFlagFactory(node=subproject),
+        resolved_flag=LagFlagFactory(node=subproject, rule=LagRule.LATE_REPORT, status=FlagStatus.RESOLVED),
+    )
+
+
+def file_report(**fields):
+    """The lead files a report for the scene's sub-project, with ``fields`` changed."""
+    return lambda scene, headers: scene.lead.post(
+        REPORTS, report_body(scene.subproject, **fields), format="json", **headers
+    )
+
+
+def edit_report(**if_match):
+    return lambda scene, headers: scene.lead.patch(
+        f"{REPORTS}{scene.report.pk}/", {"achievements": "x"}, format="json", **if_match, **headers
+    )
+
+
+def session_client():
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(UserFactory(username="browser-reader"))
+    return client
+
+
+def fail_to_sign_in(scene):
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        Client().post(SESSION, {"username": "nobody", "password": "wrong"}, content_type="application/json")
+
+
+def too_large(scene, headers):
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100):
+        return scene.lead.post(REPORTS, report_body(scene.subproject, achievements="x" * 200), format="json", **headers)
+
+
+ERRORS = {
+    # 400: DRF's field messages, GSTP's own, and bodies that are not JSON
+    "decimal places": ErrorCase(400, "max_decimal_places", file_report(budget_allocated="1.5"), ("budget_allocated",)),
+    "max digits": ErrorCase(400, "max_digits", file_report(budget_spent="1" * 16), ("budget_spent",)),
+    "max length": ErrorCase(400, "max_length", file_report(achievements="x" * (TEXT_MAX_CHARS + 1)), ("achievements",)),
+    "not a number": ErrorCase(400, "invalid", file_report(planned_progress="abc"), ("planned_progress",)),
+    "not a string": ErrorCase(400, "invalid", file_report(achievements={"text": "x"}), ("achievements",)),
+    "required": ErrorCase(
+        400, "required", lambda s, h: s.lead.post(REPORTS, {"period": "2024Q3"}, format="json", **h), ("project",)
+    ),
+    "invalid pk": ErrorCase(400, "does_not_exist", file_report(project=999999), ("project",)),
+    "pk of the wrong type": ErrorCase(400, "incorrect_type", file_report(project="abc"), ("project",)),
+    "invalid date": ErrorCase(
+        400,
+        "invalid",
+        lambda s, h: file_report(milestone_entries=[{"milestone": s.milestone.pk, "completed_on": "someday"}])(s, h),
+        ("milestone_entries", 0, "completed_on"),
+    ),
+    "invalid choice": ErrorCase(
+        400,
+        "invalid_choice",
+        lambda s, h: s.lead.post(
+            f"/api/v1/flags/{s.open_flag.pk}/comment/", {"body": "說明", "kind": "bogus"}, format="json", **h
+        ),
+        ("kind",),
+    ),
+    "invalid period": ErrorCase(400, "invalid_period", file_report(period="Q3"), ("period",)),
+    "unknown field": ErrorCase(400, "invalid", file_report(colour="red"), ("colour",)),
+    "invalid filter": ErrorCase(
+        400,
+        "invalid",
+        lambda s, h: s.lead.get("/api/v1/milestones/", {"planned_before": "someday"}, **h),
+        ("planned_before",),
+    ),
+    "invalid page size": ErrorCase(
+        400, "invalid", lambda s, h: s.lead.get("/api/v1/projects/", {"page_size": "0"}, **h), ("page_size",)
+    ),
+    "malformed JSON": ErrorCase(
+        400, "parse_error", lambda s, h: s.lead.post(REPORTS, '{"period": ', content_type="application/json", **h)
+    ),
+    "invalid Idempotency-Key": ErrorCase(
+        400,
+        "invalid_idempotency_key",
+        lambda s, h: s.lead.post(REPORTS, report_body(s.subproject), format="json", HTTP_IDEMPOTENCY_KEY="鍵", **h),
+    ),
+    # 401
+    "no credentials": ErrorCase(401, "not_authenticated", lambda s, h: APIClient().get("/api/v1/projects/", **h)),
+    "token header without a key": ErrorCase(
+        401, "authentication_failed", lambda s, h: APIClient().get("/api/v1/projects/", HTTP_AUTHORIZATION="Token", **h)
+    ),
+    "unknown key": ErrorCase(
+        401,
+        "authentication_failed",
+        lambda s, h: APIClient().get("/api/v1/projects/", HTTP_AUTHORIZATION="Token 0", **h),
+    ),
+    "nobody signed in": ErrorCase(401, "not_authenticated", lambda s, h: APIClient().get(SESSION, **h)),
+    # 403
+    "not a lead": ErrorCase(403, "permission_denied", lambda s, h: s.reader.post(REPORTS, {}, format="json", **h)),
+    "not the secretariat": ErrorCase(
+        403, "permission_denied", lambda s, h: s.lead.post(f"/api/v1/flags/{s.open_flag.pk}/acknowledge/", **h)
+    ),
+    "session write without CSRF": ErrorCase(
+        403, "permission_denied", lambda s, h: session_client().post(REPORTS, {}, format="json", **h)
+    ),
+    # 404
+    "no such object": ErrorCase(404, "not_found", lambda s, h: s.lead.get(f"{REPORTS}999999/", **h)),
+    "no such path": ErrorCase(404, "not_found", lambda s, h: s.lead.get("/api/v1/nothing-here/", **h)),
+    "invalid cursor": ErrorCase(404, "not_found", lambda s, h: s.lead.get("/api/v1/projects/", {"cursor": "zz"}, **h)),
+    # 409, 412, 422, 428: the writes of reports and flags
+    "report not submitted": ErrorCase(
+        409,
+        "invalid_transition",
+        lambda s, h: s.secretariat.post(
+            f"{REPORTS}{s.report.pk}/accept/", {}, format="json", HTTP_IF_MATCH=s.report.etag, **h
+        ),
+    ),
+    "flag not open": ErrorCase(
+        409,
+        "invalid_transition",
+        lambda s, h: s.secretariat.post(f"/api/v1/flags/{s.resolved_flag.pk}/acknowledge/", **h),
+    ),
+    "stale If-Match": ErrorCase(412, "precondition_failed", edit_report(HTTP_IF_MATCH='"1-999"')),
+    "Idempotency-Key reused": ErrorCase(
+        422,
+        "idempotency_key_reused",
+        lambda s, h: s.lead.post(
+            REPORTS, report_body(s.subproject, period="2024Q4"), format="json", HTTP_IDEMPOTENCY_KEY="k-1", **h
+        ),
+        prepare=lambda s: s.lead.post(REPORTS, report_body(s.subproject), format="json", HTTP_IDEMPOTENCY_KEY="k-1"),
+    ),
+    "no If-Match": ErrorCase(428, "precondition_required", edit_report()),
+    # 413, 415, 429
+    "body too large": ErrorCase(413, "request_too_large", too_large),
+    "unsupported media type": ErrorCase(
+        415,
+        "unsupported_media_type",
+        lambda s, h: s.lead.post(REPORTS, "period=2024Q3", content_type="text/plain", **h),
+    ),
+    "too many failed sign-ins": ErrorCase(
+        429,
+        "too_many_login_attempts",
+        lambda s, h: Client().post(
+            SESSION, {"username": "nobody", "password": "x"}, content_type="application/json", **h
+        ),
+        prepare=fail_to_sign_in,
+    ),
+}
+
+
+def message_at(errors, path):
+    for step in path:
+        errors = errors[step]
+    return errors[0]
+
+
+def assert_in_each_language(zh_text, en_text):
+    assert CJK.search(zh_text), f"not Chinese: {zh_text!r}"
+    assert not CJK.search(en_text), f"not English: {en_text!r}"
+    assert zh_text != en_text
+
+
+@pytest.mark.parametrize("name", list(ERRORS))
+def test_every_error_answers_in_the_clients_language(scene, name):
+    # given
+    case = ERRORS[name]
+    if case.prepare:
+        case.prepare(scene)
+
+    # when
+    zh, en = (case.send(scene, {"HTTP_ACCEPT_LANGUAGE": language}) for language in ("zh-Hant", "en"))
+
+    # then
+    for response in (zh, en):
+        assert response.status_code == case.status, response.content
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json()["code"] == case.code  # codes are for programs: never translated
+    assert_in_each_language(zh.json()["detail"], en.json()["detail"])
+    if case.field:
+        assert_in_each_language(
+            message_at(zh.json()["errors"], case.field), message_at(en.json()["errors"], case.field)
+        )
+
+
+def test_every_error_status_the_schema_documents_is_tried(secretariat_client):
+    schema = secretariat_client.get("/api/v1/schema/", {"format": "json"}).json()
+    documented = {
+        status
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        for status in operation["responses"]
+        if status.startswith(("4", "5"))
+    }
+
+    # 503 is tried on PostgreSQL, below
+    assert documented == {str(case.status) for case in ERRORS.values()} | {"503"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_503_of_a_lost_database_session_answers_in_the_clients_language(secretariat_client):
+    answers = []
+    for language in ("zh-Hant", "en"):
+        cut_this_session()
+        try:
+            answers.append(secretariat_client.get("/api/v1/projects/", HTTP_ACCEPT_LANGUAGE=language))
+        finally:
+            connection.close()  # a cut session stays unusable until closed
+
+    zh, en = answers
+    assert zh.status_code == en.status_code == 503, (zh.content, en.content)
+    assert zh.json()["code"] == en.json()["code"] == "service_unavailable"
+    assert_in_each_language(zh.json()["detail"], en.json()["detail"])
+
+
+def drf_messages():
+    """Every message DRF's fields, relations, exceptions, validators and cursor pages answer with."""
+    classes = [
+        cls
+        for module in (drf_fields, drf_relations, drf_serializers, drf_validators, drf_exceptions)
+        for _name, cls in inspect.getmembers(module, inspect.isclass)
+        if cls.__module__.startswith("rest_framework.")  # not Django's validators it imports
+    ]
+    messages = [
+        message
+        for cls in classes
+        if issubclass(cls, drf_fields.Field)
+        for message in getattr(cls, "default_error_messages", {}).values()
+    ]
+    messages += [cls.default_detail for cls in classes if issubclass(cls, drf_exceptions.APIException)]
+    messages += [cls.extra_detail_singular for cls in classes if hasattr(cls, "extra_detail_singular")]
+    messages += [cls.extra_detail_plural for cls in classes if hasattr(cls, "extra_detail_plural")]
+    messages += [cls.message for cls in classes if getattr(cls, "message", None) is not None]
+    messages.append(CursorPagination.invalid_cursor_message)
+    return messages
+
+
+def test_every_message_of_drf_answers_in_chinese():
+    """GSTP's catalogue completes DRF's zh_Hant one (gstp/drf_messages.py names what it lacks)."""
+    messages = drf_messages()
+    assert len(messages) > 60
+
+    with translation.override("zh-hant"):
+        english = sorted({str(message) for message in messages if not CJK.search(str(message))})
+
+    assert english == []
+
+
 # (d) the catalogue -----------------------------------------------------------------------------
 
 
@@ -268,7 +555,8 @@ def read_po(path):
     return entries
 
 
-PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[sdifr%]")
+# %-style (GSTP's own messages) and {}-style (DRF's) placeholders
+PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[sdifr%]|\{\w*(?::\w+)?\}")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
-"""Sign-in attempts are limited per account and per client address (django-axes), on the real sign-in
-pages: the API's (/api/v1/auth/login/) and the admin's (/admin/login/)."""
+"""Sign-in attempts are limited per account and per client address (django-axes), on the real ways in:
+the API's JSON sign-in (/api/v1/auth/session/) and the admin's page (/admin/login/)."""
 
 import datetime
+import json
 import time
 
 import pytest
@@ -12,8 +13,10 @@ from django.test import Client, override_settings
 from accounts.models import Role
 from tests.accounts.factories import UserFactory
 
-API_LOGIN = "/api/v1/auth/login/"
+API_LOGIN = "/api/v1/auth/session/"
 ADMIN_LOGIN = "/admin/login/"
+# What a failed sign-in answers before the limit: the API's 400, the admin's page again.
+FAILED = {API_LOGIN: 400, ADMIN_LOGIN: 200}
 PASSWORD = "correct horse battery staple"  # UserFactory's
 LIMIT = 3
 
@@ -40,11 +43,16 @@ def bob():
 
 
 def sign_in(username, password, *, address="203.0.113.10", path=API_LOGIN, **headers):
-    return Client().post(path, {"username": username, "password": password}, REMOTE_ADDR=address, **headers)
+    credentials = {"username": username, "password": password}
+    if path == API_LOGIN:
+        body = json.dumps(credentials)
+        return Client().post(path, body, content_type="application/json", REMOTE_ADDR=address, **headers)
+    return Client().post(path, credentials, REMOTE_ADDR=address, **headers)
 
 
 def signed_in(response) -> bool:
-    return response.status_code == 302 and "_auth_user_id" in response.wsgi_request.session
+    succeeded = 200 if response.wsgi_request.path == API_LOGIN else 302
+    return response.status_code == succeeded and "_auth_user_id" in response.wsgi_request.session
 
 
 def fail(username, times, *, address="203.0.113.10", path=API_LOGIN):
@@ -65,7 +73,7 @@ def test_failures_up_to_the_limit_lock_the_account_from_any_address(alice):
     answers = fail("alice", LIMIT, address="203.0.113.10")
 
     # then: the failures before it were ordinary failures, the last one locks
-    assert answers[:-1] == [200] * (LIMIT - 1)
+    assert answers[:-1] == [FAILED[API_LOGIN]] * (LIMIT - 1)
     assert answers[-1] == 429
     # and the right password from another address is refused too
     assert_locked_out(sign_in("alice", PASSWORD, address="198.51.100.20"))
@@ -90,7 +98,7 @@ def test_a_success_before_the_limit_resets_the_accounts_count(alice):
     assert signed_in(sign_in("alice", PASSWORD))
 
     # then: the count starts again
-    assert fail("alice", LIMIT - 1) == [200] * (LIMIT - 1)
+    assert fail("alice", LIMIT - 1) == [FAILED[API_LOGIN]] * (LIMIT - 1)
     assert signed_in(sign_in("alice", PASSWORD))
 
 
@@ -129,7 +137,7 @@ def test_the_admin_sign_in_is_limited_too_with_a_plain_page(alice):
     assert response.status_code == 429
     assert response["Content-Type"].startswith("text/plain")
     assert response.content.decode()
-    # the lock is per account, whichever page: the API's page refuses it as well
+    # the lock is per account, whichever way in: the API's sign-in refuses it as well
     assert_locked_out(sign_in("alice", PASSWORD, address="198.51.100.30"))
 
 
@@ -142,7 +150,7 @@ def test_a_json_client_of_the_admin_page_gets_json(alice):
 
 
 def test_failures_are_recorded_without_the_password(alice):
-    Client().post(API_LOGIN, {"username": "alice", "password": "hunter2-secret"}, REMOTE_ADDR="203.0.113.10")
+    sign_in("alice", "hunter2-secret", address="203.0.113.10")
 
     attempt = AccessAttempt.objects.get(username="alice")
     assert attempt.ip_address == "203.0.113.10"
@@ -155,22 +163,17 @@ def test_behind_a_proxy_the_forwarded_address_is_the_one_limited(alice, bob):
 
     # given: a client behind the proxy reaches the limit, claiming another address in X-Forwarded-For
     for username in ["carol", "dave", "erin"][:LIMIT]:
-        response = Client().post(
-            API_LOGIN,
-            {"username": username, "password": "wrong"},
-            REMOTE_ADDR=proxy,
+        response = sign_in(
+            username,
+            "wrong",
+            address=proxy,
             HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.10",  # the proxy appended the real one
         )
     assert response.status_code == 429
 
     # then: that client is locked out, not everyone behind the same proxy
     def from_client(client_address, username):
-        return Client().post(
-            API_LOGIN,
-            {"username": username, "password": PASSWORD},
-            REMOTE_ADDR=proxy,
-            HTTP_X_FORWARDED_FOR=client_address,
-        )
+        return sign_in(username, PASSWORD, address=proxy, HTTP_X_FORWARDED_FOR=client_address)
 
     assert from_client("203.0.113.10", "bob").status_code == 429
     assert signed_in(from_client("198.51.100.20", "bob"))

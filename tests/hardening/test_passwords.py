@@ -38,11 +38,15 @@ def test_an_older_hash_is_upgraded_to_argon2_at_sign_in(production_hashers):
     )
     assert user.password.startswith("pbkdf2_sha256$")
 
-    # when: its owner signs in through the API's sign-in page
-    response = Client().post("/api/v1/auth/login/", {"username": "henry", "password": "Ti3-quarterly-report"})
+    # when: its owner signs in through the API
+    response = Client().post(
+        "/api/v1/auth/session/",
+        {"username": "henry", "password": "Ti3-quarterly-report"},
+        content_type="application/json",
+    )
 
     # then
-    assert response.status_code == 302
+    assert response.status_code == 200, response.content
     user.refresh_from_db()
     assert user.password.startswith("argon2$")
     assert user.check_password("Ti3-quarterly-report")

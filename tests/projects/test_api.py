@@ -152,51 +152,6 @@ def test_force_login_session_works(db, structure):
     assert client.get("/api/v1/plans/").status_code == 200
 
 
-def test_session_login_through_login_page_with_csrf(db, structure):
-    # given
-    UserFactory(username="officer", role=Role.LEAD, agency=structure.ministry)
-    client = APIClient(enforce_csrf_checks=True)
-    page = client.get("/api/v1/auth/login/")
-    assert page.status_code == 200
-    csrf = page.cookies["csrftoken"].value
-
-    # when
-    response = client.post(
-        "/api/v1/auth/login/",
-        {"username": "officer", "password": PASSWORD, "csrfmiddlewaretoken": csrf, "next": "/api/v1/projects/"},
-    )
-
-    # then
-    assert response.status_code == 302
-    assert response["Location"] == "/api/v1/projects/"
-    listing = client.get("/api/v1/projects/")
-    assert listing.status_code == 200
-    assert listing.json()["count"] == PlanNode.objects.count()
-
-
-def test_session_login_without_csrf_token_is_refused(db, structure):
-    UserFactory(username="officer", role=Role.READER)
-    client = APIClient(enforce_csrf_checks=True)
-
-    response = client.post("/api/v1/auth/login/", {"username": "officer", "password": PASSWORD})
-
-    assert response.status_code == 403
-    assert_json_error(client.get("/api/v1/projects/"), 401)
-
-
-def test_session_login_with_wrong_password_does_not_sign_in(db, structure):
-    UserFactory(username="officer", role=Role.READER)
-    client = APIClient(enforce_csrf_checks=True)
-    csrf = client.get("/api/v1/auth/login/").cookies["csrftoken"].value
-
-    response = client.post(
-        "/api/v1/auth/login/", {"username": "officer", "password": "wrong", "csrfmiddlewaretoken": csrf}
-    )
-
-    assert response.status_code == 200  # the form again, with an error
-    assert_json_error(client.get("/api/v1/projects/"), 401)
-
-
 # --------------------------------------------------------------------------- agencies
 
 
@@ -900,16 +855,6 @@ def test_timestamps_are_rendered_in_taipei_time(secretariat_client, structure):
 
     assert body["updated_at"] == "2024-06-01T11:00:00+08:00"
     assert timezone.get_current_timezone_name() == "Asia/Taipei"
-
-
-def test_session_login_without_next_lands_on_a_page_that_exists(db):
-    UserFactory(username="officer", role=Role.READER)
-    client = APIClient()
-
-    response = client.post("/api/v1/auth/login/", {"username": "officer", "password": PASSWORD}, follow=True)
-
-    assert response.redirect_chain, "the login did not redirect"
-    assert response.status_code == 200, response.redirect_chain
 
 
 def test_docs_page_serves_its_scripts_itself(reader_client):
