@@ -39,9 +39,42 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 # The roles that act for an agency, and so must belong to one.
 AGENCY_CAPABILITIES = frozenset({Capability.FILE})
 
-# The admin group each capability brings (created by the migration ``accounts.0003``).
+# The admin group each capability brings, and what its members may do in the admin: Django permissions,
+# (app, model) -> actions. ``accounts.services.admin_groups_sync`` keeps the groups equal to this table
+# after every migration (a new model the secretariat works on is added here).
 SECRETARIAT_GROUP = "執行秘書室"
 CAPABILITY_GROUPS = {Capability.ADMINISTER: SECRETARIAT_GROUP}
+_ALL = ("add", "change", "delete", "view")
+_WRITE = ("add", "change", "view")
+_READ = ("view",)
+_SECRETARIAT_PERMISSIONS = {
+    # Accounts and API keys: people are deactivated rather than deleted, keys revoked.
+    ("accounts", "user"): _WRITE,
+    ("accounts", "apikey"): _WRITE,
+    # The plan structure.
+    ("projects", "agency"): _ALL,
+    ("projects", "agencyalias"): _ALL,
+    ("projects", "plan"): _WRITE,
+    ("projects", "plannode"): _ALL,
+    ("projects", "nodeagency"): _ALL,
+    ("projects", "milestone"): _ALL,
+    ("indicators", "indicator"): _ALL,
+    ("indicators", "indicatortarget"): _ALL,
+    ("indicators", "indicatoractual"): _READ,
+    # Lag settings (each change recorded), webhook subscriptions; the rest is shown, changed only by services.
+    ("reviews", "lagsettings"): _WRITE,
+    ("reviews", "lagsettingschange"): _READ,
+    ("reviews", "webhooksubscription"): _ALL,
+    ("reviews", "webhookdelivery"): _READ,
+    ("reviews", "quarterlyreport"): _READ,
+    ("reviews", "reportevent"): _READ,
+    ("reviews", "lagflag"): _READ,
+    ("reviews", "outboxmessage"): _READ,
+    ("reviews", "emaillog"): _READ,
+    # Sign-in lockouts, which the secretariat may lift.
+    ("axes", "accessattempt"): ("view", "delete"),
+}
+ADMIN_GROUP_PERMISSIONS = {SECRETARIAT_GROUP: _SECRETARIAT_PERMISSIONS}
 
 
 def capabilities_of_role(role: str) -> frozenset[Capability]:

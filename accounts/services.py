@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
+from django.apps import apps as global_apps
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import access
@@ -50,6 +52,21 @@ def account_create_or_update(
     user.save()
     account_groups_set(user=user)
     return user, generated
+
+
+def admin_groups_sync(*, apps=global_apps) -> None:
+    """Make each admin group (``access.ADMIN_GROUP_PERMISSIONS``) exist with exactly its permissions, those
+    of them that exist yet. Run by the migration that made the groups and after every ``migrate`` (or
+    ``flush``), so the groups follow the table."""
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for name, table in access.ADMIN_GROUP_PERMISSIONS.items():
+        condition = Q(pk__in=[])
+        for (app_label, model), actions in table.items():
+            codenames = [f"{action}_{model}" for action in actions]
+            condition |= Q(content_type__app_label=app_label, codename__in=codenames)
+        group, _ = group_model.objects.get_or_create(name=name)
+        group.permissions.set(permission_model.objects.filter(condition))
 
 
 def account_groups_set(*, user: User) -> None:

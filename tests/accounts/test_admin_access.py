@@ -156,3 +156,27 @@ def test_staff_status_alone_does_not_open_the_admin():
 
     # then: the admin asks the role (accounts.access.administers), not the flag
     assert _signed_in("lead-staff").get("/admin/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_admin_groups_follow_the_table_after_every_migrate():
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+    from django.db.models.signals import post_migrate
+
+    # given: the group lost, as a flush loses it, and a permission it should not have
+    group = Group.objects.get(name=SECRETARIAT_GROUP)
+    expected = set(group.permissions.values_list("codename", flat=True))
+    group.delete()
+    stray = Group.objects.create(name=SECRETARIAT_GROUP)
+    stray.permissions.add(Permission.objects.get(codename="change_quarterlyreport"))
+
+    # when: migrate (or flush) signals it is done
+    for config in apps.get_app_configs():
+        if config.models_module is not None:
+            post_migrate.send(
+                sender=config, app_config=config, verbosity=0, interactive=False, using="default", apps=apps, plan=[]
+            )
+
+    # then
+    assert set(Group.objects.get(name=SECRETARIAT_GROUP).permissions.values_list("codename", flat=True)) == expected
