@@ -169,7 +169,7 @@ def as_in_this_database(example: dict) -> dict:
     "day",
     [
         datetime.date(2026, 12, 6),
-        datetime.date(2027, 1, 5),  # the last quarter's reports are not due yet: two quarters to file
+        datetime.date(2027, 1, 10),  # the last quarter's reports fall due today: two quarters to file
         datetime.date(2027, 1, 11),  # the day after they fell due
         datetime.date(2027, 2, 15),
         datetime.date(2030, 7, 1),
@@ -184,6 +184,9 @@ def test_every_demo_lead_has_a_quarter_to_file_whatever_the_day(db, monkeypatch,
     # then the first scan opens flags of every rule, in red and yellow
     assert set(LagFlag.objects.values_list("rule", flat=True)) == EVERY_RULE_BUT_SLIPPAGE
     assert set(LagFlag.objects.values_list("severity", flat=True)) == {"red", "yellow"}
+    # the indicators run behind on the sub-projects behind plan, and only there
+    behind_plan = set(LagFlag.objects.filter(rule="progress_gap").values_list("node", flat=True))
+    assert set(LagFlag.objects.filter(rule="indicator_behind").values_list("node", flat=True)) == behind_plan
     example_node = PlanNode.objects.get(title="超高速寬頻網路普及")
     to_file = {}
     for username in DEMO_LEADS:
