@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .schema_examples import ERROR_EXAMPLES, EXAMPLES
+from .schema_examples import ERROR_EXAMPLES, EXAMPLES, dated_examples
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -52,7 +53,7 @@ def postprocess(result, generator, request, public):
     """Add the error component and examples, and document on each operation the errors it may answer."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = copy.deepcopy(ERROR_SCHEMA)
-    for name, example in EXAMPLES.items():
+    for name, example in {**EXAMPLES, **dated_examples(timezone.localdate())}.items():
         if name in schemas:
             schemas[name]["example"] = copy.deepcopy(example)
     descriptions = _descriptions()

@@ -1,6 +1,12 @@
 """Examples for the OpenAPI schema, by component name: what the API answers for the 2024 plan
-(sub-project 超高速寬頻網路普及 of 數位發展部, its report for 2025Q4, a red flag). Each one is checked
-against its component's schema by the test suite, so they stay true to the API."""
+(sub-project 超高速寬頻網路普及 of 數位發展部, its report for a past quarter, a red flag). Each one is checked
+against its component's schema by the test suite, so they stay true to the API.
+
+The report to file and what is owed name the current quarter (``dated_examples``): it has begun, so a lead may
+file it, and the demo data (``seed_demo``) leaves it without a report whatever the day it was loaded, so the
+example is one the demo accepts."""
+
+import datetime
 
 TAIPEI_TIME = "2026-01-11T10:00:00+08:00"
 
@@ -178,15 +184,6 @@ EXAMPLES = {
         "result_is_estimate": True,
         "met": True,
     },
-    "OwedReport": {
-        "project": 3,
-        "project_title": "超高速寬頻網路普及",
-        "period": "2026Q1",
-        "due_on": "2026-04-10",
-        "status": "draft",
-        "report": 17,
-        "is_overdue": False,
-    },
     "ReportEvent": {
         "id": 44,
         "action": "return",
@@ -199,20 +196,7 @@ EXAMPLES = {
         "reason": "預算執行率與附件不符，請更正。",
     },
     "Deletion": {"resource": "milestones", "id": 9, "deleted_at": TAIPEI_TIME},
-    "ReportCreateRequest": {
-        "project": 3,
-        "period": "2026Q1",
-        "planned_progress": "12.50",
-        "actual_progress": "10.00",
-        "budget_allocated": "3750000",
-        "budget_spent": "3000000",
-        "achievements": "完成需求訪談。",
-        "delay_reasons": "採購作業延宕。",
-        "countermeasures": "調整採購時程。",
-        "milestone_entries": [{"milestone": 4, "forecast_date": "2026-03-31"}],
-        "indicator_values": [{"indicator": 14, "value": "2400"}],
-    },
-    "PatchedReportUpdateRequest": {"actual_progress": "11.00", "delay_reasons": "採購作業延宕兩週。"},
+    "PatchedReportUpdateRequest": {"actual_progress": "73.00", "delay_reasons": "採購作業延宕兩週。"},
     "ReturnRequest": {"reason": "預算執行率與附件不符，請更正。"},
     "ResolveRequest": {"reason": "已於 2026Q1 補提季報。", "override": False},
     "CommentRequest": {"body": "調整採購時程，2026Q1 完成系統上線。", "kind": "improvement_plan"},
@@ -231,6 +215,44 @@ EXAMPLES = {
         "agency": {"id": 1, "name": "數位發展部", "short_name": "數位部"},
     },
 }
+
+
+def _quarter_start(year: int, quarters: int) -> datetime.date:
+    """The first day of the quarter ``quarters`` quarters after the first of ``year``."""
+    return datetime.date(year + quarters // 4, quarters % 4 * 3 + 1, 1)
+
+
+def dated_examples(today: datetime.date) -> dict:
+    """The examples that name the quarter to file: the one holding ``today``."""
+    quarter = (today.month - 1) // 3
+    period = f"{today.year}Q{quarter + 1}"
+    end = _quarter_start(today.year, quarter + 1) - datetime.timedelta(days=1)
+    next_end = _quarter_start(today.year, quarter + 2) - datetime.timedelta(days=1)
+    return {
+        "OwedReport": {
+            "project": 3,
+            "project_title": "超高速寬頻網路普及",
+            "period": period,
+            "due_on": (end + datetime.timedelta(days=10)).isoformat(),  # the plan's default due days
+            "status": "missing",
+            "report": None,
+            "is_overdue": False,
+        },
+        "ReportCreateRequest": {
+            "project": 3,
+            "period": period,
+            "planned_progress": "75.00",
+            "actual_progress": "72.50",
+            "budget_allocated": "22500000",
+            "budget_spent": "21000000",
+            "achievements": "完成系統整合測試。",
+            "delay_reasons": "採購作業延宕。",
+            "countermeasures": "調整採購時程。",
+            "milestone_entries": [{"milestone": 4, "forecast_date": next_end.isoformat()}],
+            "indicator_values": [{"indicator": 14, "value": "2400"}],
+        },
+    }
+
 
 ERROR_EXAMPLES = {
     "400": {

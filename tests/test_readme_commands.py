@@ -10,6 +10,7 @@ They take about a minute with a warm pip cache (longer cold):
 `pytest -m slow tests/test_readme_commands.py`.
 """
 
+import datetime
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -207,6 +209,22 @@ def http_get(url: str, token: str | None = None, timeout: float = 10) -> tuple[i
         return error.code, error.read()
 
 
+def issue_token(clone: Path, env: dict[str, str], username: str) -> str:
+    """The README's way to get a token."""
+    result = subprocess.run(
+        [".venv/bin/python", "manage.py", "issue_token", username],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"issue_token failed:\n{result.stdout}\n{result.stderr}"
+    token = result.stdout.strip().splitlines()[-1].strip()
+    assert re.fullmatch(r"[0-9a-f]{40}", token), f"unexpected token output: {result.stdout!r}"
+    return token
+
+
 def test_make_run_serves_the_demo_data_with_a_worker_and_beat(fresh_clone, request):
     clone, env = fresh_clone
     port = free_port()
@@ -244,17 +262,7 @@ def test_make_run_serves_the_demo_data_with_a_worker_and_beat(fresh_clone, reque
     print(f"`make run` served /healthz/ after {time.monotonic() - started:.0f}s")
 
     # 2. The README's way to get a token, then the demo data through the API.
-    result = subprocess.run(
-        [".venv/bin/python", "manage.py", "issue_token", "portal"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"issue_token failed:\n{result.stdout}\n{result.stderr}"
-    token = result.stdout.strip().splitlines()[-1].strip()
-    assert re.fullmatch(r"[0-9a-f]{40}", token), f"unexpected token output: {result.stdout!r}"
+    token = issue_token(clone, env, "portal")
 
     status, body = http_get(f"{base}/api/v1/projects/?kind=group", token)
     assert status == 200, body[:2000]
@@ -266,7 +274,16 @@ def test_make_run_serves_the_demo_data_with_a_worker_and_beat(fresh_clone, reque
     status, body = http_get(f"{base}/api/v1/plans/", token)
     assert status == 200, body[:2000]
     plans = json.loads(body)["results"]
-    assert [(plan["name"], plan["start_year"], plan["end_year"]) for plan in plans] == [("智慧國家方案", 2021, 2025)]
+    assert [(plan["name"], plan["start_year"]) for plan in plans] == [("智慧國家方案", 2021)]
+    # the demo's sub-projects run past today, and the plan's years with them
+    today = datetime.datetime.now(ZoneInfo("Asia/Taipei")).date()
+    assert plans[0]["end_year"] >= max(2025, today.year)
+
+    # and a lead has the current quarter to file
+    status, body = http_get(f"{base}/api/v1/reports/owed/", issue_token(clone, env, "moda-lead"))
+    assert status == 200, body[:2000]
+    current = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    assert any(item["period"] == current and item["status"] == "missing" for item in json.loads(body)), body[:2000]
 
     # 3. The Celery worker and beat started next to it.
     deadline = time.monotonic() + CELERY_LOG_TIMEOUT

@@ -30,8 +30,9 @@ DEMO_ACCOUNTS = [
 class Command(BaseCommand):
     help = (
         "Load the demo data: on an empty database the plan structure of the 2024 report (shipped in "
-        "projects/data/), demo accounts, then sub-project figures, milestones, indicators and eight quarters "
-        "of reports, and a first lag scan. Safe to run again."
+        "projects/data/), demo accounts, then sub-project figures, milestones, indicators and the eight "
+        "quarters of reports before today (the current quarter left to file), and a first lag scan. Safe to "
+        "run again."
     )
 
     def add_arguments(self, parser):
@@ -58,10 +59,13 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username} / {username}-demo ({user.get_role_display()})")
         if no_reports:
             return
-        filed = demo_reports_load()
-        if filed:
-            self.stdout.write(self.style.SUCCESS(f"Filed {filed} demo quarterly reports (2024Q1-2025Q4)."))
-            scan = lag_scan(as_of=today())
+        on = today()
+        loaded = demo_reports_load(on=on)
+        if loaded:
+            self.stdout.write(
+                self.style.SUCCESS(f"Filed {loaded.filed} demo quarterly reports ({loaded.first}-{loaded.latest}).")
+            )
+            scan = lag_scan(as_of=on)
             self.stdout.write(
                 self.style.SUCCESS(f"First lag scan: {scan.created} flags opened over {scan.subprojects} sub-projects.")
             )
