@@ -9,6 +9,8 @@ from rest_framework.views import APIView
 API_PREFIX = "api/v1/"
 # Not the API's resources: its own description, and the browser's sign-in pages.
 NOT_RESOURCES = {"api-root", "schema", "docs", "login", "logout"}
+# Reads without a path parameter that are not collections: who is signed in.
+NOT_COLLECTIONS = {"auth-session"}
 _REGEX_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 _ROUTE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -70,4 +72,8 @@ def object_endpoints() -> list[Endpoint]:
 
 
 def collection_reads() -> list[Endpoint]:
-    return [endpoint for endpoint in api_endpoints() if not endpoint.parameters and endpoint.method == "GET"]
+    return [
+        endpoint
+        for endpoint in api_endpoints()
+        if not endpoint.parameters and endpoint.method == "GET" and endpoint.name not in NOT_COLLECTIONS
+    ]
