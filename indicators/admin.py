@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from gstp.admin import ReadOnlyInline
+
 from .models import Indicator, IndicatorActual, IndicatorTarget
 
 
@@ -8,18 +10,10 @@ class IndicatorTargetInline(admin.TabularInline):
     extra = 1
 
 
-class IndicatorActualInline(admin.TabularInline):
+class IndicatorActualInline(ReadOnlyInline):
     """Actuals are recorded through the API (plan and group level) and accepted reports (sub-projects)."""
 
     model = IndicatorActual
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Indicator)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from gstp.admin import ReadOnlyInline
+
 from .models import (
     EmailLog,
     FlagComment,
@@ -15,17 +17,6 @@ from .models import (
     WebhookSubscription,
 )
 from .services import lag_settings_update
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class MilestoneEntryInline(ReadOnlyInline):

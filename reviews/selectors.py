@@ -154,9 +154,7 @@ def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]
     led sub-project's dates, whose report is missing, a draft or returned; the earliest due first."""
     on = on or today()
     current = Quarter.containing(on)
-    nodes = list(
-        PlanNode.objects.filter(kind=NodeKind.SUBPROJECT).filter(led_by_agency(agency)).select_related("plan")
-    )
+    nodes = list(PlanNode.objects.filter(kind=NodeKind.SUBPROJECT).filter(led_by_agency(agency)).select_related("plan"))
     # The sub-projects' ids as a list, not as a subquery: the database need not plan the agency condition
     # once per report.
     filed = {

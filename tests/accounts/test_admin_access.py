@@ -180,3 +180,18 @@ def test_the_admin_groups_follow_the_table_after_every_migrate():
 
     # then
     assert set(Group.objects.get(name=SECRETARIAT_GROUP).permissions.values_list("codename", flat=True)) == expected
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_an_indicators_actuals_without_letting_them_change(capsys):
+    from decimal import Decimal
+
+    from tests.indicators.factories import IndicatorActualFactory
+
+    actual = IndicatorActualFactory(value=Decimal("42"))
+    call_command("create_account", "officer", "--role", "secretariat", "--password", "a long passphrase 2025")
+
+    page = _signed_in("officer").get(f"/admin/indicators/indicator/{actual.indicator_id}/change/").content.decode()
+
+    assert "42" in page  # shown
+    assert 'name="actuals-0-value"' not in page and 'name="actuals-__prefix__-value"' not in page  # not editable
