@@ -2,6 +2,7 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -334,8 +335,13 @@ class PlanNode(MaterializedPathMixin):
             return self.prefetched_agency_links
         return agency_links_of([self.pk], using=self._state.db or "default").get(self.pk, [])
 
+    def agencies_by_role(self) -> dict[str, list[Agency]]:
+        """Its agencies under each part they play (``AgencyRole``), in order (the links come ordered by role)."""
+        links = itertools.groupby(self.agency_link_list, key=attrgetter("role"))
+        return {part: [link.agency for link in group] for part, group in links}
+
     def agencies_in_role(self, role: str) -> list[Agency]:
-        return [link.agency for link in self.agency_link_list if link.role == role]
+        return self.agencies_by_role().get(role, [])
 
     @property
     def lead_agencies(self):

@@ -20,7 +20,7 @@ from django.db import transaction
 
 from accounts.access import Capability, users_with
 from indicators.models import Indicator, IndicatorActual, IndicatorTarget, Measure
-from projects.models import AgencyRole, Milestone, NodeKind, Plan, PlanNode
+from projects.models import Milestone, NodeKind, Plan, PlanNode
 
 from .models import QuarterlyReport, ReportAction, ReportEvent, ReportStatus
 from .periods import Quarter, quarters_between, today
@@ -127,10 +127,7 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
     secretariat = users_with(Capability.OVERSEE).order_by("pk").first()
     leads = {user.agency_id: user for user in users_with(Capability.FILE).order_by("pk")}
     subprojects = list(
-        PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
-        .select_related("plan")
-        .prefetch_related("agency_links__agency")
-        .order_by("path")
+        PlanNode.objects.filter(kind=NodeKind.SUBPROJECT).select_related("plan").with_agency_links().order_by("path")
     )
     if not subprojects:
         return None
@@ -244,13 +241,11 @@ def _milestones(node, profile: Profile, calendar: DemoCalendar) -> None:
 
 
 def _author(node, leads, secretariat):
-    for link in node.agency_links.all():
-        if link.role == AgencyRole.LEAD:
-            agency = link.agency
-            while agency is not None:
-                if agency.pk in leads:
-                    return leads[agency.pk]
-                agency = agency.parent
+    """The lead account of the sub-project's first lead agency with one, or of the nearest agency above it."""
+    for agency in node.lead_agencies:
+        for pk in reversed(agency.path_ids):
+            if pk in leads:
+                return leads[pk]
     return secretariat
 
 

@@ -7,7 +7,6 @@
 """
 
 import ast
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,47 +20,43 @@ ACCESS_MODULES = {f"{app}/access.py" for app in APPS}
 ROLE_DEFINITION = "accounts/models.py"
 
 
-USER_NAMES = re.compile(r"(user|actor|account|author|reviewer|person|member)$")
-
-
-def _is_user_role(node: ast.AST) -> bool:
-    """``user.role`` (of a user, an actor, ``request.user``...), ``getattr(x, "role", ...)`` or a ``Role.X``
-    member: a user's role. (``AgencyRole`` and a link's ``role`` are an agency's part in a sub-project.)"""
-    if isinstance(node, ast.Attribute) and node.attr == "role":
-        return bool(USER_NAMES.search(ast.unparse(node.value)))
+def _is_role(node: ast.AST) -> bool:
+    """``x.role`` (a user's, or any row's), ``getattr(x, "role", ...)`` or a ``Role.X`` member."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "role" or (isinstance(node.value, ast.Name) and node.value.id == "Role")
     if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "getattr" and len(node.args) >= 2:
         return isinstance(node.args[1], ast.Constant) and node.args[1].value == "role"
-    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Role"
+    return False
 
 
-def _mentions_user_role(node: ast.AST) -> bool:
-    return any(_is_user_role(child) for child in ast.walk(node))
+def _mentions_role(node: ast.AST) -> bool:
+    return any(_is_role(child) for child in ast.walk(node))
 
 
-def _mentions_agency_role(node: ast.AST) -> bool:
-    return any(isinstance(child, ast.Name) and child.id == "AgencyRole" for child in ast.walk(node))
+def _mentions_user_role_member(node: ast.AST) -> bool:
+    return any(isinstance(child, ast.Name) and child.id == "Role" for child in ast.walk(node))
 
 
 def role_checks(source: str, filename: str = "<source>") -> list[int]:
-    """Line numbers of the role comparisons, role filters and lookups by role in ``source``."""
+    """Line numbers of the role comparisons, lookups by role and queries by a user's role in ``source``."""
     found = []
     for node in ast.walk(ast.parse(source, filename)):
-        if isinstance(node, ast.Match) and _is_user_role(node.subject):
+        if isinstance(node, ast.Match) and _is_role(node.subject):
             found.append(node.lineno)
-        elif isinstance(node, ast.Subscript) and _is_user_role(node.slice):
+        elif isinstance(node, ast.Subscript) and _is_role(node.slice):
             found.append(node.lineno)
-        elif isinstance(node, ast.Compare):
-            operands = [node.left, *node.comparators]
-            if any(_mentions_user_role(operand) for operand in operands) and not any(
-                _mentions_agency_role(operand) for operand in operands
-            ):
-                found.append(node.lineno)
+        elif isinstance(node, ast.Compare) and any(
+            _mentions_role(operand) for operand in (node.left, *node.comparators)
+        ):
+            found.append(node.lineno)
         elif isinstance(node, ast.Call):
-            for keyword in node.keywords:
-                if keyword.arg in ("role", "role__in") and _mentions_user_role(keyword.value):
-                    query = isinstance(node.func, ast.Attribute) and node.func.attr in ("filter", "exclude", "get")
-                    if query or getattr(node.func, "id", None) == "Q":
-                        found.append(node.lineno)
+            query = isinstance(node.func, ast.Attribute) and node.func.attr in ("filter", "exclude", "get")
+            if query or getattr(node.func, "id", None) == "Q":
+                found.extend(
+                    node.lineno
+                    for keyword in node.keywords
+                    if keyword.arg in ("role", "role__in") and _mentions_user_role_member(keyword.value)
+                )
     return found
 
 
@@ -88,11 +83,12 @@ def test_the_check_finds_each_kind_of_role_comparison():
         "match request.user.role:\n    case 'lead':\n        pass": True,
         "actor.role == role": True,
         "self.request.user.role == 'secretariat'": True,
-        "link.role == AgencyRole.LEAD": False,
-        "link.role == role": False,
+        "link.role == AgencyRole.LEAD": True,
+        "link.role == role": True,
         "NodeAgency.objects.filter(role=AgencyRole.LEAD)": False,
         "account_create_or_update(username=name, role=Role.LEAD)": False,
-        "CHOICES[link.role]": False,
+        "CHOICES[link.role]": True,
+        "CHOICES[link.kind]": False,
         "user.agency_id == agency.pk": False,
     }
     for source, expected in caught.items():
