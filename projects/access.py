@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.access import Capability, acting_agency, is_signed_in, users_with
 
-from .models import Agency, AgencyRole, Milestone, NodeAgency, Plan, PlanNode, Tombstone, path_ids
+from .models import Agency, AgencyRole, Milestone, NodeAgency, Plan, PlanNode, Tombstone
 
 
 def _signed_in(queryset: QuerySet, user) -> QuerySet:
@@ -72,13 +72,9 @@ def leads_of_node(node):
     lead_paths = Agency.objects.filter(node_links__node=node, node_links__role=AgencyRole.LEAD).values_list(
         "path", flat=True
     )
-    above = {path for lead_path in lead_paths for path in _path_and_above(lead_path)}
+    # An agency's path and those above it are the prefixes of its path that end a segment.
+    above = {path[: end + 1] for path in lead_paths for end, char in enumerate(path) if char == "/" and end}
     return users_with(Capability.FILE).filter(agency__path__in=above)
-
-
-def _path_and_above(path: str) -> list[str]:
-    ids = path_ids(path)
-    return ["/" + "".join(f"{pk:08d}/" for pk in ids[:end]) for end in range(1, len(ids) + 1)]
 
 
 rules.add_perm("projects.view_structure", is_signed_in)
