@@ -45,11 +45,6 @@ NOT_FOUND_ZH = "找不到資源。"
 NOT_FOUND_EN = "Not found."
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def admin_client(db):
     user = UserFactory(username="i18n-admin", is_staff=True, is_superuser=True)

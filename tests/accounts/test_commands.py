@@ -15,11 +15,6 @@ from tests.accounts.factories import UserFactory
 from tests.projects.factories import AgencyAliasFactory, AgencyFactory
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def run(*args):
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())

@@ -31,12 +31,6 @@ PASSWORD = "correct horse battery staple"  # what UserFactory sets
 LIST_URLS = ["/api/v1/agencies/", "/api/v1/plans/", "/api/v1/projects/", "/api/v1/milestones/"]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # PBKDF2 at full strength costs ~0.3 s for every UserFactory; the API does not care.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def ids(response):
     assert response.status_code == 200, response.content
     return {row["id"] for row in response.json()["results"]}

@@ -35,11 +35,6 @@ from tests.projects.factories import (
 )
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def world(agency, other_agency):
     """A plan whose sub-projects are led by two agencies, and a second plan."""
