@@ -26,6 +26,7 @@ from .models import Role, User
 class Capability(enum.StrEnum):
     OVERSEE = "oversee"  # sees every report, flag and field; reviews reports, works the flag queue, sets thresholds
     FILE = "file"  # files reports and answers flags for the sub-projects its agency (or a sub-unit) leads
+    ENDORSE = "endorse"  # endorses (初核) the reports of the sub-projects its ministry (or a sub-unit) leads
     READ_PUBLISHED = "read_published"  # reads what the programme publishes whole: every flag's public fields
     ADMINISTER = "administer"  # works in the admin: settings, API keys, accounts, webhooks, the plan structure
 
@@ -33,11 +34,12 @@ class Capability(enum.StrEnum):
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.SECRETARIAT: frozenset({Capability.OVERSEE, Capability.ADMINISTER}),
     Role.LEAD: frozenset({Capability.FILE}),
+    Role.REVIEWER: frozenset({Capability.ENDORSE}),
     Role.READER: frozenset({Capability.READ_PUBLISHED}),
 }
 
 # The roles that act for an agency, and so must belong to one.
-AGENCY_CAPABILITIES = frozenset({Capability.FILE})
+AGENCY_CAPABILITIES = frozenset({Capability.FILE, Capability.ENDORSE})
 
 # The admin group each capability brings, and what its members may do in the admin: Django permissions,
 # (app, model) -> actions. ``accounts.services.admin_groups_sync`` keeps the groups equal to this table
@@ -95,6 +97,11 @@ def role_needs_agency(role: str) -> bool:
     return bool(capabilities_of_role(role) & AGENCY_CAPABILITIES)
 
 
+def role_needs_ministry(role: str) -> bool:
+    """A role that acts for a whole ministry (a reviewer) belongs to a ministry, not to one of its sub-units."""
+    return Capability.ENDORSE in capabilities_of_role(role)
+
+
 def role_works_in_admin(role: str) -> bool:
     return Capability.ADMINISTER in capabilities_of_role(role)
 
@@ -139,6 +146,12 @@ def files_for_agency(user, _object=None) -> bool:
 
 
 @rules.predicate
+def endorses_for_ministry(user, _object=None) -> bool:
+    """A ministry reviewer (部會管考窗口) with its ministry."""
+    return Capability.ENDORSE in capabilities(user)
+
+
+@rules.predicate
 def reads_published(user, _object=None) -> bool:
     """A reader: an open-data portal, a dashboard, a person who follows the programme."""
     return Capability.READ_PUBLISHED in capabilities(user)
@@ -152,3 +165,8 @@ def administers(user, _object=None) -> bool:
 def acting_agency(user):
     """The agency a user files for (its sub-units included), or None."""
     return user.agency if files_for_agency(user) else None
+
+
+def reviewing_agency(user):
+    """The ministry whose sub-projects' reports a user endorses (its sub-units' included), or None."""
+    return user.agency if endorses_for_ministry(user) else None

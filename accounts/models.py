@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 class Role(models.TextChoices):
     SECRETARIAT = "secretariat", _("Executive Secretariat")  # 執行秘書室
     LEAD = "lead", _("Agency project lead")  # 主辦機關 計畫承辦人
+    REVIEWER = "reviewer", _("Ministry reviewer")  # 部會管考窗口
     READER = "reader", _("Reader")
 
 
@@ -33,7 +35,23 @@ class User(AbstractUser):
                 name="user_lead_has_agency",
                 violation_error_message=_("A project lead must belong to an agency."),
             ),
+            models.CheckConstraint(
+                condition=~Q(role=Role.REVIEWER) | Q(agency__isnull=False),
+                name="user_reviewer_has_agency",
+                violation_error_message=_("A ministry reviewer must belong to a ministry."),
+            ),
         ]
+
+    def clean(self):
+        super().clean()
+        from .access import role_needs_agency, role_needs_ministry
+
+        if role_needs_agency(self.role) and not self.agency_id:
+            raise ValidationError({"agency": _("This role acts for an agency: choose one.")})
+        if role_needs_ministry(self.role) and self.agency.parent_id:
+            raise ValidationError(
+                {"agency": _("A ministry reviewer belongs to a ministry, not to one of its sub-units.")}
+            )
 
 
 class ApiKeyQuerySet(models.QuerySet):

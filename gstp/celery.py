@@ -15,6 +15,8 @@ app.conf.beat_schedule = {
     "scan-lagging": {"task": "reviews.scan_lagging", "schedule": crontab(hour=2, minute=0)},
     # every day at 09:00: remind leads of reports falling due or overdue
     "report-reminders": {"task": "reviews.report_reminders", "schedule": crontab(hour=9, minute=0)},
+    # every day at 09:05: remind ministry reviewers of reports waiting too long for endorsement
+    "endorsement-reminders": {"task": "reviews.endorsement_reminders", "schedule": crontab(hour=9, minute=5)},
     # Mondays at 08:00: the secretariat's weekly digest
     "weekly-digest": {"task": "reviews.weekly_digest", "schedule": crontab(hour=8, minute=0, day_of_week=1)},
     # every 5 seconds: publish jobs waiting in the outbox

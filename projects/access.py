@@ -11,7 +11,7 @@ from __future__ import annotations
 import rules
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from accounts.access import Capability, acting_agency, is_signed_in, users_with
+from accounts.access import Capability, acting_agency, is_signed_in, reviewing_agency, users_with
 
 from .models import Agency, AgencyRole, Milestone, NodeAgency, Plan, PlanNode, Tombstone
 
@@ -67,14 +67,50 @@ def leads_node(user, node) -> bool:
     return NodeAgency.objects.filter(node=node, role=AgencyRole.LEAD, agency__path__startswith=agency.path).exists()
 
 
+def _lead_agency_paths(node) -> set[str]:
+    return set(
+        Agency.objects.filter(node_links__node=node, node_links__role=AgencyRole.LEAD).values_list("path", flat=True)
+    )
+
+
+def _paths_above_leads(node) -> set[str]:
+    """The paths of the node's lead agencies and of every agency above one: an agency's path and those
+    above it are the prefixes of its path that end a segment."""
+    return {
+        path[: end + 1] for path in _lead_agency_paths(node) for end, char in enumerate(path) if char == "/" and end
+    }
+
+
 def leads_of_node(node):
     """The accounts that lead a sub-project (``leads_node``), for telling them about it."""
-    lead_paths = Agency.objects.filter(node_links__node=node, node_links__role=AgencyRole.LEAD).values_list(
-        "path", flat=True
-    )
-    # An agency's path and those above it are the prefixes of its path that end a segment.
-    above = {path[: end + 1] for path in lead_paths for end, char in enumerate(path) if char == "/" and end}
-    return users_with(Capability.FILE).filter(agency__path__in=above)
+    return users_with(Capability.FILE).filter(agency__path__in=_paths_above_leads(node))
+
+
+def reviewed_by(user, node_ref: str = "pk") -> Q:
+    """A condition on rows whose ``node_ref`` is a sub-project the user's ministry reviews: one that the
+    ministry or a sub-unit leads. Matches nothing for a user who reviews for no ministry."""
+    agency = reviewing_agency(user)
+    return Q(pk__in=[]) if agency is None else led_by_agency(agency, node_ref)
+
+
+@rules.predicate
+def reviews_node(user, node) -> bool:
+    """The user reviews for the ministry of one of the node's lead agencies."""
+    agency = reviewing_agency(user)
+    if agency is None or node is None:
+        return False
+    return NodeAgency.objects.filter(node=node, role=AgencyRole.LEAD, agency__path__startswith=agency.path).exists()
+
+
+def reviewing_ministries(node) -> QuerySet[Agency]:
+    """The ministries whose reviewers endorse a sub-project's reports: the top agency above each of its
+    lead agencies."""
+    return Agency.objects.filter(path__in={path[: path.index("/", 1) + 1] for path in _lead_agency_paths(node)})
+
+
+def reviewers_of_node(node):
+    """The accounts that endorse a sub-project's reports (``reviews_node``), for telling them about it."""
+    return users_with(Capability.ENDORSE).filter(agency__path__in=_paths_above_leads(node))
 
 
 rules.add_perm("projects.view_structure", is_signed_in)

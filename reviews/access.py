@@ -4,9 +4,17 @@ the annual report, the admin and the jobs all ask here.
 
 Rows (querysets):
 - reports: the secretariat all of them; a lead every report of the sub-projects its agency (or a sub-unit)
-  leads, and everyone's accepted reports; a reader accepted reports only;
-- a report's history (draft values, return reasons): the secretariat and the leads of the sub-project;
-- flags: the secretariat all; a lead those of the sub-projects it leads; a reader all, public fields only.
+  leads, a ministry reviewer every report of the sub-projects its ministry (or a sub-unit) leads, and both
+  everyone's accepted reports; a reader accepted reports only;
+- a report's history (draft values, return reasons) and its evidence files: the secretariat, the leads of
+  the sub-project and its ministry's reviewers;
+- flags: the secretariat all; a lead or a reviewer those of the sub-projects it leads or reviews; a reader
+  all, public fields only;
+- quarter locks: every signed-in user (a lead must know what is closed); only the secretariat sets them.
+
+The review chain: a lead files and submits; where the plan asks for it, the ministry's reviewer endorses
+(初核) or returns; the secretariat accepts (複核) or returns, and may reopen an accepted report. Nobody
+endorses or accepts a report they filed or submitted (four eyes).
 
 Actions are django-rules predicates (see ``accounts.access`` for why), registered as object permissions
 under ``reviews.<action>_report`` and ``reviews.<action>_flag``. They say who may act; whether the object's
@@ -23,18 +31,46 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from accounts.access import Capability, files_for_agency, is_signed_in, oversees, reads_published, users_with
+from accounts.access import (
+    Capability,
+    endorses_for_ministry,
+    files_for_agency,
+    is_signed_in,
+    oversees,
+    reads_published,
+    users_with,
+)
 from accounts.models import Role, User
-from projects.access import leads_node, leads_of_node, led_by
+from projects.access import leads_node, leads_of_node, led_by, reviewed_by, reviewers_of_node, reviews_node
 
-from .models import ACTIVE_STATUSES, EDITABLE_STATUSES, FlagStatus, LagFlag, QuarterlyReport, ReportStatus
+from .models import (
+    ACTIVE_STATUSES,
+    EDITABLE_STATUSES,
+    EvidenceFile,
+    FlagStatus,
+    LagFlag,
+    LagSettings,
+    QuarterLock,
+    QuarterlyReport,
+    ReportAction,
+    ReportStatus,
+)
 
 # What a refused actor is told: the same words from the API's early check, the console and the service.
 NOT_LEAD_TO_FILE = _("Only a lead of this sub-project's agency can file its reports.")
 NOT_LEAD_TO_EDIT = _("Only a lead of this sub-project's agency can edit its reports.")
 NOT_LEAD_TO_SUBMIT = _("Only a lead of this sub-project's agency can submit its reports.")
-NOT_SECRETARIAT_TO_RETURN = _("Only the Executive Secretariat can return a report.")
+NOT_LEAD_TO_WITHDRAW = _("Only a lead of this sub-project's agency can withdraw its reports.")
+NOT_REVIEWER_TO_ENDORSE = _("Only a reviewer of this sub-project's ministry can endorse its reports.")
+NOT_REVIEWER_TO_RETURN = _("Only the ministry's reviewer or the Executive Secretariat can return a report.")
+NOT_SECRETARIAT_TO_RETURN = NOT_REVIEWER_TO_RETURN
 NOT_SECRETARIAT_TO_ACCEPT = _("Only the Executive Secretariat can accept a report.")
+NOT_SECRETARIAT_TO_REOPEN = _("Only the Executive Secretariat can reopen an accepted report.")
+NOT_SECRETARIAT_TO_LOCK = _("Only the Executive Secretariat locks quarters and grants exceptions.")
+NOT_LEAD_TO_ADD_FILES = _("Only a lead of this sub-project's agency adds or removes its reports' files.")
+NOT_AUTHOR_TO_ADD_FILES = _("Only the comment's author adds files to it.")
+FOUR_EYES = _("You filed or submitted this report: someone else must endorse or accept it.")
+NOT_ALLOWED_TO_SEE_REVIEW_QUEUE = _("Only ministry reviewers and the Executive Secretariat have a review queue.")
 NOT_SECRETARIAT_TO_ACKNOWLEDGE = _("Only the Executive Secretariat acknowledges flags.")
 NOT_SECRETARIAT_TO_RESOLVE = _("Only the Executive Secretariat resolves flags.")
 NOT_ALLOWED_TO_COMMENT = _("Only the Executive Secretariat and the sub-project's leads comment on its flags.")
@@ -61,8 +97,8 @@ def reports_for(user) -> QuerySet[QuarterlyReport]:
     if not is_signed_in(user):
         return reports.none()
     accepted = Q(status=ReportStatus.ACCEPTED)
-    if files_for_agency(user):
-        return reports.filter(accepted | led_by(user, "node"))
+    if files_for_agency(user) or endorses_for_ministry(user):
+        return reports.filter(accepted | led_by(user, "node") | reviewed_by(user, "node"))
     return reports.filter(accepted)
 
 
@@ -71,9 +107,25 @@ def flags_for(user) -> QuerySet[LagFlag]:
     flags = LagFlag.objects.all()
     if oversees(user) or reads_published(user):
         return flags
-    if files_for_agency(user):
-        return flags.filter(led_by(user, "node"))
+    if files_for_agency(user) or endorses_for_ministry(user):
+        return flags.filter(led_by(user, "node") | reviewed_by(user, "node"))
     return flags.none()
+
+
+def locks_for(user) -> QuerySet[QuarterLock]:
+    return QuarterLock.objects.all() if is_signed_in(user) else QuarterLock.objects.none()
+
+
+def report_files_for(user, report) -> QuerySet[EvidenceFile]:
+    """A report's evidence files: all of them to whoever may see them (``can_see_report_files``), else none."""
+    files = EvidenceFile.objects.filter(report=report)
+    return files if can_see_report_files(user, report) else files.none()
+
+
+def comment_files_for(user, flag) -> QuerySet[EvidenceFile]:
+    """The files of a flag's comments: to whoever sees the flag whole, else none."""
+    files = EvidenceFile.objects.filter(comment__flag=flag)
+    return files if can_see_flag_files(user, flag) else files.none()
 
 
 class FlagFields(enum.Enum):
@@ -82,9 +134,10 @@ class FlagFields(enum.Enum):
 
 
 def flag_fields_for(user) -> FlagFields:
-    """A reader sees every flag's public fields; the secretariat and leads (who see only their own flags)
-    see each flag whole."""
-    return FlagFields.FULL if oversees(user) or files_for_agency(user) else FlagFields.PUBLIC
+    """A reader sees every flag's public fields; the secretariat, leads and reviewers (who see only their
+    own flags) see each flag whole."""
+    whole = oversees(user) or files_for_agency(user) or endorses_for_ministry(user)
+    return FlagFields.FULL if whole else FlagFields.PUBLIC
 
 
 def publication_reader() -> User:
@@ -102,23 +155,61 @@ def leads_report(user, report) -> bool:
 
 
 @rules.predicate
+def reviews_report(user, report) -> bool:
+    return report is not None and reviews_node(user, report.node)
+
+
+@rules.predicate
 def leads_flag(user, flag) -> bool:
     return flag is not None and leads_node(user, flag.node)
+
+
+@rules.predicate
+def reviews_flag(user, flag) -> bool:
+    return flag is not None and reviews_node(user, flag.node)
+
+
+@rules.predicate
+def handled_report(user, report) -> bool:
+    """The user filed or (at any time) submitted the report: four eyes keep it from endorsing or accepting it."""
+    if report is None or not is_signed_in(user):
+        return False
+    if user.pk in (report.created_by_id, report.submitted_by_id):
+        return True
+    return report.events.filter(actor=user, action=ReportAction.SUBMIT).exists()
 
 
 can_file_reports = files_for_agency  # (user): files for some sub-projects at all
 can_file_report = leads_node  # (user, sub-project)
 can_edit_report = leads_report
 can_submit_report = leads_report
-can_return_report = oversees
-can_accept_report = oversees
-can_see_history_of = oversees | leads_node  # (user, sub-project): its reports' histories
+can_withdraw_report = leads_report
+may_endorse_report = reviews_report  # by role and ministry; four eyes aside
+may_accept_report = oversees
+can_endorse_report = may_endorse_report & ~handled_report
+can_accept_report = may_accept_report & ~handled_report
+can_return_report = oversees | reviews_report  # which of them, by the report's status: the service
+can_reopen_report = oversees
+can_see_history_of = oversees | leads_node | reviews_node  # (user, sub-project): its reports' histories
+can_see_review_queue = oversees | endorses_for_ministry
+can_lock_quarters = oversees
 
 
 @rules.predicate
 def can_see_report_history(user, report) -> bool:
-    """The report's history (draft values, return reasons): the secretariat and the sub-project's leads."""
+    """The report's history (draft values, return reasons): the secretariat, the sub-project's leads and
+    its ministry's reviewers."""
     return report is not None and can_see_history_of(user, report.node)
+
+
+can_see_report_files = can_see_report_history  # the same people: the secretariat, leads, reviewers
+can_add_report_files = leads_report  # while the report is editable and its quarter open: the service
+
+
+def ensure_reviewer(may, user, report, message) -> None:
+    """Refuse (403) an actor whose role or ministry may not take the step, then one four eyes rule out."""
+    ensure(may(user, report), message)
+    ensure(not handled_report(user, report), FOUR_EYES)
 
 
 # --- actions on flags -------------------------------------------------------------------------------
@@ -127,6 +218,15 @@ can_acknowledge_flag = oversees
 can_resolve_flag = oversees
 can_comment_on_flag = oversees | leads_flag
 can_plan_improvement = leads_flag  # a comment of kind improvement_plan (改善措施)
+can_see_flag_files = oversees | leads_flag | reviews_flag  # the files of its comments
+
+
+@rules.predicate
+def can_add_comment_files(user, comment) -> bool:
+    """A comment's files come from its author, who may still comment on the flag."""
+    return comment is not None and comment.author_id == user.pk and can_comment_on_flag(user, comment.flag)
+
+
 can_change_lag_settings = oversees | rules.is_superuser
 
 # --- what is owed, the annual report ---------------------------------------------------------------
@@ -145,16 +245,32 @@ def owed_agency(user, *, requested=None):
     return user.agency
 
 
-def report_actions(user, report) -> frozenset[str]:
-    """What the user can do with the report now: its role and the report's status together."""
+def report_actions(user, report, *, endorsement_required: bool | None = None) -> frozenset[str]:
+    """What the user can do with the report now: its role, four eyes and the report's status together
+    (``endorsement_required``: the plan's reports go through the ministry before the secretariat). A lock
+    closes editing, submitting and withdrawing; the service says so when they are tried."""
+    if endorsement_required is None:
+        endorsement_required = LagSettings.endorsement_required_for(report.node.plan_id)
     actions = set()
-    if report.status in EDITABLE_STATUSES and can_edit_report(user, report):
+    status = report.status
+    if status in EDITABLE_STATUSES and can_edit_report(user, report):
         actions.update({"edit", "submit"})
-    if report.status == ReportStatus.SUBMITTED:
-        if can_return_report(user, report):
-            actions.add("return")
+    if status == ReportStatus.SUBMITTED and can_withdraw_report(user, report):
+        actions.add("withdraw")
+    with_ministry = status == ReportStatus.SUBMITTED and endorsement_required
+    with_secretariat = status == ReportStatus.ENDORSED or (
+        status == ReportStatus.SUBMITTED and not endorsement_required
+    )
+    if with_ministry and reviews_report(user, report):
+        actions.add("return")
+        if can_endorse_report(user, report):
+            actions.add("endorse")
+    if with_secretariat and oversees(user, report):
+        actions.add("return")
         if can_accept_report(user, report):
             actions.add("accept")
+    if status == ReportStatus.ACCEPTED and can_reopen_report(user, report):
+        actions.add("reopen")
     return frozenset(actions)
 
 
@@ -190,13 +306,39 @@ def reminder_recipients() -> QuerySet[User]:
     return users_with(Capability.FILE)
 
 
+def reviewers() -> QuerySet[User]:
+    """Every ministry reviewer, for the endorsement reminders."""
+    return users_with(Capability.ENDORSE)
+
+
+def review_recipients(node) -> QuerySet[User]:
+    """Who is told that a sub-project's report awaits endorsement, and reminded when it waits too long:
+    its ministry's reviewers."""
+    return reviewers_of_node(node)
+
+
+def lead_recipients(node) -> QuerySet[User]:
+    """Who is told that a report was returned, reopened or accepted: the sub-project's leads."""
+    return leads_of_node(node)
+
+
+def secretariat_recipients() -> QuerySet[User]:
+    """Who is told that a report was endorsed and waits for the secretariat."""
+    return users_with(Capability.OVERSEE)
+
+
 for _action, _predicate in {
     "file": can_file_report,
     "edit": can_edit_report,
     "submit": can_submit_report,
+    "withdraw": can_withdraw_report,
+    "endorse": can_endorse_report,
     "return": can_return_report,
     "accept": can_accept_report,
+    "reopen": can_reopen_report,
     "view_history_of": can_see_report_history,
+    "view_files_of": can_see_report_files,
+    "add_files_to": can_add_report_files,
 }.items():
     rules.add_perm(f"reviews.{_action}_report", _predicate)
 for _action, _predicate in {
@@ -206,5 +348,7 @@ for _action, _predicate in {
 }.items():
     rules.add_perm(f"reviews.{_action}_flag", _predicate)
 rules.add_perm("reviews.see_owed", can_see_owed)
+rules.add_perm("reviews.see_review_queue", can_see_review_queue)
+rules.add_perm("reviews.lock_quarters", can_lock_quarters)
 rules.add_perm("reviews.download_annual_report", can_download_annual_report)
 rules.add_perm("reviews.change_lag_thresholds", can_change_lag_settings)

@@ -15,8 +15,23 @@ from projects.selectors import agency_find
 from . import access, selectors, services
 from .filters import ReportFilter
 from .idempotency import idempotent
-from .inputs import EmptySerializer, ReportCreateSerializer, ReportUpdateSerializer, ReturnSerializer
-from .serializers import OwedReportSerializer, ReportEventSerializer, ReportSerializer
+from .inputs import (
+    EmptySerializer,
+    LockCreateSerializer,
+    LockExceptionCreateSerializer,
+    ReopenSerializer,
+    ReportCreateSerializer,
+    ReportUpdateSerializer,
+    ReturnSerializer,
+    WithdrawSerializer,
+)
+from .serializers import (
+    LockExceptionSerializer,
+    OwedReportSerializer,
+    QuarterLockSerializer,
+    ReportEventSerializer,
+    ReportSerializer,
+)
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -99,7 +114,8 @@ def report_response(report, *, status_code=status.HTTP_200_OK) -> Response:
     retrieve=extend_schema(summary="One quarterly report", parameters=[ETAG], responses={200: ReportSerializer}),
 )
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Quarterly reports: a lead files and submits them, the Executive Secretariat returns or accepts them."""
+    """Quarterly reports: a lead files and submits them; where the plan asks for it, the ministry's reviewer
+    endorses or returns them; the Executive Secretariat accepts or returns them, and reopens an accepted one."""
 
     serializer_class = ReportSerializer
     filterset_class = ReportFilter
@@ -176,7 +192,36 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._transition(request, report, services.report_submit)
 
     @extend_schema(
-        summary="Return a submitted report to its agency (secretariat)",
+        summary="Withdraw a submitted report nobody has reviewed yet (lead): it is a draft again",
+        request=WithdrawSerializer,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG],
+        responses={200: ReportSerializer, **WRITE_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def withdraw(self, request, pk=None):
+        report = self.get_object()
+        access.ensure(access.can_withdraw_report(request.user, report), access.NOT_LEAD_TO_WITHDRAW)
+        serializer = WithdrawSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._transition(request, report, services.report_withdraw, reason=serializer.validated_data["reason"])
+
+    @extend_schema(
+        summary="Endorse a submitted report (ministry reviewer, 初核): it goes on to the secretariat",
+        request=EmptySerializer,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG],
+        responses={200: ReportSerializer, **WRITE_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def endorse(self, request, pk=None):
+        report = self.get_object()
+        access.ensure_reviewer(access.may_endorse_report, request.user, report, access.NOT_REVIEWER_TO_ENDORSE)
+        EmptySerializer(data=request.data).is_valid(raise_exception=True)
+        return self._transition(request, report, services.report_endorse)
+
+    @extend_schema(
+        summary="Return a report to its agency (a reviewer a submitted one, the secretariat one waiting for it)",
         request=ReturnSerializer,
         parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG],
         responses={200: ReportSerializer, **WRITE_RESPONSES},
@@ -185,13 +230,13 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @idempotent
     def return_report(self, request, pk=None):
         report = self.get_object()
-        access.ensure(access.can_return_report(request.user, report), access.NOT_SECRETARIAT_TO_RETURN)
+        access.ensure(access.can_return_report(request.user, report), access.NOT_REVIEWER_TO_RETURN)
         serializer = ReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._transition(request, report, services.report_return, reason=serializer.validated_data["reason"])
 
     @extend_schema(
-        summary="Accept a submitted report (secretariat): it is locked and its figures count",
+        summary="Accept a report (secretariat, 複核): it is locked and its figures count",
         request=EmptySerializer,
         parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG],
         responses={200: ReportSerializer, **WRITE_RESPONSES},
@@ -200,9 +245,24 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @idempotent
     def accept(self, request, pk=None):
         report = self.get_object()
-        access.ensure(access.can_accept_report(request.user, report), access.NOT_SECRETARIAT_TO_ACCEPT)
+        access.ensure_reviewer(access.may_accept_report, request.user, report, access.NOT_SECRETARIAT_TO_ACCEPT)
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         return self._transition(request, report, services.report_accept)
+
+    @extend_schema(
+        summary="Reopen an accepted report for correction (secretariat); its accepted figures stay in force",
+        request=ReopenSerializer,
+        parameters=[IF_MATCH, IDEMPOTENCY_KEY, ETAG],
+        responses={200: ReportSerializer, **WRITE_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reopen(self, request, pk=None):
+        report = self.get_object()
+        access.ensure(access.can_reopen_report(request.user, report), access.NOT_SECRETARIAT_TO_REOPEN)
+        serializer = ReopenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._transition(request, report, services.report_reopen, reason=serializer.validated_data["reason"])
 
     @extend_schema(
         summary="Who did what to the report, oldest first", responses={200: ReportEventSerializer(many=True)}
@@ -236,3 +296,78 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         requested = requested_agency(request) if access.can_choose_owed_agency(request.user) else None
         agency = access.owed_agency(request.user, requested=requested)
         return Response(OwedReportSerializer(selectors.reports_owed(agency=agency), many=True).data)
+
+    @extend_schema(
+        summary="What waits for your review, the longest waiting first",
+        description=_(
+            "For a ministry reviewer, the submitted reports of its ministry's sub-projects waiting for its "
+            "endorsement (初核); for the Executive Secretariat, the reports waiting for its acceptance (複核)."
+        ),
+        responses={200: ReportSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"], url_path="awaiting-review", filterset_class=None)
+    def awaiting_review(self, request):
+        reports = selectors.review_queue(user=request.user)
+        page = self.paginate_queryset(selectors.with_report_children(reports))
+        return self.get_paginated_response(ReportSerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Quarters locked to filing and edits"),
+    retrieve=extend_schema(summary="One quarter lock, with its exceptions"),
+    destroy=extend_schema(summary="Unlock a quarter (secretariat)"),
+)
+class QuarterLockViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """The Executive Secretariat closes a plan's quarter to filing and edits (review goes on) and lets single
+    sub-projects in again until a date."""
+
+    serializer_class = QuarterLockSerializer
+    pagination_class = None
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.lock_list(user=self.request.user)
+
+    @extend_schema(summary="Lock a quarter of a plan (secretariat)", request=LockCreateSerializer)
+    def create(self, request, *args, **kwargs):
+        access.ensure(access.can_lock_quarters(request.user), access.NOT_SECRETARIAT_TO_LOCK)
+        serializer = LockCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lock = services.quarter_lock_create(
+            actor=request.user, plan=data["plan"], period=data["period"], reason=data["reason"]
+        )
+        return Response(QuarterLockSerializer(lock).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.quarter_lock_delete(actor=self.request.user, lock=instance)
+
+    @extend_schema(
+        summary="Let a sub-project into a locked quarter until a date (secretariat)",
+        request=LockExceptionCreateSerializer,
+        responses={201: LockExceptionSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def exceptions(self, request, pk=None):
+        lock = self.get_object()
+        access.ensure(access.can_lock_quarters(request.user), access.NOT_SECRETARIAT_TO_LOCK)
+        serializer = LockExceptionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        exception = services.lock_exception_grant(
+            actor=request.user, lock=lock, node=data["project"], expires_on=data["expires_on"], reason=data["reason"]
+        )
+        return Response(LockExceptionSerializer(exception).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Withdraw a sub-project's exception (secretariat)", responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"exceptions/(?P<exception_id>[0-9]{1,18})")
+    def exception(self, request, pk=None, exception_id=None):
+        lock = self.get_object()
+        access.ensure(access.can_lock_quarters(request.user), access.NOT_SECRETARIAT_TO_LOCK)
+        exception = lock.exceptions.filter(pk=int(exception_id)).first()
+        if exception is None:
+            raise NotFound()
+        services.lock_exception_revoke(actor=request.user, exception=exception)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from gstp.serializers import FastRepresentationMixin
 from indicators.models import Indicator
-from projects.models import Milestone, NodeKind, PlanNode
+from projects.models import Milestone, NodeKind, Plan, PlanNode
 
 from .models import TEXT_MAX_CHARS, CommentKind, QuarterlyReport, ReportIndicatorValue, ReportMilestoneEntry
 from .models.reports import CONTENT_FIELDS
@@ -111,8 +111,36 @@ class ReturnSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text=_("Why the report goes back to the agency."))
 
 
+class ReopenSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Why an accepted report goes back to its agency for correction."""
+
+    reason = serializers.CharField(max_length=2000, help_text=_("What must be corrected, and why."))
+
+
+class WithdrawSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A lead takes back its submitted report, optionally saying why."""
+
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 class EmptySerializer(StrictFieldsMixin, serializers.Serializer):
     pass
+
+
+class LockCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A quarter of a plan to close to filing and edits."""
+
+    plan = serializers.PrimaryKeyRelatedField(queryset=Plan.objects.all())
+    period = PeriodField()
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class LockExceptionCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A sub-project let into a locked quarter until a date (inclusive)."""
+
+    project = SubprojectField()
+    expires_on = serializers.DateField()
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class ResolveSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
-from projects.access import led_by_agency, nodes_for
+from projects.access import led_by_agency, nodes_for, reviewed_by
 from projects.models import Agency, AgencyRole, NodeKind, Plan, PlanNode, path_ids
 from projects.selectors import node_tree
 
@@ -18,6 +18,8 @@ from .models import (
     ACTIVE_STATUSES,
     FlagComment,
     LagFlag,
+    LagSettings,
+    QuarterLock,
     QuarterlyReport,
     ReportEvent,
     ReportIndicatorValue,
@@ -35,17 +37,22 @@ def node_list(*, user):
 
 
 def report_list(*, user) -> QuerySet[QuarterlyReport]:
-    return (
-        access.reports_for(user)
-        .select_related("node")
-        .prefetch_related(
-            Prefetch(
-                "milestone_entries", queryset=ReportMilestoneEntry.objects.all(), to_attr="prefetched_milestone_entries"
-            ),
-            Prefetch(
-                "indicator_values", queryset=ReportIndicatorValue.objects.all(), to_attr="prefetched_indicator_values"
-            ),
-        )
+    return with_report_children(access.reports_for(user))
+
+
+def lock_list(*, user) -> QuerySet[QuarterLock]:
+    return access.locks_for(user).select_related("plan").prefetch_related("exceptions")
+
+
+def with_report_children(reports: QuerySet[QuarterlyReport]) -> QuerySet[QuarterlyReport]:
+    """Reports with their sub-project, milestone entries and indicator values, as the API shows them."""
+    return reports.select_related("node").prefetch_related(
+        Prefetch(
+            "milestone_entries", queryset=ReportMilestoneEntry.objects.all(), to_attr="prefetched_milestone_entries"
+        ),
+        Prefetch(
+            "indicator_values", queryset=ReportIndicatorValue.objects.all(), to_attr="prefetched_indicator_values"
+        ),
     )
 
 
@@ -71,21 +78,34 @@ class ReportFigures:
         return str(self.quarter_obj)
 
 
+# A report counts as accepted while it is, and while a reopened one is corrected: then with the figures it
+# was accepted with (``accepted_content``), which stay in force until the correction is accepted.
+IN_FORCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)
+FIGURE_FIELDS = ("planned_progress", "actual_progress", "budget_allocated", "budget_spent")
+
+
+def _as_accepted(pk, node_id, year, quarter, figures, accepted_content) -> ReportFigures:
+    if accepted_content is not None:
+        figures = [
+            None if accepted_content.get(name) is None else Decimal(accepted_content[name]) for name in FIGURE_FIELDS
+        ]
+    return ReportFigures(pk, node_id, year, quarter, *figures)
+
+
 def latest_accepted_reports(
     node_ids, *, gap_at_most: Decimal | None = None, execution_below: Decimal | None = None
 ) -> list[ReportFigures]:
-    """Each sub-project's latest accepted report, in one query. With thresholds, only the reports whose
-    progress gap is at most ``gap_at_most`` points or whose execution is below ``execution_below`` percent,
-    so the database, not Python, sets aside the reports on plan."""
-    newest = QuarterlyReport.objects.filter(node_id=OuterRef("pk"), status=ReportStatus.ACCEPTED).order_by(
-        "-year", "-quarter"
-    )
+    """Each sub-project's latest accepted report (``IN_FORCE``), in one query. With thresholds, only the
+    reports whose progress gap is at most ``gap_at_most`` points or whose execution is below
+    ``execution_below`` percent (and the few being corrected), so the database, not Python, sets aside the
+    reports on plan."""
+    newest = QuarterlyReport.objects.filter(IN_FORCE, node_id=OuterRef("pk")).order_by("-year", "-quarter")
     latest = (
         PlanNode.objects.filter(pk__in=node_ids).annotate(report=Subquery(newest.values("pk")[:1])).values("report")
     )
     reports = QuarterlyReport.objects.filter(pk__in=latest)
     if gap_at_most is not None or execution_below is not None:
-        lagging = Q(pk__in=[])
+        lagging = Q(accepted_content__isnull=False)
         if gap_at_most is not None:
             lagging |= Q(gap__lte=gap_at_most)
         if execution_below is not None:
@@ -93,10 +113,10 @@ def latest_accepted_reports(
         reports = reports.annotate(
             gap=F("actual_progress") - F("planned_progress"), spent_percent=F("budget_spent") * 100
         ).filter(lagging)
-    rows = reports.values_list(
-        "pk", "node_id", "year", "quarter", "planned_progress", "actual_progress", "budget_allocated", "budget_spent"
-    )
-    return [ReportFigures(*row) for row in rows]
+    rows = reports.values_list("pk", "node_id", "year", "quarter", *FIGURE_FIELDS, "accepted_content")
+    return [
+        _as_accepted(pk, node, year, quarter, figures, content) for pk, node, year, quarter, *figures, content in rows
+    ]
 
 
 def report_history(*, report: QuarterlyReport) -> QuerySet[ReportEvent]:
@@ -104,13 +124,43 @@ def report_history(*, report: QuarterlyReport) -> QuerySet[ReportEvent]:
     return report.events.select_related("actor").order_by("at", "id")
 
 
-def last_accepted_before(*, node, year: int, quarter: int) -> QuarterlyReport | None:
-    return (
-        QuarterlyReport.objects.filter(node=node, status=ReportStatus.ACCEPTED)
+def last_accepted_before(*, node, year: int, quarter: int) -> ReportFigures | None:
+    """The sub-project's latest accepted report (``IN_FORCE``) before the quarter, with its figures."""
+    row = (
+        QuarterlyReport.objects.filter(IN_FORCE, node=node)
         .filter(Q(year__lt=year) | Q(year=year, quarter__lt=quarter))
         .order_by("-year", "-quarter")
+        .values_list("pk", "node_id", "year", "quarter", *FIGURE_FIELDS, "accepted_content")
         .first()
     )
+    if row is None:
+        return None
+    pk, node_id, year, quarter, *figures, content = row
+    return _as_accepted(pk, node_id, year, quarter, figures, content)
+
+
+def quarter_lock(*, node, period: Quarter, on: datetime.date | None = None) -> QuarterLock | None:
+    """The lock that closes ``period`` to the sub-project on ``on`` (today): its plan's lock of the quarter,
+    unless the sub-project holds an exception that has not expired."""
+    on = on or today()
+    lock = QuarterLock.objects.filter(plan_id=node.plan_id, year=period.year, quarter=period.quarter).first()
+    if lock is None or lock.exceptions.filter(node=node, expires_on__gte=on).exists():
+        return None
+    return lock
+
+
+def review_queue(*, user) -> QuerySet[QuarterlyReport]:
+    """What waits for the user's review, the longest waiting first: for a ministry reviewer the submitted
+    reports of its ministry's sub-projects in plans that ask for endorsement; for the secretariat the
+    endorsed reports, and the submitted ones of plans that do not."""
+    access.ensure(access.can_see_review_queue(user), access.NOT_ALLOWED_TO_SEE_REVIEW_QUEUE)
+    required = LagSettings.objects.filter(plan_id=OuterRef("node__plan_id"), endorsement_required=True)
+    reports = access.reports_for(user).annotate(endorsement_required=Exists(required))
+    if access.oversees(user):
+        waiting = Q(status=ReportStatus.ENDORSED) | Q(status=ReportStatus.SUBMITTED, endorsement_required=False)
+    else:
+        waiting = Q(status=ReportStatus.SUBMITTED, endorsement_required=True) & reviewed_by(user, "node")
+    return reports.filter(waiting).select_related("node").order_by(Coalesce("endorsed_at", "submitted_at").asc(), "id")
 
 
 def subproject_quarters(node) -> tuple[Quarter, Quarter]:

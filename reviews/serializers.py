@@ -5,7 +5,7 @@ from rest_framework import serializers
 from gstp.serializers import FastRepresentationMixin
 
 from .inputs import REPORT_CONTENT_FIELDS, IndicatorValueSerializer, MilestoneEntrySerializer
-from .models import QuarterlyReport, ReportEvent
+from .models import LockException, QuarterLock, QuarterlyReport, ReportEvent
 
 
 class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
@@ -44,7 +44,10 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
             "submitted_at",
             "returned_at",
             "return_reason",
+            "endorsed_at",
             "accepted_at",
+            "reopened_at",
+            "reopen_reason",
             "created_at",
             "updated_at",
         ]
@@ -79,3 +82,26 @@ class OwedReportSerializer(serializers.Serializer):
     status = serializers.CharField()
     report = serializers.IntegerField(source="report_id", allow_null=True)
     is_overdue = serializers.BooleanField()
+
+
+class LockExceptionSerializer(serializers.ModelSerializer):
+    """A sub-project allowed to file and edit a locked quarter until `expires_on` (inclusive)."""
+
+    project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
+
+    class Meta:
+        model = LockException
+        fields = ["id", "project", "expires_on", "reason", "granted_at"]
+        read_only_fields = fields
+
+
+class QuarterLockSerializer(serializers.ModelSerializer):
+    """A plan's quarter closed to filing and edits (review goes on), with the sub-projects let in again."""
+
+    period = serializers.CharField(read_only=True)
+    exceptions = LockExceptionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = QuarterLock
+        fields = ["id", "plan", "period", "year", "quarter", "reason", "locked_at", "exceptions"]
+        read_only_fields = fields

@@ -43,6 +43,16 @@ def report_reminders(on: str | None = None) -> int:
     return notifications.report_reminders(on=_date(on) or today())
 
 
+@shared_task(name="reviews.notify_report_step", **SHORT)
+def notify_report_step(report_id: int, step: str, version: int) -> bool:
+    return notifications.notify_report_step(report_id=report_id, step=step, version=version)
+
+
+@shared_task(name="reviews.endorsement_reminders", **LONG)
+def endorsement_reminders(on: str | None = None) -> int:
+    return notifications.endorsement_reminders(on=_date(on) or today())
+
+
 @shared_task(name="reviews.fan_out_webhook", **SHORT)
 def fan_out_webhook(event: str, ids: list[int]) -> int:
     return len(notifications.webhook_fan_out(event=event, ids=ids))

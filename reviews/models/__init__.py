@@ -1,3 +1,4 @@
+from .files import EvidenceFile
 from .flags import (
     ACTIVE_STATUSES,
     SEVERITY_RANK,
@@ -14,9 +15,12 @@ from .flags import (
 from .notifications import EmailLog, OutboxMessage, WebhookDelivery, WebhookEvent, WebhookSubscription
 from .reports import (
     EDITABLE_STATUSES,
+    FILED_STATUSES,
     TEXT_MAX_CHARS,
     IdempotencyRecord,
     IdempotencyState,
+    LockException,
+    QuarterLock,
     QuarterlyReport,
     ReportAction,
     ReportEvent,
@@ -34,6 +38,10 @@ __all__ = [
     "SEVERITY_RANK",
     "CommentKind",
     "EDITABLE_STATUSES",
+    "EvidenceFile",
+    "FILED_STATUSES",
+    "LockException",
+    "QuarterLock",
     "TEXT_MAX_CHARS",
     "EmailLog",
     "FlagComment",

@@ -15,6 +15,7 @@ class LagRule(models.TextChoices):
     PROGRESS_GAP = "progress_gap", _("Progress behind plan")
     BUDGET_EXECUTION = "budget_execution", _("Budget execution below plan")
     INDICATOR_BEHIND = "indicator_behind", _("Indicator behind its trajectory")
+    REVIEW_OVERDUE = "review_overdue", _("Ministry review overdue")
 
 
 class Severity(models.TextChoices):
@@ -78,6 +79,14 @@ class LagSettings(models.Model):
         _("the same yellow rule two quarters running turns red"), default=True
     )
     reminder_days_before_due = models.PositiveSmallIntegerField(_("remind leads this many days before due"), default=7)
+    endorsement_required = models.BooleanField(
+        _("reports are endorsed by the lead agency's ministry (初核) before the secretariat's review"), default=False
+    )
+    endorsement_days = models.PositiveSmallIntegerField(
+        _("ministry review: remind the reviewer after (days); flag after twice as long"),
+        default=7,
+        validators=[MinValueValidator(1)],
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -98,6 +107,11 @@ class LagSettings(models.Model):
 
     def __str__(self):
         return str(self.plan)
+
+    @classmethod
+    def endorsement_required_for(cls, plan_id) -> bool:
+        """Whether the plan's reports are endorsed by a ministry before the secretariat reviews them."""
+        return cls.objects.filter(plan_id=plan_id, endorsement_required=True).exists()
 
     budget_yellow_below.verbose_name = _("budget execution: yellow below (%)")
     budget_red_below.verbose_name = _("budget execution: red below (%)")

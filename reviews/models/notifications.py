@@ -45,7 +45,10 @@ class EmailLog(models.Model):
 class WebhookEvent(models.TextChoices):
     FLAG_RAISED = "flag.raised", _("Flag raised")
     FLAG_RESOLVED = "flag.resolved", _("Flag resolved")
+    REPORT_ENDORSED = "report.endorsed", _("Report endorsed")
+    REPORT_RETURNED = "report.returned", _("Report returned")
     REPORT_ACCEPTED = "report.accepted", _("Report accepted")
+    REPORT_REOPENED = "report.reopened", _("Report reopened")
 
 
 class WebhookSubscription(models.Model):
@@ -54,7 +57,11 @@ class WebhookSubscription(models.Model):
     name = models.CharField(_("name"), max_length=100)
     url = models.URLField(_("URL"), max_length=500)
     secret = models.CharField(_("signing secret"), max_length=200)
-    events = models.JSONField(_("events"), default=list, help_text=_("flag.raised, flag.resolved, report.accepted"))
+    events = models.JSONField(
+        _("events"),
+        default=list,
+        help_text=_("flag.raised, flag.resolved, report.endorsed, report.returned, report.accepted, report.reopened"),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

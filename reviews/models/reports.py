@@ -18,11 +18,14 @@ TEXT_MAX_CHARS = 10_000
 class ReportStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
+    ENDORSED = "endorsed", _("Endorsed by the ministry")  # 初核通過
     RETURNED = "returned", _("Returned")
-    ACCEPTED = "accepted", _("Accepted")
+    ACCEPTED = "accepted", _("Accepted")  # 複核通過
 
 
 EDITABLE_STATUSES = (ReportStatus.DRAFT, ReportStatus.RETURNED)
+# Filed: with a reviewer or accepted. A quarter whose report is in none of these is still owed.
+FILED_STATUSES = (ReportStatus.SUBMITTED, ReportStatus.ENDORSED, ReportStatus.ACCEPTED)
 # What a lead writes in a report, besides its milestone entries and indicator values.
 CONTENT_FIELDS = (
     "planned_progress",
@@ -94,14 +97,30 @@ class QuarterlyReport(models.Model):
     )
     due_on = models.DateField(_("due on"))
     submitted_at = models.DateTimeField(_("last submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last submitted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     first_submitted_at = models.DateTimeField(_("first submitted at"), null=True, blank=True)
     submitted_on_time = models.BooleanField(_("submitted on time"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     return_reason = models.TextField(_("reason for return"), blank=True)
+    endorsed_at = models.DateTimeField(_("endorsed at"), null=True, blank=True)
+    endorsed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The figures as last accepted: they stay in force while a reopened report is corrected.
+    accepted_content = models.JSONField(_("content as accepted"), null=True, blank=True, editable=False)
+    reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
+    reopen_reason = models.TextField(_("reason for reopening"), blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -138,6 +157,10 @@ class QuarterlyReport(models.Model):
                 condition=Q(status=ReportStatus.DRAFT) | Q(first_submitted_at__isnull=False),
                 name="report_submitted_has_time",
             ),
+            models.CheckConstraint(
+                condition=~Q(status=ReportStatus.ENDORSED) | Q(endorsed_at__isnull=False, endorsed_by__isnull=False),
+                name="report_endorsed_has_reviewer",
+            ),
         ]
         indexes = [models.Index(fields=["status", "year", "quarter"])]
 
@@ -158,6 +181,11 @@ class QuarterlyReport(models.Model):
         if self.submitted_on_time is not None:
             return not self.submitted_on_time
         return self.due_on < today()
+
+    @property
+    def is_reopened(self) -> bool:
+        """Reopened by the secretariat after acceptance and not accepted again yet."""
+        return self.reopened_at is not None and self.status != ReportStatus.ACCEPTED
 
     @property
     def etag(self) -> str:
@@ -226,8 +254,13 @@ class ReportAction(models.TextChoices):
     CREATE = "create", _("Created")
     UPDATE = "update", _("Updated")
     SUBMIT = "submit", _("Submitted")
+    WITHDRAW = "withdraw", _("Withdrawn")
+    ENDORSE = "endorse", _("Endorsed")
     RETURN = "return", _("Returned")
     ACCEPT = "accept", _("Accepted")
+    REOPEN = "reopen", _("Reopened")
+    ADD_FILE = "add_file", _("File added")
+    REMOVE_FILE = "remove_file", _("File removed")
 
 
 class ReportEvent(models.Model):
@@ -286,3 +319,57 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class QuarterLock(models.Model):
+    """A quarter closed for a plan: no report of it is filed or edited (review goes on), except for the
+    sub-projects granted an exception until it expires."""
+
+    plan = models.ForeignKey("projects.Plan", verbose_name=_("plan"), on_delete=models.CASCADE, related_name="locks")
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    reason = models.TextField(_("reason"), blank=True, max_length=2000)
+    locked_at = models.DateTimeField(_("locked at"), auto_now_add=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("locked by"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("quarter lock")
+        verbose_name_plural = _("quarter locks")
+        ordering = ["plan_id", "-year", "-quarter"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "year", "quarter"], name="lock_one_per_plan_quarter"),
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="lock_quarter_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.plan} {self.period}"
+
+    @property
+    def period(self) -> str:
+        return str(Quarter(self.year, self.quarter))
+
+
+class LockException(models.Model):
+    """One sub-project allowed to file and edit a locked quarter's report until ``expires_on`` (inclusive)."""
+
+    lock = models.ForeignKey(QuarterLock, on_delete=models.CASCADE, related_name="exceptions")
+    node = models.ForeignKey(
+        "projects.PlanNode", verbose_name=_("sub-project"), on_delete=models.CASCADE, related_name="lock_exceptions"
+    )
+    expires_on = models.DateField(_("expires on"))
+    reason = models.TextField(_("reason"), blank=True, max_length=2000)
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("granted by"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("lock exception")
+        verbose_name_plural = _("lock exceptions")
+        ordering = ["lock_id", "node_id"]
+        constraints = [models.UniqueConstraint(fields=["lock", "node"], name="lock_exception_one_per_subproject")]
+
+    def __str__(self):
+        return f"{self.lock}: {self.node} → {self.expires_on}"

@@ -4,12 +4,12 @@ quarter ended, or returned and not resubmitted within M days (red)."""
 import datetime
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from projects.models import PlanNode
 
-from ..models import LagRule, QuarterlyReport, ReportStatus, Severity
+from ..models import FILED_STATUSES, LagRule, QuarterlyReport, ReportStatus, Severity
 from ..periods import Quarter
 from . import Batch, Finding
 
@@ -85,7 +85,9 @@ def evaluate(batch: Batch) -> list[Finding]:
 
 
 # A report in one of these is filed; in any other, or with no report at all ("missing"), it is outstanding.
-FILED = (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)
+# A reopened report under correction still counts as accepted: its accepted figures stay in force.
+FILED = FILED_STATUSES
+REOPENED = "reopened"
 
 
 def _outstanding(batch: Batch, periods: set[Quarter]):
@@ -98,9 +100,10 @@ def _outstanding(batch: Batch, periods: set[Quarter]):
         report = QuarterlyReport.objects.filter(
             node=OuterRef("pk"), year=quarter.year, quarter=quarter.quarter
         ).order_by()
-        columns[f"status_{i}"] = Subquery(report.values("status")[:1])
+        status = Case(When(accepted_content__isnull=False, then=Value(REOPENED)), default=F("status"))
+        columns[f"status_{i}"] = Subquery(report.annotate(filed_status=status).values("filed_status")[:1])
         columns[f"returned_{i}"] = Subquery(report.values("returned_at")[:1])
-        outstanding |= ~Q(Exists(report.filter(status__in=FILED)))
+        outstanding |= ~Q(Exists(report.filter(Q(status__in=FILED) | Q(accepted_content__isnull=False))))
     rows = (
         PlanNode.objects.filter(batch.within("pk"))
         .filter(outstanding)
@@ -111,5 +114,5 @@ def _outstanding(batch: Batch, periods: set[Quarter]):
     for node_id, *values in rows:
         for i, quarter in enumerate(periods):
             status, returned_at = values[2 * i], values[2 * i + 1]
-            if status not in FILED:
+            if status not in FILED and status != REOPENED:
                 yield node_id, quarter, status or "missing", returned_at

@@ -1,12 +1,31 @@
 """Writes of the reviews app: quarterly reports, lag flags and their scan, notifications."""
 
 from .flags import lag_flag_acknowledge, lag_flag_comment, lag_flag_resolve, lag_settings_update
+from .locks import lock_exception_grant, lock_exception_revoke, quarter_lock_create, quarter_lock_delete
 from .outbox import outbox_enqueue, outbox_relay
-from .reports import report_accept, report_create, report_return, report_submit, report_update
+from .reports import (
+    ensure_quarter_open,
+    report_accept,
+    report_create,
+    report_endorse,
+    report_reopen,
+    report_return,
+    report_submit,
+    report_update,
+    report_withdraw,
+)
 from .scan import ScanResult, lag_scan
 
 __all__ = [
     "ScanResult",
+    "ensure_quarter_open",
+    "lock_exception_grant",
+    "lock_exception_revoke",
+    "quarter_lock_create",
+    "quarter_lock_delete",
+    "report_endorse",
+    "report_reopen",
+    "report_withdraw",
     "lag_flag_acknowledge",
     "lag_flag_comment",
     "lag_flag_resolve",

@@ -35,7 +35,7 @@ from ..models import (
     WebhookEvent,
     WebhookSubscription,
 )
-from ..selectors import reports_owed
+from ..selectors import reports_owed, review_queue
 from .outbox import outbox_enqueue
 
 logger = logging.getLogger(__name__)
@@ -48,11 +48,22 @@ def red_flags_notify_enqueue(flag_ids: list[int]) -> None:
         outbox_enqueue("reviews.notify_red_flags", flag_ids=sorted(set(flag_ids)))
 
 
-def webhook_event_enqueue(*, flag_raised=(), flag_resolved=(), report_accepted=()) -> None:
+def webhook_event_enqueue(
+    *,
+    flag_raised=(),
+    flag_resolved=(),
+    report_endorsed=(),
+    report_returned=(),
+    report_accepted=(),
+    report_reopened=(),
+) -> None:
     wanted = {
         WebhookEvent.FLAG_RAISED: list(flag_raised),
         WebhookEvent.FLAG_RESOLVED: list(flag_resolved),
+        WebhookEvent.REPORT_ENDORSED: list(report_endorsed),
+        WebhookEvent.REPORT_RETURNED: list(report_returned),
         WebhookEvent.REPORT_ACCEPTED: list(report_accepted),
+        WebhookEvent.REPORT_REOPENED: list(report_reopened),
     }
     wanted = {event: ids for event, ids in wanted.items() if ids}
     if not wanted:
@@ -63,6 +74,11 @@ def webhook_event_enqueue(*, flag_raised=(), flag_resolved=(), report_accepted=(
     for event, ids in wanted.items():
         if event in subscribed:
             outbox_enqueue("reviews.fan_out_webhook", event=event, ids=sorted(set(ids)))
+
+
+def report_step_notify_enqueue(report, *, step: str) -> None:
+    """Tell who acts next (or the lead, of the outcome) that a report took a step of the review chain."""
+    outbox_enqueue("reviews.notify_report_step", report_id=report.pk, step=step, version=report.version)
 
 
 def sender() -> str:
@@ -166,6 +182,64 @@ def report_reminders(*, on: datetime.date) -> int:
     return sent
 
 
+# For each step of the review chain: who is told, and what the subject says (the secretariat's language).
+REPORT_STEPS = {
+    "awaiting_endorsement": (access.review_recipients, "待初核"),
+    "endorsed": (lambda node: access.secretariat_recipients(), "部會初核通過，待複核"),
+    "returned": (access.lead_recipients, "退回修正"),
+    "reopened": (access.lead_recipients, "重新開啟更正"),
+    "accepted": (access.lead_recipients, "複核通過"),
+}
+
+
+@translation.override(settings.LANGUAGE_CODE)  # emails speak the secretariat's language
+def notify_report_step(*, report_id: int, step: str, version: int) -> bool:
+    """Email who must act on a report next, or its leads of the outcome; once per report version and step."""
+    report = QuarterlyReport.objects.filter(pk=report_id).select_related("node").first()
+    if report is None or step not in REPORT_STEPS:
+        return False
+    recipients, what = REPORT_STEPS[step]
+    lines = [f"子計畫：{report.node.title}", f"季報：{report.period}（{report.get_status_display()}）"]
+    if step in ("returned", "reopened") and report.return_reason:
+        lines.append(f"原因：{report.return_reason}")
+    return send_once(
+        key=f"report-step:{report.pk}:{version}:{step}",
+        subject=f"[GSTP] 季報{what}：{report.node.title} {report.period}",
+        body="\n".join(lines),
+        recipients=_emails(recipients(report.node)),
+    )
+
+
+@translation.override(settings.LANGUAGE_CODE)  # emails speak the secretariat's language
+def endorsement_reminders(*, on: datetime.date) -> int:
+    """Remind each ministry reviewer, once a day, of the reports waiting for its endorsement longer than
+    the plan's ``endorsement_days``."""
+    sent = 0
+    days = dict(LagSettings.objects.filter(endorsement_required=True).values_list("plan_id", "endorsement_days"))
+    if not days:
+        return 0
+    for reviewer in access.reviewers().exclude(email="").select_related("agency"):
+        waiting = [
+            report
+            for report in review_queue(user=reviewer)
+            if (on - timezone.localdate(report.submitted_at)).days > days.get(report.node.plan_id, 10**6)
+        ]
+        if not waiting:
+            continue
+        lines = [
+            f"{report.node.title} {report.period}：{timezone.localdate(report.submitted_at).isoformat()} 提報，"
+            f"已等待 {(on - timezone.localdate(report.submitted_at)).days} 日"
+            for report in waiting[:50]
+        ]
+        sent += send_once(
+            key=f"endorsement-reminder:{reviewer.pk}:{on.isoformat()}",
+            subject=f"[GSTP] 初核提醒：{len(waiting)} 件季報待初核逾期",
+            body="\n".join(lines),
+            recipients=[reviewer.email],
+        )
+    return sent
+
+
 def _payload(event: str, obj_id: int) -> dict | None:
     if event in (WebhookEvent.FLAG_RAISED, WebhookEvent.FLAG_RESOLVED):
         flag = LagFlag.objects.filter(pk=obj_id).select_related("node").first()
@@ -186,7 +260,15 @@ def _payload(event: str, obj_id: int) -> dict | None:
     report = QuarterlyReport.objects.filter(pk=obj_id).first()
     if report is None:
         return None
-    return {"report": {"id": report.pk, "project": report.node_id, "period": report.period, "status": report.status}}
+    return {
+        "report": {
+            "id": report.pk,
+            "project": report.node_id,
+            "period": report.period,
+            "status": report.status,
+            "version": report.version,
+        }
+    }
 
 
 @transaction.atomic

@@ -1,4 +1,9 @@
-"""Writes to quarterly reports: filing, editing, the review lifecycle and its audit trail.
+"""Writes to quarterly reports: filing, editing, the review chain and its audit trail.
+
+The chain: a lead files a draft and submits it (and may withdraw it until a reviewer acts); where the
+plan asks for it, the ministry's reviewer endorses it (初核) or returns it; the secretariat accepts it (複核)
+or returns it, and may reopen an accepted report for correction. A quarter the secretariat locked takes no
+filing, edits, submissions or withdrawals (review goes on), but for sub-projects it granted an exception.
 
 Every write is one transaction that checks the actor and the transition on the
 server, saves through a conditional update on ``version`` (so a stale ETag
@@ -23,6 +28,8 @@ from projects.models import NodeKind, PlanNode
 from .. import access
 from ..models import (
     EDITABLE_STATUSES,
+    EvidenceFile,
+    LagSettings,
     QuarterlyReport,
     ReportAction,
     ReportEvent,
@@ -32,8 +39,8 @@ from ..models import (
 )
 from ..models.reports import CONTENT_FIELDS
 from ..periods import Quarter, today
-from ..selectors import last_accepted_before, subproject_quarters
-from .notifications import webhook_event_enqueue
+from ..selectors import last_accepted_before, quarter_lock, subproject_quarters
+from .notifications import report_step_notify_enqueue, webhook_event_enqueue
 from .outbox import outbox_enqueue
 
 REQUIRED_TO_SUBMIT = ("planned_progress", "actual_progress", "budget_allocated", "budget_spent")
@@ -135,6 +142,17 @@ def _validate_content(report: QuarterlyReport, *, entries, values, for_submissio
         raise ValidationError(errors)
 
 
+def ensure_quarter_open(*, node, period: Quarter) -> None:
+    """Refuse (409) filing and edits in a quarter the secretariat locked, unless the sub-project holds an
+    exception that has not expired."""
+    lock = quarter_lock(node=node, period=period)
+    if lock is not None:
+        raise InvalidTransition(
+            _("%(period)s is locked for this plan: ask the Executive Secretariat for an exception.")
+            % {"period": period}
+        )
+
+
 def _conditional_save(report: QuarterlyReport, *, expected_version: int, fields) -> None:
     """Write ``fields`` only if the report is still at ``expected_version``; the loser of a race gets 412."""
     now = timezone.now()
@@ -207,6 +225,7 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
         )
     if period.start > today():
         raise ValidationError({"period": [_("%(period)s has not begun yet.") % {"period": period}]})
+    ensure_quarter_open(node=node, period=period)
     entries = data.pop("milestone_entries", [])
     values = data.pop("indicator_values", [])
     report = QuarterlyReport(
@@ -246,6 +265,7 @@ def report_update(*, actor, report: QuarterlyReport, expected_version: int, data
     access.ensure(access.can_edit_report(actor, report), access.NOT_LEAD_TO_EDIT)
     if report.status not in EDITABLE_STATUSES:
         raise InvalidTransition(_("Only a draft or a returned report can be edited."))
+    ensure_quarter_open(node=report.node, period=report.quarter_obj)
     entries = data.pop("milestone_entries", None)
     values = data.pop("indicator_values", None)
     changes = {}
@@ -278,54 +298,131 @@ def report_update(*, actor, report: QuarterlyReport, expected_version: int, data
 @transaction.atomic
 def report_submit(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
     access.ensure(access.can_submit_report(actor, report), access.NOT_LEAD_TO_SUBMIT)
-    if report.status not in (ReportStatus.DRAFT, ReportStatus.RETURNED):
+    if report.status not in EDITABLE_STATUSES:
         raise InvalidTransition(_("Only a draft or a returned report can be submitted."))
+    ensure_quarter_open(node=report.node, period=report.quarter_obj)
     _validate_content(report, entries=_current_entries(report), values=_current_values(report), for_submission=True)
     from_status = report.status
     now = timezone.now()
     report.status = ReportStatus.SUBMITTED
     report.submitted_at = now
-    fields = ["status", "submitted_at"]
+    report.submitted_by = actor
+    fields = ["status", "submitted_at", "submitted_by"]
     if report.first_submitted_at is None:
         report.first_submitted_at = now
         report.submitted_on_time = timezone.localdate(now) <= report.due_on
         fields += ["first_submitted_at", "submitted_on_time"]
     _conditional_save(report, expected_version=expected_version, fields=fields)
     _record(report, actor=actor, action=ReportAction.SUBMIT, from_status=from_status)
+    if LagSettings.endorsement_required_for(report.node.plan_id):
+        report_step_notify_enqueue(report, step="awaiting_endorsement")
     return report
 
 
 @transaction.atomic
-def report_return(*, actor, report: QuarterlyReport, expected_version: int, reason: str) -> QuarterlyReport:
-    """The secretariat sends a submitted report back to the agency, saying why."""
-    access.ensure(access.can_return_report(actor, report), access.NOT_SECRETARIAT_TO_RETURN)
+def report_withdraw(*, actor, report: QuarterlyReport, expected_version: int, reason: str = "") -> QuarterlyReport:
+    """A lead takes back a submitted report that no reviewer has acted on: it is a draft again."""
+    access.ensure(access.can_withdraw_report(actor, report), access.NOT_LEAD_TO_WITHDRAW)
     if report.status != ReportStatus.SUBMITTED:
-        raise InvalidTransition(_("Only a submitted report can be returned."))
+        raise InvalidTransition(_("Only a submitted report that nobody has endorsed or accepted can be withdrawn."))
+    ensure_quarter_open(node=report.node, period=report.quarter_obj)
+    report.status = ReportStatus.DRAFT
+    _conditional_save(report, expected_version=expected_version, fields=["status"])
+    _record(
+        report, actor=actor, action=ReportAction.WITHDRAW, from_status=ReportStatus.SUBMITTED, reason=reason.strip()
+    )
+    return report
+
+
+def _required_reason(reason: str, message) -> str:
     if not reason or not reason.strip():
-        raise ValidationError({"reason": [_("Say why the report is returned.")]})
+        raise ValidationError({"reason": [message]})
+    return reason.strip()
+
+
+def _freeze_files(report: QuarterlyReport, now) -> None:
+    """Endorsed or accepted: the report's files so far stay, whatever happens to it next."""
+    EvidenceFile.objects.filter(report=report, frozen_at__isnull=True).update(frozen_at=now)
+
+
+@transaction.atomic
+def report_endorse(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
+    """The ministry's reviewer vouches for a submitted report (初核): it goes on to the secretariat."""
+    access.ensure_reviewer(access.may_endorse_report, actor, report, access.NOT_REVIEWER_TO_ENDORSE)
+    if report.status != ReportStatus.SUBMITTED:
+        raise InvalidTransition(_("Only a submitted report can be endorsed."))
+    if not LagSettings.endorsement_required_for(report.node.plan_id):
+        raise InvalidTransition(_("This plan's reports go straight to the Executive Secretariat."))
+    now = timezone.now()
+    report.status = ReportStatus.ENDORSED
+    report.endorsed_at = now
+    report.endorsed_by = actor
+    _conditional_save(report, expected_version=expected_version, fields=["status", "endorsed_at", "endorsed_by"])
+    _freeze_files(report, now)
+    _record(report, actor=actor, action=ReportAction.ENDORSE, from_status=ReportStatus.SUBMITTED)
+    report_step_notify_enqueue(report, step="endorsed")
+    webhook_event_enqueue(report_endorsed=[report.pk])
+    return report
+
+
+def _with_secretariat(report: QuarterlyReport) -> bool:
+    """The report waits for the secretariat: endorsed, or submitted in a plan without the ministry level."""
+    if report.status == ReportStatus.ENDORSED:
+        return True
+    return report.status == ReportStatus.SUBMITTED and not LagSettings.endorsement_required_for(report.node.plan_id)
+
+
+@transaction.atomic
+def report_return(*, actor, report: QuarterlyReport, expected_version: int, reason: str) -> QuarterlyReport:
+    """The reviewer sends back a submitted report, or the secretariat one that waits for it, saying why:
+    either way it goes back to the lead."""
+    access.ensure(access.can_return_report(actor, report), access.NOT_REVIEWER_TO_RETURN)
+    if access.oversees(actor):
+        if not _with_secretariat(report):
+            raise InvalidTransition(_("Only a report waiting for the Executive Secretariat can be returned by it."))
+    elif report.status != ReportStatus.SUBMITTED or _with_secretariat(report):
+        raise InvalidTransition(_("Only a submitted report waiting for the ministry's endorsement can be returned."))
+    reason = _required_reason(reason, _("Say why the report is returned."))
+    from_status = report.status
     report.status = ReportStatus.RETURNED
     report.returned_at = timezone.now()
-    report.return_reason = reason.strip()
-    _conditional_save(report, expected_version=expected_version, fields=["status", "returned_at", "return_reason"])
-    _record(report, actor=actor, action=ReportAction.RETURN, from_status=ReportStatus.SUBMITTED, reason=reason.strip())
+    report.return_reason = reason
+    report.endorsed_at, report.endorsed_by = None, None
+    _conditional_save(
+        report,
+        expected_version=expected_version,
+        fields=["status", "returned_at", "return_reason", "endorsed_at", "endorsed_by"],
+    )
+    _record(report, actor=actor, action=ReportAction.RETURN, from_status=from_status, reason=reason)
+    report_step_notify_enqueue(report, step="returned")
+    webhook_event_enqueue(report_returned=[report.pk])
     return report
 
 
 @transaction.atomic
 def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
-    """The secretariat accepts a submitted report: it is locked, and its milestone updates and
+    """The secretariat accepts a report waiting for it (複核): it is locked, and its milestone updates and
     indicator values become the accepted actuals, all in this transaction."""
-    access.ensure(access.can_accept_report(actor, report), access.NOT_SECRETARIAT_TO_ACCEPT)
-    if report.status != ReportStatus.SUBMITTED:
-        raise InvalidTransition(_("Only a submitted report can be accepted."))
+    access.ensure_reviewer(access.may_accept_report, actor, report, access.NOT_SECRETARIAT_TO_ACCEPT)
+    if not _with_secretariat(report):
+        if report.status == ReportStatus.SUBMITTED:
+            raise InvalidTransition(_("The report waits for its ministry's endorsement first."))
+        raise InvalidTransition(_("Only a report waiting for the Executive Secretariat can be accepted."))
+    from_status = report.status
+    now = timezone.now()
     report.status = ReportStatus.ACCEPTED
-    report.accepted_at = timezone.now()
+    report.accepted_at = now
     report.accepted_by = actor
-    # An accepted report is public; why it was once returned stays in its history, which is not.
+    # An accepted report is public; why it was once returned stays in its history, which is not. A corrected
+    # report's figures now replace those it was first accepted with.
     report.return_reason = ""
+    report.accepted_content = None
     _conditional_save(
-        report, expected_version=expected_version, fields=["status", "accepted_at", "accepted_by", "return_reason"]
+        report,
+        expected_version=expected_version,
+        fields=["status", "accepted_at", "accepted_by", "return_reason", "accepted_content"],
     )
+    _freeze_files(report, now)
     for entry in report.milestone_entries.select_related("milestone"):
         project_services.milestone_record_progress(
             milestone=entry.milestone, completed_on=entry.completed_on, forecast_date=entry.forecast_date
@@ -341,8 +438,36 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
             as_of=report.quarter_obj.end,
             recorded_by=actor,
         )
-    _record(report, actor=actor, action=ReportAction.ACCEPT, from_status=ReportStatus.SUBMITTED)
+    _record(report, actor=actor, action=ReportAction.ACCEPT, from_status=from_status)
     # The accepted figures may clear or raise this sub-project's flags: scan it once this commits.
     outbox_enqueue("reviews.scan_lagging", node_ids=[report.node_id])
+    report_step_notify_enqueue(report, step="accepted")
     webhook_event_enqueue(report_accepted=[report.pk])
+    return report
+
+
+@transaction.atomic
+def report_reopen(*, actor, report: QuarterlyReport, expected_version: int, reason: str) -> QuarterlyReport:
+    """The secretariat sends an accepted report back to the lead for correction, saying why. What its
+    acceptance applied stays in force (the milestones, the indicator actuals and, for the lag rules and
+    the annual report, its figures, kept in ``accepted_content``) until the correction is accepted."""
+    access.ensure(access.can_reopen_report(actor, report), access.NOT_SECRETARIAT_TO_REOPEN)
+    if report.status != ReportStatus.ACCEPTED:
+        raise InvalidTransition(_("Only an accepted report can be reopened."))
+    reason = _required_reason(reason, _("Say why the report is reopened."))
+    now = timezone.now()
+    report.accepted_content = {field: _json_value(getattr(report, field)) for field in CONTENT_FIELDS}
+    report.status = ReportStatus.RETURNED
+    report.returned_at = now
+    report.return_reason = reason
+    report.reopened_at = now
+    report.reopen_reason = reason
+    _conditional_save(
+        report,
+        expected_version=expected_version,
+        fields=["accepted_content", "status", "returned_at", "return_reason", "reopened_at", "reopen_reason"],
+    )
+    _record(report, actor=actor, action=ReportAction.REOPEN, from_status=ReportStatus.ACCEPTED, reason=reason)
+    report_step_notify_enqueue(report, step="reopened")
+    webhook_event_enqueue(report_reopened=[report.pk])
     return report
