@@ -19,6 +19,7 @@ from .models import (
     FlagComment,
     LagFlag,
     LagSettings,
+    LockException,
     QuarterLock,
     QuarterlyReport,
     ReportEvent,
@@ -42,6 +43,10 @@ def report_list(*, user) -> QuerySet[QuarterlyReport]:
 
 def lock_list(*, user) -> QuerySet[QuarterLock]:
     return access.locks_for(user).select_related("plan").prefetch_related("exceptions")
+
+
+def lock_exception_list(*, user) -> QuerySet[LockException]:
+    return LockException.objects.filter(lock__in=access.locks_for(user))
 
 
 def with_report_children(reports: QuerySet[QuarterlyReport]) -> QuerySet[QuarterlyReport]:
