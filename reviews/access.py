@@ -49,6 +49,7 @@ from .models import (
     EvidenceFile,
     FlagStatus,
     LagFlag,
+    LagRule,
     LagSettings,
     QuarterLock,
     QuarterlyReport,
@@ -292,8 +293,11 @@ def flag_actions(user, flag) -> frozenset[str]:
 # --- who is told -------------------------------------------------------------------------------------
 
 
-def red_flag_recipients(node) -> tuple[QuerySet[User], ...]:
-    """Who is emailed a new red flag: the secretariat, then the sub-project's leads."""
+def red_flag_recipients(node, rule: str = "") -> tuple[QuerySet[User], ...]:
+    """Who is emailed a new red flag: the secretariat, then the sub-project's leads; for a ministry's
+    overdue endorsement, its reviewers instead of the leads, whose part is done."""
+    if rule == LagRule.REVIEW_OVERDUE:
+        return users_with(Capability.OVERSEE), reviewers_of_node(node)
     return users_with(Capability.OVERSEE), leads_of_node(node)
 
 

@@ -125,7 +125,7 @@ def notify_red_flags(*, flag_ids: list[int]) -> int:
         )
         key = f"red-flag:{flag.pk}:{moment.isoformat()}"
         sent += send_once(
-            key=key, subject=subject, body=body, recipients=_emails(*access.red_flag_recipients(flag.node))
+            key=key, subject=subject, body=body, recipients=_emails(*access.red_flag_recipients(flag.node, flag.rule))
         )
     return sent
 
