@@ -372,7 +372,7 @@ def report_endorse(*, actor, report: QuarterlyReport, expected_version: int) -> 
     _freeze_files(report, now)
     _record(report, actor=actor, action=ReportAction.ENDORSE, from_status=ReportStatus.SUBMITTED)
     report_step_notify_enqueue(report, step="endorsed")
-    webhook_event_enqueue(report_endorsed=[report.pk])
+    webhook_event_enqueue(report_endorsed=[report])
     return report
 
 
@@ -407,7 +407,7 @@ def report_return(*, actor, report: QuarterlyReport, expected_version: int, reas
     )
     _record(report, actor=actor, action=ReportAction.RETURN, from_status=from_status, reason=reason)
     report_step_notify_enqueue(report, step="returned")
-    webhook_event_enqueue(report_returned=[report.pk])
+    webhook_event_enqueue(report_returned=[report])
     return report
 
 
@@ -455,7 +455,7 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
     # The accepted figures may clear or raise this sub-project's flags: scan it once this commits.
     outbox_enqueue("reviews.scan_lagging", node_ids=[report.node_id])
     report_step_notify_enqueue(report, step="accepted")
-    webhook_event_enqueue(report_accepted=[report.pk])
+    webhook_event_enqueue(report_accepted=[report])
     return report
 
 
@@ -483,5 +483,5 @@ def report_reopen(*, actor, report: QuarterlyReport, expected_version: int, reas
     )
     _record(report, actor=actor, action=ReportAction.REOPEN, from_status=ReportStatus.ACCEPTED, reason=reason)
     report_step_notify_enqueue(report, step="reopened")
-    webhook_event_enqueue(report_reopened=[report.pk])
+    webhook_event_enqueue(report_reopened=[report])
     return report
