@@ -44,11 +44,10 @@ class User(AbstractUser):
 
     def clean(self):
         super().clean()
-        from .access import role_needs_agency, role_needs_ministry
+        from .access import role_needs_ministry
 
-        if role_needs_agency(self.role) and not self.agency_id:
-            raise ValidationError({"agency": _("This role acts for an agency: choose one.")})
-        if role_needs_ministry(self.role) and self.agency.parent_id:
+        # Without an agency at all, the constraints say so.
+        if role_needs_ministry(self.role) and self.agency_id and self.agency.parent_id:
             raise ValidationError(
                 {"agency": _("A ministry reviewer belongs to a ministry, not to one of its sub-units.")}
             )

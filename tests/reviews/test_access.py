@@ -6,10 +6,10 @@ import pytest
 from accounts.access import Capability, capabilities
 from accounts.models import Role
 from reviews import access, services
-from reviews.models import ReportStatus
+from reviews.models import QuarterlyReport, ReportStatus
 from tests.accounts.factories import UserFactory
 from tests.projects.factories import make_tree
-from tests.reviews.factories import report_in_status
+from tests.reviews.factories import LagSettingsFactory, report_in_status
 
 REPORTS = "/api/v1/reports/"
 
@@ -81,8 +81,32 @@ def test_actions_join_role_and_status(agency):
     assert access.report_actions(secretariat, draft) == set()
 
     submitted = report_in_status(node=node, status=ReportStatus.SUBMITTED, period=draft.quarter_obj.next())
-    assert access.report_actions(lead, submitted) == set()
+    assert access.report_actions(lead, submitted) == {"withdraw"}
     assert access.report_actions(secretariat, submitted) == {"return", "accept"}
+    accepted = report_in_status(node=node, status=ReportStatus.ACCEPTED, period=submitted.quarter_obj.next())
+    assert access.report_actions(secretariat, accepted) == {"reopen"}
+    assert access.report_actions(lead, accepted) == set()
+
+
+@pytest.mark.django_db
+def test_with_the_ministry_level_the_reviewer_acts_before_the_secretariat(agency):
+    node = make_tree(lead_agency=agency)[3][0]
+    LagSettingsFactory(plan=node.plan, endorsement_required=True)
+    reviewer = UserFactory(username="m", role=Role.REVIEWER, agency=agency)
+    secretariat = UserFactory(username="s", role=Role.SECRETARIAT)
+    submitted = report_in_status(node=node, status=ReportStatus.SUBMITTED)
+
+    assert access.report_actions(reviewer, submitted) == {"endorse", "return"}
+    assert access.report_actions(secretariat, submitted) == set()
+
+    endorsed = report_in_status(node=node, status=ReportStatus.ENDORSED, period=submitted.quarter_obj.next())
+    assert access.report_actions(reviewer, endorsed) == set()
+    assert access.report_actions(secretariat, endorsed) == {"return", "accept"}
+    # four eyes: a reviewer who submitted the report itself may return it, never endorse it
+    submitter = UserFactory(username="m2", role=Role.REVIEWER, agency=agency)
+    QuarterlyReport.objects.filter(pk=submitted.pk).update(submitted_by=submitter)
+    submitted.refresh_from_db()
+    assert access.report_actions(submitter, submitted) == {"return"}
 
 
 @pytest.mark.django_db
