@@ -71,6 +71,8 @@ _SECRETARIAT_PERMISSIONS = {
     ("reviews", "quarterlyreport"): _READ,
     ("reviews", "reportevent"): _READ,
     ("reviews", "lagflag"): _READ,
+    ("reviews", "quarterlock"): _READ,
+    ("reviews", "lockexception"): _READ,
     ("reviews", "outboxmessage"): _READ,
     ("reviews", "emaillog"): _READ,
     # Sign-in lockouts, which the secretariat may lift.

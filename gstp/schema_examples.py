@@ -56,7 +56,10 @@ REPORT = {
     "submitted_at": "2026-01-06T10:00:00+08:00",
     "returned_at": None,
     "return_reason": "",
+    "endorsed_at": TAIPEI_TIME,
     "accepted_at": TAIPEI_TIME,
+    "reopened_at": None,
+    "reopen_reason": "",
     "created_at": "2025-12-21T10:00:00+08:00",
     "updated_at": TAIPEI_TIME,
 }

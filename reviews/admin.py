@@ -9,7 +9,9 @@ from .models import (
     LagFlag,
     LagSettings,
     LagSettingsChange,
+    LockException,
     OutboxMessage,
+    QuarterLock,
     QuarterlyReport,
     ReportEvent,
     ReportIndicatorValue,
@@ -64,6 +66,21 @@ class ReportEventAdmin(ViewOnlyAdmin):
     list_filter = ["action", "to_status"]
     search_fields = ["report__node__title", "actor__username", "reason"]
     list_select_related = ["report__node", "actor"]
+
+
+class LockExceptionInline(ReadOnlyInline):
+    model = LockException
+    fields = ["node", "expires_on", "reason", "granted_by", "granted_at"]
+
+
+@admin.register(QuarterLock)
+class QuarterLockAdmin(ViewOnlyAdmin):
+    """Quarters are locked and exceptions granted in the console or the API, which check and record them."""
+
+    list_display = ["plan", "period", "reason", "locked_by", "locked_at"]
+    list_filter = ["plan", "year"]
+    list_select_related = ["plan", "locked_by"]
+    inlines = [LockExceptionInline]
 
 
 class LagSettingsChangeInline(ReadOnlyInline):
