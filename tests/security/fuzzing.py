@@ -27,9 +27,9 @@ from schemathesis.engine import events, from_schema
 from .world import Actor, World, make_actor
 
 SCHEMA_PATH = "/api/v1/schema/?format=json"
-# Who calls: the secretariat, a lead of 數位發展部, a reader signed in with a browser session, another
-# system with an API key (a reader account), and nobody.
-ACTORS = ("secretariat", "lead", "reader", "service", "anonymous")
+# Who calls: the secretariat, a lead of 數位發展部 and its ministry reviewer, a reader signed in with a browser
+# session, another system with an API key (a reader account), and nobody.
+ACTORS = ("secretariat", "lead", "reviewer", "reader", "service", "anonymous")
 SERVER_ERROR_CHECKS = {"not_a_server_error"}
 SCHEMA_CHECKS = {"status_code_conformance", "content_type_conformance", "response_schema_conformance"}
 ID_PARAMETER = re.compile(r"^(?P<collection>/api/v1/[a-z-]+/)\{(?P<name>[a-z_]+)\}/")
