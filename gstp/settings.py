@@ -194,6 +194,52 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
 
+# Evidence files (佐證資料): the largest single file, and the most one report's files may add up to. Past
+# either the upload is refused with 413 and nothing is stored; the upload endpoints alone take a request
+# body this large (gstp/limits.py).
+GSTP_EVIDENCE_MAX_FILE_BYTES = env_int("GSTP_EVIDENCE_MAX_FILE_BYTES", 20 * 1024 * 1024)
+GSTP_EVIDENCE_MAX_REPORT_BYTES = env_int("GSTP_EVIDENCE_MAX_REPORT_BYTES", 100 * 1024 * 1024)
+
+# Where uploaded files are kept: on this machine under var/media (GSTP_STORAGE=filesystem, the default), or
+# in an S3-compatible object store (GSTP_STORAGE=s3: AWS S3, MinIO, Ceph...). The objects stay private: no
+# ACL is set on them and downloads stream through the API, which checks who asks; no URL of the store is
+# ever handed out.
+GSTP_STORAGE = os.environ.get("GSTP_STORAGE", "").strip().lower() or "filesystem"
+if GSTP_STORAGE == "filesystem":
+    MEDIA_ROOT = VAR_DIR / "media"
+    _DEFAULT_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+elif GSTP_STORAGE == "s3":
+    AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "").strip()
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("AWS_STORAGE_BUCKET_NAME must name the bucket when GSTP_STORAGE is s3.")
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            # Unset: AWS itself; MinIO and the like: their address (http://minio:9000).
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL", "").strip() or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME", "").strip() or None,
+            # Unset: boto3 finds credentials itself (an instance role, ~/.aws).
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID", "").strip() or None,
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip() or None,
+            # path: bucket in the path (MinIO's default); virtual: in the host name (AWS's).
+            "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE", "").strip() or None,
+            "default_acl": None,  # the bucket's own policy, which keeps objects private
+            "file_overwrite": False,
+            # A download is fetched into a temporary file before it streams out: in memory up to 1 MiB.
+            "max_memory_size": 1024 * 1024,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"GSTP_STORAGE must be filesystem or s3, not {GSTP_STORAGE!r}.")
+STORAGES = {
+    "default": _DEFAULT_STORAGE,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
 LOGIN_REDIRECT_URL = "/api/v1/"
 LOGOUT_REDIRECT_URL = "/api/v1/"
 
