@@ -24,6 +24,7 @@ from .base import (
     console_page,
     dashboard_url,
     error_messages,
+    error_status,
     next_url,
     posted_version,
     service_errors,
@@ -150,9 +151,11 @@ def report_withdraw(request, pk):
 
 def _with_reason(request, report, *, form, serializer_class, service, done, template, default_next):
     """On POST, check the reason with the API's serializer and call the service; otherwise (or on an error,
-    named next to its field) show the form."""
+    named next to its field, with the API's status) show the form."""
+    status = 200
     if request.method == "POST":
         serializer = serializer_class(data=form.payload())
+        status = 400
         if not serializer.is_valid():
             form.errors_apply(serializer.errors)
         else:
@@ -165,14 +168,12 @@ def _with_reason(request, report, *, form, serializer_class, service, done, temp
                 )
             except SERVICE_ERRORS as exc:
                 form.errors_apply(service_errors(exc))
+                status = error_status(exc)
             else:
                 messages.success(request, done)
                 return redirect(next_url(request, default_next))
     return render(
-        request,
-        template,
-        {"report": report, "form": form, "next": next_url(request, default_next)},
-        status=400 if form.is_bound and form.errors else 200,
+        request, template, {"report": report, "form": form, "next": next_url(request, default_next)}, status=status
     )
 
 

