@@ -122,6 +122,16 @@ def report_files_for(user, report) -> QuerySet[EvidenceFile]:
     return files if can_see_report_files(user, report) else files.none()
 
 
+def evidence_files_for(user) -> QuerySet[EvidenceFile]:
+    """Every report's evidence files that the user sees (``can_see_report_files``, as rows), for the exports."""
+    files = EvidenceFile.objects.filter(report__isnull=False)
+    if oversees(user):
+        return files
+    if files_for_agency(user) or endorses_for_ministry(user):
+        return files.filter(led_by(user, "report__node") | reviewed_by(user, "report__node"))
+    return files.none()
+
+
 def comment_files_for(user, flag) -> QuerySet[EvidenceFile]:
     """The files of a flag's comments: to whoever sees the flag whole, else none."""
     files = EvidenceFile.objects.filter(comment__flag=flag)
