@@ -1,8 +1,10 @@
 """A report's evidence files (佐證資料) over the API: upload, list, download and removal, who sees them, the
 kinds and sizes refused, and what the report's history and version say of each change."""
 
+import csv
 import datetime
 import hashlib
+import io
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -27,17 +29,7 @@ from tests.reviews.factories import LagSettingsFactory, report_in_status
 from tests.test_openapi_responses import validate
 
 REPORTS = "/api/v1/reports/"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path) -> Path:
-    """Stored files go under a var/ of this test's own, as they go under var/media on a machine."""
-    root = tmp_path / "var" / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
-    }
-    return root
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def stored_files(media: Path) -> list[Path]:
@@ -490,3 +482,49 @@ def test_who_sees_the_files_but_does_not_lead_may_not_add_or_remove_them(request
     assert upload(client, draft, samples.pdf()).status_code == 403
     assert client.delete(created["download"]).status_code == 403
     assert EvidenceFile.objects.count() == 1
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def export_rows(client) -> list[dict]:
+    response = client.get("/api/v1/exports/reports/", {"format": "csv"})
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_reports_export_lists_files_by_name_and_hash_to_who_may_see_them(
+    lead_client, secretariat_client, reader_client, accepted_with_file
+):
+    report, file_id = accepted_with_file
+    evidence = EvidenceFile.objects.get(pk=file_id)
+
+    seen = {int(row["id"]): row["files"] for row in export_rows(secretariat_client)}
+    by_reader = {int(row["id"]): row["files"] for row in export_rows(reader_client)}
+
+    assert seen[report.pk] == f"佐證.pdf ({evidence.sha256})"
+    assert by_reader[report.pk] == ""  # a reader reads the accepted report, not what backs it
+    assert {int(row["id"]): row["files"] for row in export_rows(lead_client)}[report.pk] == seen[report.pk]
+
+
+def test_the_export_costs_the_same_queries_for_one_report_with_files_and_for_many(
+    lead_client, secretariat_client, agency
+):
+    def export_queries():
+        with CaptureQueriesContext(connection) as queries:
+            rows = export_rows(secretariat_client)
+        return rows, len(queries.captured_queries)
+
+    _, _, _, subs = make_tree(PlanFactory(), lead_agency=agency, subprojects=3)
+    reports = [report_in_status(node=sub, author=lead_client.user) for sub in subs]
+    upload(lead_client, reports[0], samples.pdf())
+    one_rows, one = export_queries()
+    for report in reports[1:]:
+        upload(lead_client, report, samples.pdf())
+        upload(lead_client, report, samples.png())
+
+    many_rows, many = export_queries()
+
+    assert [bool(row["files"]) for row in one_rows] == [True, False, False]
+    assert [row["files"].count("\n") + 1 for row in many_rows] == [1, 2, 2]
+    assert many == one
