@@ -64,7 +64,7 @@ def review_queue(*, user, with_files: bool = False) -> QuerySet[QuarterlyReport]
     with its sub-project's plan and, ``with_files``, the evidence files the user may see as ``visible_files``."""
     reports = reviews_selectors.review_queue(user=user).select_related("node__plan")
     if with_files:
-        files = access.report_files_in_scope(user).select_related("uploaded_by").order_by("uploaded_at", "id")
+        files = access.evidence_files_for(user).select_related("uploaded_by").order_by("uploaded_at", "id")
         reports = reports.prefetch_related(Prefetch("files", queryset=files, to_attr="visible_files"))
     return reports
 

@@ -295,7 +295,15 @@ what was deleted, so a copy can be kept in step. A filter typed as a list takes 
 
 **Writing a report.** Every write of a report sends `If-Match` with the report's `etag` (in the body of every
 report, and in the `ETag` header), or `*` for whatever version is current: 428 without it, 412 when another
-write came first. `POST` takes an `Idempotency-Key`, so a retry gets the first answer. Request bodies are JSON.
+write came first. `POST` takes an `Idempotency-Key`, so a retry gets the first answer. Request bodies are JSON,
+but for file uploads.
+
+**Evidence files (佐證資料).** A report's files are at `/api/v1/reports/{id}/files/`, a flag comment's at
+`/api/v1/flags/{id}/comments/{comment_id}/files/`: listed with `GET`, uploaded with `POST` as
+`multipart/form-data` (the file in the field `file`), downloaded from each file's `download` path. A file's kind
+is read from its content (PDF, Office and OpenDocument files, images, CSV, ZIP); one file may be 20 MiB and a
+report's files 100 MiB together unless the server says otherwise (413 past either). Only the secretariat, the
+sub-project's leads and its ministry's reviewers see a report's files; anyone else gets 404.
 """,
     "VERSION": "1.0.0",
     "LICENSE": {
@@ -401,7 +409,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = False
-CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "X-Request-ID", "Location", "Report-ETag", "Content-Disposition"]
 
 
 def _proxy_ssl_header(value: str) -> tuple[str, str] | None:

@@ -122,9 +122,9 @@ def report_files_for(user, report) -> QuerySet[EvidenceFile]:
     return files if can_see_report_files(user, report) else files.none()
 
 
-def report_files_in_scope(user) -> QuerySet[EvidenceFile]:
-    """The files of every report whose files the user may see (``can_see_report_files``), for lists of
-    reports: the secretariat all, a lead or a reviewer those of the sub-projects it leads or reviews."""
+def evidence_files_for(user) -> QuerySet[EvidenceFile]:
+    """Every report's evidence files that the user sees (``can_see_report_files``, as rows), for the exports
+    and the pages' lists of reports."""
     files = EvidenceFile.objects.filter(report__isnull=False)
     if oversees(user):
         return files

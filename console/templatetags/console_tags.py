@@ -1,5 +1,6 @@
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -158,7 +159,7 @@ def reason_label(event):
 @register.filter
 def evidence_url(evidence):
     """Where a report's evidence file is downloaded: the API's own download, which a signed-in session may use."""
-    return f"/api/v1/reports/{evidence.report_id}/files/{evidence.pk}/"
+    return reverse("report-file", kwargs={"id": evidence.report_id, "file_id": evidence.pk})
 
 
 @register.simple_tag(takes_context=True)

@@ -3,12 +3,14 @@ report is editable, through the services the API calls. Downloads go to the API'
 signed-in session may use."""
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from reviews import access
+from reviews.selectors import report_files
 from reviews.services import files
 
 from ..forms import EvidenceForm
@@ -17,7 +19,11 @@ from .reports import report_response
 
 
 def _report(request, pk):
-    return get_object_or_404(access.reports_for(request.user).select_related("node", "node__plan"), pk=pk)
+    """The report, if the user sees it and its files; 404 otherwise, as the API's file endpoints answer."""
+    report = get_object_or_404(access.reports_for(request.user).select_related("node", "node__plan"), pk=pk)
+    if not access.can_see_report_files(request.user, report):
+        raise Http404
+    return report
 
 
 def _files_url(report) -> str:
@@ -53,7 +59,7 @@ def report_file_add(request, pk):
 @console_page
 def report_file_remove(request, pk, file_pk):
     report = _report(request, pk)
-    evidence = get_object_or_404(access.report_files_for(request.user, report), pk=file_pk)
+    evidence = get_object_or_404(report_files(user=request.user, report=report), pk=file_pk)
     access.ensure(access.can_add_report_files(request.user, report), access.NOT_LEAD_TO_ADD_FILES)
     try:
         files.report_file_remove(actor=request.user, evidence=evidence, expected_version=posted_version(request))

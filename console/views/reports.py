@@ -15,7 +15,7 @@ from projects.selectors import agency_subtree, milestone_list
 from reviews import access, services
 from reviews.inputs import ReportCreateSerializer, ReportUpdateSerializer
 from reviews.models import FILED_STATUSES, QuarterlyReport, ReportStatus
-from reviews.selectors import periods_to_file, report_history, reports_owed
+from reviews.selectors import periods_to_file, report_files, report_history, reports_owed
 
 from ..forms import FIGURE_FIELDS, EvidenceForm, ReportForm
 from ..selectors import agencies_leading, default_plan, subproject_scope
@@ -153,9 +153,7 @@ def report_response(request, report, form=None, *, status=200, file_form=None):
         "form": form,
         "actions": actions,
         "history": report_history(report=report) if access.can_see_report_history(user, report) else None,
-        "files": list(access.report_files_for(user, report).select_related("uploaded_by"))
-        if access.can_see_report_files(user, report)
-        else None,
+        "files": list(report_files(user=user, report=report)) if access.can_see_report_files(user, report) else None,
         "file_form": file_form if can_add_files else None,
         "return_form": return_form(report) if "return" in actions else None,
         "reopen_form": reopen_form(report) if "reopen" in actions else None,

@@ -42,7 +42,7 @@ def file_name(raw: str) -> str:
     """The client's file name as given (Chinese and all), without any folder or control character, and cut to
     fit ``EvidenceFile.name`` keeping its extension."""
     name = unicodedata.normalize("NFC", _UNWANTED.sub("", str(raw or "")))
-    name = posixpath.basename(name.replace("\\", "/")).strip().lstrip(".") or _("file")
+    name = posixpath.basename(name.replace("\\", "/")).strip().lstrip(".") or "file"
     if len(name) > NAME_MAX_LENGTH:
         stem, dot, extension = name.rpartition(".")
         if dot and 0 < len(extension) <= 16:

@@ -175,4 +175,5 @@ def test_an_accepted_report_s_files_are_not_shown_to_a_reader_or_another_agency(
         assert "內部簽呈.pdf" not in html and 'id="files"' not in html
         response = client.post(f"/reports/{report.pk}/files/{evidence.pk}/remove/", {"version": report.version})
         assert response.status_code == 404
+        assert add(client, report, upload()).status_code == 404  # as the API: its files are not theirs to see
     assert EvidenceFile.objects.filter(pk=evidence.pk).exists()

@@ -17,7 +17,7 @@ from reviews.models import QuarterlyReport, ReportAction, ReportEvent, ReportSta
 from reviews.periods import Quarter
 from reviews.services import files
 from tests.accounts.factories import UserFactory
-from tests.console.conftest import report_endorsed, report_reopened, signed_in, upload
+from tests.console.conftest import report_endorsed, report_reopened, signed_in, small_pdf, upload
 from tests.console.test_report_form import field_errors
 from tests.projects.factories import PlanFactory, make_tree
 from tests.reviews.factories import report_in_status
@@ -90,8 +90,11 @@ def test_the_queue_shows_each_report_s_evidence_files_linking_to_the_api_downloa
 
     html = html_of(reviewer.get("/review/"))
 
-    link = f'<a href="/api/v1/reports/{report.pk}/files/{evidence.pk}/" download="第二季佐證.pdf"'
-    assert link in html and "第二季佐證.pdf</a>" in html
+    url = f"/api/v1/reports/{report.pk}/files/{evidence.pk}/"
+    assert f'<a href="{url}" download="第二季佐證.pdf"' in html and "第二季佐證.pdf</a>" in html
+    # the reviewer's signed-in session downloads it from the API
+    download = reviewer.get(url)
+    assert download.status_code == 200 and b"".join(download.streaming_content) == small_pdf()
 
 
 @pytest.mark.parametrize("role", ["lead", "reader"])
