@@ -344,8 +344,17 @@ def _console_call(browser, twin, values):
     return browser.post(twin.console.format(**values), body)
 
 
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files go to a directory of the test's own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+
+
 @pytest.mark.parametrize("key", list(LIVE_TWINS))
-def test_the_review_chain_s_console_routes_answer_as_the_api_does(live_clients, fresh_world, key):
+def test_the_review_chain_s_console_routes_answer_as_the_api_does(live_clients, fresh_world, media, key):
     twin = LIVE_TWINS[key]
     method, path = twin.api.split(" ")
     try:
