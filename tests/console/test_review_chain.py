@@ -314,6 +314,10 @@ def test_a_reopened_report_says_so_and_why_and_keeps_its_accepted_figures(lead, 
     assert 'id="submit-report"' in html  # back with the lead, to correct
     history = html[html.index('id="history"') :]
     assert "重新開啟" in history and "第一季經費執行數有誤，請更正" in history
+    # the sub-project's list of reports says so too
+    listed = html_of(lead.get(f"/projects/{world.subproject.pk}/"))
+    card = re.search(rf'<article class="flag" id="report-{report.pk}".*?</article>', listed, re.S).group(0)
+    assert "已重新開啟待更正" in card and "第一季經費執行數有誤，請更正" in card
 
 
 @pytest.mark.parametrize(("role", "expected"), [("lead", 403), ("reader", 403), ("reviewer", 403)])
