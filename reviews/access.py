@@ -6,6 +6,8 @@ Rows (querysets):
 - reports: the secretariat all of them; a lead every report of the sub-projects its agency (or a sub-unit)
   leads, a ministry reviewer every report of the sub-projects its ministry (or a sub-unit) leads, and both
   everyone's accepted reports; a reader accepted reports only;
+- reports in force (what the annual report publishes): to every signed-in user, the accepted reports and
+  the reopened ones under correction, by the content they were accepted with;
 - a report's history (draft values, return reasons) and its evidence files: the secretariat, the leads of
   the sub-project and its ministry's reviewers;
 - flags: the secretariat all; a lead or a reviewer those of the sub-projects it leads or reviews; a reader
@@ -49,6 +51,7 @@ from .models import (
     EvidenceFile,
     FlagStatus,
     LagFlag,
+    LagRule,
     LagSettings,
     QuarterLock,
     QuarterlyReport,
@@ -100,6 +103,17 @@ def reports_for(user) -> QuerySet[QuarterlyReport]:
     if files_for_agency(user) or endorses_for_ministry(user):
         return reports.filter(accepted | led_by(user, "node") | reviewed_by(user, "node"))
     return reports.filter(accepted)
+
+
+def reports_in_force_for(user) -> QuerySet[QuarterlyReport]:
+    """The reports whose accepted figures a user may read, as the annual report publishes them: every
+    accepted report, and every reopened one under correction, which stands by the figures it was accepted
+    with (``accepted_content``), never by its correction in progress. Whoever sees everyone's accepted
+    reports (every signed-in user, ``reports_for``) sees these; what a reader may take from a reopened
+    report is its accepted content and that it was reopened, when and why."""
+    if not is_signed_in(user):
+        return QuarterlyReport.objects.none()
+    return QuarterlyReport.objects.filter(Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False))
 
 
 def flags_for(user) -> QuerySet[LagFlag]:
@@ -304,8 +318,11 @@ def flag_actions(user, flag) -> frozenset[str]:
 # --- who is told -------------------------------------------------------------------------------------
 
 
-def red_flag_recipients(node) -> tuple[QuerySet[User], ...]:
-    """Who is emailed a new red flag: the secretariat, then the sub-project's leads."""
+def red_flag_recipients(node, rule: str = "") -> tuple[QuerySet[User], ...]:
+    """Who is emailed a new red flag: the secretariat, then the sub-project's leads; for a ministry's
+    overdue endorsement, its reviewers instead of the leads, whose part is done."""
+    if rule == LagRule.REVIEW_OVERDUE:
+        return users_with(Capability.OVERSEE), reviewers_of_node(node)
     return users_with(Capability.OVERSEE), leads_of_node(node)
 
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from gstp.admin import ReadOnlyInline
 
@@ -85,9 +86,47 @@ class LagSettingsChangeInline(ReadOnlyInline):
 
 @admin.register(LagSettings)
 class LagSettingsAdmin(admin.ModelAdmin):
-    """The secretariat changes a plan's thresholds here; every change is recorded with who made it."""
+    """The secretariat changes a plan's thresholds, reminders and review chain (whether its ministries endorse
+    reports first) here; every change is recorded with who made it."""
 
-    list_display = ["plan", "progress_gap_yellow", "progress_gap_red", "budget_yellow_below", "budget_red_below"]
+    list_display = [
+        "plan",
+        "progress_gap_yellow",
+        "progress_gap_red",
+        "budget_yellow_below",
+        "budget_red_below",
+        "endorsement_required",
+    ]
+    list_filter = ["endorsement_required"]
+    fieldsets = [
+        (None, {"fields": ["plan"]}),
+        (
+            _("Lag thresholds"),
+            {
+                "fields": [
+                    "late_red_days_after_quarter_end",
+                    "returned_red_days",
+                    "milestone_red_days",
+                    ("progress_gap_yellow", "progress_gap_red"),
+                    ("budget_yellow_below", "budget_red_below"),
+                    ("indicator_yellow_ratio", "indicator_red_ratio"),
+                    "consecutive_yellow_turns_red",
+                ]
+            },
+        ),
+        (_("Reminders"), {"fields": ["reminder_days_before_due"]}),
+        (
+            _("Review chain"),
+            {
+                "fields": ["endorsement_required", "endorsement_days"],
+                "description": _(
+                    "With endorsement on, a submitted report goes to its ministry's reviewer (初核) before the "
+                    "Executive Secretariat; the reviewer is reminded after the days given, and a report waiting "
+                    "twice as long is flagged."
+                ),
+            },
+        ),
+    ]
     inlines = [LagSettingsChangeInline]
 
     def save_model(self, request, obj, form, change):

@@ -324,7 +324,6 @@ class QuarterLockViewSet(
     sub-projects in again until a date."""
 
     serializer_class = QuarterLockSerializer
-    pagination_class = None
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def get_queryset(self):
@@ -361,13 +360,19 @@ class QuarterLockViewSet(
         )
         return Response(LockExceptionSerializer(exception).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Withdraw a sub-project's exception (secretariat)", responses={204: None})
-    @action(detail=True, methods=["delete"], url_path=r"exceptions/(?P<exception_id>[0-9]{1,18})")
-    def exception(self, request, pk=None, exception_id=None):
-        lock = self.get_object()
-        access.ensure(access.can_lock_quarters(request.user), access.NOT_SECRETARIAT_TO_LOCK)
-        exception = lock.exceptions.filter(pk=int(exception_id)).first()
-        if exception is None:
-            raise NotFound()
-        services.lock_exception_revoke(actor=request.user, exception=exception)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="One sub-project's exception to a quarter lock"),
+    destroy=extend_schema(summary="Withdraw a sub-project's exception to a quarter lock (secretariat)"),
+)
+class LockExceptionViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """A sub-project let into a locked quarter until a date; granted through its lock's `exceptions`."""
+
+    serializer_class = LockExceptionSerializer
+    http_method_names = ["get", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.lock_exception_list(user=self.request.user)
+
+    def perform_destroy(self, instance):
+        services.lock_exception_revoke(actor=self.request.user, exception=instance)

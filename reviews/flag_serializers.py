@@ -19,6 +19,13 @@ class EscalationSerializer(serializers.Serializer):
     previous_period = serializers.CharField()
 
 
+class MinistrySerializer(serializers.Serializer):
+    """A ministry that endorses a sub-project's reports."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class FlagEvidenceSerializer(serializers.Serializer):
     """The numbers a flag was raised on, as the lag scan wrote them: always `rule` and `period`, then the
     fields of its rule. `late_report`: `report_status` (draft, returned or missing), `due_on`, `days_late`,
@@ -29,8 +36,10 @@ class FlagEvidenceSerializer(serializers.Serializer):
     `yellow_at_or_below` and `red_at_or_below` (percentage points). `budget_execution`: the `report`,
     `budget_allocated`, `budget_spent`, `execution_rate`, `yellow_below` and `red_below` (percent).
     `indicator_behind`: the `indicator` with its `name`, `actual`, `expected`, `target`, `target_year`,
-    `ratio`, `status`, `yellow_below` and `red_below` (ratios). `escalated` when a yellow turned red.
-    Numbers with decimals are written as text."""
+    `ratio`, `status`, `yellow_below` and `red_below` (ratios). `review_overdue`: the `report` waiting for
+    its ministry's endorsement, `submitted_on`, `days_waiting`, `threshold_days` (flagged after),
+    `red_over_days`, `reminder_days` (the plan's endorsement days) and the `reviewing_ministries`.
+    `escalated` when a yellow turned red. Numbers with decimals are written as text."""
 
     rule = serializers.ChoiceField(choices=LagRule.choices)
     period = serializers.CharField(help_text="2024Q3")
@@ -77,6 +86,11 @@ class FlagEvidenceSerializer(serializers.Serializer):
     target_year = serializers.IntegerField(required=False, allow_null=True)
     ratio = _decimal()
     status = serializers.CharField(required=False)
+    # review_overdue
+    submitted_on = serializers.DateField(required=False)
+    days_waiting = serializers.IntegerField(required=False)
+    reminder_days = serializers.IntegerField(required=False)
+    reviewing_ministries = MinistrySerializer(many=True, required=False)
     # consecutive quarters
     escalated = EscalationSerializer(required=False)
 

@@ -19,7 +19,9 @@ from .models import (
     EvidenceFile,
     FlagComment,
     LagFlag,
+    LagRule,
     LagSettings,
+    LockException,
     QuarterLock,
     QuarterlyReport,
     ReportEvent,
@@ -53,6 +55,10 @@ def comment_files(*, user, comment: FlagComment) -> QuerySet[EvidenceFile]:
 
 def lock_list(*, user) -> QuerySet[QuarterLock]:
     return access.locks_for(user).select_related("plan").prefetch_related("exceptions")
+
+
+def lock_exception_list(*, user) -> QuerySet[LockException]:
+    return LockException.objects.filter(lock__in=access.locks_for(user))
 
 
 def with_report_children(reports: QuerySet[QuarterlyReport]) -> QuerySet[QuarterlyReport]:
@@ -242,9 +248,16 @@ def flag_list(*, user) -> QuerySet[LagFlag]:
     )
 
 
+# Flags that stand in the secretariat's queue but say nothing of the sub-project's own progress: a ministry
+# late with its endorsement (初核) is not the sub-project lagging. Every light (a node's, the counts, the
+# filter by light) leaves them out here.
+LIGHT_EXCLUDED_RULES = (LagRule.REVIEW_OVERDUE,)
+
+
 def _active_flags(**node):
-    """Open and acknowledged flags (of the node or nodes ``node`` names): what a light is made of."""
-    return LagFlag.objects.filter(status__in=ACTIVE_STATUSES, **node)
+    """Open and acknowledged flags (of the node or nodes ``node`` names) that count in a light: what a
+    light is made of."""
+    return LagFlag.objects.filter(status__in=ACTIVE_STATUSES, **node).exclude(rule__in=LIGHT_EXCLUDED_RULES)
 
 
 def light_counts(*, subprojects) -> dict[str, int]:

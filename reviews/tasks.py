@@ -54,8 +54,8 @@ def endorsement_reminders(on: str | None = None) -> int:
 
 
 @shared_task(name="reviews.fan_out_webhook", **SHORT)
-def fan_out_webhook(event: str, ids: list[int]) -> int:
-    return len(notifications.webhook_fan_out(event=event, ids=ids))
+def fan_out_webhook(event: str, ids: list[int], versions: list[int | None] | None = None) -> int:
+    return len(notifications.webhook_fan_out(event=event, ids=ids, versions=versions))
 
 
 @shared_task(

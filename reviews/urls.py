@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from .apis import QuarterLockViewSet, ReportViewSet
+from .apis import LockExceptionViewSet, QuarterLockViewSet, ReportViewSet
 from .file_apis import CommentFilesView, CommentFileView, ReportFilesView, ReportFileView
 from .flag_apis import FlagViewSet, LightsView
 from .project_apis import ProjectViewSet
@@ -11,6 +11,7 @@ router.register("projects", ProjectViewSet, basename="project")
 router.register("reports", ReportViewSet, basename="report")
 router.register("flags", FlagViewSet, basename="flag")
 router.register("locks", QuarterLockViewSet, basename="lock")
+router.register("lock-exceptions", LockExceptionViewSet, basename="lock-exception")
 
 ID = "[0-9]{1,18}"
 urlpatterns = [

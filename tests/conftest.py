@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey
 from accounts.services import token_issue
-from tests.accounts.factories import lead_user, reader_user, secretariat_user
+from tests.accounts.factories import lead_user, reader_user, reviewer_user, secretariat_user
 from tests.projects.factories import AgencyFactory
 from tests.support.servers import WebhookReceiver
 
@@ -98,6 +98,18 @@ def lead_client(agency):
 @pytest.fixture
 def other_lead_client(other_agency):
     return _client_for(lead_user(other_agency, "other-lead"))
+
+
+@pytest.fixture
+def reviewer_client(agency):
+    """The ministry reviewer of 數位發展部 (agency A)."""
+    return _client_for(reviewer_user(agency, "reviewer"))
+
+
+@pytest.fixture
+def other_reviewer_client(other_agency):
+    """The ministry reviewer of 經濟部 (agency B)."""
+    return _client_for(reviewer_user(other_agency, "other-reviewer"))
 
 
 @pytest.fixture

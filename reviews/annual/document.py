@@ -12,6 +12,8 @@ import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from indicators.models import Direction, Measure
 from indicators.selectors import indicator_evaluate
 from indicators.semantics import Status, target_reached
@@ -282,6 +284,13 @@ class _Builder:
             if lines:
                 self.blocks.append(Paragraph(template.format(text=lines[0])))
                 self.blocks.extend(Paragraph(line) for line in lines[1:])
+        # A report reopened for correction shows the figures it was accepted with, and says so.
+        reopened_on = date_text(timezone.localdate(report.reopened_at)) if report.reopened_at else texts.NOT_AVAILABLE
+        if report.is_reopened:
+            reason = " ".join(line.strip() for line in report.reopen_reason.splitlines() if line.strip())
+            self.blocks.append(Paragraph(texts.REOPENED.format(day=reopened_on, reason=reason or texts.NOT_AVAILABLE)))
+        elif report.is_corrected:
+            self.blocks.append(Paragraph(texts.CORRECTED.format(day=reopened_on)))
 
     def _indicators(self, node: PlanNode) -> None:
         indicators = self.data.indicators.get(node.pk, [])

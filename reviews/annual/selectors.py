@@ -6,8 +6,10 @@ prefetches), through the apps' own selectors and their ``visible_to`` scopes.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
@@ -17,8 +19,10 @@ from indicators.selectors import OverallRow, indicator_list, plan_indicator_summ
 from projects.models import Plan, PlanNode
 from projects.selectors import node_tree, plan_list
 
-from ..access import flags_for, reports_for
-from ..models import QuarterlyReport, ReportStatus
+from ..access import flags_for, reports_in_force_for
+from ..models import QuarterlyReport
+from ..periods import Quarter
+from ..selectors import FIGURE_FIELDS, IN_FORCE
 
 
 class ReportPlanError(ValueError):
@@ -55,6 +59,41 @@ class FlagRow:
     evidence: dict
 
 
+TEXT_FIELDS = ("achievements", "delay_reasons", "countermeasures")
+CONTENT = (*FIGURE_FIELDS, *TEXT_FIELDS)  # what the annual report shows of a report
+
+
+@dataclass(frozen=True)
+class AcceptedReport:
+    """A sub-project's report as the annual report publishes it: the figures and words it was accepted with.
+
+    A reopened report under correction (``is_reopened``) stands by its ``accepted_content``, never by the
+    correction in progress; one accepted again after a correction (``is_corrected``) by its new figures."""
+
+    pk: int
+    node_id: int
+    year: int
+    quarter: int
+    planned_progress: Decimal | None
+    actual_progress: Decimal | None
+    budget_allocated: Decimal | None
+    budget_spent: Decimal | None
+    achievements: str
+    delay_reasons: str
+    countermeasures: str
+    is_reopened: bool
+    reopened_at: datetime.datetime | None
+    reopen_reason: str
+
+    @property
+    def period(self) -> str:
+        return str(Quarter(self.year, self.quarter))
+
+    @property
+    def is_corrected(self) -> bool:
+        return self.reopened_at is not None and not self.is_reopened
+
+
 @dataclass
 class AnnualData:
     plan: Plan
@@ -62,7 +101,7 @@ class AnnualData:
     nodes: list[PlanNode]  # the whole tree, each with its agency links prefetched
     overall: list[OverallRow]
     indicators: dict[int, list[Indicator]] = field(default_factory=dict)  # by node id, targets and actuals prefetched
-    reports: dict[int, QuarterlyReport] = field(default_factory=dict)  # the year's latest accepted, by sub-project
+    reports: dict[int, AcceptedReport] = field(default_factory=dict)  # the year's latest in force, by sub-project
     flags: list[FlagRow] = field(default_factory=list)  # of the year's quarters
 
 
@@ -78,20 +117,53 @@ def annual_report_data(*, plan: Plan, year: int, user) -> AnnualData:
         nodes=nodes,
         overall=overall,
         indicators=dict(indicators),
-        reports=latest_accepted_of_year(plan=plan, year=year, user=user),
+        reports=latest_in_force_of_year(plan=plan, year=year, user=user),
         flags=flags_of_year(plan=plan, year=year, user=user),
     )
 
 
-def latest_accepted_of_year(*, plan: Plan, year: int, user) -> dict[int, QuarterlyReport]:
-    """Each sub-project's last accepted report of the year, in one query."""
+def latest_in_force_of_year(*, plan: Plan, year: int, user) -> dict[int, AcceptedReport]:
+    """Each sub-project's last report of the year in force (``IN_FORCE``: accepted, or reopened and under
+    correction), in one query, as accepted: a reopened report's figures and words are read from its
+    ``accepted_content``, so nothing of the correction in progress is published."""
     newest = (
-        QuarterlyReport.objects.filter(node_id=OuterRef("node_id"), status=ReportStatus.ACCEPTED, year=year)
+        QuarterlyReport.objects.filter(IN_FORCE, node_id=OuterRef("node_id"), year=year)
         .order_by("-quarter")
         .values("pk")[:1]
     )
-    reports = reports_for(user).filter(node__plan=plan, status=ReportStatus.ACCEPTED, year=year, pk=Subquery(newest))
-    return {report.node_id: report for report in reports}
+    rows = (
+        reports_in_force_for(user)
+        .filter(node__plan=plan, year=year, pk=Subquery(newest))
+        .values_list("pk", "node_id", "quarter", "reopened_at", "reopen_reason", "accepted_content", *CONTENT)
+    )
+    reports = {}
+    for pk, node_id, quarter, reopened_at, reopen_reason, accepted, *current in rows:
+        content = dict(zip(CONTENT, current, strict=True))
+        if accepted is not None:
+            content = _as_accepted(accepted)
+        reports[node_id] = AcceptedReport(
+            pk=pk,
+            node_id=node_id,
+            year=year,
+            quarter=quarter,
+            **content,
+            is_reopened=accepted is not None,
+            reopened_at=reopened_at,
+            # Why a report was reopened is published while it is corrected; once accepted again, as with a
+            # return, the reason stays in its history.
+            reopen_reason=reopen_reason if accepted is not None else "",
+        )
+    return reports
+
+
+def _as_accepted(accepted_content: dict) -> dict:
+    """The published content of a reopened report, from the figures and words it was accepted with."""
+    content = {name: accepted_content.get(name) for name in CONTENT}
+    for name in FIGURE_FIELDS:
+        content[name] = None if content[name] is None else Decimal(content[name])
+    for name in TEXT_FIELDS:
+        content[name] = content[name] or ""
+    return content
 
 
 def flags_of_year(*, plan: Plan, year: int, user) -> list[FlagRow]:

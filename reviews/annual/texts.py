@@ -54,6 +54,9 @@ PROGRESS_BEHIND = "（落後 {points} 個百分點）"
 PROGRESS_AHEAD = "（超前 {points} 個百分點）"
 NO_BUDGET = "經費執行率 —"
 NO_ACCEPTED_REPORT = "執行進度：{year} 年尚無經審查之季報。"
+# A report the secretariat reopened for correction: the figures above are those it was accepted with.
+REOPENED = "本季報已於 {day}重新開啟更正（原因：{reason}），以上為更正前經審查之數據。"
+CORRECTED = "本季報於 {day}重新開啟更正，以上為更正後經審查之數據。"
 ACHIEVEMENTS = "推動成果：{text}"
 DELAY_REASONS = "落後原因：{text}"
 COUNTERMEASURES = "改善措施：{text}"
@@ -91,6 +94,7 @@ RULES = {
     LagRule.PROGRESS_GAP: "進度落後",
     LagRule.BUDGET_EXECUTION: "經費執行落後",
     LagRule.INDICATOR_BEHIND: "績效指標落後",
+    LagRule.REVIEW_OVERDUE: "部會初核逾期",
 }
 SEVERITIES = {Severity.YELLOW: "黃燈", Severity.RED: "紅燈"}
 FLAG_STATUSES = {FlagStatus.OPEN: "待處理", FlagStatus.ACKNOWLEDGED: "已確認", FlagStatus.RESOLVED: "已解除"}
@@ -119,6 +123,10 @@ EVIDENCE_BUDGET = "經費執行率 {rate}（累計支用 {spent} 元／累計分
 EVIDENCE_INDICATOR = (
     "績效指標「{name}」達成值 {actual}，預期值 {expected}，目標值 {target}（{target_year} 年），進度比 {ratio}"
 )
+EVIDENCE_REVIEW_OVERDUE = (
+    "季報於 {submitted_on} 提報，已待{ministries}初核 {days_waiting} 日（逾 {threshold_days} 日列為警示）"
+)
+REVIEWING_MINISTRY = "部會"  # when the evidence names no ministry
 EVIDENCE_ESCALATED = "；連續兩季黃燈（前一季 {previous_period}）轉為紅燈"
 SEPARATOR = "、"
 OPEN_BRACKET, CLOSE_BRACKET = "【", "】"

@@ -142,10 +142,21 @@ def _indicator_evidence(evidence: dict) -> str:
     )
 
 
+def _review_overdue_evidence(evidence: dict) -> str:
+    names = [ministry["name"] for ministry in evidence.get("reviewing_ministries") or []]
+    return texts.EVIDENCE_REVIEW_OVERDUE.format(
+        submitted_on=evidence["submitted_on"],
+        ministries=texts.SEPARATOR.join(names) or texts.REVIEWING_MINISTRY,
+        days_waiting=evidence["days_waiting"],
+        threshold_days=evidence["threshold_days"],
+    )
+
+
 _EVIDENCE = {
     LagRule.LATE_REPORT: _late_evidence,
     LagRule.MILESTONE_OVERDUE: _milestone_evidence,
     LagRule.PROGRESS_GAP: _gap_evidence,
     LagRule.BUDGET_EXECUTION: _budget_evidence,
     LagRule.INDICATOR_BEHIND: _indicator_evidence,
+    LagRule.REVIEW_OVERDUE: _review_overdue_evidence,
 }

@@ -1,15 +1,21 @@
 """Consecutive slippage: a yellow on the same rule as in the quarter before turns red."""
 
-from ..models import LagFlag, Severity
+from ..models import LagFlag, LagRule, Severity
 from ..periods import in_quarters
 from . import Batch, Finding
+
+# Rules whose severity is their own measure alone: a ministry's overdue review is yellow or red by the days
+# the report has waited, whatever happened to the quarter before.
+NOT_ESCALATED = frozenset({LagRule.REVIEW_OVERDUE})
 
 
 def escalate(batch: Batch, findings: list[Finding]) -> list[Finding]:
     yellow = [
         finding
         for finding in findings
-        if finding.severity == Severity.YELLOW and batch.settings_for_id(finding.node_id).consecutive_yellow_turns_red
+        if finding.severity == Severity.YELLOW
+        and finding.rule not in NOT_ESCALATED
+        and batch.settings_for_id(finding.node_id).consecutive_yellow_turns_red
     ]
     if not yellow:
         return findings

@@ -30,6 +30,9 @@ from ..models import (
     LagFlag,
     LagSettings,
     QuarterlyReport,
+    ReportAction,
+    ReportEvent,
+    ReportStatus,
     Severity,
     WebhookDelivery,
     WebhookEvent,
@@ -57,23 +60,30 @@ def webhook_event_enqueue(
     report_accepted=(),
     report_reopened=(),
 ) -> None:
-    wanted = {
-        WebhookEvent.FLAG_RAISED: list(flag_raised),
-        WebhookEvent.FLAG_RESOLVED: list(flag_resolved),
-        WebhookEvent.REPORT_ENDORSED: list(report_endorsed),
-        WebhookEvent.REPORT_RETURNED: list(report_returned),
-        WebhookEvent.REPORT_ACCEPTED: list(report_accepted),
-        WebhookEvent.REPORT_REOPENED: list(report_reopened),
+    """Ask for the webhooks of these events, for the subscriptions that want them: flags by id, reports as
+    the report objects that took the step, so that each delivery tells of the report at that step's
+    version (two returns of one report are two events, however late they are sent)."""
+    flags = {WebhookEvent.FLAG_RAISED: flag_raised, WebhookEvent.FLAG_RESOLVED: flag_resolved}
+    reports = {
+        WebhookEvent.REPORT_ENDORSED: report_endorsed,
+        WebhookEvent.REPORT_RETURNED: report_returned,
+        WebhookEvent.REPORT_ACCEPTED: report_accepted,
+        WebhookEvent.REPORT_REOPENED: report_reopened,
     }
-    wanted = {event: ids for event, ids in wanted.items() if ids}
-    if not wanted:
+    flags = {event: sorted(set(ids)) for event, ids in flags.items() if ids}
+    reports = {event: sorted({(r.pk, r.version) for r in objects}) for event, objects in reports.items() if objects}
+    if not (flags or reports):
         return
     subscribed = set()
     for events in WebhookSubscription.objects.filter(is_active=True).values_list("events", flat=True):
         subscribed.update(events)
-    for event, ids in wanted.items():
+    for event, ids in flags.items():
         if event in subscribed:
-            outbox_enqueue("reviews.fan_out_webhook", event=event, ids=sorted(set(ids)))
+            outbox_enqueue("reviews.fan_out_webhook", event=event, ids=ids)
+    for event, steps in reports.items():
+        if event in subscribed:
+            ids, versions = [pk for pk, _ in steps], [version for _, version in steps]
+            outbox_enqueue("reviews.fan_out_webhook", event=event, ids=ids, versions=versions)
 
 
 def report_step_notify_enqueue(report, *, step: str) -> None:
@@ -125,7 +135,7 @@ def notify_red_flags(*, flag_ids: list[int]) -> int:
         )
         key = f"red-flag:{flag.pk}:{moment.isoformat()}"
         sent += send_once(
-            key=key, subject=subject, body=body, recipients=_emails(*access.red_flag_recipients(flag.node))
+            key=key, subject=subject, body=body, recipients=_emails(*access.red_flag_recipients(flag.node, flag.rule))
         )
     return sent
 
@@ -182,31 +192,42 @@ def report_reminders(*, on: datetime.date) -> int:
     return sent
 
 
-# For each step of the review chain: who is told, and what the subject says (the secretariat's language).
+# For each step of the review chain: who is told, the action that took it (the report's event at the
+# version the step made), and what the subject says (the secretariat's language).
 REPORT_STEPS = {
-    "awaiting_endorsement": (access.review_recipients, "待初核"),
-    "endorsed": (lambda node: access.secretariat_recipients(), "部會初核通過，待複核"),
-    "returned": (access.lead_recipients, "退回修正"),
-    "reopened": (access.lead_recipients, "重新開啟更正"),
-    "accepted": (access.lead_recipients, "複核通過"),
+    "awaiting_endorsement": (access.review_recipients, ReportAction.SUBMIT, "待初核"),
+    "endorsed": (lambda node: access.secretariat_recipients(), ReportAction.ENDORSE, "部會初核通過，待複核"),
+    "returned": (access.lead_recipients, ReportAction.RETURN, "退回修正"),
+    "reopened": (access.lead_recipients, ReportAction.REOPEN, "重新開啟更正"),
+    "accepted": (access.lead_recipients, ReportAction.ACCEPT, "複核通過"),
 }
 
 
 @translation.override(settings.LANGUAGE_CODE)  # emails speak the secretariat's language
 def notify_report_step(*, report_id: int, step: str, version: int) -> bool:
-    """Email who must act on a report next, or its leads of the outcome; once per report version and step."""
+    """Email who must act on a report next, or its leads of the outcome; once per report version and step.
+
+    The email tells of the step as it was taken (its status and reason are those of the report's event at
+    ``version``), however late the job runs and whatever happened to the report since. A report the
+    secretariat returns after its ministry endorsed it is told to that ministry's reviewers too."""
     report = QuarterlyReport.objects.filter(pk=report_id).select_related("node").first()
     if report is None or step not in REPORT_STEPS:
         return False
-    recipients, what = REPORT_STEPS[step]
-    lines = [f"子計畫：{report.node.title}", f"季報：{report.period}（{report.get_status_display()}）"]
-    if step in ("returned", "reopened") and report.return_reason:
-        lines.append(f"原因：{report.return_reason}")
+    recipients, action, what = REPORT_STEPS[step]
+    event = ReportEvent.objects.filter(report=report, version=version, action=action).first()
+    status = event.to_status if event else report.status
+    reason = event.reason if event else report.return_reason
+    lines = [f"子計畫：{report.node.title}", f"季報：{report.period}（{ReportStatus(status).label}）"]
+    if step in ("returned", "reopened") and reason:
+        lines.append(f"原因：{reason}")
+    addresses = _emails(recipients(report.node))
+    if step == "returned" and event is not None and event.from_status == ReportStatus.ENDORSED:
+        addresses += _emails(access.review_recipients(report.node))
     return send_once(
         key=f"report-step:{report.pk}:{version}:{step}",
         subject=f"[GSTP] 季報{what}：{report.node.title} {report.period}",
         body="\n".join(lines),
-        recipients=_emails(recipients(report.node)),
+        recipients=addresses,
     )
 
 
@@ -240,7 +261,7 @@ def endorsement_reminders(*, on: datetime.date) -> int:
     return sent
 
 
-def _payload(event: str, obj_id: int) -> dict | None:
+def _payload(event: str, obj_id: int, version: int | None = None) -> dict | None:
     if event in (WebhookEvent.FLAG_RAISED, WebhookEvent.FLAG_RESOLVED):
         flag = LagFlag.objects.filter(pk=obj_id).select_related("node").first()
         if flag is None:
@@ -260,26 +281,36 @@ def _payload(event: str, obj_id: int) -> dict | None:
     report = QuarterlyReport.objects.filter(pk=obj_id).first()
     if report is None:
         return None
+    status = report.status
+    if version is not None and version != report.version:
+        # The report as the step left it, whatever happened since: its event at that version.
+        status = ReportEvent.objects.filter(report=report, version=version).values_list("to_status", flat=True).first()
+        if status is None:
+            return None
     return {
         "report": {
             "id": report.pk,
             "project": report.node_id,
             "period": report.period,
-            "status": report.status,
-            "version": report.version,
+            "status": status,
+            "version": report.version if version is None else version,
         }
     }
 
 
 @transaction.atomic
-def webhook_fan_out(*, event: str, ids: list[int]) -> list[int]:
+def webhook_fan_out(*, event: str, ids: list[int], versions: list[int | None] | None = None) -> list[int]:
     """Create one delivery per active subscription and object, and with it, in the same transaction, the outbox
     job that sends it; returns the new deliveries' ids. A second run creates nothing, so no delivery may be left
-    without its job, as one would be if the job went to a broker that is down, or if the worker died first."""
+    without its job, as one would be if the job went to a broker that is down, or if the worker died first.
+
+    ``versions`` (one per id) names the version of a report the event is about; without it, the report as it
+    is now. The event id (the ``X-GSTP-Delivery`` header) is the same for the same event and version, so a
+    receiver can tell a retry from a new event."""
     subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if event in s.events]
     created = []
-    for obj_id in ids:
-        payload = _payload(event, obj_id)
+    for obj_id, version in zip(ids, versions or [None] * len(ids), strict=True):
+        payload = _payload(event, obj_id, version)
         if payload is None:
             continue
         event_id = f"{event}:{obj_id}:{_version_of(payload)}"

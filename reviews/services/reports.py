@@ -153,6 +153,13 @@ def ensure_quarter_open(*, node, period: Quarter) -> None:
         )
 
 
+def _ensure_version(report: QuarterlyReport, expected_version: int) -> None:
+    """If-Match is judged before the step itself (RFC 9110 13.2.2): a client that read an older version
+    gets 412 whatever happened since, not a 409 about a status it has not seen."""
+    if expected_version != report.version:
+        raise StaleVersion()
+
+
 def _conditional_save(report: QuarterlyReport, *, expected_version: int, fields) -> None:
     """Write ``fields`` only if the report is still at ``expected_version``; the loser of a race gets 412."""
     now = timezone.now()
@@ -263,6 +270,7 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
 def report_update(*, actor, report: QuarterlyReport, expected_version: int, data: dict) -> QuarterlyReport:
     """A lead edits a draft or returned report; fields not in ``data`` keep their values."""
     access.ensure(access.can_edit_report(actor, report), access.NOT_LEAD_TO_EDIT)
+    _ensure_version(report, expected_version)
     if report.status not in EDITABLE_STATUSES:
         raise InvalidTransition(_("Only a draft or a returned report can be edited."))
     ensure_quarter_open(node=report.node, period=report.quarter_obj)
@@ -298,6 +306,7 @@ def report_update(*, actor, report: QuarterlyReport, expected_version: int, data
 @transaction.atomic
 def report_submit(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
     access.ensure(access.can_submit_report(actor, report), access.NOT_LEAD_TO_SUBMIT)
+    _ensure_version(report, expected_version)
     if report.status not in EDITABLE_STATUSES:
         raise InvalidTransition(_("Only a draft or a returned report can be submitted."))
     ensure_quarter_open(node=report.node, period=report.quarter_obj)
@@ -323,6 +332,7 @@ def report_submit(*, actor, report: QuarterlyReport, expected_version: int) -> Q
 def report_withdraw(*, actor, report: QuarterlyReport, expected_version: int, reason: str = "") -> QuarterlyReport:
     """A lead takes back a submitted report that no reviewer has acted on: it is a draft again."""
     access.ensure(access.can_withdraw_report(actor, report), access.NOT_LEAD_TO_WITHDRAW)
+    _ensure_version(report, expected_version)
     if report.status != ReportStatus.SUBMITTED:
         raise InvalidTransition(_("Only a submitted report that nobody has endorsed or accepted can be withdrawn."))
     ensure_quarter_open(node=report.node, period=report.quarter_obj)
@@ -349,6 +359,7 @@ def _freeze_files(report: QuarterlyReport, now) -> None:
 def report_endorse(*, actor, report: QuarterlyReport, expected_version: int) -> QuarterlyReport:
     """The ministry's reviewer vouches for a submitted report (初核): it goes on to the secretariat."""
     access.ensure_reviewer(access.may_endorse_report, actor, report, access.NOT_REVIEWER_TO_ENDORSE)
+    _ensure_version(report, expected_version)
     if report.status != ReportStatus.SUBMITTED:
         raise InvalidTransition(_("Only a submitted report can be endorsed."))
     if not LagSettings.endorsement_required_for(report.node.plan_id):
@@ -361,7 +372,7 @@ def report_endorse(*, actor, report: QuarterlyReport, expected_version: int) -> 
     _freeze_files(report, now)
     _record(report, actor=actor, action=ReportAction.ENDORSE, from_status=ReportStatus.SUBMITTED)
     report_step_notify_enqueue(report, step="endorsed")
-    webhook_event_enqueue(report_endorsed=[report.pk])
+    webhook_event_enqueue(report_endorsed=[report])
     return report
 
 
@@ -377,6 +388,7 @@ def report_return(*, actor, report: QuarterlyReport, expected_version: int, reas
     """The reviewer sends back a submitted report, or the secretariat one that waits for it, saying why:
     either way it goes back to the lead."""
     access.ensure(access.can_return_report(actor, report), access.NOT_REVIEWER_TO_RETURN)
+    _ensure_version(report, expected_version)
     if access.oversees(actor):
         if not _with_secretariat(report):
             raise InvalidTransition(_("Only a report waiting for the Executive Secretariat can be returned by it."))
@@ -395,7 +407,7 @@ def report_return(*, actor, report: QuarterlyReport, expected_version: int, reas
     )
     _record(report, actor=actor, action=ReportAction.RETURN, from_status=from_status, reason=reason)
     report_step_notify_enqueue(report, step="returned")
-    webhook_event_enqueue(report_returned=[report.pk])
+    webhook_event_enqueue(report_returned=[report])
     return report
 
 
@@ -404,6 +416,7 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
     """The secretariat accepts a report waiting for it (複核): it is locked, and its milestone updates and
     indicator values become the accepted actuals, all in this transaction."""
     access.ensure_reviewer(access.may_accept_report, actor, report, access.NOT_SECRETARIAT_TO_ACCEPT)
+    _ensure_version(report, expected_version)
     if not _with_secretariat(report):
         if report.status == ReportStatus.SUBMITTED:
             raise InvalidTransition(_("The report waits for its ministry's endorsement first."))
@@ -442,7 +455,7 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
     # The accepted figures may clear or raise this sub-project's flags: scan it once this commits.
     outbox_enqueue("reviews.scan_lagging", node_ids=[report.node_id])
     report_step_notify_enqueue(report, step="accepted")
-    webhook_event_enqueue(report_accepted=[report.pk])
+    webhook_event_enqueue(report_accepted=[report])
     return report
 
 
@@ -452,6 +465,7 @@ def report_reopen(*, actor, report: QuarterlyReport, expected_version: int, reas
     acceptance applied stays in force (the milestones, the indicator actuals and, for the lag rules and
     the annual report, its figures, kept in ``accepted_content``) until the correction is accepted."""
     access.ensure(access.can_reopen_report(actor, report), access.NOT_SECRETARIAT_TO_REOPEN)
+    _ensure_version(report, expected_version)
     if report.status != ReportStatus.ACCEPTED:
         raise InvalidTransition(_("Only an accepted report can be reopened."))
     reason = _required_reason(reason, _("Say why the report is reopened."))
@@ -469,5 +483,5 @@ def report_reopen(*, actor, report: QuarterlyReport, expected_version: int, reas
     )
     _record(report, actor=actor, action=ReportAction.REOPEN, from_status=ReportStatus.ACCEPTED, reason=reason)
     report_step_notify_enqueue(report, step="reopened")
-    webhook_event_enqueue(report_reopened=[report.pk])
+    webhook_event_enqueue(report_reopened=[report])
     return report

@@ -48,6 +48,7 @@ from ..rules import (
     late_report,
     milestone_overdue,
     progress_gap,
+    review_overdue,
 )
 from ..selectors import latest_accepted_reports
 from .notifications import red_flags_notify_enqueue, webhook_event_enqueue
@@ -200,6 +201,7 @@ def evaluate_rules(batch: Batch) -> list[Finding]:
         *progress_gap.evaluate(batch, reports),
         *budget_execution.evaluate(batch, reports),
         *indicator_behind.evaluate(batch),
+        *review_overdue.evaluate(batch),
     ]
     _carry_forward(batch, findings)
     return consecutive.escalate(batch, findings)

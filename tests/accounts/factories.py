@@ -31,6 +31,13 @@ def lead_user(agency, username=None, **fields) -> User:
     return UserFactory(username=username or f"factory-lead-{agency.pk}", role=Role.LEAD, agency=agency, **fields)
 
 
+def reviewer_user(ministry, username=None, **fields) -> User:
+    """A ministry reviewer (部會管考窗口) of ``ministry``, a top-level agency."""
+    return UserFactory(
+        username=username or f"factory-reviewer-{ministry.pk}", role=Role.REVIEWER, agency=ministry, **fields
+    )
+
+
 def reader_user(username=None, **fields) -> User:
     """A reader, of no agency unless one is given."""
     if username is not None:

@@ -396,7 +396,7 @@ def test_a_report_with_a_pdf_goes_through_the_ministry_and_the_secretariat_twice
     expect(desk.locator("#reopened")).to_have_count(0)
     history = desk.locator("#history")
     expect(history).to_contain_text("重新開啟")
-    expect(history).to_contain_text("已新增佐證資料")
+    expect(history).to_contain_text("新增佐證資料")
     expect(history.get_by_text("初核通過", exact=True)).to_have_count(2)  # two endorsements, each named once
     report = in_thread(QuarterlyReport.objects.get, pk=report_id)
     assert (report.status, report.budget_spent, report.is_reopened) == ("accepted", Decimal("420000"), False)

@@ -52,7 +52,7 @@ def test_a_lead_adds_a_pdf_and_sees_it_listed_with_its_download(lead, world, dra
     assert f'href="/api/v1/reports/{draft.pk}/files/{evidence.pk}/"' in row and "第三季執行成果.pdf" in row
     assert world.lead.username in row and 'data-action="remove-file"' in row
     history = html[html.index('id="history"') :]
-    assert "已新增佐證資料" in history and "第三季執行成果.pdf" in history
+    assert "新增佐證資料" in history and "第三季執行成果.pdf" in history
     # adding a file is a change of the report: its version went up, and the page carries the new one
     report = QuarterlyReport.objects.get(pk=draft.pk)
     assert report.version == draft.version + 1 and f'name="version" value="{report.version}"' in html
@@ -104,7 +104,7 @@ def test_a_lead_removes_a_file_and_the_history_says_so(lead, draft):
     html = response.content.decode()
     assert "message--success" in html
     history = html[html.index('id="history"') :]
-    assert "已移除佐證資料" in history and "錯誤的檔案.pdf" in history
+    assert "刪除佐證資料" in history and "錯誤的檔案.pdf" in history
     assert list(report.events.order_by("version").values_list("action", flat=True))[-2:] == [
         ReportAction.ADD_FILE,
         ReportAction.REMOVE_FILE,

@@ -86,7 +86,7 @@ def test_a_quarter_locked_already_is_said_so(secretariat, world, lock):
     response = secretariat.post("/locks/", {"plan": world.plan.pk, "lock-period": "2024Q3"})
 
     assert response.status_code == 400
-    assert field_errors(response, "lock-period") == ["2024Q3 已經鎖定。"]
+    assert field_errors(response, "lock-period") == ["2024Q3 已鎖定。"]
     assert QuarterLock.objects.count() == 1
 
 

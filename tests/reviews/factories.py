@@ -25,6 +25,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from projects.access import reviewing_ministries
 from projects.models import AgencyRole, NodeAgency
 from reviews import services
 from reviews.models import (
@@ -42,7 +43,7 @@ from reviews.models import (
     WebhookSubscription,
 )
 from reviews.periods import Quarter
-from tests.accounts.factories import lead_user, secretariat_user
+from tests.accounts.factories import lead_user, reviewer_user, secretariat_user
 from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 
 DEFAULT_PERIOD = Quarter(2024, 1)
@@ -66,6 +67,14 @@ def lead_user_for(node):
     return lead_user(link.agency)
 
 
+def ministry_reviewer_for(node):
+    """A reviewer of the ministry above the (first) lead agency of ``node``, created on first use."""
+    ministry = reviewing_ministries(node).order_by("pk").first()
+    if ministry is None:
+        raise ValueError(f"{node} has no lead agency whose ministry could endorse its reports")
+    return reviewer_user(ministry)
+
+
 def report_in_status(
     *,
     node,
@@ -73,26 +82,36 @@ def report_in_status(
     period: Quarter = DEFAULT_PERIOD,
     author=None,
     reviewer=None,
+    endorser=None,
     return_reason="請補充預算執行說明",
     **content,
 ) -> QuarterlyReport:
     """File a report for ``node`` through the services and move it to ``status``.
 
-    draft: created; submitted: created, submitted; returned: ... returned; accepted: ... accepted.
-    ``content`` overrides ``COMPLETE_CONTENT``. Returns the report fresh from the database.
+    draft: created; submitted: created, submitted; endorsed: ... endorsed by the ministry's reviewer
+    (``endorser``); returned: ... returned by the secretariat (``reviewer``); accepted: ... accepted, having
+    been endorsed first when the plan asks for it. ``content`` overrides ``COMPLETE_CONTENT``. Returns the
+    report fresh from the database.
     """
     author = author or lead_user_for(node)
     reviewer = reviewer or secretariat_user()
+    endorsed_first = status == ReportStatus.ENDORSED or (
+        status in (ReportStatus.RETURNED, ReportStatus.ACCEPTED) and LagSettings.endorsement_required_for(node.plan_id)
+    )
     report = services.report_create(actor=author, node=node, period=period, data={**COMPLETE_CONTENT, **content})
     if status != ReportStatus.DRAFT:
         report = services.report_submit(actor=author, report=report, expected_version=report.version)
+    if endorsed_first:
+        report = services.report_endorse(
+            actor=endorser or ministry_reviewer_for(node), report=report, expected_version=report.version
+        )
     if status == ReportStatus.RETURNED:
         report = services.report_return(
             actor=reviewer, report=report, expected_version=report.version, reason=return_reason
         )
     elif status == ReportStatus.ACCEPTED:
         report = services.report_accept(actor=reviewer, report=report, expected_version=report.version)
-    elif status not in (ReportStatus.DRAFT, ReportStatus.SUBMITTED):
+    elif status not in (ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.ENDORSED):
         raise ValueError(f"unknown status {status!r}")
     return QuarterlyReport.objects.get(pk=report.pk)
 

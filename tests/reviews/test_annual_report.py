@@ -482,7 +482,7 @@ def test_flag_counts_equal_the_flags_of_the_year(programme):
     rows = table_rows(table_with_header(document, ["分組", "燈號"]))
 
     header, body = rows[0], rows[1:]
-    rules = ["季報逾期", "查核點逾期", "進度落後", "經費執行落後", "績效指標落後"]
+    rules = ["季報逾期", "查核點逾期", "進度落後", "經費執行落後", "績效指標落後", "部會初核逾期"]
     assert header == ["分組", "燈號", *rules, "合計"]
     expected = {}
     for group in programme["groups"]:
@@ -528,6 +528,38 @@ def test_open_red_flags_are_listed_one_line_each_with_their_evidence(programme):
         "應於 2025-01-10 前提報，逾期 21 日，季報狀態：未提報",
     ]
     assert "2024 年各季之紅燈警示，截至產製日仍未解除者計 2 件：" in [p.text for p in document.paragraphs]
+
+
+def test_a_ministrys_overdue_endorsement_is_counted_in_its_column_and_listed_when_red(programme):
+    # given the ministry has left the fiber sub-project's Q4 report unendorsed for 30 days
+    add_flag(
+        programme["fiber"],
+        rule=LagRule.REVIEW_OVERDUE,
+        severity=Severity.RED,
+        quarter=4,
+        evidence={
+            "rule": "review_overdue",
+            "period": "2024Q4",
+            "report": 1,
+            "submitted_on": "2025-01-08",
+            "days_waiting": 30,
+            "threshold_days": 14,
+            "red_over_days": 28,
+            "reminder_days": 7,
+            "reviewing_ministries": [{"id": 1, "name": "數位發展部"}],
+        },
+    )
+
+    document = as_docx(build(programme["plan"]))
+
+    rows = table_rows(table_with_header(document, ["分組", "燈號"]))
+    column = rows[0].index("部會初核逾期")
+    assert [row[column] for row in rows[1:]] == ["0", "1", "0", "0", "0", "1"]
+    lines = [paragraph.text for paragraph in document.paragraphs if paragraph.style.name == "List Bullet"]
+    assert (
+        "數位基盤分組／1. 超高速寬頻網路普及【數位發展部、數位發展部數位產業署】：部會初核逾期（2024Q4，待處理），"
+        "季報於 2025-01-08 提報，已待數位發展部初核 30 日（逾 14 日列為警示）"
+    ) in lines
 
 
 def test_a_year_without_flags_says_so(programme):
@@ -588,6 +620,24 @@ def test_a_year_without_flags_says_so(programme):
                 "days_since_returned": 15,
             },
             "應於 2024-10-10 前提報，逾期 40 日，季報狀態：退回修正；退回後 15 日未再提報",
+        ),
+        (
+            LagRule.REVIEW_OVERDUE,
+            {
+                "report": 7,
+                "submitted_on": "2024-10-20",
+                "days_waiting": 26,
+                "threshold_days": 14,
+                "red_over_days": 28,
+                "reminder_days": 7,
+                "reviewing_ministries": [{"id": 3, "name": "數位發展部"}, {"id": 5, "name": "經濟部"}],
+            },
+            "季報於 2024-10-20 提報，已待數位發展部、經濟部初核 26 日（逾 14 日列為警示）",
+        ),
+        (
+            LagRule.REVIEW_OVERDUE,
+            {"submitted_on": "2024-10-20", "days_waiting": 26, "threshold_days": 14, "reviewing_ministries": []},
+            "季報於 2024-10-20 提報，已待部會初核 26 日（逾 14 日列為警示）",
         ),
         (LagRule.BUDGET_EXECUTION, {"rule": "budget_execution"}, ""),  # evidence without its figures
     ],

@@ -96,6 +96,7 @@ def wait_out_backoff(rows):
 def expected_jobs(subproject, report_id):
     return [
         ("reviews.scan_lagging", {"node_ids": [subproject.pk]}),
+        ("reviews.notify_report_step", {"report_id": report_id, "step": "accepted", "version": 3}),
         ("reviews.fan_out_webhook", {"event": "report.accepted", "ids": [report_id]}),
     ]
 

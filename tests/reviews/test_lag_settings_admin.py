@@ -1,4 +1,5 @@
-"""The secretariat changes a plan's lag thresholds (落後警示門檻) in the admin.
+"""The secretariat changes a plan's lag thresholds (落後警示門檻) and its review chain (審查流程: whether its ministries
+endorse reports first, and in how many days) in the admin.
 
 Each saved change is recorded (``LagSettingsChange``) with the actor and ``{field: [before, after]}`` for exactly
 the fields that changed; a save without changes records nothing; a red threshold looser than its yellow one is
@@ -6,11 +7,9 @@ refused with a form error; and the next scan judges by the new thresholds.
 
 Who gets in: a staff user of the secretariat role (or a superuser) with ``change_lagsettings``; the service
 refuses anyone else even with the permission. The secretariat's staff flag alone (``account_create_or_update``
-sets it) opens no model in the admin.
-
-At the time of writing the change form crashes (500, ``FieldError``) for anyone allowed to see the change
-history inline (a superuser, or ``view_lagsettingschange``): see ``INLINE_CRASH``. The tests of the recording
-therefore use a secretariat staff user with ``change_lagsettings`` only, for whom the inline is left out.
+sets it) opens no model in the admin. The change history shows inline to whoever may view it (a superuser, or
+``view_lagsettingschange``); the tests of the recording use a secretariat staff user with ``change_lagsettings``
+only, for whom the inline is left out.
 """
 
 import datetime
@@ -41,7 +40,10 @@ FIELDS = [
     "indicator_red_ratio",
     "consecutive_yellow_turns_red",
     "reminder_days_before_due",
+    "endorsement_required",
+    "endorsement_days",
 ]
+BOOLEANS = ("consecutive_yellow_turns_red", "endorsement_required")
 
 
 def change_url(lag_settings):
@@ -87,15 +89,6 @@ def admin_user(secretariat_staff):
     return secretariat_staff
 
 
-INLINE_CRASH = (
-    "reviews/admin.py LagSettingsChangeInline: fields = ['at', 'actor', 'changes'] but no readonly_fields, and "
-    "LagSettingsChange.at is auto_now_add (non-editable), so building the inline formset raises FieldError "
-    "(\"'at' cannot be specified for LagSettingsChange model form as it is a non-editable field\") and the "
-    "LagSettings change page is a 500 for every user who may view the inline (superusers, "
-    "view_lagsettingschange). Fix: readonly_fields = ['at', 'actor', 'changes'] on LagSettingsChangeInline."
-)
-
-
 def admin_client_for(client, user):
     client.force_login(user)
     return client
@@ -107,8 +100,9 @@ def form_data(lag_settings, **changes):
     for name in FIELDS:
         data[name] = getattr(lag_settings, name)
     data.update(changes)
-    if data.pop("consecutive_yellow_turns_red"):
-        data["consecutive_yellow_turns_red"] = "on"
+    for name in BOOLEANS:  # a checkbox is sent only when ticked
+        if data.pop(name):
+            data[name] = "on"
     # the read-only history inline's management form
     existing = lag_settings.changes.count()
     data.update(
@@ -271,6 +265,58 @@ def test_the_same_value_written_differently_is_no_change(client, admin_user, lag
     )
 
     assert response.status_code == 302
+    assert not LagSettingsChange.objects.exists()
+
+
+# --------------------------------------------------------------------------- the review chain (審查流程)
+
+
+def test_the_review_chain_has_its_own_section_of_the_form(client, admin_user, lag_settings):
+    response = admin_client_for(client, admin_user).get(change_url(lag_settings))
+
+    sections = {str(fieldset.name): list(fieldset.fields) for fieldset in response.context["adminform"]}
+    assert sections["審查流程"] == ["endorsement_required", "endorsement_days"]
+    assert "endorsement_required" not in sections["落後警示門檻"]
+
+
+def test_turning_endorsement_on_is_saved_and_recorded_with_who_and_what(client, admin_user, lag_settings):
+    assert not LagSettings.endorsement_required_for(lag_settings.plan_id)
+
+    response = post_change(
+        admin_client_for(client, admin_user), lag_settings, endorsement_required=True, endorsement_days=5
+    )
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert LagSettings.endorsement_required_for(lag_settings.plan_id)
+    assert LagSettings.objects.get(pk=lag_settings.pk).endorsement_days == 5
+    (change,) = LagSettingsChange.objects.all()
+    assert (change.lag_settings, change.actor) == (lag_settings, admin_user)
+    assert change.changes == {"endorsement_required": [False, True], "endorsement_days": [7, 5]}
+
+
+def test_turning_endorsement_off_again_is_its_own_change(client, admin_user, lag_settings):
+    admin = admin_client_for(client, admin_user)
+    post_change(admin, lag_settings, endorsement_required=True)
+    lag_settings.refresh_from_db()
+
+    post_change(admin, lag_settings, endorsement_required=False)
+
+    assert not LagSettings.endorsement_required_for(lag_settings.plan_id)
+    assert [change.changes for change in LagSettingsChange.objects.order_by("at", "pk")] == [
+        {"endorsement_required": [False, True]},
+        {"endorsement_required": [True, False]},
+    ]
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "abc"])
+def test_endorsement_days_under_one_are_refused(client, admin_user, lag_settings, days):
+    response = post_change(
+        admin_client_for(client, admin_user), lag_settings, endorsement_required=True, endorsement_days=days
+    )
+
+    assert response.status_code == 200
+    assert "endorsement_days" in response.context["adminform"].form.errors
+    assert not LagSettings.endorsement_required_for(lag_settings.plan_id)
     assert not LagSettingsChange.objects.exists()
 
 

@@ -3,9 +3,12 @@
 The spec: anything out of scope is 404 (the same answer as "does not exist"); a visible object and a
 forbidden action is 403; a visible object, a permitted actor and a transition the status does not allow is
 409. A lead sees and edits the reports of the sub-projects its agency, or one of its sub-units, leads (so the
-lead of a ministry sees its sub-units' sub-projects, and the lead of a sub-unit does NOT see the ministry's);
-the secretariat sees everything, never edits content, and alone returns and accepts; every signed-in user
-sees accepted reports; drafts, submitted and returned reports never leak through lists, counts or filters.
+lead of a ministry sees its sub-units' sub-projects, and the lead of a sub-unit does NOT see the ministry's),
+and alone submits and withdraws them; a ministry reviewer sees the reports of its ministry's sub-projects
+(its sub-units' included) and alone endorses or returns them while they wait for the ministry; the
+secretariat sees everything, never edits content, and alone accepts, returns what waits for it and reopens;
+every signed-in user sees accepted reports; drafts, submitted, endorsed and returned reports never leak
+through lists, counts or filters. The plan here asks for the ministry's endorsement.
 """
 
 from types import SimpleNamespace
@@ -26,7 +29,7 @@ from tests.projects.factories import (
     make_tree,
 )
 
-from .factories import QuarterlyReportFactory, report_in_status
+from .factories import LagSettingsFactory, QuarterlyReportFactory, report_in_status
 
 REPORTS = "/api/v1/reports/"
 NOT_FILED_PERIOD = "2024Q2"  # the factories file 2024Q1 unless told otherwise
@@ -49,8 +52,10 @@ def unit_lead_client(unit):
 
 @pytest.fixture
 def world(agency, unit, other_agency):
-    """One plan with three sub-projects: led by A (the ministry), by U (a sub-unit of A), by B (another ministry)."""
+    """One plan whose reports the ministries endorse, with three sub-projects: led by A (the ministry), by U (a
+    sub-unit of A), by B (another ministry)."""
     plan = PlanFactory(code="smart-nation")
+    LagSettingsFactory(plan=plan, endorsement_required=True)
     group, _strategy, measure, (led_by_a,) = make_tree(plan, lead_agency=agency)
     dates = {"start_date": led_by_a.start_date, "end_date": led_by_a.end_date}
     led_by_unit = SubprojectFactory(parent=measure, title="數位產業署的子計畫", lead_agency=unit, **dates)
@@ -71,6 +76,8 @@ CLIENTS = {
     "lead_a": "lead_client",
     "lead_unit": "unit_lead_client",
     "lead_b": "other_lead_client",
+    "reviewer_a": "reviewer_client",
+    "reviewer_b": "other_reviewer_client",
     "reader": "reader_client",
 }
 OWNERS = ("A", "U", "B")
@@ -81,46 +88,84 @@ OWNERS = ("A", "U", "B")
 # (A = 數位發展部, U = its sub-unit 數位產業署, B = 經濟部). For `list`, "yes"/"no" is a 200 that does or does not
 # contain the report. `create` files a report for a quarter that has none yet.
 EXPECTED = """
-#                  anonymous     secretariat   lead_a        lead_unit     lead_b        reader
-#                  A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B
-list    draft      401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   no  no  no
-list    submitted  401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   no  no  no
-list    returned   401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   no  no  no
-list    accepted   401 401 401   yes yes yes   yes yes yes   yes yes yes   yes yes yes   yes yes yes
+#                  anonymous     secretariat   lead_a        lead_unit     lead_b        reviewer_a    reviewer_b    reader
+#                  A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B
+list     draft     401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   yes yes no    no  no  yes   no  no  no
+list     submitted 401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   yes yes no    no  no  yes   no  no  no
+list     endorsed  401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   yes yes no    no  no  yes   no  no  no
+list     returned  401 401 401   yes yes yes   yes yes no    no  yes no    no  no  yes   yes yes no    no  no  yes   no  no  no
+list     accepted  401 401 401   yes yes yes   yes yes yes   yes yes yes   yes yes yes   yes yes yes   yes yes yes   yes yes yes
 
-detail  draft      401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
-detail  submitted  401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
-detail  returned   401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
-detail  accepted   401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+detail   draft     401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404
+detail   submitted 401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404
+detail   endorsed  401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404
+detail   returned  401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404
+detail   accepted  401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 
-history draft      401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
-history submitted  401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
-history returned   401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
-history accepted   401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   404 404 404
+history  draft     401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404
+history  submitted 401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404
+history  endorsed  401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404
+history  returned  401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404
+history  accepted  401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404
 
-patch   draft      401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   404 404 404
-patch   submitted  401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   404 404 404
-patch   returned   401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   404 404 404
-patch   accepted   401 401 401   403 403 403   409 409 403   403 409 403   403 403 409   403 403 403
+patch    draft     401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   403 403 404   404 404 403   404 404 404
+patch    submitted 401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   403 403 404   404 404 403   404 404 404
+patch    endorsed  401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   403 403 404   404 404 403   404 404 404
+patch    returned  401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   403 403 404   404 404 403   404 404 404
+patch    accepted  401 401 401   403 403 403   409 409 403   403 409 403   403 403 409   403 403 403   403 403 403   403 403 403
 
-submit  draft      401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   404 404 404
-submit  submitted  401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   404 404 404
-submit  returned   401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   404 404 404
-submit  accepted   401 401 401   403 403 403   409 409 403   403 409 403   403 403 409   403 403 403
+submit   draft     401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   403 403 404   404 404 403   404 404 404
+submit   submitted 401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   403 403 404   404 404 403   404 404 404
+submit   endorsed  401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   403 403 404   404 404 403   404 404 404
+submit   returned  401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   403 403 404   404 404 403   404 404 404
+submit   accepted  401 401 401   403 403 403   409 409 403   403 409 403   403 403 409   403 403 403   403 403 403   403 403 403
 
-return  draft      401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   404 404 404
-return  submitted  401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   404 404 404
-return  returned   401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   404 404 404
-return  accepted   401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403
+withdraw draft     401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   403 403 404   404 404 403   404 404 404
+withdraw submitted 401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   403 403 404   404 404 403   404 404 404
+withdraw endorsed  401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   403 403 404   404 404 403   404 404 404
+withdraw returned  401 401 401   403 403 403   409 409 404   404 409 404   404 404 409   403 403 404   404 404 403   404 404 404
+withdraw accepted  401 401 401   403 403 403   409 409 403   403 409 403   403 403 409   403 403 403   403 403 403   403 403 403
 
-accept  draft      401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   404 404 404
-accept  submitted  401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   404 404 404
-accept  returned   401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   404 404 404
-accept  accepted   401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403
+endorse  draft     401 401 401   403 403 403   403 403 404   404 403 404   404 404 403   409 409 404   404 404 409   404 404 404
+endorse  submitted 401 401 401   403 403 403   403 403 404   404 403 404   404 404 403   200 200 404   404 404 200   404 404 404
+endorse  endorsed  401 401 401   403 403 403   403 403 404   404 403 404   404 404 403   409 409 404   404 404 409   404 404 404
+endorse  returned  401 401 401   403 403 403   403 403 404   404 403 404   404 404 403   409 409 404   404 404 409   404 404 404
+endorse  accepted  401 401 401   403 403 403   403 403 403   403 403 403   403 403 403   409 409 403   403 403 409   403 403 403
 
-create  -          401 401 401   403 403 403   201 201 403   403 201 403   403 403 201   403 403 403
+return   draft     401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   409 409 404   404 404 409   404 404 404
+return   submitted 401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   200 200 404   404 404 200   404 404 404
+return   endorsed  401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   409 409 404   404 404 409   404 404 404
+return   returned  401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   409 409 404   404 404 409   404 404 404
+return   accepted  401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   409 409 403   403 403 409   403 403 403
+
+accept   draft     401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404
+accept   submitted 401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404
+accept   endorsed  401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404
+accept   returned  401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404
+accept   accepted  401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+
+reopen   draft     401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404
+reopen   submitted 401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404
+reopen   endorsed  401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404
+reopen   returned  401 401 401   409 409 409   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404
+reopen   accepted  401 401 401   200 200 200   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+
+create   -         401 401 401   403 403 403   201 201 403   403 201 403   403 403 201   403 403 403   403 403 403   403 403 403
 """
-ENDPOINTS = ("list", "detail", "history", "patch", "submit", "return", "accept", "create")
+ENDPOINTS = (
+    "list",
+    "detail",
+    "history",
+    "patch",
+    "submit",
+    "withdraw",
+    "endorse",
+    "return",
+    "accept",
+    "reopen",
+    "create",
+)
+WRITES = ("patch", "submit", "withdraw", "endorse", "return", "accept", "reopen")
 
 
 def _cells():
@@ -146,7 +191,7 @@ def test_the_matrix_covers_every_endpoint_status_role_and_owner():
     rows = {(cell.values[0], cell.values[1]) for cell in CELLS}
     statuses = [status.value for status in ReportStatus]
     assert rows == {(e, s) for e in ENDPOINTS if e != "create" for s in statuses} | {("create", "-")}
-    assert len(CELLS) == (7 * 4 + 1) * len(CLIENTS) * len(OWNERS)
+    assert len(CELLS) == ((len(ENDPOINTS) - 1) * len(statuses) + 1) * len(CLIENTS) * len(OWNERS)
 
 
 def _write(client, endpoint, report, *, if_match):
@@ -154,8 +199,8 @@ def _write(client, endpoint, report, *, if_match):
     url = f"{REPORTS}{report.pk}/"
     if endpoint == "patch":
         return client.patch(url, {"achievements": "更新的執行成果"}, format="json", **headers)
-    if endpoint == "return":
-        return client.post(f"{url}return/", {"reason": "預算執行率未說明"}, format="json", **headers)
+    if endpoint in ("return", "reopen"):
+        return client.post(f"{url}{endpoint}/", {"reason": "預算執行率未說明"}, format="json", **headers)
     return client.post(f"{url}{endpoint}/", {}, format="json", **headers)
 
 
@@ -207,7 +252,7 @@ def test_report_access(request, world, endpoint, status, role, owner, expected):
         assert [event["action"] for event in response.json()] == list(
             report.events.order_by("at", "id").values_list("action", flat=True)
         )
-    if endpoint in ("patch", "submit", "return", "accept"):
+    if endpoint in WRITES:
         stored = QuarterlyReport.objects.get(pk=report.pk)
         if expected == 200:
             assert stored.version == report.version + 1
@@ -359,6 +404,8 @@ SCOPE = {
     "lead_a": {"A", "U"},
     "lead_unit": {"U"},
     "lead_b": {"B"},
+    "reviewer_a": {"A", "U"},
+    "reviewer_b": {"B"},
     "reader": set(),
 }
 

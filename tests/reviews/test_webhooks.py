@@ -10,17 +10,28 @@ import hmac
 import json
 import re
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 from celery.exceptions import Retry
 from celery.utils.time import get_exponential_backoff_interval
 
+from accounts.models import Role
+from reviews import services
 from reviews.models import OutboxMessage, ReportStatus, WebhookDelivery, WebhookEvent
+from reviews.periods import Quarter
 from reviews.services import notifications
 from reviews.services.notifications import WebhookFailed
 from reviews.tasks import deliver_webhook, fan_out_webhook
+from tests.accounts.factories import UserFactory, secretariat_user
 from tests.projects.factories import AgencyFactory, make_tree
-from tests.reviews.factories import QuarterlyReportFactory, WebhookSubscriptionFactory, report_in_status
+from tests.reviews.factories import (
+    LagSettingsFactory,
+    QuarterlyReportFactory,
+    WebhookSubscriptionFactory,
+    lead_user_for,
+    report_in_status,
+)
 from tests.support.processes import free_port
 from tests.support.servers import HungServer
 
@@ -74,7 +85,13 @@ def test_fan_out_makes_one_delivery_per_active_subscription_to_the_event(report)
         assert delivery.payload == {
             "event": "report.accepted",
             "id": event_id,
-            "report": {"id": report.pk, "project": report.node_id, "period": "2024Q1", "status": "accepted"},
+            "report": {
+                "id": report.pk,
+                "project": report.node_id,
+                "period": "2024Q1",
+                "status": "accepted",
+                "version": report.version,
+            },
         }
         assert (delivery.attempts, delivery.delivered_at, delivery.log) == (0, None, [])
 
@@ -339,7 +356,7 @@ def test_accepting_a_report_reaches_the_receiver(receiver):
 
     # then the acceptance wrote the fan-out job in the outbox
     message = OutboxMessage.objects.get(task="reviews.fan_out_webhook")
-    assert message.kwargs == {"event": "report.accepted", "ids": [report.pk]}
+    assert message.kwargs == {"event": "report.accepted", "ids": [report.pk], "versions": [report.version]}
     assert message.sent_at is None
 
     # when the worker runs it: one delivery, written with the outbox job that sends it
@@ -356,7 +373,13 @@ def test_accepting_a_report_reaches_the_receiver(receiver):
     assert verify(request)
     body = json.loads(request.body)
     assert body["event"] == "report.accepted"
-    assert body["report"] == {"id": report.pk, "project": node.pk, "period": "2024Q1", "status": "accepted"}
+    assert body["report"] == {
+        "id": report.pk,
+        "project": node.pk,
+        "period": "2024Q1",
+        "status": "accepted",
+        "version": report.version,
+    }
 
 
 def test_without_a_subscription_accepting_writes_no_fan_out_job(db):
@@ -365,4 +388,122 @@ def test_without_a_subscription_accepting_writes_no_fan_out_job(db):
 
     report_in_status(node=node, status=ReportStatus.ACCEPTED)
 
-    assert list(OutboxMessage.objects.values_list("task", flat=True)) == ["reviews.scan_lagging"]
+    assert sorted(OutboxMessage.objects.values_list("task", flat=True)) == [
+        "reviews.notify_report_step",  # the lead's email of the acceptance
+        "reviews.scan_lagging",
+    ]
+
+
+# --- the review chain ---------------------------------------------------------------------------------------------
+
+REVIEW_EVENTS = [
+    WebhookEvent.REPORT_ENDORSED,
+    WebhookEvent.REPORT_RETURNED,
+    WebhookEvent.REPORT_ACCEPTED,
+    WebhookEvent.REPORT_REOPENED,
+]
+
+
+@pytest.fixture
+def chain(db):
+    """A sub-project in a plan whose ministry (數位發展部) endorses its reports first, with that ministry's
+    reviewer, the sub-project's lead and the secretariat."""
+    ministry = AgencyFactory(name="數位發展部")
+    node = make_tree(lead_agency=ministry)[3][0]
+    LagSettingsFactory(plan=node.plan, endorsement_required=True)
+    return SimpleNamespace(
+        node=node,
+        lead=lead_user_for(node),
+        reviewer=UserFactory(username="moda-reviewer", role=Role.REVIEWER, agency=ministry),
+        secretariat=secretariat_user(),
+    )
+
+
+def fan_out_all() -> list[WebhookDelivery]:
+    """Run every fan-out job in the outbox, oldest first, as a worker would; every delivery there is."""
+    for message in OutboxMessage.objects.filter(task="reviews.fan_out_webhook").order_by("pk"):
+        fan_out_webhook(**message.kwargs)
+    return list(WebhookDelivery.objects.order_by("pk"))
+
+
+def returned_by_the_reviewer(chain, report, reason="請補附佐證資料"):
+    return services.report_return(actor=chain.reviewer, report=report, expected_version=report.version, reason=reason)
+
+
+def test_each_step_of_the_review_chain_reaches_the_receiver(receiver, chain):
+    subscribe(receiver.url(), events=REVIEW_EVENTS)
+
+    # when the ministry endorses the report, the secretariat accepts it, then reopens it
+    report = report_in_status(node=chain.node, status=ReportStatus.SUBMITTED)
+    report = services.report_endorse(actor=chain.reviewer, report=report, expected_version=report.version)
+    report = services.report_accept(actor=chain.secretariat, report=report, expected_version=report.version)
+    services.report_reopen(actor=chain.secretariat, report=report, expected_version=report.version, reason="有誤")
+    for delivery in fan_out_all():
+        assert notifications.webhook_deliver(delivery_id=delivery.pk) is True
+
+    # then the receiver has one signed POST per step, each with the report at that step's version
+    requests = receiver.requests
+    assert all(verify(request) for request in requests)
+    bodies = [json.loads(request.body) for request in requests]
+    assert [request.headers["X-GSTP-Event"] for request in requests] == [
+        "report.endorsed",
+        "report.accepted",
+        "report.reopened",
+    ]
+    assert [(body["event"], body["report"]["status"], body["report"]["version"]) for body in bodies] == [
+        ("report.endorsed", "endorsed", 3),
+        ("report.accepted", "accepted", 4),
+        ("report.reopened", "returned", 5),
+    ]
+    assert {body["report"]["id"] for body in bodies} == {report.pk}
+    assert {body["report"]["project"] for body in bodies} == {chain.node.pk}
+
+
+def test_two_returns_of_one_report_are_two_deliveries(receiver, chain):
+    subscribe(receiver.url(), events=[WebhookEvent.REPORT_RETURNED])
+    # given the report returned, resubmitted and returned again before the worker ran any fan-out
+    report = returned_by_the_reviewer(chain, report_in_status(node=chain.node, status=ReportStatus.SUBMITTED))
+    report = services.report_submit(actor=chain.lead, report=report, expected_version=report.version)
+    returned_by_the_reviewer(chain, report, reason="仍缺佐證資料")
+
+    deliveries = fan_out_all()
+
+    assert [(d.payload["report"]["version"], d.payload["report"]["status"]) for d in deliveries] == [
+        (3, "returned"),
+        (5, "returned"),
+    ]
+    assert len({delivery.event_id for delivery in deliveries}) == 2
+    for delivery in deliveries:
+        notifications.webhook_deliver(delivery_id=delivery.pk)
+    assert len({request.headers["X-GSTP-Delivery"] for request in receiver.requests}) == 2
+    # and the jobs run again deliver nothing more
+    assert fan_out_all() == deliveries
+
+
+def test_a_late_fan_out_tells_of_the_step_not_of_the_report_as_it_is_now(chain):
+    subscribe("http://127.0.0.1:9/hooks", events=[WebhookEvent.REPORT_RETURNED])
+    # given the report returned and resubmitted before the worker ran the fan-out
+    report = returned_by_the_reviewer(chain, report_in_status(node=chain.node, status=ReportStatus.SUBMITTED))
+    services.report_submit(actor=chain.lead, report=report, expected_version=report.version)
+
+    (delivery,) = fan_out_all()
+
+    assert delivery.payload["report"] == {
+        "id": report.pk,
+        "project": chain.node.pk,
+        "period": "2024Q1",
+        "status": "returned",
+        "version": 3,
+    }
+
+
+def test_without_a_subscription_to_the_step_no_fan_out_job(chain):
+    subscribe("http://127.0.0.1:9/hooks", events=[WebhookEvent.REPORT_ACCEPTED])
+
+    report = report_in_status(node=chain.node, status=ReportStatus.SUBMITTED)
+    report = services.report_endorse(actor=chain.reviewer, report=report, expected_version=report.version)
+    returned_by_the_reviewer(
+        chain, report_in_status(node=chain.node, status=ReportStatus.SUBMITTED, period=Quarter(2024, 2))
+    )
+
+    assert not OutboxMessage.objects.filter(task="reviews.fan_out_webhook").exists()

@@ -93,6 +93,8 @@ def real_ids(world: World) -> dict[str, list[int]]:
         "/api/v1/indicators/": indicators,
         "/api/v1/reports/": reports,
         "/api/v1/flags/": flags,
+        "/api/v1/locks/": [lock.pk for lock in world.locks.values()],
+        "/api/v1/lock-exceptions/": [exception.pk for exception in world.lock_exceptions.values()],
     }
 
 

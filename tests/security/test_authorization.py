@@ -19,7 +19,7 @@ import zipfile
 import pytest
 
 from indicators.models import IndicatorActual
-from reviews.models import FlagComment, FlagStatus, LagFlag, QuarterlyReport, ReportStatus
+from reviews.models import FlagComment, FlagStatus, LagFlag, LockException, QuarterLock, QuarterlyReport, ReportStatus
 from tests.reviews import test_report_permissions as report_matrix
 
 from .conftest import IN_SCOPE, ROLES
@@ -35,20 +35,25 @@ pytestmark = pytest.mark.postgres
 # sub-unit 數位產業署, B = 經濟部); for the plan structure (agencies, plans, nodes, milestones, indicators),
 # which every signed-in user reads, the owner's agency, node, milestone or indicator.
 EXPECTED = """
-#                                 anonymous     secretariat   lead_a        lead_unit     lead_b        reader        service
-#                                 A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B
-GET agency-detail                 401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
-GET plan-detail                   401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
-GET plan-indicators               401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
-GET project-detail                401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
-GET milestone-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
-GET indicator-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
-POST indicator-actuals            401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
-POST indicator-actuals@plan       401 401 401   201 201 201   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
-GET flag-detail                   401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 200   200 200 200
-POST flag-acknowledge             401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   403 403 403   403 403 403
-POST flag-resolve                 401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   403 403 403   403 403 403
-POST flag-comment                 401 401 401   201 201 201   201 201 404   404 201 404   404 404 201   403 403 403   403 403 403
+#                                 anonymous     secretariat   lead_a        lead_unit     lead_b        reviewer_a    reviewer_b    reader        service
+#                                 A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B     A   U   B
+GET agency-detail                 401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET plan-detail                   401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET plan-indicators               401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET project-detail                401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET milestone-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET indicator-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+POST indicator-actuals            401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+POST indicator-actuals@plan       401 401 401   201 201 201   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+GET flag-detail                   401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   200 200 200   200 200 200
+POST flag-acknowledge             401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   403 403 403   403 403 403
+POST flag-resolve                 401 401 401   200 200 200   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   403 403 403   403 403 403
+POST flag-comment                 401 401 401   201 201 201   201 201 404   404 201 404   404 404 201   403 403 404   404 404 403   403 403 403   403 403 403
+GET lock-detail                   401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+DELETE lock-detail                401 401 401   204 204 204   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+POST lock-exceptions              401 401 401   201 201 201   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+GET lock-exception-detail         401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+DELETE lock-exception-detail      401 401 401   204 204 204   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
 """
 
 # The quarterly-report endpoints, and the name each has in the report matrix.
@@ -57,8 +62,11 @@ COVERED_BY_REPORT_MATRIX = {
     "PATCH report-detail": "patch",
     "GET report-history": "history",
     "POST report-submit": "submit",
+    "POST report-withdraw": "withdraw",
+    "POST report-endorse": "endorse",
     "POST report-return-report": "return",
     "POST report-accept": "accept",
+    "POST report-reopen": "reopen",
 }
 # Endpoints whose path parameter names no object.
 NOT_AN_OBJECT = {
@@ -69,6 +77,8 @@ BODIES = {
     "indicator-actuals": {"year": 2024, "value": "10", "as_of": "2024-12-31", "source": "國家發展委員會"},
     "flag-resolve": {"reason": "已改善"},
     "flag-comment": {"body": "請補充改善措施", "kind": "comment"},
+    # an exception for the sub-project the lock already lets in: granting it again moves its date
+    "lock-exceptions": lambda lock: {"project": lock.exceptions.get().node_id, "expires_on": "2099-06-30"},
 }
 
 
@@ -131,6 +141,9 @@ def _target(world, key, owner):
         "flag-acknowledge": world.flags[(owner, "open")],
         "flag-resolve": world.flags[(owner, "open")],
         "flag-comment": world.flags[(owner, "open")],
+        "lock-detail": world.locks[owner],
+        "lock-exceptions": world.locks[owner],
+        "lock-exception-detail": world.lock_exceptions[owner],
     }[name]
 
 
@@ -139,11 +152,20 @@ def _endpoint(key):
     return next(e for e in object_endpoints() if e.method == method and e.name == name)
 
 
-def _call(client, endpoint, pk):
-    url = endpoint.url(**{endpoint.parameters[0]: pk})
+def _call(client, endpoint, target):
+    url = endpoint.url(**{endpoint.parameters[0]: target.pk})
     if endpoint.method == "GET":
         return client.get(url)
-    return client.post(url, BODIES.get(endpoint.name, {}), format="json")
+    if endpoint.method == "DELETE":
+        return client.delete(url)
+    body = BODIES.get(endpoint.name, {})
+    return client.post(url, body(target) if callable(body) else body, format="json")
+
+
+def _locks_state():
+    return sorted(QuarterLock.objects.values_list("pk", flat=True)), sorted(
+        LockException.objects.values_list("pk", "expires_on")
+    )
 
 
 def _flag_state(flag):
@@ -156,8 +178,9 @@ def _check_cell(client, key, target, expected):
     endpoint = _endpoint(key)
     before = _flag_state(target) if isinstance(target, LagFlag) else None
     actuals_before = IndicatorActual.objects.count()
+    locks_before = _locks_state()
 
-    response = _call(client, endpoint, target.pk)
+    response = _call(client, endpoint, target)
 
     if response.status_code != expected:
         return f"{response.status_code} {response.content[:200]!r}"
@@ -169,8 +192,10 @@ def _check_cell(client, key, target, expected):
         # a refusal changes nothing
         if IndicatorActual.objects.count() != actuals_before or (before and _flag_state(target) != before):
             return "a refused request changed the object"
+        if _locks_state() != locks_before:
+            return "a refused request changed the locks"
     if expected == 404:
-        missing = type(target).objects.order_by("-pk").values_list("pk", flat=True).first() + 1_000_000
+        missing = type(target)(pk=type(target).objects.order_by("-pk").values_list("pk", flat=True).first() + 1_000_000)
         absent = _call(client, endpoint, missing)
         if (absent.status_code, absent.content, absent["Content-Type"]) != (
             response.status_code,
@@ -187,6 +212,9 @@ def _check_cell(client, key, target, expected):
             "POST flag-resolve": lambda: stored.status == FlagStatus.RESOLVED,
             "POST flag-comment": lambda: FlagComment.objects.filter(flag=target).count() == before[2] + 1,
             "POST indicator-actuals@plan": lambda: IndicatorActual.objects.filter(indicator=target, year=2024).exists(),
+            "DELETE lock-detail": lambda: not QuarterLock.objects.filter(pk=target.pk).exists(),
+            "POST lock-exceptions": lambda: target.exceptions.get().expires_on.isoformat() == "2099-06-30",
+            "DELETE lock-exception-detail": lambda: not LockException.objects.filter(pk=target.pk).exists(),
         }.get(key, lambda: True)
         if not done():
             return "answered 2xx but did not do it"
@@ -315,7 +343,9 @@ def test_no_answer_reveals_anything_out_of_scope(client_for, world, secretariat_
         report.pk for (owner, status), report in world.reports.items() if owner in hidden and status != "accepted"
     }
     hidden_flags = (
-        {flag.pk for (owner, _), flag in world.flags.items() if owner in hidden} if role.startswith("lead") else set()
+        {flag.pk for (owner, _), flag in world.flags.items() if owner in hidden}
+        if role.startswith(("lead", "reviewer"))
+        else set()
     )
     schema = secretariat_client.get("/api/v1/schema/", {"format": "json"}).json()
     answers = []

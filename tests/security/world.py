@@ -2,8 +2,9 @@
 
 Agencies: A = 數位發展部, U = its sub-unit 數位發展部數位產業署, B = 經濟部 (the names the shared fixtures use).
 Each of A, U and B leads one sub-project, which has a milestone, an indicator, a report in every status
-(2024Q1 draft, Q2 submitted, Q3 returned, Q4 accepted) and two flags (one open with a comment, one resolved
-with a reason). Every text that only its own agency and the secretariat may read carries a marker,
+(2024Q1 draft, Q2 submitted, Q3 returned, Q4 accepted, 2025Q1 endorsed: the plan asks for the ministry's
+endorsement) and two flags (one open with a comment, one resolved with a reason). The last three quarters
+are locked, each with an exception for one sub-project. Every text that only its own agency and the secretariat may read carries a marker,
 ``secret_marker(owner, what)``, so a test can search any answer for it.
 
 ``build_world`` is plain code (no pytest), so the fuzzing command builds the same world as the tests; it builds
@@ -21,21 +22,40 @@ from accounts.models import Role, User
 from accounts.services import token_issue
 from indicators.models import Indicator
 from projects.models import Agency, Milestone, Plan, PlanNode
-from reviews.models import CommentKind, FlagResolution, FlagStatus, LagFlag, LagRule, QuarterlyReport, ReportStatus
+from reviews.models import (
+    CommentKind,
+    FlagResolution,
+    FlagStatus,
+    LagFlag,
+    LagRule,
+    LockException,
+    QuarterLock,
+    QuarterlyReport,
+    ReportStatus,
+)
 from reviews.periods import Quarter
 from tests.accounts.factories import UserFactory, secretariat_user
 from tests.indicators.factories import IndicatorFactory
 from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, SubprojectFactory, make_tree
-from tests.reviews.factories import FlagCommentFactory, LagFlagFactory, lead_user_for, report_in_status
+from tests.reviews.factories import (
+    FlagCommentFactory,
+    LagFlagFactory,
+    LagSettingsFactory,
+    lead_user_for,
+    report_in_status,
+)
 
 OWNERS = ("A", "U", "B")
-PRIVATE_STATUSES = (ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.RETURNED)
+PRIVATE_STATUSES = (ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.ENDORSED, ReportStatus.RETURNED)
 REPORT_PERIODS = {
     ReportStatus.DRAFT: Quarter(2024, 1),
     ReportStatus.SUBMITTED: Quarter(2024, 2),
     ReportStatus.RETURNED: Quarter(2024, 3),
     ReportStatus.ACCEPTED: Quarter(2024, 4),
+    ReportStatus.ENDORSED: Quarter(2025, 1),
 }
+# Quarters the secretariat locked, one a column of the matrices (each may be unlocked once).
+LOCKED_PERIODS = {"A": Quarter(2025, 2), "U": Quarter(2025, 3), "B": Quarter(2025, 4)}
 # A draft's indicator value and milestone forecasts that no accepted figure shares: they must never appear
 # outside the reports that hold them.
 PRIVATE_VALUE = Decimal("987654.3210")
@@ -68,6 +88,8 @@ class World:
     group_indicator: Indicator
     reports: dict[tuple[str, str], QuarterlyReport]
     flags: dict[tuple[str, str], LagFlag]
+    locks: dict[str, QuarterLock]
+    lock_exceptions: dict[str, LockException]
 
     def report(self, owner: str, status: str) -> QuarterlyReport:
         return self.reports[(owner, status)]
@@ -80,6 +102,7 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
     agencies = {"A": agency, "U": unit, "B": other_agency}
 
     plan = PlanFactory(code="smart-nation")
+    LagSettingsFactory(plan=plan, endorsement_required=True)
     group, _strategy, measure, (led_by_a,) = make_tree(plan, lead_agency=agency)
     nodes = {"A": led_by_a}
     for owner, title in (("U", "數位產業署的子計畫"), ("B", "經濟部的子計畫")):
@@ -143,6 +166,14 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
             resolution_reason=secret_marker(owner, "flag-resolution"),
             evidence={"rule": LagRule.BUDGET_EXECUTION, "period": "2024Q2", "execution_rate": "70"},
         )
+    locks, lock_exceptions = {}, {}
+    for owner, period in LOCKED_PERIODS.items():
+        locks[owner] = QuarterLock.objects.create(
+            plan=plan, year=period.year, quarter=period.quarter, reason=f"{owner} 年度結算", locked_by=secretariat
+        )
+        lock_exceptions[owner] = LockException.objects.create(
+            lock=locks[owner], node=nodes[owner], expires_on=datetime.date(2099, 12, 31), granted_by=secretariat
+        )
     return World(
         plan=plan,
         group=group,
@@ -154,6 +185,8 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
         group_indicator=group_indicator,
         reports=reports,
         flags=flags,
+        locks=locks,
+        lock_exceptions=lock_exceptions,
     )
 
 
@@ -213,6 +246,8 @@ ACCOUNTS = {
     "lead": ("lead", Role.LEAD, "A"),
     "unit_lead": ("unit-lead", Role.LEAD, "U"),
     "other_lead": ("other-lead", Role.LEAD, "B"),
+    "reviewer": ("reviewer", Role.REVIEWER, "A"),
+    "other_reviewer": ("other-reviewer", Role.REVIEWER, "B"),
     "reader": ("reader", Role.READER, None),
     "service": ("portal", Role.READER, None),
 }
