@@ -22,6 +22,11 @@ RUN groupadd --system --gid 10001 gstp \
 
 WORKDIR /app
 
+# libmagic: what python-magic asks an uploaded file's kind of (reviews/file_kinds.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libmagic1 \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY requirements.txt /app/requirements.txt
 RUN pip install -r /app/requirements.txt
 

@@ -70,6 +70,7 @@ _SECRETARIAT_PERMISSIONS = {
     ("reviews", "webhookdelivery"): _READ,
     ("reviews", "quarterlyreport"): _READ,
     ("reviews", "reportevent"): _READ,
+    ("reviews", "evidencefile"): _READ,
     ("reviews", "lagflag"): _READ,
     ("reviews", "quarterlock"): _READ,
     ("reviews", "lockexception"): _READ,

@@ -8,7 +8,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Measure
-from reviews.models import CommentKind, FlagComment, QuarterlyReport
+from reviews.models import CommentKind, EvidenceFile, FlagComment, LockException, QuarterlyReport
 from reviews.models.reports import CONTENT_FIELDS
 
 FIGURE_FIELDS = ("planned_progress", "actual_progress", "budget_allocated", "budget_spent")
@@ -244,8 +244,11 @@ class ReasonForm(ErrorsMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "required": True}),
     )
 
-    def __init__(self, data=None, *, with_override=False, prefix=None):
+    def __init__(self, data=None, *, with_override=False, optional=False, prefix=None):
         super().__init__(data, prefix=prefix)
+        if optional:
+            self.fields["reason"].label = _("Reason (optional)")
+            self.fields["reason"].widget.attrs.pop("required", None)
         if with_override:
             self.fields["override"] = forms.BooleanField(
                 label=_("Override: keep later scans from reopening it unless its numbers get worse"), required=False
@@ -281,3 +284,65 @@ class CommentForm(ErrorsMixin, forms.Form):
         if "kind" in self.fields:
             body["kind"] = self.data.get(self.add_prefix("kind"), CommentKind.COMMENT)
         return body
+
+
+class EvidenceForm(ErrorsMixin, forms.Form):
+    """A file to add to a report's evidence (佐證資料); the service says which kinds and sizes it takes."""
+
+    file = forms.FileField(
+        label=capfirst(EvidenceFile._meta.verbose_name),
+        required=False,
+        help_text=_("PDF, Office or ODF documents, images, CSV or ZIP."),
+    )
+
+    def upload(self):
+        return self.files.get(self.add_prefix("file"))
+
+
+class LockForm(ErrorsMixin, forms.Form):
+    """A quarter of the plan to close to filing and edits."""
+
+    period = forms.CharField(
+        label=_("Quarter"),
+        required=False,
+        help_text=_("As 2024Q3."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "required": True, "size": 8}),
+    )
+    reason = forms.CharField(
+        label=_("Reason (optional)"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, data=None, *, prefix="lock"):
+        super().__init__(data, prefix=prefix)
+
+    def payload(self, plan) -> dict:
+        """The form as ``LockCreateSerializer`` reads it, the plan the page shows."""
+        return {
+            "plan": plan.pk,
+            "period": self.data.get(self.add_prefix("period"), ""),
+            "reason": self.data.get(self.add_prefix("reason"), ""),
+        }
+
+
+class LockExceptionForm(ErrorsMixin, forms.Form):
+    """A sub-project let into a locked quarter until a date (inclusive)."""
+
+    def __init__(self, data=None, *, subprojects=(), prefix=None):
+        super().__init__(data, prefix=prefix)
+        self.fields["project"] = forms.CharField(
+            label=capfirst(LockException._meta.get_field("node").verbose_name),
+            required=False,
+            widget=forms.Select(choices=[("", "—"), *((str(node.pk), node.title) for node in subprojects)]),
+        )
+        self.fields["expires_on"] = forms.CharField(
+            label=capfirst(LockException._meta.get_field("expires_on").verbose_name),
+            required=False,
+            widget=forms.DateInput(attrs={"type": "date", "required": True}),
+        )
+        self.fields["reason"] = forms.CharField(
+            label=_("Reason (optional)"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2})
+        )
+
+    def payload(self) -> dict:
+        """The form as ``LockExceptionCreateSerializer`` reads it."""
+        return {name: self.data.get(self.add_prefix(name), "") for name in ("project", "expires_on", "reason")}

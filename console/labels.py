@@ -1,4 +1,5 @@
-"""Words for codes the pages show: lights, indicator statuses and the evidence a flag carries."""
+"""Words for codes the pages show: lights, indicator and report statuses, what a report's history records and
+the evidence a flag carries."""
 
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -6,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from indicators.models import Indicator, IndicatorTarget
 from indicators.semantics import Status
 from projects.models import Milestone
-from reviews.models import QuarterlyReport, ReportStatus, Severity
+from reviews.models import EvidenceFile, QuarterlyReport, ReportAction, ReportStatus, Severity
 
 LIGHTS = {
     "red": (Severity.RED.label, "■"),
@@ -28,6 +29,7 @@ OWED_STATUS = {
     ReportStatus.DRAFT: ReportStatus.DRAFT.label,
     ReportStatus.RETURNED: ReportStatus.RETURNED.label,
     ReportStatus.SUBMITTED: ReportStatus.SUBMITTED.label,
+    ReportStatus.ENDORSED: ReportStatus.ENDORSED.label,
     ReportStatus.ACCEPTED: ReportStatus.ACCEPTED.label,
 }
 
@@ -35,6 +37,19 @@ OWED_STATUS = {
 def _field(name, model=QuarterlyReport):
     return capfirst(model._meta.get_field(name).verbose_name)
 
+
+# What the reason of a history event is, by the event's action (a return's otherwise).
+EVENT_REASON = {
+    ReportAction.REOPEN: _field("reopen_reason"),
+    ReportAction.WITHDRAW: _("Reason for withdrawal"),
+}
+
+# What a history event changed besides the report's own fields: the evidence files added or removed.
+CHANGE_LABELS = {
+    "file": capfirst(EvidenceFile._meta.verbose_name),
+    "files": capfirst(EvidenceFile._meta.verbose_name_plural),
+    "name": _field("name", EvidenceFile),
+}
 
 EVIDENCE_LABELS = {
     "period": _("Quarter"),

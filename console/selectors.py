@@ -58,14 +58,15 @@ def flag_queue(*, user):
     return flag_list(user=user).select_related("node__plan")
 
 
-def review_queue(*, user) -> QuerySet[QuarterlyReport]:
-    """Submitted reports waiting for review, the longest waiting first."""
-    return (
-        access.reports_for(user)
-        .filter(status=ReportStatus.SUBMITTED)
-        .select_related("node", "node__plan")
-        .order_by("submitted_at", "id")
-    )
+def review_queue(*, user, with_files: bool = False) -> QuerySet[QuarterlyReport]:
+    """What waits for the user's review, the longest waiting first (``reviews.selectors.review_queue``: a
+    ministry reviewer's reports awaiting its endorsement, the secretariat's awaiting its acceptance), each
+    with its sub-project's plan and, ``with_files``, the evidence files the user may see as ``visible_files``."""
+    reports = reviews_selectors.review_queue(user=user).select_related("node__plan")
+    if with_files:
+        files = access.evidence_files_for(user).select_related("uploaded_by").order_by("uploaded_at", "id")
+        reports = reports.prefetch_related(Prefetch("files", queryset=files, to_attr="visible_files"))
+    return reports
 
 
 def with_agencies_of_subprojects(page: Page) -> Page:

@@ -32,7 +32,10 @@ def exception_handler(exc, context):
         log_unavailable(context["request"], exc)
         exc = ServiceUnavailable()  # 503 with Retry-After, not a 500: the request can be sent again
     if isinstance(exc, ApplicationError):
-        return Response({"detail": str(exc.detail), "code": exc.code}, status=exc.status_code)
+        data = {"detail": str(exc.detail), "code": exc.code}
+        if exc.field:
+            data["errors"] = {exc.field: [str(exc.detail)]}
+        return Response(data, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

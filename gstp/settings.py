@@ -194,6 +194,52 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
 
+# Evidence files (佐證資料): the largest single file, and the most one report's files may add up to. Past
+# either the upload is refused with 413 and nothing is stored; the upload endpoints alone take a request
+# body this large (gstp/limits.py).
+GSTP_EVIDENCE_MAX_FILE_BYTES = env_int("GSTP_EVIDENCE_MAX_FILE_BYTES", 20 * 1024 * 1024)
+GSTP_EVIDENCE_MAX_REPORT_BYTES = env_int("GSTP_EVIDENCE_MAX_REPORT_BYTES", 100 * 1024 * 1024)
+
+# Where uploaded files are kept: on this machine under var/media (GSTP_STORAGE=filesystem, the default), or
+# in an S3-compatible object store (GSTP_STORAGE=s3: AWS S3, MinIO, Ceph...). The objects stay private: no
+# ACL is set on them and downloads stream through the API, which checks who asks; no URL of the store is
+# ever handed out.
+GSTP_STORAGE = os.environ.get("GSTP_STORAGE", "").strip().lower() or "filesystem"
+if GSTP_STORAGE == "filesystem":
+    MEDIA_ROOT = VAR_DIR / "media"
+    _DEFAULT_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+elif GSTP_STORAGE == "s3":
+    AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "").strip()
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("AWS_STORAGE_BUCKET_NAME must name the bucket when GSTP_STORAGE is s3.")
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            # Unset: AWS itself; MinIO and the like: their address (http://minio:9000).
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL", "").strip() or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME", "").strip() or None,
+            # Unset: boto3 finds credentials itself (an instance role, ~/.aws).
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID", "").strip() or None,
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip() or None,
+            # path: bucket in the path (MinIO's default); virtual: in the host name (AWS's).
+            "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE", "").strip() or None,
+            "default_acl": None,  # the bucket's own policy, which keeps objects private
+            "file_overwrite": False,
+            # A download is fetched into a temporary file before it streams out: in memory up to 1 MiB.
+            "max_memory_size": 1024 * 1024,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"GSTP_STORAGE must be filesystem or s3, not {GSTP_STORAGE!r}.")
+STORAGES = {
+    "default": _DEFAULT_STORAGE,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
 LOGIN_REDIRECT_URL = "/api/v1/"
 LOGOUT_REDIRECT_URL = "/api/v1/"
 
@@ -249,7 +295,15 @@ what was deleted, so a copy can be kept in step. A filter typed as a list takes 
 
 **Writing a report.** Every write of a report sends `If-Match` with the report's `etag` (in the body of every
 report, and in the `ETag` header), or `*` for whatever version is current: 428 without it, 412 when another
-write came first. `POST` takes an `Idempotency-Key`, so a retry gets the first answer. Request bodies are JSON.
+write came first. `POST` takes an `Idempotency-Key`, so a retry gets the first answer. Request bodies are JSON,
+but for file uploads.
+
+**Evidence files (佐證資料).** A report's files are at `/api/v1/reports/{id}/files/`, a flag comment's at
+`/api/v1/flags/{id}/comments/{comment_id}/files/`: listed with `GET`, uploaded with `POST` as
+`multipart/form-data` (the file in the field `file`), downloaded from each file's `download` path. A file's kind
+is read from its content (PDF, Office and OpenDocument files, images, CSV, ZIP); one file may be 20 MiB and a
+report's files 100 MiB together unless the server says otherwise (413 past either). Only the secretariat, the
+sub-project's leads and its ministry's reviewers see a report's files; anyone else gets 404.
 """,
     "VERSION": "1.0.0",
     "LICENSE": {
@@ -355,7 +409,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = False
-CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "X-Request-ID", "Location", "Report-ETag", "Content-Disposition"]
 
 
 def _proxy_ssl_header(value: str) -> tuple[str, str] | None:

@@ -136,6 +136,17 @@ def report_files_for(user, report) -> QuerySet[EvidenceFile]:
     return files if can_see_report_files(user, report) else files.none()
 
 
+def evidence_files_for(user) -> QuerySet[EvidenceFile]:
+    """Every report's evidence files that the user sees (``can_see_report_files``, as rows), for the exports
+    and the pages' lists of reports."""
+    files = EvidenceFile.objects.filter(report__isnull=False)
+    if oversees(user):
+        return files
+    if files_for_agency(user) or endorses_for_ministry(user):
+        return files.filter(led_by(user, "report__node") | reviewed_by(user, "report__node"))
+    return files.none()
+
+
 def comment_files_for(user, flag) -> QuerySet[EvidenceFile]:
     """The files of a flag's comments: to whoever sees the flag whole, else none."""
     files = EvidenceFile.objects.filter(comment__flag=flag)
@@ -206,6 +217,7 @@ can_return_report = oversees | reviews_report  # which of them, by the report's 
 can_reopen_report = oversees
 can_see_history_of = oversees | leads_node | reviews_node  # (user, sub-project): its reports' histories
 can_see_review_queue = oversees | endorses_for_ministry
+can_endorse_reports = endorses_for_ministry  # (user): endorses some ministry's reports at all
 can_lock_quarters = oversees
 
 

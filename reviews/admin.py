@@ -5,6 +5,7 @@ from gstp.admin import ReadOnlyInline
 
 from .models import (
     EmailLog,
+    EvidenceFile,
     FlagComment,
     LagFlag,
     LagSettings,
@@ -28,6 +29,16 @@ class MilestoneEntryInline(ReadOnlyInline):
 
 class IndicatorValueInline(ReadOnlyInline):
     model = ReportIndicatorValue
+
+
+class EvidenceFileInline(ReadOnlyInline):
+    """The report's files as uploaded: names, kinds and hashes; their content is downloaded through the API."""
+
+    model = EvidenceFile
+    fk_name = "report"
+    fields = ["name", "size", "content_type", "sha256", "uploaded_by", "uploaded_at", "frozen_at"]
+    readonly_fields = fields
+    ordering = ["uploaded_at", "id"]
 
 
 class ReportEventInline(ReadOnlyInline):
@@ -57,7 +68,7 @@ class QuarterlyReportAdmin(ViewOnlyAdmin):
     list_filter = ["status", "year", "quarter", "submitted_on_time", "node__plan"]
     search_fields = ["node__title"]
     list_select_related = ["node"]
-    inlines = [MilestoneEntryInline, IndicatorValueInline, ReportEventInline]
+    inlines = [MilestoneEntryInline, IndicatorValueInline, EvidenceFileInline, ReportEventInline]
 
 
 @admin.register(ReportEvent)

@@ -1,5 +1,7 @@
 """``Idempotency-Key`` on POST: a retry with the same key and body gets the first answer again.
 
+A multipart body (a file upload) is fingerprinted by its fields and each file's name, size and SHA-256.
+
 The key is claimed in its own committed row before the work starts, so a second
 request with the key while the first is still running gets 409; the same key
 with another body (or another path) gets 422. A request that ends in an error
@@ -12,6 +14,7 @@ import hashlib
 import json
 from functools import wraps
 
+from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,7 +26,7 @@ from gstp.exceptions import ApplicationError
 from .models import IdempotencyRecord, IdempotencyState
 
 HEADER = "Idempotency-Key"
-REPLAYED_HEADERS = ("ETag", "Location", "Content-Language")
+REPLAYED_HEADERS = ("ETag", "Location", "Content-Language", "Report-ETag")
 # A claim whose request never finished (its process died) is taken over after this long.
 ABANDONED_AFTER = datetime.timedelta(seconds=60)
 
@@ -46,8 +49,23 @@ class InvalidIdempotencyKey(ApplicationError):
     default_detail = _("The Idempotency-Key header must be 1 to 255 visible ASCII characters.")
 
 
+def _file_fingerprint(upload: UploadedFile) -> dict:
+    """An uploaded file stands in the fingerprint by its name, size and SHA-256, read in chunks."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return {"name": upload.name, "size": upload.size, "sha256": digest.hexdigest()}
+
+
 def request_fingerprint(request) -> str:
-    body = json.dumps(request.data, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
+    data = request.data
+    if hasattr(data, "lists"):  # a form or multipart/form-data: every value of every field, files by content
+        data = {
+            key: [_file_fingerprint(value) if isinstance(value, UploadedFile) else value for value in values]
+            for key, values in data.lists()
+        }
+    body = json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 

@@ -157,3 +157,17 @@ class CommentSerializer(StrictFieldsMixin, serializers.Serializer):
 
     body = serializers.CharField(max_length=5000)
     kind = serializers.ChoiceField(choices=CommentKind.choices, default=CommentKind.COMMENT)
+
+
+class FileUploadSerializer(StrictFieldsMixin, serializers.Serializer):
+    """One evidence file (佐證資料), sent as `multipart/form-data` in the field `file`. Its kind is read from its
+    content, not from its name or the part's Content-Type: PDF; Word, Excel and PowerPoint (.doc, .docx, .xls,
+    .xlsx, .ppt, .pptx); OpenDocument (.odt, .ods, .odp); PNG, JPEG, GIF, WebP and TIFF images; CSV (UTF-8 or
+    Big5); ZIP. The name is kept as sent, Chinese included."""
+
+    file = serializers.FileField(allow_empty_file=False, use_url=False)
+
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist") and len(data.getlist("file")) > 1:
+            raise serializers.ValidationError({"file": [_("Send one file per request.")]})
+        return super().to_internal_value(data)

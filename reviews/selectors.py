@@ -16,6 +16,7 @@ from projects.selectors import node_tree
 from . import access
 from .models import (
     ACTIVE_STATUSES,
+    EvidenceFile,
     FlagComment,
     LagFlag,
     LagRule,
@@ -40,6 +41,16 @@ def node_list(*, user):
 
 def report_list(*, user) -> QuerySet[QuarterlyReport]:
     return with_report_children(access.reports_for(user))
+
+
+def report_files(*, user, report: QuarterlyReport) -> QuerySet[EvidenceFile]:
+    """A report's evidence files, oldest first; none unless ``access.can_see_report_files``."""
+    return access.report_files_for(user, report).select_related("uploaded_by")
+
+
+def comment_files(*, user, comment: FlagComment) -> QuerySet[EvidenceFile]:
+    """A flag comment's files, oldest first; none unless ``access.can_see_flag_files``."""
+    return access.comment_files_for(user, comment.flag).filter(comment=comment).select_related("uploaded_by", "comment")
 
 
 def lock_list(*, user) -> QuerySet[QuarterLock]:

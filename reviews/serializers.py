@@ -1,3 +1,4 @@
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -5,7 +6,7 @@ from rest_framework import serializers
 from gstp.serializers import FastRepresentationMixin
 
 from .inputs import REPORT_CONTENT_FIELDS, IndicatorValueSerializer, MilestoneEntrySerializer
-from .models import LockException, QuarterLock, QuarterlyReport, ReportEvent
+from .models import EvidenceFile, LockException, QuarterLock, QuarterlyReport, ReportEvent
 
 
 class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
@@ -105,3 +106,29 @@ class QuarterLockSerializer(serializers.ModelSerializer):
         model = QuarterLock
         fields = ["id", "plan", "period", "year", "quarter", "reason", "locked_at", "exceptions"]
         read_only_fields = fields
+
+
+class EvidenceFileSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """An evidence file (佐證資料) of a report or of a flag comment: its name as uploaded, size in bytes, kind (as
+    read from its content), SHA-256, who uploaded it and when, whether it is frozen (it was part of the report
+    when the report was endorsed or accepted, and stays), and the path to download it from."""
+
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+    frozen = serializers.SerializerMethodField()
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EvidenceFile
+        fields = ["id", "name", "size", "content_type", "sha256", "uploaded_by", "uploaded_at", "frozen", "download"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_frozen(self, evidence) -> bool:
+        return evidence.frozen_at is not None
+
+    @extend_schema_field(serializers.CharField(help_text=_("Path of the file's content on this server.")))
+    def get_download(self, evidence) -> str:
+        if evidence.report_id is not None:
+            return reverse("report-file", kwargs={"id": evidence.report_id, "file_id": evidence.pk})
+        kwargs = {"id": evidence.comment.flag_id, "comment_id": evidence.comment_id, "file_id": evidence.pk}
+        return reverse("flag-comment-file", kwargs=kwargs)

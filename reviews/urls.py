@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from .apis import LockExceptionViewSet, QuarterLockViewSet, ReportViewSet
+from .file_apis import CommentFilesView, CommentFileView, ReportFilesView, ReportFileView
 from .flag_apis import FlagViewSet, LightsView
 from .project_apis import ProjectViewSet
 
@@ -12,4 +13,20 @@ router.register("flags", FlagViewSet, basename="flag")
 router.register("locks", QuarterLockViewSet, basename="lock")
 router.register("lock-exceptions", LockExceptionViewSet, basename="lock-exception")
 
-urlpatterns = [path("lights/", LightsView.as_view(), name="lights"), *router.urls]
+ID = "[0-9]{1,18}"
+urlpatterns = [
+    path("lights/", LightsView.as_view(), name="lights"),
+    re_path(rf"^reports/(?P<id>{ID})/files/$", ReportFilesView.as_view(), name="report-files"),
+    re_path(rf"^reports/(?P<id>{ID})/files/(?P<file_id>{ID})/$", ReportFileView.as_view(), name="report-file"),
+    re_path(
+        rf"^flags/(?P<id>{ID})/comments/(?P<comment_id>{ID})/files/$",
+        CommentFilesView.as_view(),
+        name="flag-comment-files",
+    ),
+    re_path(
+        rf"^flags/(?P<id>{ID})/comments/(?P<comment_id>{ID})/files/(?P<file_id>{ID})/$",
+        CommentFileView.as_view(),
+        name="flag-comment-file",
+    ),
+    *router.urls,
+]

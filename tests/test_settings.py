@@ -47,6 +47,15 @@ SETTINGS_VARIABLES = [
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
     "FILE_UPLOAD_MAX_MEMORY_SIZE",
     "DATA_UPLOAD_MAX_NUMBER_FIELDS",
+    "GSTP_EVIDENCE_MAX_FILE_BYTES",
+    "GSTP_EVIDENCE_MAX_REPORT_BYTES",
+    "GSTP_STORAGE",
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_ENDPOINT_URL",
+    "AWS_S3_REGION_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_S3_ADDRESSING_STYLE",
 ]
 
 GOOD_SECRET_KEY = "k9#Qv2!xLr7$Wm4@Tz8^Bn3&Hd6*Jf1(Sg5)Pc0_Ye-Ua=Oi+E"  # 50 characters, random-looking
@@ -414,3 +423,78 @@ def test_no_missing_migrations(db):
     call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=io.StringIO())
 
     assert "No changes detected" in out.getvalue()
+
+
+PRINT_STORAGE = textwrap.dedent(
+    """
+    import json, os
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gstp.settings")
+    import django
+    django.setup()
+    from django.conf import settings
+    from django.core.files.storage import storages
+    storage = storages["default"]  # built as the application builds it; no connection is made
+    print(json.dumps({
+        "backend": f"{type(storage).__module__}.{type(storage).__name__}",
+        "location": str(getattr(storage, "location", "")),
+        "bucket_name": getattr(storage, "bucket_name", None),
+        "endpoint_url": getattr(storage, "endpoint_url", None),
+        "region_name": getattr(storage, "region_name", None),
+        "access_key": getattr(storage, "access_key", None),
+        "addressing_style": getattr(storage, "addressing_style", None),
+        "default_acl": getattr(storage, "default_acl", "unset"),
+        "file_overwrite": getattr(storage, "file_overwrite", None),
+        "max_file": settings.GSTP_EVIDENCE_MAX_FILE_BYTES,
+        "max_report": settings.GSTP_EVIDENCE_MAX_REPORT_BYTES,
+    }))
+    """
+)
+
+
+def storage_from(tmp_path, **environment) -> dict:
+    completed = run_fresh(tmp_path, "-c", PRINT_STORAGE, **environment)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_evidence_files_are_kept_under_var_with_the_default_limits(tmp_path):
+    values = storage_from(tmp_path)
+
+    assert values["backend"] == "django.core.files.storage.filesystem.FileSystemStorage"
+    assert values["location"] == str(tmp_path / "var" / "media")
+    assert (values["max_file"], values["max_report"]) == (20 * 1024 * 1024, 100 * 1024 * 1024)
+
+
+def test_an_s3_compatible_store_is_chosen_by_the_environment(tmp_path):
+    values = storage_from(
+        tmp_path,
+        GSTP_STORAGE="s3",
+        AWS_STORAGE_BUCKET_NAME="gstp-evidence",
+        AWS_S3_ENDPOINT_URL="http://minio:9000",
+        AWS_S3_REGION_NAME="us-east-1",
+        AWS_ACCESS_KEY_ID="gstp-app",
+        AWS_SECRET_ACCESS_KEY="not-a-real-secret-0123456789",
+        AWS_S3_ADDRESSING_STYLE="path",
+        GSTP_EVIDENCE_MAX_FILE_BYTES="1048576",
+        GSTP_EVIDENCE_MAX_REPORT_BYTES="5242880",
+    )
+
+    assert values["backend"] == "storages.backends.s3.S3Storage"
+    assert (values["bucket_name"], values["endpoint_url"]) == ("gstp-evidence", "http://minio:9000")
+    assert (values["region_name"], values["access_key"]) == ("us-east-1", "gstp-app")
+    assert values["addressing_style"] == "path"
+    assert values["default_acl"] is None  # objects keep the bucket's private policy
+    assert values["file_overwrite"] is False
+    assert (values["max_file"], values["max_report"]) == (1048576, 5242880)
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [({"GSTP_STORAGE": "s3"}, "AWS_STORAGE_BUCKET_NAME"), ({"GSTP_STORAGE": "ftp"}, "GSTP_STORAGE")],
+    ids=["s3-without-a-bucket", "unknown-storage"],
+)
+def test_a_storage_that_cannot_work_refuses_to_start(tmp_path, environment, named):
+    completed = run_settings(tmp_path, **environment)
+
+    assert completed.returncode != 0
+    assert "ImproperlyConfigured" in completed.stderr and named in completed.stderr

@@ -1,4 +1,6 @@
 from django import template
+from django.core.exceptions import FieldDoesNotExist
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -7,7 +9,15 @@ from console import labels
 from console.charts import number_text
 from indicators.models import Indicator, IndicatorActual
 from projects.models import AgencyRole, Milestone, PlanNode
-from reviews.models import LagFlag, QuarterlyReport, ReportIndicatorValue, ReportMilestoneEntry
+from reviews.models import (
+    EvidenceFile,
+    LagFlag,
+    LockException,
+    QuarterLock,
+    QuarterlyReport,
+    ReportIndicatorValue,
+    ReportMilestoneEntry,
+)
 
 register = template.Library()
 
@@ -33,6 +43,9 @@ MODELS = {
     "flag": LagFlag,
     "indicator": Indicator,
     "actual": IndicatorActual,
+    "file": EvidenceFile,
+    "lock": QuarterLock,
+    "exception": LockException,
 }
 
 
@@ -101,19 +114,52 @@ def report_status(value):
     return labels.OWED_STATUS.get(value, value) if value else "—"
 
 
+def _change_label(name):
+    try:
+        return capfirst(QuarterlyReport._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return labels.CHANGE_LABELS.get(name, name)
+
+
+def _change_value(value):
+    if value in (None, "", [], {}):
+        return "—"
+    if isinstance(value, dict):  # an evidence file as its event recorded it: its name
+        return value.get("name") or "、".join(str(item) for item in value.values())
+    if isinstance(value, list):
+        return "、".join(str(_change_value(item)) for item in value)
+    return value
+
+
 @register.filter
 def changes(event):
-    """What an edit changed, as (field name, before, after); lists of entries are named, not spelled out."""
+    """What an edit changed, as (field name, before, after); lists of entries are named, not spelled out.
+    A change that is no field of the report (an evidence file added or removed) is named by its label."""
     rows = []
-    for name, (before, after) in (event.changes or {}).items():
+    for name, change in (event.changes or {}).items():
         if name == "milestone_entries":
             rows.append((capfirst(ReportMilestoneEntry._meta.verbose_name_plural), None, None))
         elif name == "indicator_values":
             rows.append((capfirst(ReportIndicatorValue._meta.verbose_name_plural), None, None))
+        elif isinstance(change, list | tuple) and len(change) == 2:
+            before, after = change
+            rows.append((_change_label(name), _change_value(before), _change_value(after)))
         else:
-            label = capfirst(QuarterlyReport._meta.get_field(name).verbose_name)
-            rows.append((label, "—" if before in (None, "") else before, "—" if after in (None, "") else after))
+            rows.append((_change_label(name), None, _change_value(change)))
     return rows
+
+
+@register.filter
+def reason_label(event):
+    """What an event's reason is: why the report was reopened, withdrawn or (otherwise) returned."""
+    label = labels.EVENT_REASON.get(event.action)
+    return label if label is not None else capfirst(QuarterlyReport._meta.get_field("return_reason").verbose_name)
+
+
+@register.filter
+def evidence_url(evidence):
+    """Where a report's evidence file is downloaded: the API's own download, which a signed-in session may use."""
+    return reverse("report-file", kwargs={"id": evidence.report_id, "file_id": evidence.pk})
 
 
 @register.simple_tag(takes_context=True)

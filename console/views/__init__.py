@@ -1,9 +1,11 @@
 from .auth import SignInView, SignOutView, home
 from .dashboard import dashboard
+from .evidence import report_file_add, report_file_remove
 from .flags import flag_acknowledge, flag_comment, flag_resolve
+from .locks import lock_delete, lock_exception_grant, lock_exception_revoke, locks_page
 from .plans import plan_default, plan_page
 from .reports import agency_page, report_new, report_page
-from .reviews import report_accept, report_return
+from .reviews import report_accept, report_endorse, report_reopen, report_return, report_withdraw, review_page
 from .subprojects import subproject_page
 
 __all__ = [
@@ -15,11 +17,21 @@ __all__ = [
     "flag_comment",
     "flag_resolve",
     "home",
+    "lock_delete",
+    "lock_exception_grant",
+    "lock_exception_revoke",
+    "locks_page",
     "plan_default",
     "plan_page",
     "report_accept",
+    "report_endorse",
+    "report_file_add",
+    "report_file_remove",
     "report_new",
     "report_page",
+    "report_reopen",
     "report_return",
+    "report_withdraw",
+    "review_page",
     "subproject_page",
 ]

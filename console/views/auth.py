@@ -18,9 +18,12 @@ class SignOutView(auth_views.LogoutView):
 
 
 def home(request):
-    """A lead lands on what its agency owes; the secretariat and readers on the dashboard."""
+    """A lead lands on what its agency owes, a ministry reviewer on what waits for its endorsement; the
+    secretariat and readers on the dashboard."""
     if not request.user.is_authenticated:
         return redirect("console:login")
+    if access.can_endorse_reports(request.user):
+        return redirect("console:review-queue")
     if access.can_see_owed(request.user) and not access.can_choose_owed_agency(request.user):
         return redirect("console:agency")
     return redirect("console:dashboard")

@@ -47,7 +47,25 @@ SERVICE_ERRORS = (ValidationError, ApplicationError)
 
 
 def service_errors(exc: ValidationError | ApplicationError):
-    return [str(exc.detail)] if isinstance(exc, ApplicationError) else validation_errors(exc)
+    if isinstance(exc, ApplicationError):
+        # An error about one field of the request (a file too large) goes next to that field.
+        return {exc.field: [str(exc.detail)]} if getattr(exc, "field", None) else [str(exc.detail)]
+    return validation_errors(exc)
+
+
+def error_messages(errors) -> list[str]:
+    """Errors (a serializer's or ``service_errors``) as plain messages, for a page that has no field to show
+    them by."""
+    if isinstance(errors, dict):
+        return [message for value in errors.values() for message in error_messages(value)]
+    if isinstance(errors, list | tuple):
+        return [message for value in errors for message in error_messages(value)]
+    return [str(errors)]
+
+
+def error_status(exc: ValidationError | ApplicationError) -> int:
+    """The API's status for a service's refusal: 400 for what was typed, else the error's own (409, 412, 413)."""
+    return exc.status_code if isinstance(exc, ApplicationError) else 400
 
 
 def posted_version(request) -> int:

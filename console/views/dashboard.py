@@ -77,15 +77,20 @@ def dashboard(request):
     filterset = FlagQueueFilter(request.GET, queryset=flag_queue(user=user), plan=plan, request=request)
     flags = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     flag_page = with_agencies_of_subprojects(Paginator(flags, FLAGS_PER_PAGE).get_page(request.GET.get("page")))
-    review_page = with_agencies_of_subprojects(
-        Paginator(review_queue(user=user), REPORTS_PER_PAGE).get_page(request.GET.get("reviews"))
-    )
-    context.update(
-        filterset=filterset,
-        flag_page=flag_page,
-        flag_rows=[flag_actions(flag, user) for flag in flag_page],
-        review_page=review_page,
-        review_rows=[(report, return_form(report)) for report in review_page],
-        can_review=any("accept" in access.report_actions(user, report) for report in review_page),
-    )
+    context.update(filterset=filterset, flag_page=flag_page, flag_rows=[flag_actions(flag, user) for flag in flag_page])
+    if access.can_see_review_queue(user):
+        review_page = with_agencies_of_subprojects(
+            Paginator(review_queue(user=user), REPORTS_PER_PAGE).get_page(request.GET.get("reviews"))
+        )
+        # The buttons are offered when the user may accept a report of the page; each step checks again.
+        can_review = access.may_accept_report(user) and any(
+            "accept" in access.report_actions(user, report, endorsement_required=report.endorsement_required)
+            for report in review_page
+        )
+        context.update(
+            reviews_shown=True,
+            review_page=review_page,
+            review_rows=[(report, return_form(report)) for report in review_page],
+            can_review=can_review,
+        )
     return render(request, "console/dashboard.html", context)

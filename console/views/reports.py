@@ -4,8 +4,8 @@ A report is written through the API's serializers (``ReportCreateSerializer``, `
 and the reviews services, so the page refuses what the API refuses, with the same words, next to the field."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from gstp.exceptions import StaleVersion
@@ -14,15 +14,17 @@ from projects.models import AgencyRole
 from projects.selectors import agency_subtree, milestone_list
 from reviews import access, services
 from reviews.inputs import ReportCreateSerializer, ReportUpdateSerializer
-from reviews.models import ReportStatus
-from reviews.selectors import periods_to_file, report_history, reports_owed
+from reviews.models import FILED_STATUSES, QuarterlyReport, ReportStatus
+from reviews.selectors import periods_to_file, report_files, report_history, reports_owed
 
-from ..forms import ReportForm
+from ..forms import FIGURE_FIELDS, EvidenceForm, ReportForm
 from ..selectors import agencies_leading, default_plan, subproject_scope
-from .base import SERVICE_ERRORS, console_page, posted_version, service_errors, validation_errors
-from .reviews import return_form
+from .base import SERVICE_ERRORS, console_page, posted_version, service_errors
+from .reviews import reopen_form, return_form, withdraw_form
 
 SUBMIT = "submit"  # the form's second button; the first saves the draft
+# Filed and not yet accepted: with the ministry's reviewer or with the secretariat.
+WAITING_STATUSES = [status for status in FILED_STATUSES if status != ReportStatus.ACCEPTED]
 
 
 def _agency_for(request):
@@ -45,7 +47,7 @@ def agency_page(request):
         subprojects = subproject_scope(request.user).of_agencies(agency_subtree(agency), role=AgencyRole.LEAD)
         waiting = (
             access.reports_for(request.user)
-            .filter(status=ReportStatus.SUBMITTED, node__in=subprojects.values("pk"))
+            .filter(status__in=WAITING_STATUSES, node__in=subprojects.values("pk"))
             .select_related("node")
             .order_by("submitted_at", "id")
         )
@@ -99,8 +101,8 @@ def report_new(request, pk):
                 report = services.report_create(
                     actor=user, node=data.pop("project"), period=data.pop("period"), data=data
                 )
-            except ValidationError as exc:
-                form.errors_apply(validation_errors(exc))
+            except SERVICE_ERRORS as exc:  # what was typed, or a quarter the secretariat locked
+                form.errors_apply(service_errors(exc))
             else:
                 messages.success(request, _("Saved the %(period)s report as a draft.") % {"period": report.period})
                 if request.POST.get("action") == SUBMIT:
@@ -109,7 +111,7 @@ def report_new(request, pk):
                     )
                     form.full_clean()
                     if not _submit(request, form, report):
-                        return _report_response(request, report, form, status=400)
+                        return report_response(request, report, form, status=400)
                 return redirect("console:report", pk=report.pk)
     return render(
         request,
@@ -130,26 +132,47 @@ def report_page(request, pk):
         form.full_clean()
         if _save(request, form, report):
             return redirect("console:report", pk=report.pk)
-        return _report_response(request, report, form, status=400)
-    form = None
-    if "edit" in access.report_actions(user, report):
-        form = ReportForm(report=report, **_form_parts(user, report.node))
-    return _report_response(request, report, form)
+        return report_response(request, report, form, status=400)
+    return report_response(request, report)
 
 
-def _report_response(request, report, form, status=200):
+def report_response(request, report, form=None, *, status=200, file_form=None):
+    """The report's page: what it says (or, while the user may edit it, its form: ``form`` when bound), where
+    it is in the review chain and what the user may do with it now (``access.report_actions``), its
+    evidence files and its history."""
     user = request.user
+    actions = access.report_actions(user, report)
+    if form is None and "edit" in actions:
+        form = ReportForm(report=report, **_form_parts(user, report.node))
+    can_add_files = "edit" in actions and access.can_add_report_files(user, report)
+    if can_add_files and file_form is None:
+        file_form = EvidenceForm()
     context = {
         "report": report,
         "node": report.node,
         "form": form,
+        "actions": actions,
         "history": report_history(report=report) if access.can_see_report_history(user, report) else None,
-        "can_review": "accept" in access.report_actions(user, report),
-        "return_form": return_form(report),
+        "files": list(report_files(user=user, report=report)) if access.can_see_report_files(user, report) else None,
+        "file_form": file_form if can_add_files else None,
+        "return_form": return_form(report) if "return" in actions else None,
+        "reopen_form": reopen_form(report) if "reopen" in actions else None,
+        "withdraw_form": withdraw_form(report) if "withdraw" in actions else None,
+        "accepted_figures": _accepted_figures(report),
         "milestone_entries": report.milestone_entries.select_related("milestone"),
         "indicator_values": report.indicator_values.select_related("indicator"),
     }
     return render(request, "console/report.html", context, status=status)
+
+
+def _accepted_figures(report) -> list[tuple[str, object]]:
+    """A reopened report's figures as accepted: those in force until the correction is accepted."""
+    if not report.is_reopened or not report.accepted_content:
+        return []
+    return [
+        (capfirst(QuarterlyReport._meta.get_field(name).verbose_name), report.accepted_content.get(name))
+        for name in FIGURE_FIELDS
+    ]
 
 
 def _save(request, form, report) -> bool:

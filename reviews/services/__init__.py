@@ -1,5 +1,6 @@
 """Writes of the reviews app: quarterly reports, lag flags and their scan, notifications."""
 
+from .files import comment_file_add, report_file_add, report_file_remove
 from .flags import lag_flag_acknowledge, lag_flag_comment, lag_flag_resolve, lag_settings_update
 from .locks import lock_exception_grant, lock_exception_revoke, quarter_lock_create, quarter_lock_delete
 from .outbox import outbox_enqueue, outbox_relay
@@ -18,6 +19,9 @@ from .scan import ScanResult, lag_scan
 
 __all__ = [
     "ScanResult",
+    "comment_file_add",
+    "report_file_add",
+    "report_file_remove",
     "ensure_quarter_open",
     "lock_exception_grant",
     "lock_exception_revoke",

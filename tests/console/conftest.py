@@ -1,17 +1,22 @@
 """A small programme for the pages: one plan, two lead agencies (one with a sub-unit), a sub-project each and
-one more for the sub-unit, and a signed-in browser session per role."""
+one more for the sub-unit, and a signed-in browser session per role, the ministry reviewer of 數位發展部
+included; ``endorsing`` makes the plan's reports go through the ministry first (初核)."""
 
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from reviews.models import FlagStatus, LagRule, Severity
-from tests.accounts.factories import lead_user, reader_user, secretariat_user
+from accounts.models import Role
+from reviews import services
+from reviews.models import FlagStatus, LagRule, ReportStatus, Severity
+from reviews.periods import Quarter
+from tests.accounts.factories import UserFactory, lead_user, reader_user, secretariat_user
 from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, SubprojectFactory, make_tree
-from tests.reviews.factories import LagFlagFactory
+from tests.reviews.factories import DEFAULT_PERIOD, LagFlagFactory, LagSettingsFactory, report_in_status
 
 T0 = datetime.datetime(2025, 2, 1, 9, 0, tzinfo=datetime.UTC)
 
@@ -111,3 +116,73 @@ def other_lead(world):
 @pytest.fixture
 def reader(world):
     return signed_in(world.reader)
+
+
+@pytest.fixture
+def reviewer_user(world):
+    """The ministry reviewer (部會管考窗口) of 數位發展部: it endorses the reports of the ministry's and its
+    sub-unit's sub-projects, not 經濟部's."""
+    return UserFactory(username="console-reviewer", role=Role.REVIEWER, agency=world.agency)
+
+
+@pytest.fixture
+def reviewer(reviewer_user):
+    return signed_in(reviewer_user)
+
+
+@pytest.fixture
+def endorsing(world):
+    """The plan asks for the ministry's endorsement before the secretariat's review."""
+    return LagSettingsFactory(plan=world.plan, endorsement_required=True)
+
+
+def report_endorsed(*, node, reviewer, period: Quarter = DEFAULT_PERIOD, **content):
+    """A report of ``node`` submitted and endorsed by ``reviewer`` (the plan must ask for endorsement)."""
+    report = report_in_status(node=node, status=ReportStatus.SUBMITTED, period=period, **content)
+    return services.report_endorse(actor=reviewer, report=report, expected_version=report.version)
+
+
+def report_reopened(*, node, reason="預算執行數有誤，請更正", period: Quarter = DEFAULT_PERIOD, **content):
+    """An accepted report of ``node`` reopened by the secretariat for correction."""
+    report = report_in_status(node=node, status=ReportStatus.ACCEPTED, period=period, **content)
+    return services.report_reopen(
+        actor=secretariat_user(), report=report, expected_version=report.version, reason=reason
+    )
+
+
+def small_pdf(text: str = "GSTP") -> bytes:
+    """A small, real one-page PDF (a header, four objects, a cross-reference table and a trailer)."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    body = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    offsets = []
+    for number, content in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += f"{number} 0 obj\n".encode() + content + b"\nendobj\n"
+    xref = len(body)
+    body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return body
+
+
+def upload(name: str = "佐證資料.pdf", content: bytes | None = None) -> SimpleUploadedFile:
+    """A file as a browser uploads it: a small real PDF unless ``content`` is given."""
+    return SimpleUploadedFile(name, small_pdf() if content is None else content, content_type="application/pdf")
+
+
+@pytest.fixture
+def evidence_storage(settings, tmp_path):
+    """Uploaded files go to a directory of the test's own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    return tmp_path

@@ -2,15 +2,18 @@
 (usable from the keyboard, no script), ids are unique, charts have a name and a description, and a light
 is always a word as well as a colour."""
 
+import datetime
 import re
 from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
 
-from reviews.models import LagRule, ReportStatus, Severity
-from tests.console.conftest import make_flag
-from tests.reviews.factories import report_in_status
+from reviews.models import LagRule, QuarterLock, ReportStatus, Severity
+from reviews.periods import Quarter
+from reviews.services import files
+from tests.console.conftest import make_flag, report_endorsed, report_reopened, upload
+from tests.reviews.factories import LagSettingsFactory, report_in_status
 
 CONTROLS = {"input", "select", "textarea"}
 NOT_FIELDS = {"hidden", "submit", "button", "reset"}
@@ -179,3 +182,88 @@ def test_every_page_has_a_skip_link_and_a_main_landmark(secretariat):
     assert '<a class="skip-link" href="#main">' in html
     assert '<main id="main"' in html
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
+
+
+# --- the review chain's pages: the reviewer's queue and report page, withdrawal, reopening, files, locks
+
+
+@pytest.fixture
+def chain(world, reviewer_user, evidence_storage):
+    """Reports at each step of the chain, one with an evidence file, and a locked quarter with an exception."""
+    # accepted before the plan asked for the ministry's endorsement, as existing data is
+    reopened = report_reopened(node=world.unit_subproject, period=Quarter(2024, 2))
+    accepted = report_in_status(node=world.other_subproject, status=ReportStatus.ACCEPTED)
+    LagSettingsFactory(plan=world.plan, endorsement_required=True)
+    with_file = report_in_status(node=world.subproject, status=ReportStatus.DRAFT, period=Quarter(2024, 1))
+    files.report_file_add(actor=world.lead, report=with_file, upload=upload("第一季佐證.pdf"))
+    awaiting = report_in_status(node=world.unit_subproject, status=ReportStatus.SUBMITTED, period=Quarter(2024, 1))
+    submitted = report_in_status(node=world.subproject, status=ReportStatus.SUBMITTED, period=Quarter(2024, 2))
+    endorsed = report_endorsed(node=world.subproject, reviewer=reviewer_user, period=Quarter(2024, 3))
+    lock = QuarterLock.objects.create(plan=world.plan, year=2025, quarter=1, locked_by=world.secretariat)
+    lock.exceptions.create(node=world.subproject, expires_on=datetime.date(2099, 1, 1), granted_by=world.secretariat)
+    return {
+        "with_file": with_file,
+        "awaiting": awaiting,
+        "submitted": submitted,
+        "endorsed": endorsed,
+        "reopened": reopened,
+        "accepted": accepted,
+    }
+
+
+def chain_pages(chain):
+    return {
+        "reviewer": ["/review/", f"/reports/{chain['awaiting'].pk}/", f"/reports/{chain['with_file'].pk}/"],
+        "lead": [f"/reports/{chain['with_file'].pk}/", f"/reports/{chain['submitted'].pk}/", "/locks/"],
+        "secretariat": [
+            "/dashboard/",
+            "/locks/",
+            f"/reports/{chain['endorsed'].pk}/",
+            f"/reports/{chain['accepted'].pk}/",
+            f"/reports/{chain['accepted'].pk}/reopen/",
+            f"/reports/{chain['reopened'].pk}/",
+        ],
+    }
+
+
+@pytest.mark.parametrize("role", ["reviewer", "lead", "secretariat"])
+def test_the_review_chain_s_pages_pass_the_basics(request, chain, role):
+    client = request.getfixturevalue(role)
+    for path in chain_pages(chain)[role]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.content.decode()
+        check(html)
+        assert '<a class="skip-link" href="#main">' in html and '<main id="main"' in html, path
+
+
+def test_each_step_is_a_real_button_in_a_form_of_its_own(request, chain):
+    """Endorse, return, withdraw, reopen, add and remove a file: each a submit button in a form that posts to
+    its own address, so the keyboard alone takes every step, in the order the page reads."""
+    steps = {
+        ("reviewer", "awaiting"): ["endorse", "return"],
+        ("lead", "submitted"): ["withdraw"],
+        ("lead", "with_file"): ["remove-file"],
+        ("secretariat", "endorsed"): ["accept", "return"],
+        ("secretariat", "accepted"): ["reopen"],
+    }
+    for (role, report), actions in steps.items():
+        html = request.getfixturevalue(role).get(f"/reports/{chain[report].pk}/").content.decode()
+        positions = []
+        for action in actions:
+            button = re.search(
+                rf'<form method="post" action="[^"]+"[^>]*>(?:(?!</form>).)*?<button type="submit"[^>]*data-action="{action}"',
+                html,
+                re.S,
+            )
+            assert button, (role, report, action)
+            positions.append(button.start())
+        assert positions == sorted(positions), (role, report)
+    lead_page = request.getfixturevalue("lead").get(f"/reports/{chain['with_file'].pk}/").content.decode()
+    assert re.search(r'<label for="id_file"', lead_page) and 'enctype="multipart/form-data"' in lead_page
+
+
+def test_the_reviewer_s_menu_marks_its_page(reviewer, chain):
+    html = reviewer.get("/review/").content.decode()
+
+    assert 'href="/review/" aria-current="page"' in html

@@ -1,5 +1,7 @@
 """The review loop in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright against
-the live server.
+the live server. Two stories: a lagging sub-project's report returned, fixed and accepted, its flags then
+leaving the dashboard; and a report with a PDF carried through the whole chain (lead, ministry reviewer,
+secretariat), reopened, corrected and carried through again.
 
 A scan has flagged a sub-project whose latest quarterly report is missing (late report) and whose last
 milestone is overdue. Its lead files the report, the secretariat returns it with a reason, the lead fixes it
@@ -8,6 +10,7 @@ dashboard. Screenshots of the dashboard (laptop and phone) and of the sub-projec
 ``var/screenshots/``.
 """
 
+import contextlib
 import os
 import struct
 import threading
@@ -20,13 +23,13 @@ from django.conf import settings
 from django.db import connections
 
 from reviews import services
-from reviews.models import ACTIVE_STATUSES, LagFlag, LagRule
+from reviews.models import ACTIVE_STATUSES, LagFlag, LagRule, QuarterlyReport
 from reviews.periods import Quarter, today
 from tests.accounts.factories import UserFactory
-from tests.console.conftest import subproject
+from tests.console.conftest import small_pdf, subproject
 from tests.indicators.factories import IndicatorFactory
 from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, make_tree
-from tests.reviews.factories import report_in_status
+from tests.reviews.factories import LagSettingsFactory, report_in_status
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
@@ -142,13 +145,19 @@ def scene(transactional_db):
     return SimpleNamespace(node=node, late=late, flags=flags, milestone=last_milestone, indicator=indicator)
 
 
-@pytest.fixture
-def browser(scene, live_server):
+@contextlib.contextmanager
+def launched():
     with sync_api.sync_playwright() as playwright:
         args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def browser(scene, live_server):
+    with launched() as chromium:
+        yield chromium
 
 
 def sign_in(browser, live_server, username, **context):
@@ -261,3 +270,133 @@ def test_a_report_goes_round_the_review_loop_and_its_flags_leave_the_dashboard(b
     assert_png(SCREENSHOTS / "dashboard.png", min_width=1366)
     assert_png(SCREENSHOTS / "dashboard-phone.png", min_width=390)
     assert_png(SCREENSHOTS / "subproject.png", min_width=1366)
+
+
+# --- the review chain: lead, ministry reviewer (初核), secretariat (複核), reopened and round again -------------
+
+
+@pytest.fixture
+def chain_scene(transactional_db, settings, tmp_path):
+    """A plan whose reports go through the ministry before the secretariat; one sub-project of 數位發展部 that
+    owes the report of its first quarter; its lead, the ministry's reviewer and the secretariat."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    late = quarter_overdue()
+    plan = PlanFactory(code="smart-nation", name="智慧國家方案", start_year=late.year - 1, end_year=late.year + 1)
+    LagSettingsFactory(plan=plan, endorsement_required=True)
+    moda = AgencyFactory(name="數位發展部", short_name="數位部")
+    _, _, _, (node,) = make_tree(plan, lead_agency=moda)
+    node.title = "數位身分識別推動計畫"
+    node.start_date, node.end_date = late.start, late.next().next().end
+    node.save()
+    UserFactory(username="moda-lead", role="lead", agency=moda, password=PASSWORD)
+    UserFactory(username="moda-reviewer", role="reviewer", agency=moda, password=PASSWORD)
+    UserFactory(username="secretariat", role="secretariat", password=PASSWORD)
+    return SimpleNamespace(node=node, late=late)
+
+
+@pytest.fixture
+def chain_browser(chain_scene, live_server):
+    with launched() as chromium:
+        yield chromium
+
+
+def endorse_from_the_queue(reviewer, base, report_id):
+    """The reviewer finds the report on its page, opens it and endorses it, from the keyboard."""
+    expect = sync_api.expect
+    reviewer.goto(f"{base}/review/")
+    row = reviewer.locator(f"#report-{report_id}")
+    expect(row).to_be_visible()
+    row.locator('[data-action="open-report"]').click()
+    expect(reviewer.locator("#report-status")).to_have_attribute("data-status", "submitted")
+    reviewer.locator("#endorse-report").focus()
+    with reviewer.expect_navigation():
+        reviewer.keyboard.press("Enter")
+    expect(reviewer.locator("#report-status")).to_have_attribute("data-status", "endorsed")
+
+
+def accept_from_the_dashboard(desk, base, report_id):
+    expect = sync_api.expect
+    desk.goto(f"{base}/dashboard/#reviews")
+    row = desk.locator(f"#reviews #report-{report_id}")
+    expect(row.locator("[data-status]")).to_have_attribute("data-status", "endorsed")
+    with desk.expect_navigation():
+        row.locator('[data-action="accept"]').click()
+    expect(desk.locator(f"#report-{report_id}")).to_have_count(0)
+    desk.goto(f"{base}/reports/{report_id}/")
+    expect(desk.locator("#report-status")).to_have_attribute("data-status", "accepted")
+
+
+def test_a_report_with_a_pdf_goes_through_the_ministry_and_the_secretariat_twice(
+    chain_browser, live_server, chain_scene
+):
+    expect = sync_api.expect
+    base = live_server.url
+    node, late = chain_scene.node, str(chain_scene.late)
+    pdf = small_pdf("Q evidence")
+
+    # 1. The lead files the quarter's report, attaches a PDF and submits it.
+    lead = sign_in(chain_browser, live_server, "moda-lead", viewport={"width": 1280, "height": 900})
+    assert lead.url == f"{base}/agency/"
+    lead.locator(f'tr[data-project="{node.pk}"][data-period="{late}"] [data-action="file-report"]').click()
+    lead.locator("#id_planned_progress").fill("30")
+    lead.locator("#id_actual_progress").fill("30")
+    lead.locator("#id_budget_allocated").fill("1000000")
+    lead.locator("#id_budget_spent").fill("450000")
+    lead.locator("#id_achievements").fill("完成數位身分識別需求訪談")
+    lead.locator("#save-report").click()
+    expect(lead.locator("#report-status")).to_have_attribute("data-status", "draft")
+    report_url = lead.url
+    report_id = report_url.rstrip("/").rsplit("/", 1)[-1]
+    lead.locator("#id_file").set_input_files(
+        files=[{"name": "第一季執行成果.pdf", "mimeType": "application/pdf", "buffer": pdf}]
+    )
+    lead.locator("#add-file").click()
+    expect(lead.locator("#file-list")).to_contain_text("第一季執行成果.pdf")
+    lead.locator("#submit-report").click()
+    expect(lead.locator("#report-status")).to_have_attribute("data-status", "submitted")
+
+    # 2. The ministry's reviewer lands on what waits for its endorsement: the report, with its PDF.
+    reviewer = sign_in(chain_browser, live_server, "moda-reviewer", viewport={"width": 1280, "height": 900})
+    assert reviewer.url == f"{base}/review/"
+    row = reviewer.locator(f"#report-{report_id}")
+    expect(row).to_contain_text(node.title)
+    link = row.get_by_role("link", name="第一季執行成果.pdf")
+    href = link.get_attribute("href")
+    assert href.startswith(f"/api/v1/reports/{report_id}/files/")
+    download = reviewer.request.get(f"{base}{href}")  # the reviewer's own session, at the API
+    assert download.status == 200 and download.body() == pdf
+    endorse_from_the_queue(reviewer, base, report_id)
+    expect(reviewer.locator("#files")).to_contain_text("第一季執行成果.pdf")
+
+    # 3. The secretariat accepts it from its queue.
+    desk = sign_in(chain_browser, live_server, "secretariat", viewport={"width": 1366, "height": 900})
+    accept_from_the_dashboard(desk, base, report_id)
+
+    # 4. Then reopens it, saying why.
+    reason = "第一季經費執行數與會計報表不符，請更正"
+    desk.locator(f"#id_reopen-{report_id}-reason").fill(reason)
+    desk.locator("#reopen-report").click()
+    expect(desk.locator("#report-status")).to_have_attribute("data-status", "returned")
+    expect(desk.locator("#reopened")).to_be_visible()
+
+    # 5. The lead reads why, corrects the figure and submits again.
+    lead.goto(report_url)
+    expect(lead.locator("#reopen-reason")).to_contain_text(reason)
+    expect(lead.locator("#accepted-figures")).to_contain_text("450,000")
+    lead.locator("#id_budget_spent").fill("420000")
+    lead.locator("#submit-report").click()
+    expect(lead.locator("#report-status")).to_have_attribute("data-status", "submitted")
+
+    # 6. The reviewer endorses the correction, the secretariat accepts it: the report is no longer reopened.
+    endorse_from_the_queue(reviewer, base, report_id)
+    accept_from_the_dashboard(desk, base, report_id)
+    expect(desk.locator("#reopened")).to_have_count(0)
+    history = desk.locator("#history")
+    expect(history).to_contain_text("重新開啟")
+    expect(history).to_contain_text("新增佐證資料")
+    expect(history.get_by_text("初核通過", exact=True)).to_have_count(2)  # two endorsements, each named once
+    report = in_thread(QuarterlyReport.objects.get, pk=report_id)
+    assert (report.status, report.budget_spent, report.is_reopened) == ("accepted", Decimal("420000"), False)

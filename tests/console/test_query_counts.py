@@ -7,9 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reviews import services
-from reviews.models import LagRule, ReportStatus, Severity
+from reviews.models import LagRule, QuarterLock, ReportStatus, Severity
 from reviews.periods import Quarter
-from tests.console.conftest import make_flag, subproject
+from reviews.services import files
+from tests.console.conftest import make_flag, subproject, upload
 from tests.indicators.factories import IndicatorFactory
 from tests.projects.factories import MilestoneFactory
 from tests.reviews.factories import FlagCommentFactory, report_in_status
@@ -126,3 +127,47 @@ def test_plan_page(reader, world, django_assert_num_queries):
 
     with django_assert_num_queries(one):
         reader.get(f"/plans/{world.plan.pk}/")
+
+
+def test_reviewer_queue(reviewer, world, endorsing, evidence_storage, django_assert_num_queries):
+    def awaiting(node, period, with_files):
+        report = report_in_status(node=node, status=ReportStatus.DRAFT, period=period)
+        for number in range(with_files):
+            files.report_file_add(actor=world.lead, report=report, upload=upload(f"佐證 {number}.pdf"))
+            report.refresh_from_db()
+        services.report_submit(actor=world.lead, report=report, expected_version=report.version)
+
+    # given one report awaiting endorsement, with a file
+    awaiting(world.subproject, Quarter(2024, 1), 1)
+    one = queries(reviewer, "/review/")
+
+    # when there are many, under the ministry and its sub-unit, with files of their own
+    awaiting(world.unit_subproject, Quarter(2024, 1), 2)
+    for index in range(8):
+        node = subproject(world, f"子計畫 {index}", world.agency if index % 2 else world.sub_unit)
+        awaiting(node, Quarter(2024, 1 + index % 4), index % 3)
+
+    # then
+    with django_assert_num_queries(one):
+        response = reviewer.get("/review/")
+    html = response.content.decode()
+    assert html.count('data-action="open-report"') == 10
+    assert html.count('data-action="download"') == 1 + 2 + sum(index % 3 for index in range(8))
+
+
+def test_quarter_locks(secretariat, world, django_assert_num_queries):
+    def lock(year, quarter, exceptions):
+        made = QuarterLock.objects.create(plan=world.plan, year=year, quarter=quarter, locked_by=world.secretariat)
+        for index in range(exceptions):
+            node = subproject(world, f"例外子計畫 {year}Q{quarter}-{index}", world.other_agency)
+            made.exceptions.create(node=node, expires_on=datetime.date(2099, 1, 1), granted_by=world.secretariat)
+
+    lock(2024, 1, 1)
+    one = queries(secretariat, "/locks/")
+
+    for quarter in (2, 3, 4):
+        lock(2024, quarter, quarter)
+
+    with django_assert_num_queries(one):
+        response = secretariat.get("/locks/")
+    assert response.content.decode().count('data-action="revoke"') == 1 + 2 + 3 + 4

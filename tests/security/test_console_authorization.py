@@ -5,20 +5,34 @@ Each console page or action that names an object is the twin of an API endpoint:
 Its expected answer is not written a second time: it is read from the API's row (``test_authorization``'s
 matrix, or the quarterly-report matrix) and translated, so the two cannot drift: the console answers 404
 where the API does, 403 where the API does, a page (200) or a redirect after the action (302) where the API
-answers 2xx, and the sign-in page (302) where the API answers 401. A console route that names an object and
-is in neither table fails ``test_every_console_page_is_classified``.
+answers 2xx, and the sign-in page (302) where the API answers 401. Where the API answers 409 (a step the
+report's status does not allow), a button goes back to its page saying why (302) and a form's page answers 409
+itself; nothing changes. A console route that names an object and is in neither table fails
+``test_every_console_page_is_classified``; the evidence-file routes, whose API twins are in no table yet, are
+tried against the API live.
 
 Then the leak scan of the API, on the console: no page a role can open shows another agency's private texts.
 """
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
 
-from reviews.models import FlagComment, LagFlag, QuarterlyReport, ReportStatus
+from reviews.models import (
+    EvidenceFile,
+    FlagComment,
+    LagFlag,
+    LockException,
+    QuarterLock,
+    QuarterlyReport,
+    ReportStatus,
+)
 from reviews.periods import Quarter
+from reviews.services import files
+from tests.console.conftest import small_pdf
 from tests.reviews import test_report_permissions as report_matrix
-from tests.reviews.factories import report_in_status
+from tests.reviews.factories import lead_user_for, report_in_status
 
 from .conftest import IN_SCOPE, ROLES
 from .test_authorization import MATRIX
@@ -39,13 +53,37 @@ TWINS = {
     "report-accept@submitted": (("accept", ReportStatus.SUBMITTED), "POST"),
     "report-return@submitted": (("return", ReportStatus.SUBMITTED), "POST"),
     "report-new": (("create", "-"), "GET"),
+    # the review chain
+    "report@endorsed": (("detail", ReportStatus.ENDORSED), "GET"),
+    "report-withdraw@submitted": (("withdraw", ReportStatus.SUBMITTED), "POST"),
+    "report-withdraw@endorsed": (("withdraw", ReportStatus.ENDORSED), "POST"),
+    "report-endorse@submitted": (("endorse", ReportStatus.SUBMITTED), "POST"),
+    "report-endorse@draft": (("endorse", ReportStatus.DRAFT), "POST"),
+    "report-accept@endorsed": (("accept", ReportStatus.ENDORSED), "POST"),
+    "report-return@endorsed": (("return", ReportStatus.ENDORSED), "POST"),
+    "report-reopen@accepted": (("reopen", ReportStatus.ACCEPTED), "POST"),
+    "report-reopen@returned": (("reopen", ReportStatus.RETURNED), "POST"),
+    "lock-delete": ("DELETE lock-detail", "POST"),
+    "lock-exception-grant": ("POST lock-exceptions", "POST"),
+    "lock-exception-revoke": ("DELETE lock-exception-detail", "POST"),
 }
 BODIES = {
     "flag-resolve": {"resolve-{pk}-reason": "已改善"},
     "flag-comment": {"comment-{pk}-body": "請補充改善措施", "comment-{pk}-kind": "comment"},
     "report-return": {"return-{pk}-reason": "請補充預算執行說明"},
+    "report-withdraw": {"withdraw-{pk}-reason": "預算數填錯"},
+    "report-reopen": {"reopen-{pk}-reason": "第一季經費執行數有誤，請更正"},
+    # an exception for the sub-project the lock already lets in: granting it again moves its date
+    "lock-exception-grant": lambda lock: {
+        f"exception-{lock.pk}-project": lock.exceptions.get().node_id,
+        f"exception-{lock.pk}-expires_on": "2099-06-30",
+    },
 }
+# The console routes that refuse a step the status forbids on their form's page, with the API's status.
+FORM_PAGES = {"report-return", "report-reopen", "lock-exception-grant"}
 REPORT_ROWS = {tuple(cell.values[:4]): cell.values[4] for cell in report_matrix.CELLS}
+# Quarters of fresh reports: the plan's years but 2024 and 2025, where the world's reports and locks are.
+FRESH_PERIODS = [Quarter(year, quarter) for year in (2021, 2022, 2023) for quarter in (1, 2, 3, 4)]
 
 
 def _api_expected(twin, role, owner):
@@ -54,12 +92,14 @@ def _api_expected(twin, role, owner):
     return MATRIX[twin][(role, owner)]
 
 
-def console_expected(api_status: int, method: str) -> int:
+def console_expected(api_status: int, method: str, *, form_page: bool = False) -> int:
     """What the console answers where the API answers ``api_status``."""
     if api_status == 401:
         return 302  # to the sign-in page
     if api_status in (403, 404):
         return api_status
+    if api_status == 409:  # refused for the report's status: on the form's page, or back where it was taken
+        return 409 if form_page else 302
     assert 200 <= api_status < 300, api_status
     return 200 if method == "GET" else 302  # a page, or back to where the action was taken
 
@@ -69,7 +109,7 @@ def test_every_console_page_is_classified():
     for pattern in get_resolver("console.urls").url_patterns:
         if isinstance(pattern, URLPattern) and "<int:pk>" in str(pattern.pattern):
             named.add(pattern.name)
-    classified = {key.split("@")[0] for key in TWINS}
+    classified = {key.split("@")[0] for key in (*TWINS, *LIVE_TWINS)}
 
     assert named == classified
 
@@ -82,10 +122,20 @@ def _target(world, key, owner):
         return world.plan
     if name.startswith("flag-"):
         return world.flags[(owner, "open")]
-    if status == ReportStatus.SUBMITTED and name != "report":
-        # a fresh submitted report each time, so an accept or a return meets it as filed
-        return world.fresh_submitted(owner)
+    if name in ("lock-delete", "lock-exception-grant"):
+        return world.locks[owner]
+    if name == "lock-exception-revoke":
+        return world.lock_exceptions[owner]
+    if name != "report":
+        # a fresh report each time, so a step meets it as the matrix's row has it
+        return world.fresh(owner, status)
     return world.report(owner, status)
+
+
+def _url(name, target):
+    if isinstance(target, LockException):
+        return reverse(f"console:{name}", kwargs={"pk": target.lock_id, "exception_pk": target.pk})
+    return reverse(f"console:{name}", kwargs={"pk": target.pk})
 
 
 def _state(target):
@@ -95,6 +145,13 @@ def _state(target):
     if isinstance(target, QuarterlyReport):
         stored = QuarterlyReport.objects.get(pk=target.pk)
         return stored.status, stored.version
+    if isinstance(target, QuarterLock | LockException):
+        model = type(target)
+        return model.objects.filter(pk=target.pk).exists(), list(
+            LockException.objects.filter(lock_id=getattr(target, "lock_id", target.pk)).values_list(
+                "node_id", "expires_on"
+            )
+        )
     return None
 
 
@@ -114,15 +171,14 @@ def console_for(client_for):
 
 @pytest.fixture
 def fresh_world(world):
-    """The world, and a way to file a new submitted report of an owner's sub-project (2021Q1, 2021Q2, ...)."""
+    """The world, and a way to file a new report of an owner's sub-project in a status (2021Q1, 2021Q2, ...)."""
     filed = dict.fromkeys(OWNERS, 0)
 
-    def fresh_submitted(owner):
+    def fresh(owner, status):
         index, filed[owner] = filed[owner], filed[owner] + 1
-        period = Quarter(2021 + index // 4, 1 + index % 4)
-        return report_in_status(node=world.nodes[owner], status=ReportStatus.SUBMITTED, period=period)
+        return report_in_status(node=world.nodes[owner], status=status, period=FRESH_PERIODS[index])
 
-    world.fresh_submitted = fresh_submitted
+    world.fresh = fresh
     return world
 
 
@@ -135,13 +191,16 @@ def test_console_answers_as_the_api_does(console_for, fresh_world, key):
         client = console_for(role)
         for owner in OWNERS:
             target = _target(fresh_world, key, owner)
-            expected = console_expected(_api_expected(twin, role, owner), method)
-            url = reverse(f"console:{name}", kwargs={"pk": target.pk})
+            api_status = _api_expected(twin, role, owner)
+            expected = console_expected(api_status, method, form_page=name in FORM_PAGES)
+            url = _url(name, target)
             before = _state(target)
             if method == "GET":
                 response = client.get(url)
             else:
-                body = {field.format(pk=target.pk): value for field, value in BODIES.get(name, {}).items()}
+                body = BODIES.get(name, {})
+                body = body(target) if callable(body) else body
+                body = {field.format(pk=target.pk): value for field, value in body.items()}
                 if isinstance(target, QuarterlyReport):
                     body["version"] = target.version
                 response = client.post(url, body)
@@ -151,10 +210,91 @@ def test_console_answers_as_the_api_does(console_for, fresh_world, key):
                 not response["Location"].startswith(reverse("console:login")) or _state(target) != before
             ):
                 wrong.append(f"anonymous on {owner}'s: not sent to sign in, or something changed")
-            elif expected in (403, 404) and before is not None and _state(target) != before:
+            elif api_status >= 400 and before is not None and _state(target) != before:
                 wrong.append(f"{role} on {owner}'s: refused, but changed it")
-            elif expected == 302 and role != "anonymous" and method == "POST" and _state(target) == before:
+            elif api_status < 300 and method == "POST" and _state(target) == before:
                 wrong.append(f"{role} on {owner}'s: redirected, but did nothing")
+
+    assert not wrong, "\n".join(wrong)
+
+
+# --------------------------------------------------------------------------- evidence files, tried live
+#
+# The API's evidence-file endpoints are in neither table yet: for each role and owner, the API endpoint is
+# called on a draft report (with a file, to remove one) and the console route on another draft in the same
+# state, and the console must answer what ``console_expected`` makes of the API's answer. A draft a call
+# changed is replaced by a fresh one before the next role tries.
+
+LIVE_TWINS = {
+    "report-file-add@draft": ("POST", "/api/v1/reports/{pk}/files/", "/reports/{pk}/files/"),
+    "report-file-remove@draft": ("DELETE", "/api/v1/reports/{pk}/files/{file}/", "/reports/{pk}/files/{file}/remove/"),
+}
+
+
+def _pdf():
+    return SimpleUploadedFile("佐證資料.pdf", small_pdf(), content_type="application/pdf")
+
+
+def _fresh_draft(world, owner, *, with_file):
+    report = world.fresh(owner, ReportStatus.DRAFT)
+    values = {"pk": report.pk, "file": None}
+    if with_file:
+        values["file"] = files.report_file_add(actor=lead_user_for(report.node), report=report, upload=_pdf()).pk
+    return values
+
+
+def _draft_state(values):
+    report = QuarterlyReport.objects.get(pk=values["pk"])
+    return report.version, EvidenceFile.objects.filter(report=report).count()
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files go to a directory of the test's own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+
+
+@pytest.mark.parametrize("key", list(LIVE_TWINS))
+def test_the_evidence_file_routes_answer_as_the_api_does(client_for, console_for, fresh_world, media, key):
+    method, api_path, console_path = LIVE_TWINS[key]
+    with_file = "{file}" in api_path
+    wrong = []
+    for owner in OWNERS:
+        api_values = _fresh_draft(fresh_world, owner, with_file=with_file)
+        console_values = _fresh_draft(fresh_world, owner, with_file=with_file)
+        for role in sorted(ROLES, key=lambda role: role == "secretariat"):
+            # over the API
+            before = _draft_state(api_values)
+            url = api_path.format(**api_values)
+            api = client_for(role)
+            if method == "POST":
+                api_status = api.post(url, {"file": _pdf()}, format="multipart").status_code
+            else:
+                api_status = api.delete(url).status_code
+            if _draft_state(api_values) != before:
+                api_values = _fresh_draft(fresh_world, owner, with_file=with_file)
+            expected = console_expected(api_status, "POST", form_page=method == "POST")
+
+            # on the console
+            before = _draft_state(console_values)
+            body = {"version": QuarterlyReport.objects.get(pk=console_values["pk"]).version}
+            if method == "POST":
+                body["file"] = _pdf()
+            response = console_for(role).post(console_path.format(**console_values), body)
+            changed = _draft_state(console_values) != before
+            if changed:
+                console_values = _fresh_draft(fresh_world, owner, with_file=with_file)
+            if response.status_code != expected:
+                wrong.append(f"{role} on {owner}'s: API {api_status}, console {response.status_code} (not {expected})")
+            elif changed is not (200 <= api_status < 300):
+                wrong.append(
+                    f"{role} on {owner}'s: API {api_status}, the console {'did' if changed else 'did not'} act"
+                )
+            elif role == "anonymous" and not response["Location"].startswith(reverse("console:login")):
+                wrong.append(f"anonymous on {owner}'s: not sent to sign in")
 
     assert not wrong, "\n".join(wrong)
 
@@ -172,7 +312,8 @@ def _pages(world):
     for agency in world.agencies.values():
         pages.append(f"/agency/?agency={agency.pk}")
     for report in world.reports.values():
-        pages += [f"/reports/{report.pk}/", f"/reports/{report.pk}/return/"]
+        pages += [f"/reports/{report.pk}/", f"/reports/{report.pk}/return/", f"/reports/{report.pk}/reopen/"]
+    pages += ["/review/", "/locks/"]
     for flag in world.flags.values():
         pages += [f"/flags/{flag.pk}/resolve/", f"/flags/{flag.pk}/comment/"]
     return pages
