@@ -124,6 +124,17 @@ def role_client(request):
 
 
 @pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files go under a var/ of the test's own, as they go under var/media on a machine."""
+    root = tmp_path / "var" / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
+    }
+    return root
+
+
+@pytest.fixture
 def connection_is_postgres():
     return connection.vendor == "postgresql"
 

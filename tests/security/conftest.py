@@ -29,7 +29,7 @@ def service_client(db):
 
 
 @pytest.fixture
-def world(agency, unit, other_agency):  # noqa: F811
+def world(agency, unit, other_agency, media):  # noqa: F811
     return build_world(agency=agency, unit=unit, other_agency=other_agency)
 
 

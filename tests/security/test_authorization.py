@@ -17,10 +17,22 @@ import json
 import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from indicators.models import IndicatorActual
-from reviews.models import FlagComment, FlagStatus, LagFlag, LockException, QuarterLock, QuarterlyReport, ReportStatus
+from reviews.models import (
+    EvidenceFile,
+    FlagComment,
+    FlagStatus,
+    LagFlag,
+    LockException,
+    QuarterLock,
+    QuarterlyReport,
+    ReportEvent,
+    ReportStatus,
+)
 from tests.reviews import test_report_permissions as report_matrix
+from tests.reviews.evidence_samples import pdf
 
 from .conftest import IN_SCOPE, ROLES
 from .endpoints import api_endpoints, collection_reads, object_endpoints
@@ -68,6 +80,16 @@ COVERED_BY_REPORT_MATRIX = {
     "POST report-accept": "accept",
     "POST report-reopen": "reopen",
 }
+# The evidence files of reports and flag comments: ``test_evidence_files`` below, by the scope of each role.
+COVERED_BY_FILE_RULES = {
+    "GET report-files",
+    "POST report-files",
+    "GET report-file",
+    "DELETE report-file",
+    "GET flag-comment-files",
+    "POST flag-comment-files",
+    "GET flag-comment-file",
+}
 # Endpoints whose path parameter names no object.
 NOT_AN_OBJECT = {
     "GET export": "names the collection to export; every export is searched for leaks below",
@@ -106,7 +128,12 @@ def _endpoint_key(endpoint):
 
 def test_every_object_endpoint_is_classified():
     object_keys = {_endpoint_key(endpoint) for endpoint in object_endpoints()}
-    classified = {key.split("@")[0] for key in MATRIX} | set(COVERED_BY_REPORT_MATRIX) | set(NOT_AN_OBJECT)
+    classified = (
+        {key.split("@")[0] for key in MATRIX}
+        | set(COVERED_BY_REPORT_MATRIX)
+        | COVERED_BY_FILE_RULES
+        | set(NOT_AN_OBJECT)
+    )
 
     assert object_keys - classified == set(), "place these endpoints in the matrix"
     assert classified - object_keys == set(), "these endpoints are gone: take them out of the matrix"
@@ -237,6 +264,94 @@ def test_object_access(client_for, world, key):
                 wrong.append(f"{role} on {owner}'s: expected {expected}, got {problem}")
 
     assert not wrong, "\n".join(wrong)
+
+
+# --------------------------------------------------------------------------- evidence files
+#
+# Who sees a report's files, and a flag comment's: the secretariat, the sub-project's leads and its ministry's
+# reviewers (``IN_SCOPE``); for anyone else every file URL is a 404, also on an accepted report or a flag that
+# they may read. Of those who see them, only the sub-project's leads add and remove a report's files (a draft's),
+# and only a comment's author (none of these roles here) adds to a comment.
+
+
+def _file_answers(client, world, owner):
+    files = world.files
+    draft, accepted = files[(owner, "draft")].report, files[(owner, "accepted")].report
+    comment = files[(owner, "comment")].comment
+    comment_files = f"/api/v1/flags/{comment.flag_id}/comments/{comment.pk}/files/"
+
+    def upload():
+        return {"file": SimpleUploadedFile("佐證.pdf", pdf("upload"), content_type="application/pdf")}
+
+    return {
+        "GET report-files": client.get(f"/api/v1/reports/{accepted.pk}/files/").status_code,
+        "GET report-file": client.get(
+            f"/api/v1/reports/{accepted.pk}/files/{files[(owner, 'accepted')].pk}/"
+        ).status_code,
+        "GET report-files@draft": client.get(f"/api/v1/reports/{draft.pk}/files/").status_code,
+        "GET flag-comment-files": client.get(comment_files).status_code,
+        "GET flag-comment-file": client.get(f"{comment_files}{files[(owner, 'comment')].pk}/").status_code,
+        "POST flag-comment-files": client.post(comment_files, upload(), format="multipart").status_code,
+        "POST report-files": client.post(
+            f"/api/v1/reports/{draft.pk}/files/", upload(), format="multipart"
+        ).status_code,
+        "DELETE report-file": client.delete(
+            f"/api/v1/reports/{draft.pk}/files/{files[(owner, 'draft')].pk}/"
+        ).status_code,
+    }
+
+
+def _files_expected(role, owner):
+    if role == "anonymous":
+        return dict.fromkeys(_FILE_KEYS, 401)
+    sees = owner in IN_SCOPE[role]
+    leads = sees and role.startswith("lead")
+    seen = 200 if sees else 404
+    return {
+        "GET report-files": seen,
+        "GET report-file": seen,
+        "GET report-files@draft": seen,
+        "GET flag-comment-files": seen,
+        "GET flag-comment-file": seen,
+        "POST flag-comment-files": 403 if sees else 404,
+        "POST report-files": 201 if leads else 403 if sees else 404,
+        "DELETE report-file": 204 if leads else 403 if sees else 404,
+    }
+
+
+_FILE_KEYS = (
+    "GET report-files",
+    "GET report-file",
+    "GET report-files@draft",
+    "GET flag-comment-files",
+    "GET flag-comment-file",
+    "POST flag-comment-files",
+    "POST report-files",
+    "DELETE report-file",
+)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_evidence_files(client_for, world, role):
+    client = client_for(role)
+    counts = (EvidenceFile.objects.count(), ReportEvent.objects.count())
+    wrong = []
+    for owner in OWNERS:
+        answers, expected = _file_answers(client, world, owner), _files_expected(role, owner)
+        wrong += [
+            f"{key} on {owner}'s: expected {expected[key]}, got {answers[key]}"
+            for key in _FILE_KEYS
+            if answers[key] != expected[key]
+        ]
+
+    assert not wrong, "\n".join(wrong)
+    added = sum(1 for owner in OWNERS if _files_expected(role, owner)["POST report-files"] == 201)
+    # each upload added a file and an event, each removal took one file away and added an event
+    assert (EvidenceFile.objects.count(), ReportEvent.objects.count()) == (counts[0], counts[1] + 2 * added)
+
+
+def test_the_file_rules_cover_every_file_endpoint():
+    assert {key.split("@")[0] for key in _FILE_KEYS} == COVERED_BY_FILE_RULES
 
 
 # --------------------------------------------------------------------------- nothing leaks

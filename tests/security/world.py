@@ -4,7 +4,8 @@ Agencies: A = 數位發展部, U = its sub-unit 數位發展部數位產業署, 
 Each of A, U and B leads one sub-project, which has a milestone, an indicator, a report in every status
 (2024Q1 draft, Q2 submitted, Q3 returned, Q4 accepted, 2025Q1 endorsed: the plan asks for the ministry's
 endorsement) and two flags (one open with a comment, one resolved with a reason). The last three quarters
-are locked, each with an exception for one sub-project. Every text that only its own agency and the secretariat may read carries a marker,
+are locked, each with an exception for one sub-project. Each draft and accepted report has an evidence file, and
+each open flag's comment one. Every text that only its own agency and the secretariat may read carries a marker,
 ``secret_marker(owner, what)``, so a test can search any answer for it.
 
 ``build_world`` is plain code (no pytest), so the fuzzing command builds the same world as the tests; it builds
@@ -12,10 +13,13 @@ through the apps' factories (``tests/<app>/factories.py``).
 """
 
 import datetime
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from accounts.models import Role, User
@@ -24,6 +28,7 @@ from indicators.models import Indicator
 from projects.models import Agency, Milestone, Plan, PlanNode
 from reviews.models import (
     CommentKind,
+    EvidenceFile,
     FlagResolution,
     FlagStatus,
     LagFlag,
@@ -34,9 +39,11 @@ from reviews.models import (
     ReportStatus,
 )
 from reviews.periods import Quarter
+from reviews.services.files import comment_file_add, report_file_add
 from tests.accounts.factories import UserFactory, secretariat_user
 from tests.indicators.factories import IndicatorFactory
 from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, SubprojectFactory, make_tree
+from tests.reviews.evidence_samples import pdf
 from tests.reviews.factories import (
     FlagCommentFactory,
     LagFlagFactory,
@@ -90,6 +97,7 @@ class World:
     flags: dict[tuple[str, str], LagFlag]
     locks: dict[str, QuarterLock]
     lock_exceptions: dict[str, LockException]
+    files: dict[tuple[str, str], EvidenceFile]  # (owner, "draft" | "accepted" | "comment")
 
     def report(self, owner: str, status: str) -> QuarterlyReport:
         return self.reports[(owner, status)]
@@ -166,6 +174,18 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
             resolution_reason=secret_marker(owner, "flag-resolution"),
             evidence={"rule": LagRule.BUDGET_EXECUTION, "period": "2024Q2", "execution_rate": "70"},
         )
+    files = {}
+    for owner, node in nodes.items():
+        lead = lead_user_for(node)
+        draft = reports[(owner, ReportStatus.DRAFT)]
+        upload = SimpleUploadedFile(f"{owner} 查核點佐證.pdf", pdf(f"{owner} draft"), content_type="application/pdf")
+        files[(owner, "draft")] = report_file_add(actor=lead, report=draft, upload=upload)
+        reports[(owner, ReportStatus.DRAFT)] = QuarterlyReport.objects.get(pk=draft.pk)  # a file bumps its version
+        files[(owner, "accepted")] = _frozen_file(reports[(owner, ReportStatus.ACCEPTED)], lead, owner)
+        comment = flags[(owner, "open")].comments.get()
+        upload = SimpleUploadedFile(f"{owner} 改善計畫.pdf", pdf(f"{owner} plan"), content_type="application/pdf")
+        files[(owner, "comment")] = comment_file_add(actor=lead, comment=comment, upload=upload)
+
     locks, lock_exceptions = {}, {}
     for owner, period in LOCKED_PERIODS.items():
         locks[owner] = QuarterLock.objects.create(
@@ -187,7 +207,25 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
         flags=flags,
         locks=locks,
         lock_exceptions=lock_exceptions,
+        files=files,
     )
+
+
+def _frozen_file(report: QuarterlyReport, lead, owner: str) -> EvidenceFile:
+    """A file an accepted report had when it was endorsed (written directly: files are added to drafts only)."""
+    content = pdf(f"{owner} accepted")
+    evidence = EvidenceFile(
+        report=report,
+        name=f"{owner} 驗收紀錄.pdf",
+        size=len(content),
+        content_type="application/pdf",
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=lead,
+        frozen_at=report.endorsed_at or report.accepted_at,
+    )
+    evidence.content.save("accepted.pdf", ContentFile(content), save=False)
+    evidence.save()
+    return evidence
 
 
 def _report_content(owner, status, milestone, indicator) -> dict:
