@@ -1,6 +1,11 @@
 from pathlib import Path
 
 import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from accounts.services import token_issue
+from tests.accounts.factories import UserFactory
 
 
 @pytest.fixture
@@ -12,3 +17,21 @@ def media(settings, tmp_path) -> Path:
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
     }
     return root
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def reviewer_client(agency):
+    """The reviewer of the sub-project's ministry (部會管考窗口)."""
+    return client_for(UserFactory(username="moda-reviewer", role=Role.REVIEWER, agency=agency))
+
+
+@pytest.fixture
+def other_reviewer_client(other_agency):
+    return client_for(UserFactory(username="moea-reviewer", role=Role.REVIEWER, agency=other_agency))
