@@ -6,9 +6,12 @@ import csv
 import io
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
 from reviews import services
 from reviews.models import EvidenceFile, QuarterlyReport
 from tests.accounts.factories import secretariat_user
@@ -129,3 +132,18 @@ def test_the_export_costs_the_same_queries_for_one_report_with_files_and_for_man
     assert [bool(row["files"]) for row in one_rows] == [True, False, False]
     assert [row["files"].count("\n") + 1 for row in many_rows] == [1, 2, 2]
     assert many == one
+
+
+def test_the_secretariat_sees_a_reports_files_in_the_admin(accepted_with_file, capsys):
+    report, file_id = accepted_with_file
+    evidence = EvidenceFile.objects.get(pk=file_id)
+    call_command("create_account", "officer", "--role", "secretariat", "--password", "a long passphrase 2025")
+    client = Client()
+    client.force_login(User.objects.get(username="officer"))
+
+    page = client.get(f"/admin/reviews/quarterlyreport/{report.pk}/change/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert evidence.name in html and evidence.sha256 in html
+    assert client.get("/admin/reviews/evidencefile/").status_code == 404  # shown with its report, not on its own
