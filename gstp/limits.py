@@ -6,8 +6,8 @@ Django reading at most one byte past the limit. DRF reads a JSON body straight f
 never checks the limit itself, so this is the only place it is enforced for the API.
 
 An upload endpoint takes more: its handler, marked with ``large_body``, says how much, and a body past
-that is refused the same way, naming the field the file comes in. It must announce its length
-(``Content-Length``), or it gets 411: such a body is never read into memory to be measured.
+that is refused the same way, naming the field the file comes in. A body past the general limit must
+announce its length (``Content-Length``), or it gets 411: it is never read into memory to be measured.
 
 When Django's own parsing gives up (``RequestDataTooBig``, ``TooManyFieldsSent``) the answer is JSON
 too: from a view through ``process_exception``, from elsewhere through ``bad_request`` (handler400).
@@ -103,12 +103,14 @@ class RequestSizeLimitMiddleware:
                 if length > large.limit():
                     return request_too_large(large.limit(), large.field)
         elif request.method in BODY_METHODS:
-            if _large_body(request) is not None:
-                return error_response(_("Send the upload with a Content-Length header."), "length_required", 411)
             # No Content-Length: Django reads at most one byte past the limit and raises if there is more.
             try:
                 body = request.body
             except RequestDataTooBig:
+                if _large_body(request) is not None:
+                    return error_response(
+                        _("Send an upload this large with a Content-Length header."), "length_required", 411
+                    )
                 return request_too_large()
             if body:
                 # DRF parses a body only when Content-Length announces one.

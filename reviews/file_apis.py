@@ -86,6 +86,7 @@ UPLOAD_RESPONSES = {
             "The report is not a draft or returned, its quarter is locked, or the same Idempotency-Key is in flight."
         )
     ),
+    411: OpenApiResponse(description=_("A body past 1 MiB sent without Content-Length (chunked).")),
     412: OpenApiResponse(description=_("If-Match is stale.")),
     413: OpenApiResponse(
         description=_("The file, or the report's files together, would pass the server's limit; nothing is stored.")
@@ -277,7 +278,7 @@ class CommentFilesView(APIView):
         request={"multipart/form-data": FileUploadSerializer},
         responses={
             201: EvidenceFileSerializer,
-            **{code: UPLOAD_RESPONSES[code] for code in (400, 404, 413, 422)},
+            **{code: UPLOAD_RESPONSES[code] for code in (400, 404, 411, 413, 422)},
             403: OpenApiResponse(description=_("You may see the thread, but the comment is not yours.")),
             409: OpenApiResponse(description=_("The same Idempotency-Key is in flight.")),
         },

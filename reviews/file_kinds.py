@@ -1,7 +1,7 @@
 """What kind of file an evidence upload is, judged by its content: never by its name's extension, nor by the
 Content-Type the client sent.
 
-libmagic (``file``'s own library, through python-magic) names the kind from the first bytes. Three kinds
+libmagic (``file``'s own library, through python-magic) names the kind from the content. Three kinds
 need a closer look than that:
 
 - A ZIP may be an Office Open XML document (its ``[Content_Types].xml`` names the main part), an
@@ -22,6 +22,7 @@ import zipfile
 from dataclasses import dataclass
 
 import magic
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 PDF = "application/pdf"
@@ -73,7 +74,7 @@ _OOXML_MAIN_PARTS = {
     b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": PPTX,
 }
 _ODF_TYPES = frozenset({ODT, ODS, ODP})
-# libmagic reads this much of a file at most (its own default); so do we.
+# What libmagic is given of a file that is not on disk, at least: its own default read.
 HEAD_BYTES = 1024 * 1024
 # An entry's content read from inside a ZIP, at most: a compressed bomb stops here.
 _ENTRY_BYTES = 256 * 1024
@@ -92,7 +93,7 @@ class Inspection:
 def inspect_upload(upload) -> Inspection:
     """Read ``upload`` (a Django ``File``) in chunks, once for libmagic's head and once whole for its hash
     (and, for text, its encoding): a 20 MiB file is never held in memory at once."""
-    named = magic.from_buffer(_head(upload), mime=True)
+    named = _libmagic_kind(upload)
     digest, size = hashlib.sha256(), 0
     text = _TextCheck() if named in _TEXT else None
     for chunk in upload.chunks():
@@ -111,13 +112,25 @@ def inspect_upload(upload) -> Inspection:
     return Inspection(content_type=content_type, size=size, sha256=digest.hexdigest())
 
 
+def _libmagic_kind(upload) -> str:
+    """libmagic's answer, from the file itself where Django spooled the upload to disk (an older Office file's
+    directory may lie anywhere in it, and libmagic reads what it needs from the file), else from its head."""
+    temporary_file_path = getattr(upload, "temporary_file_path", None)
+    if temporary_file_path is not None:
+        return magic.from_file(temporary_file_path(), mime=True)
+    return magic.from_buffer(_head(upload), mime=True)
+
+
 def _head(upload) -> bytes:
+    """The first bytes of an upload held in memory: all of it up to FILE_UPLOAD_MAX_MEMORY_SIZE (it is in
+    memory already), at least ``HEAD_BYTES`` of anything else."""
+    limit = max(HEAD_BYTES, settings.FILE_UPLOAD_MAX_MEMORY_SIZE or 0)
     upload.seek(0)
     parts, length = [], 0
     for chunk in upload.chunks():
-        parts.append(chunk[: HEAD_BYTES - length])
+        parts.append(chunk[: limit - length])
         length += len(parts[-1])
-        if length >= HEAD_BYTES:
+        if length >= limit:
             break
     upload.seek(0)
     return b"".join(parts)

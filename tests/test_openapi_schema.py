@@ -119,10 +119,20 @@ def test_a_readers_and_the_secretariats_flags_match_the_flag_schema(schema, secr
         assert_valid(schema, documented, answer, f"GET {flags}")
 
 
+# The uploads of evidence files: multipart/form-data with a binary `file`.
+UPLOADS = {("/api/v1/reports/{id}/files/", "post"), ("/api/v1/flags/{id}/comments/{comment_id}/files/", "post")}
+
+
 def test_request_bodies_are_json_and_report_answers_document_their_etag(schema):
-    bodies = [operation["requestBody"] for _, _, operation in operations(schema) if "requestBody" in operation]
+    bodies = {(path, method): op["requestBody"] for path, method, op in operations(schema) if "requestBody" in op}
     assert len(bodies) >= 6  # filing, editing and returning reports, resolving, commenting, actuals
-    assert all(set(body["content"]) == {"application/json"} for body in bodies)
+    assert all(set(body["content"]) == {"application/json"} for key, body in bodies.items() if key not in UPLOADS)
+    for key in UPLOADS:
+        (form,) = bodies[key]["content"].values()
+        assert set(bodies[key]["content"]) == {"multipart/form-data"}, key
+        upload = schema["components"]["schemas"][form["schema"]["$ref"].rsplit("/", 1)[-1]]
+        assert upload["properties"]["file"] == {"type": "string", "format": "binary"}, key
+        assert upload["required"] == ["file"], key
     report_operations = [
         ("/api/v1/reports/", "post", "201"),
         ("/api/v1/reports/{id}/", "get", "200"),
