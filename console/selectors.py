@@ -59,13 +59,11 @@ def flag_queue(*, user):
 
 
 def review_queue(*, user) -> QuerySet[QuarterlyReport]:
-    """Submitted reports waiting for review, the longest waiting first."""
-    return (
-        access.reports_for(user)
-        .filter(status=ReportStatus.SUBMITTED)
-        .select_related("node", "node__plan")
-        .order_by("submitted_at", "id")
-    )
+    """What waits for the user's review (``reviews.selectors.review_queue``), the longest waiting first;
+    nothing for a user without a review queue."""
+    if not access.can_see_review_queue(user):
+        return QuarterlyReport.objects.none()
+    return reviews_selectors.review_queue(user=user).select_related("node__plan")
 
 
 def with_agencies_of_subprojects(page: Page) -> Page:
