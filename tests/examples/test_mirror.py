@@ -64,12 +64,12 @@ def test_the_mirror_is_exact_and_then_syncs_only_changes(live_server, tmp_path):
     assert first["reports"] == (QuarterlyReport.objects.filter(status=ReportStatus.ACCEPTED).count(), 0)
     assert_mirror_equals_gstp(live_server.url, key, db_path)
 
-    # when a title changes, a milestone goes, and a submitted report is accepted and its sub-project scanned
+    # when a title changes, a milestone goes, and an endorsed report is accepted and its sub-project scanned
     renamed = PlanNode.objects.get(title="超高速寬頻網路普及")
     renamed.title = "超高速寬頻網路普及（修訂）"
     renamed.save()
     Milestone.objects.filter(node__title="5G 行動寬頻網路普及", title="試營運").delete()
-    report = QuarterlyReport.objects.filter(status=ReportStatus.SUBMITTED).order_by("pk").first()
+    report = QuarterlyReport.objects.filter(status=ReportStatus.ENDORSED).order_by("pk").first()
     services.report_accept(
         actor=User.objects.get(username="secretariat"), report=report, expected_version=report.version
     )
