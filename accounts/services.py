@@ -29,10 +29,13 @@ def account_create_or_update(
     password: str | None = None,
     email: str = "",
     validate_password: bool = True,
+    can_sign_in: bool = True,
 ) -> tuple[User, str | None]:
     """Create the account, or update its role and agency; returns (user, the password set, if one was generated).
 
     A given password must pass the password validators unless ``validate_password`` is off (demo accounts).
+    Without a password and with ``can_sign_in`` off, the account has no usable password: it stands in the
+    records (the demo's other agencies) and never signs in.
     """
     user = User.objects.select_for_update().filter(username=username).first() or User(username=username)
     user.role = role
@@ -45,6 +48,8 @@ def account_create_or_update(
         if validate_password:
             password_validation.validate_password(password, user)
         user.set_password(password)
+    elif not can_sign_in:
+        user.set_unusable_password()
     elif user.pk is None or not user.has_usable_password():
         generated = secrets.token_urlsafe(12)
         user.set_password(generated)

@@ -245,6 +245,8 @@ LOGOUT_REDIRECT_URL = "/api/v1/"
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+# Stored files (evidence files) on the default storage: a folder under var/ unless told otherwise.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -2,23 +2,41 @@
 and every demo lead has a quarter to file, whatever the day it is loaded."""
 
 import datetime
+import functools
+import hashlib
 import io
+import itertools
 import re
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.access import Capability, endorses_for_ministry, oversees, reviewing_agency, users_with
 from accounts.models import User
 from accounts.services import token_issue
+from gstp.exceptions import InvalidTransition
+from projects.access import leads_node, reviews_node
 from projects.models import Milestone, Plan, PlanNode
+from reviews import services
 from reviews.demo import demo_calendar
-from reviews.models import LagFlag, QuarterlyReport, ReportEvent, ReportStatus
+from reviews.models import (
+    EvidenceFile,
+    LagFlag,
+    LagSettings,
+    QuarterLock,
+    QuarterlyReport,
+    ReportEvent,
+    ReportStatus,
+)
+from reviews.models.reports import CONTENT_FIELDS
 from reviews.periods import Quarter, today
 
 DEMO_LEADS = ["moda-lead", "moea-lead", "moe-lead", "nstc-lead", "moi-lead"]
@@ -26,7 +44,8 @@ EVERY_RULE_BUT_SLIPPAGE = {"late_report", "milestone_overdue", "progress_gap", "
 
 
 @pytest.fixture
-def demo(db):
+def demo(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # the demo's evidence files, alone in their folder
     call_command("seed_demo", stdout=io.StringIO())
 
 
@@ -66,22 +85,31 @@ def test_the_calendar_counts_eight_quarters_back_and_runs_on_past_the_next(day, 
     assert Quarter.containing(day).next() <= calendar.last
 
 
-def test_latest_quarter_has_drafts_a_review_queue_and_returned_reports(demo):
+def test_latest_quarter_has_drafts_review_queues_and_returned_reports(demo):
     latest_quarter = calendar().latest
     in_latest = QuarterlyReport.objects.filter(year=latest_quarter.year, quarter=latest_quarter.quarter)
     latest = dict(in_latest.values_list("status").annotate(n=Count("id")))
 
     assert latest[ReportStatus.DRAFT] > 0
-    assert latest[ReportStatus.SUBMITTED] > 0
+    assert latest[ReportStatus.SUBMITTED] > 0  # the ministries' queues
+    assert latest[ReportStatus.ENDORSED] > 0  # the secretariat's
     assert latest[ReportStatus.RETURNED] > 0
     assert latest[ReportStatus.ACCEPTED] > latest[ReportStatus.SUBMITTED]
-    assert not QuarterlyReport.objects.exclude(pk__in=in_latest).exclude(status=ReportStatus.ACCEPTED).exists()
+    # before it, every report was accepted, but for those the secretariat reopened since
+    before = QuarterlyReport.objects.exclude(pk__in=in_latest)
+    assert set(before.exclude(status=ReportStatus.ACCEPTED).values_list("status", flat=True)) == {"returned"}
+    assert not before.exclude(status=ReportStatus.ACCEPTED).filter(reopened_at__isnull=True).exists()
 
 
 def test_reports_carry_their_history_and_some_were_late(demo):
-    accepted = QuarterlyReport.objects.filter(status=ReportStatus.ACCEPTED).first()
+    accepted = QuarterlyReport.objects.filter(status=ReportStatus.ACCEPTED, files__isnull=True).first()
 
-    assert list(accepted.events.order_by("at").values_list("action", flat=True)) == ["create", "submit", "accept"]
+    assert list(accepted.events.order_by("at").values_list("action", flat=True)) == [
+        "create",
+        "submit",
+        "endorse",
+        "accept",
+    ]
     assert ReportEvent.objects.filter(report=accepted).first().at.date() < accepted.due_on
     assert QuarterlyReport.objects.filter(submitted_on_time=False).exists()
     assert QuarterlyReport.objects.filter(submitted_on_time=True).exists()
@@ -181,7 +209,12 @@ def test_every_demo_lead_has_a_quarter_to_file_whatever_the_day(db, monkeypatch,
     call_command("seed_demo", stdout=io.StringIO())
     current = Quarter.containing(day)
 
-    # then the first scan opens flags of every rule, in red and yellow
+    # then its reports went through the chain before that day, some waiting for their ministry too long
+    assert_histories_consistent()
+    assert not ReportEvent.objects.filter(at__gt=timezone.now()).exists()
+    assert_some_wait_too_long_some_a_few_days()
+
+    # and the first scan opens flags of every rule, in red and yellow
     assert set(LagFlag.objects.values_list("rule", flat=True)) == EVERY_RULE_BUT_SLIPPAGE
     assert set(LagFlag.objects.values_list("severity", flat=True)) == {"red", "yellow"}
     # the indicators run behind on the sub-projects behind plan, and only there
@@ -227,3 +260,191 @@ def test_every_demo_lead_has_a_quarter_to_file_whatever_the_day(db, monkeypatch,
     )
     assert response.status_code == 201, response.json()
     assert response.json()["period"] == str(current)
+
+
+# --- the review chain ---------------------------------------------------------------------------------
+
+DEMO_REVIEWERS = {
+    "moda-reviewer": "數位發展部",
+    "moea-reviewer": "經濟部",
+    "moe-reviewer": "教育部",
+    "nstc-reviewer": "國家科學及技術委員會",
+}
+LEAD_STEPS = {"create", "add_file", "submit", "withdraw", "update"}
+MAGIC = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n"}
+
+
+def test_a_reviewer_of_each_demo_ministry_signs_in(demo):
+    for username, ministry in DEMO_REVIEWERS.items():
+        user = User.objects.get(username=username)
+        client = Client()
+
+        response = client.post("/accounts/login/", {"username": username, "password": f"{username}-demo"})
+
+        assert response.status_code == 302, username
+        assert client.session["_auth_user_id"] == str(user.pk)
+        assert endorses_for_ministry(user)
+        assert (reviewing_agency(user).name, reviewing_agency(user).parent_id) == (ministry, None)
+        assert user.email == f"{username}@gstp.example"
+
+
+def test_the_demo_plan_asks_for_the_ministries_endorsement(demo):
+    plan = Plan.objects.get()
+
+    assert LagSettings.endorsement_required_for(plan.pk)
+    assert plan.lag_settings.endorsement_days == 7
+    assert plan.lag_settings.changes.get().changes == {"endorsement_required": [False, True]}
+
+
+def test_reports_in_every_status_withdrawn_reopened_and_endorsed_among_them(demo):
+    assert set(QuarterlyReport.objects.values_list("status", flat=True)) == set(ReportStatus.values)
+
+    # withdrawn: submitted, then taken back to a draft by its lead
+    withdrawn = QuarterlyReport.objects.filter(events__action="withdraw").distinct()
+    assert withdrawn.exists()
+    assert set(withdrawn.values_list("status", flat=True)) == {"draft"}
+    assert all(report.first_submitted_at and report.submitted_by for report in withdrawn)
+
+    # endorsed by the reviewer of its ministry, waiting for the secretariat
+    for report in QuarterlyReport.objects.filter(status=ReportStatus.ENDORSED):
+        endorsement = report.events.get(action="endorse")
+        assert (report.endorsed_by, report.endorsed_at) == (endorsement.actor, endorsement.at)
+        assert reviews_node(report.endorsed_by, report.node)
+
+    # reopened: accepted, then sent back by the secretariat with a reason, the accepted content kept
+    reopened = QuarterlyReport.objects.filter(reopened_at__isnull=False)
+    assert reopened.count() == 2
+    for report in reopened:
+        actions = list(report.events.order_by("version").values_list("action", flat=True))
+        assert actions[3:5] == ["accept", "reopen"]
+        assert report.status == ReportStatus.RETURNED and report.is_reopened
+        assert report.reopen_reason == report.return_reason == report.events.get(action="reopen").reason != ""
+        assert report.reopened_at == report.returned_at == report.events.get(action="reopen").at
+        assert set(report.accepted_content) == set(CONTENT_FIELDS)
+        assert all(value is None or isinstance(value, str) for value in report.accepted_content.values())
+        update = report.events.filter(action="update").first()
+        accepted_spent = update.changes["budget_spent"][0] if update else str(report.budget_spent)
+        assert report.accepted_content["budget_spent"] == accepted_spent
+    # one of them is being corrected: its figures differ from those accepted, which stay in force
+    corrected = reopened.get(events__action="update")
+    assert corrected.accepted_content["budget_spent"] != str(corrected.budget_spent)
+
+
+def test_every_history_is_consistent_and_four_eyes_hold(demo):
+    assert LagSettings.endorsement_required_for(Plan.objects.get().pk)
+
+    assert_histories_consistent()
+
+
+def assert_histories_consistent():
+    """Every report's history: its versions, its statuses one from another, in time, each step taken by
+    someone who could take it, never endorsed or accepted by who filed or submitted it, and accepted only
+    once endorsed (the demo plan asks for endorsement); its fields as its last steps left them."""
+    reports = QuarterlyReport.objects.select_related("node").prefetch_related(
+        Prefetch("events", queryset=ReportEvent.objects.order_by("version").select_related("actor"))
+    )
+    leads, reviews = functools.cache(leads_node), functools.cache(reviews_node)
+
+    for report in reports:
+        events = list(report.events.all())
+        # versions 1..n, the report's the last; each step from where the one before left it, one after the other
+        assert [event.version for event in events] == list(range(1, report.version + 1)), report
+        assert (events[0].action, events[0].from_status, events[0].to_status) == ("create", "", "draft")
+        assert all(event.from_status == before.to_status for before, event in itertools.pairwise(events)), report
+        assert all(before.at < event.at for before, event in itertools.pairwise(events)), report
+        assert events[-1].to_status == report.status, report
+        submits = [event for event in events if event.action == "submit"]
+        handled = {report.created_by_id, *(event.actor_id for event in submits)}
+        if submits:
+            assert (report.submitted_by, report.submitted_at) == (submits[-1].actor, submits[-1].at), report
+            assert report.first_submitted_at == submits[0].at, report
+        for event in events:
+            # by someone who could have taken the step
+            if event.action in LEAD_STEPS:
+                assert leads(event.actor, report.node), (report, event)
+            elif event.action == "endorse" or (event.action == "return" and event.from_status == "submitted"):
+                assert reviews(event.actor, report.node), (report, event)
+            else:
+                assert event.action in ("accept", "return", "reopen"), (report, event)
+                assert oversees(event.actor), (report, event)
+            # four eyes: the filer or a submitter never endorses or accepts
+            if event.action in ("endorse", "accept"):
+                assert event.actor_id not in handled, (report, event)
+            # accepted only once its ministry endorsed it
+            if event.action == "accept":
+                assert event.from_status == "endorsed", (report, event)
+        if report.accepted_by_id:
+            assert report.accepted_by_id not in handled and report.endorsed_by_id not in handled, report
+
+
+def test_reports_wait_for_endorsement_some_too_long_some_a_few_days(demo):
+    assert_some_wait_too_long_some_a_few_days()
+    # each in the queue of a named demo reviewer or of its ministry's stand-in
+    for report in QuarterlyReport.objects.filter(status=ReportStatus.SUBMITTED):
+        assert any(reviews_node(reviewer, report.node) for reviewer in users_with(Capability.ENDORSE))
+
+
+def assert_some_wait_too_long_some_a_few_days():
+    """Reports waiting for endorsement over twice the plan's days (the review_overdue rule's flags), and some
+    for less than those days, counted in days as the rules count them."""
+    days = Plan.objects.get().lag_settings.endorsement_days
+    waited = [
+        (today() - timezone.localdate(submitted)).days
+        for submitted in QuarterlyReport.objects.filter(status=ReportStatus.SUBMITTED).values_list(
+            "submitted_at", flat=True
+        )
+    ]
+    assert any(days_waited > 2 * days for days_waited in waited), waited
+    assert any(0 < days_waited < days for days_waited in waited), waited
+
+
+def test_evidence_files_are_real_pdf_and_png_files_in_the_reports_histories(demo):
+    files = list(EvidenceFile.objects.select_related("report"))
+
+    assert {file.content_type for file in files} == set(MAGIC)
+    for file in files:
+        data = default_storage.open(file.content.name).read()
+        assert hashlib.sha256(data).hexdigest() == file.sha256, file
+        assert len(data) == file.size
+        assert data.startswith(MAGIC[file.content_type]), file
+        assert re.fullmatch(r"[\u4e00-\u9fff0-9]+\.(pdf|png)", file.name), file
+        assert file.name.endswith(".pdf" if file.content_type == "application/pdf" else ".png")
+        report = file.report
+        assert file.uploaded_by == report.created_by
+        added = report.events.get(action="add_file", changes__file__1__sha256=file.sha256)
+        assert added.at == file.uploaded_at
+        assert added.changes["file"][1]["name"] == file.name
+        # frozen once the report was endorsed or accepted after it came
+        reviewed = report.events.filter(action__in=["endorse", "accept"], at__gt=file.uploaded_at).order_by("at")
+        assert file.frozen_at == (reviewed.first().at if reviewed.exists() else None), file
+    assert any(file.frozen_at for file in files) and any(file.frozen_at is None for file in files)
+
+
+def stored_files() -> set[str]:
+    root = Path(default_storage.location)
+    return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
+
+
+def test_loading_again_stores_no_file_and_leaves_none_behind(demo):
+    recorded = set(EvidenceFile.objects.values_list("content", flat=True))
+    assert stored_files() == recorded != set()
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert stored_files() == recorded == set(EvidenceFile.objects.values_list("content", flat=True))
+
+
+def test_the_first_quarter_is_locked_but_for_its_reopened_report(demo):
+    first = calendar().first
+    lock = QuarterLock.objects.get()
+    exception = lock.exceptions.get()
+    reopened = QuarterlyReport.objects.get(year=first.year, quarter=first.quarter, reopened_at__isnull=False)
+
+    assert (lock.year, lock.quarter, lock.plan) == (first.year, first.quarter, Plan.objects.get())
+    assert exception.node == reopened.node
+    assert lock.locked_at < exception.granted_at < timezone.now()
+    assert exception.expires_on > today()
+    services.ensure_quarter_open(node=reopened.node, period=first)
+    other = QuarterlyReport.objects.filter(year=first.year, quarter=first.quarter).exclude(node=reopened.node).first()
+    with pytest.raises(InvalidTransition):
+        services.ensure_quarter_open(node=other.node, period=first)

@@ -23,6 +23,10 @@ DEMO_ACCOUNTS = [
     ("moe-lead", Role.LEAD, "教育部", "moe-lead@gstp.example"),
     ("nstc-lead", Role.LEAD, "國科會", "nstc-lead@gstp.example"),
     ("moi-lead", Role.LEAD, "內政部", "moi-lead@gstp.example"),
+    ("moda-reviewer", Role.REVIEWER, "數位發展部", "moda-reviewer@gstp.example"),
+    ("moea-reviewer", Role.REVIEWER, "經濟部", "moea-reviewer@gstp.example"),
+    ("moe-reviewer", Role.REVIEWER, "教育部", "moe-reviewer@gstp.example"),
+    ("nstc-reviewer", Role.REVIEWER, "國科會", "nstc-reviewer@gstp.example"),
     ("portal", Role.READER, None, ""),
 ]
 
@@ -31,8 +35,9 @@ class Command(BaseCommand):
     help = (
         "Load the demo data: on an empty database the plan structure of the 2024 report (shipped in "
         "projects/data/), demo accounts, then sub-project figures, milestones, indicators and the eight "
-        "quarters of reports before today (the current quarter left to file), and a first lag scan. Safe to "
-        "run again."
+        "quarters of reports before today (the current quarter left to file) through the ministries' "
+        "endorsement, with evidence files and the first quarter locked, and a first lag scan. Safe to run "
+        "again."
     )
 
     def add_arguments(self, parser):
@@ -63,7 +68,10 @@ class Command(BaseCommand):
         loaded = demo_reports_load(on=on)
         if loaded:
             self.stdout.write(
-                self.style.SUCCESS(f"Filed {loaded.filed} demo quarterly reports ({loaded.first}-{loaded.latest}).")
+                self.style.SUCCESS(
+                    f"Filed {loaded.filed} demo quarterly reports ({loaded.first}-{loaded.latest}) "
+                    f"with {loaded.files} evidence files."
+                )
             )
             scan = lag_scan(as_of=on)
             self.stdout.write(
