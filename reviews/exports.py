@@ -59,7 +59,9 @@ def _report_row(report):
         "budget_spent": report.budget_spent,
         "due_on": report.due_on,
         "submitted_on_time": report.submitted_on_time,
+        "endorsed_at": report.endorsed_at,
         "accepted_at": report.accepted_at,
+        "reopened_at": report.reopened_at,
         "updated_at": report.updated_at,
         # The evidence files by name and SHA-256, one a line; never their content.
         "files": "\n".join(f"{evidence.name} ({evidence.sha256})" for evidence in report.visible_files),
