@@ -205,12 +205,11 @@ GSTP_EVIDENCE_MAX_REPORT_BYTES = env_int("GSTP_EVIDENCE_MAX_REPORT_BYTES", 100 *
 # ACL is set on them and downloads stream through the API, which checks who asks; no URL of the store is
 # ever handed out.
 GSTP_STORAGE = os.environ.get("GSTP_STORAGE", "").strip().lower() or "filesystem"
+# The filesystem storage's folder: var/media unless told otherwise (the storage reads MEDIA_ROOT when it
+# saves, so a changed setting, a test's own folder say, is followed).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 if GSTP_STORAGE == "filesystem":
-    MEDIA_ROOT = VAR_DIR / "media"
-    _DEFAULT_STORAGE = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(MEDIA_ROOT)},
-    }
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 elif GSTP_STORAGE == "s3":
     AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "").strip()
     if not AWS_STORAGE_BUCKET_NAME:
@@ -245,8 +244,6 @@ LOGOUT_REDIRECT_URL = "/api/v1/"
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
-# Stored files (evidence files) on the default storage: a folder under var/ unless told otherwise.
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

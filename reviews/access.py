@@ -30,7 +30,7 @@ import enum
 
 import rules
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import (
@@ -271,27 +271,51 @@ def owed_agency(user, *, requested=None):
     return user.agency
 
 
+class ReviewLevel(enum.StrEnum):
+    MINISTRY = "ministry"  # submitted, in a plan whose reports its ministry endorses (初核)
+    SECRETARIAT = "secretariat"  # endorsed, or submitted in a plan without the ministry level (複核)
+
+
+def review_level(report, *, endorsement_required: bool | None = None) -> ReviewLevel | None:
+    """Whose review a report waits for now, or None when it waits for nobody's (a draft, returned or
+    accepted report). ``endorsement_required``: whether the report's plan asks for the ministry level (read
+    from its settings when not given)."""
+    if report.status == ReportStatus.ENDORSED:
+        return ReviewLevel.SECRETARIAT
+    if report.status != ReportStatus.SUBMITTED:
+        return None
+    if endorsement_required is None:
+        endorsement_required = LagSettings.endorsement_required_for(report.node.plan_id)
+    return ReviewLevel.MINISTRY if endorsement_required else ReviewLevel.SECRETARIAT
+
+
+def waiting_for(level: ReviewLevel, node_ref: str = "node") -> Q:
+    """``review_level`` as a condition on reports (``node_ref``: the path to their sub-project)."""
+    required = Q(
+        Exists(LagSettings.objects.filter(plan_id=OuterRef(f"{node_ref}__plan_id"), endorsement_required=True))
+    )
+    submitted = Q(status=ReportStatus.SUBMITTED)
+    if level == ReviewLevel.MINISTRY:
+        return submitted & required
+    return Q(status=ReportStatus.ENDORSED) | (submitted & ~required)
+
+
 def report_actions(user, report, *, endorsement_required: bool | None = None) -> frozenset[str]:
     """What the user can do with the report now: its role, four eyes and the report's status together
     (``endorsement_required``: the plan's reports go through the ministry before the secretariat). A lock
     closes editing, submitting and withdrawing; the service says so when they are tried."""
-    if endorsement_required is None:
-        endorsement_required = LagSettings.endorsement_required_for(report.node.plan_id)
     actions = set()
     status = report.status
     if status in EDITABLE_STATUSES and can_edit_report(user, report):
         actions.update({"edit", "submit"})
     if status == ReportStatus.SUBMITTED and can_withdraw_report(user, report):
         actions.add("withdraw")
-    with_ministry = status == ReportStatus.SUBMITTED and endorsement_required
-    with_secretariat = status == ReportStatus.ENDORSED or (
-        status == ReportStatus.SUBMITTED and not endorsement_required
-    )
-    if with_ministry and reviews_report(user, report):
+    level = review_level(report, endorsement_required=endorsement_required)
+    if level == ReviewLevel.MINISTRY and reviews_report(user, report):
         actions.add("return")
         if can_endorse_report(user, report):
             actions.add("endorse")
-    if with_secretariat and oversees(user, report):
+    if level == ReviewLevel.SECRETARIAT and oversees(user, report):
         actions.add("return")
         if can_accept_report(user, report):
             actions.add("accept")

@@ -16,11 +16,11 @@ from projects.selectors import node_tree
 from . import access
 from .models import (
     ACTIVE_STATUSES,
+    EDITABLE_STATUSES,
     EvidenceFile,
     FlagComment,
     LagFlag,
     LagRule,
-    LagSettings,
     LockException,
     QuarterLock,
     QuarterlyReport,
@@ -171,12 +171,11 @@ def review_queue(*, user) -> QuerySet[QuarterlyReport]:
     reports of its ministry's sub-projects in plans that ask for endorsement; for the secretariat the
     endorsed reports, and the submitted ones of plans that do not."""
     access.ensure(access.can_see_review_queue(user), access.NOT_ALLOWED_TO_SEE_REVIEW_QUEUE)
-    required = LagSettings.objects.filter(plan_id=OuterRef("node__plan_id"), endorsement_required=True)
-    reports = access.reports_for(user).annotate(endorsement_required=Exists(required))
+    reports = access.reports_for(user)
     if access.oversees(user):
-        waiting = Q(status=ReportStatus.ENDORSED) | Q(status=ReportStatus.SUBMITTED, endorsement_required=False)
+        waiting = access.waiting_for(access.ReviewLevel.SECRETARIAT)
     else:
-        waiting = Q(status=ReportStatus.SUBMITTED, endorsement_required=True) & reviewed_by(user, "node")
+        waiting = access.waiting_for(access.ReviewLevel.MINISTRY) & reviewed_by(user, "node")
     return reports.filter(waiting).select_related("node").order_by(Coalesce("endorsed_at", "submitted_at").asc(), "id")
 
 
@@ -218,7 +217,8 @@ class OwedReport:
 
 def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]:
     """What an agency (with its sub-units) still owes: every quarter up to the current one, within each
-    led sub-project's dates, whose report is missing, a draft or returned; the earliest due first."""
+    led sub-project's dates, whose report is missing, a draft or returned (not reopened: a correction is
+    asked for by its own notice); the earliest due first."""
     on = on or today()
     current = Quarter.containing(on)
     nodes = list(PlanNode.objects.filter(kind=NodeKind.SUBPROJECT).filter(led_by_agency(agency)).select_related("plan"))
@@ -233,7 +233,9 @@ def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]
         first, last = subproject_quarters(node)
         for period in quarters_between(first, min(last, current)):
             report = filed.get((node.pk, period.year, period.quarter))
-            if report is None or report.status in (ReportStatus.DRAFT, ReportStatus.RETURNED):
+            # A reopened report under correction is no report owed: its quarter was filed, and its accepted
+            # figures stand until the correction is accepted.
+            if report is None or (report.status in EDITABLE_STATUSES and report.accepted_content is None):
                 owed.append(OwedReport(node, period, period.due_date(node.plan.report_due_days), report))
     return sorted(owed, key=lambda item: (item.due_on, item.project.path))
 

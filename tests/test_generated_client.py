@@ -13,8 +13,8 @@ the default language: type names come from the schema's names, never from its tr
 import datetime
 import hashlib
 import importlib
-import io
 import inspect
+import io
 import subprocess
 import sys
 from decimal import Decimal

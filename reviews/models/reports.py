@@ -111,7 +111,12 @@ class QuarterlyReport(models.Model):
     return_reason = models.TextField(_("reason for return"), blank=True)
     endorsed_at = models.DateTimeField(_("endorsed at"), null=True, blank=True)
     endorsed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("endorsed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     accepted_by = models.ForeignKey(

@@ -27,9 +27,11 @@ from projects.models import NodeKind, PlanNode
 
 from .. import access
 from ..models import (
+    ACTIVE_STATUSES,
     EDITABLE_STATUSES,
     EvidenceFile,
-    LagSettings,
+    LagFlag,
+    LagRule,
     QuarterlyReport,
     ReportAction,
     ReportEvent,
@@ -323,7 +325,7 @@ def report_submit(*, actor, report: QuarterlyReport, expected_version: int) -> Q
         fields += ["first_submitted_at", "submitted_on_time"]
     _conditional_save(report, expected_version=expected_version, fields=fields)
     _record(report, actor=actor, action=ReportAction.SUBMIT, from_status=from_status)
-    if LagSettings.endorsement_required_for(report.node.plan_id):
+    if access.review_level(report) == access.ReviewLevel.MINISTRY:
         report_step_notify_enqueue(report, step="awaiting_endorsement")
     return report
 
@@ -341,7 +343,16 @@ def report_withdraw(*, actor, report: QuarterlyReport, expected_version: int, re
     _record(
         report, actor=actor, action=ReportAction.WITHDRAW, from_status=ReportStatus.SUBMITTED, reason=reason.strip()
     )
+    _rescan_if_review_overdue(report)
     return report
+
+
+def _rescan_if_review_overdue(report: QuarterlyReport) -> None:
+    """The ministry acted on a report (or its lead took it back): an overdue-endorsement flag on its
+    sub-project clears at once, not at the next night's scan."""
+    overdue = LagFlag.objects.filter(node_id=report.node_id, rule=LagRule.REVIEW_OVERDUE, status__in=ACTIVE_STATUSES)
+    if overdue.exists():
+        outbox_enqueue("reviews.scan_lagging", node_ids=[report.node_id])
 
 
 def _required_reason(reason: str, message) -> str:
@@ -362,7 +373,7 @@ def report_endorse(*, actor, report: QuarterlyReport, expected_version: int) -> 
     _ensure_version(report, expected_version)
     if report.status != ReportStatus.SUBMITTED:
         raise InvalidTransition(_("Only a submitted report can be endorsed."))
-    if not LagSettings.endorsement_required_for(report.node.plan_id):
+    if access.review_level(report) != access.ReviewLevel.MINISTRY:
         raise InvalidTransition(_("This plan's reports go straight to the Executive Secretariat."))
     now = timezone.now()
     report.status = ReportStatus.ENDORSED
@@ -371,16 +382,10 @@ def report_endorse(*, actor, report: QuarterlyReport, expected_version: int) -> 
     _conditional_save(report, expected_version=expected_version, fields=["status", "endorsed_at", "endorsed_by"])
     _freeze_files(report, now)
     _record(report, actor=actor, action=ReportAction.ENDORSE, from_status=ReportStatus.SUBMITTED)
+    _rescan_if_review_overdue(report)
     report_step_notify_enqueue(report, step="endorsed")
     webhook_event_enqueue(report_endorsed=[report])
     return report
-
-
-def _with_secretariat(report: QuarterlyReport) -> bool:
-    """The report waits for the secretariat: endorsed, or submitted in a plan without the ministry level."""
-    if report.status == ReportStatus.ENDORSED:
-        return True
-    return report.status == ReportStatus.SUBMITTED and not LagSettings.endorsement_required_for(report.node.plan_id)
 
 
 @transaction.atomic
@@ -389,10 +394,11 @@ def report_return(*, actor, report: QuarterlyReport, expected_version: int, reas
     either way it goes back to the lead."""
     access.ensure(access.can_return_report(actor, report), access.NOT_REVIEWER_TO_RETURN)
     _ensure_version(report, expected_version)
+    level = access.review_level(report)
     if access.oversees(actor):
-        if not _with_secretariat(report):
+        if level != access.ReviewLevel.SECRETARIAT:
             raise InvalidTransition(_("Only a report waiting for the Executive Secretariat can be returned by it."))
-    elif report.status != ReportStatus.SUBMITTED or _with_secretariat(report):
+    elif level != access.ReviewLevel.MINISTRY:
         raise InvalidTransition(_("Only a submitted report waiting for the ministry's endorsement can be returned."))
     reason = _required_reason(reason, _("Say why the report is returned."))
     from_status = report.status
@@ -406,6 +412,7 @@ def report_return(*, actor, report: QuarterlyReport, expected_version: int, reas
         fields=["status", "returned_at", "return_reason", "endorsed_at", "endorsed_by"],
     )
     _record(report, actor=actor, action=ReportAction.RETURN, from_status=from_status, reason=reason)
+    _rescan_if_review_overdue(report)
     report_step_notify_enqueue(report, step="returned")
     webhook_event_enqueue(report_returned=[report])
     return report
@@ -417,7 +424,7 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
     indicator values become the accepted actuals, all in this transaction."""
     access.ensure_reviewer(access.may_accept_report, actor, report, access.NOT_SECRETARIAT_TO_ACCEPT)
     _ensure_version(report, expected_version)
-    if not _with_secretariat(report):
+    if access.review_level(report) != access.ReviewLevel.SECRETARIAT:
         if report.status == ReportStatus.SUBMITTED:
             raise InvalidTransition(_("The report waits for its ministry's endorsement first."))
         raise InvalidTransition(_("Only a report waiting for the Executive Secretariat can be accepted."))
@@ -426,14 +433,15 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
     report.status = ReportStatus.ACCEPTED
     report.accepted_at = now
     report.accepted_by = actor
-    # An accepted report is public; why it was once returned stays in its history, which is not. A corrected
-    # report's figures now replace those it was first accepted with.
+    # An accepted report is public; why it was once returned or reopened stays in its history, which is not. A
+    # corrected report's figures now replace those it was first accepted with.
     report.return_reason = ""
+    report.reopen_reason = ""  # why it was reopened stays in its history; `reopened_at` says it was corrected
     report.accepted_content = None
     _conditional_save(
         report,
         expected_version=expected_version,
-        fields=["status", "accepted_at", "accepted_by", "return_reason", "accepted_content"],
+        fields=["status", "accepted_at", "accepted_by", "return_reason", "reopen_reason", "accepted_content"],
     )
     _freeze_files(report, now)
     for entry in report.milestone_entries.select_related("milestone"):
@@ -476,10 +484,20 @@ def report_reopen(*, actor, report: QuarterlyReport, expected_version: int, reas
     report.return_reason = reason
     report.reopened_at = now
     report.reopen_reason = reason
+    report.endorsed_at, report.endorsed_by = None, None  # the correction is endorsed anew
     _conditional_save(
         report,
         expected_version=expected_version,
-        fields=["accepted_content", "status", "returned_at", "return_reason", "reopened_at", "reopen_reason"],
+        fields=[
+            "accepted_content",
+            "status",
+            "returned_at",
+            "return_reason",
+            "reopened_at",
+            "reopen_reason",
+            "endorsed_at",
+            "endorsed_by",
+        ],
     )
     _record(report, actor=actor, action=ReportAction.REOPEN, from_status=ReportStatus.ACCEPTED, reason=reason)
     report_step_notify_enqueue(report, step="reopened")

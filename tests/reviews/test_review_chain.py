@@ -17,7 +17,16 @@ from accounts.models import Role, User
 from indicators.models import IndicatorActual
 from projects.models import Milestone
 from reviews import access, selectors, services
-from reviews.models import LagFlag, LagRule, LockException, QuarterLock, QuarterlyReport, ReportAction, ReportStatus
+from reviews.models import (
+    LagFlag,
+    LagRule,
+    LockException,
+    OutboxMessage,
+    QuarterLock,
+    QuarterlyReport,
+    ReportAction,
+    ReportStatus,
+)
 from reviews.periods import Quarter, today
 from reviews.services.scan import lag_scan
 from tests.accounts.factories import UserFactory, lead_user, reviewer_user, secretariat_user
@@ -317,6 +326,7 @@ def test_reopening_sends_an_accepted_report_back_and_keeps_what_it_applied(
     assert body["status"] == "returned"
     assert body["reopen_reason"] == body["return_reason"] == "實際進度與查核點不符，請更正"
     assert body["reopened_at"] is not None
+    assert body["endorsed_at"] is None  # the correction is endorsed anew
     # what the acceptance applied stays in force
     assert Milestone.objects.get(pk=milestone.pk).completed_on == datetime.date(2024, 2, 20)
     assert IndicatorActual.objects.get(indicator=indicator).value == Decimal("12")
@@ -344,7 +354,7 @@ def test_while_corrected_the_lag_rules_read_the_accepted_figures(
     assert figures.actual_progress == Decimal("45.00")
     assert figures.pk == report.pk
     owed = selectors.reports_owed(agency=lead_client.user.agency, on=today())
-    assert any(item.report_id == report.pk for item in owed)  # the lead owes the correction
+    assert not any(item.report_id == report.pk for item in owed)  # a correction, not a report overdue
 
 
 def test_a_corrected_report_accepted_again_replaces_the_figures(
@@ -361,7 +371,9 @@ def test_a_corrected_report_accepted_again_replaces_the_figures(
 
     stored = fresh(report)
     assert stored.status == ReportStatus.ACCEPTED and stored.accepted_content is None
-    assert stored.reopen_reason == "請更正"  # the correction stays explained
+    assert stored.reopened_at is not None and stored.reopen_reason == ""  # the reason stays in the history
+    assert stored.events.get(action=ReportAction.REOPEN).reason == "請更正"
+    assert (stored.endorsed_by, stored.accepted_by) == (reviewer_client.user, secretariat_client.user)
     (figures,) = selectors.latest_accepted_reports([stored.node_id])
     assert figures.actual_progress == Decimal("42.00")
     assert actions(stored)[-5:] == ["reopen", "update", "submit", "endorse", "accept"]
@@ -542,3 +554,22 @@ def test_withdrawing_an_exception_closes_the_quarter_again(node, plan, lock_2024
     assert response.status_code == 204
     assert selectors.quarter_lock(node=node, period=Quarter(2024, 1)) == lock_2024q1
     assert secretariat_client.delete(f"/api/v1/lock-exceptions/{granted['id']}/").status_code == 404
+
+
+def test_the_ministrys_step_clears_its_overdue_flag_at_once(node, reviewer_client):
+    report = report_in_status(node=node, status=ReportStatus.SUBMITTED)
+    LagFlag.objects.create(
+        node=node, rule=LagRule.REVIEW_OVERDUE, year=2024, quarter=1, severity="yellow", opened_at=timezone.now()
+    )
+
+    step(reviewer_client, report, "endorse")
+
+    assert OutboxMessage.objects.filter(task="reviews.scan_lagging", kwargs={"node_ids": [node.pk]}).exists()
+
+
+def test_without_an_overdue_flag_no_scan_is_asked_for(node, reviewer_client):
+    report = report_in_status(node=node, status=ReportStatus.SUBMITTED)
+
+    step(reviewer_client, report, "endorse")
+
+    assert not OutboxMessage.objects.filter(task="reviews.scan_lagging").exists()
