@@ -171,7 +171,7 @@ def test_acceptance_and_reopening_are_told_to_the_leads(node, people, mailoutbox
     leads = {"lead-unit@example.org", "lead-ministry@example.org"}
     assert addresses(accepted) == addresses(reopened) == leads
     # each tells of the step as it was taken: accepted, then returned with the reason
-    assert accepted.body.splitlines() == [f"子計畫：{node.title}", "季報：2024Q1（審查通過）"]
+    assert accepted.body.splitlines() == [f"子計畫：{node.title}", "季報：2024Q1（複核通過）"]
     assert reopened.body.splitlines() == [f"子計畫：{node.title}", "季報：2024Q1（已退回）", "原因：經費數據有誤"]
 
 
