@@ -289,11 +289,14 @@ def review_level(report, *, endorsement_required: bool | None = None) -> ReviewL
     return ReviewLevel.MINISTRY if endorsement_required else ReviewLevel.SECRETARIAT
 
 
+def endorsement_required(node_ref: str = "node") -> Exists:
+    """Whether a row's plan asks for the ministry level, as SQL (``node_ref``: the path to its sub-project)."""
+    return Exists(LagSettings.objects.filter(plan_id=OuterRef(f"{node_ref}__plan_id"), endorsement_required=True))
+
+
 def waiting_for(level: ReviewLevel, node_ref: str = "node") -> Q:
     """``review_level`` as a condition on reports (``node_ref``: the path to their sub-project)."""
-    required = Q(
-        Exists(LagSettings.objects.filter(plan_id=OuterRef(f"{node_ref}__plan_id"), endorsement_required=True))
-    )
+    required = Q(endorsement_required(node_ref))
     submitted = Q(status=ReportStatus.SUBMITTED)
     if level == ReviewLevel.MINISTRY:
         return submitted & required

@@ -167,11 +167,12 @@ def quarter_lock(*, node, period: Quarter, on: datetime.date | None = None) -> Q
 
 
 def review_queue(*, user) -> QuerySet[QuarterlyReport]:
-    """What waits for the user's review, the longest waiting first: for a ministry reviewer the submitted
+    """What waits for the user's review, the longest waiting first, each report with ``endorsement_required``
+    (for ``access.report_actions``): for a ministry reviewer the submitted
     reports of its ministry's sub-projects in plans that ask for endorsement; for the secretariat the
     endorsed reports, and the submitted ones of plans that do not."""
     access.ensure(access.can_see_review_queue(user), access.NOT_ALLOWED_TO_SEE_REVIEW_QUEUE)
-    reports = access.reports_for(user)
+    reports = access.reports_for(user).annotate(endorsement_required=access.endorsement_required())
     if access.oversees(user):
         waiting = access.waiting_for(access.ReviewLevel.SECRETARIAT)
     else:

@@ -7,6 +7,7 @@ is committed so the runtime needs no gettext tools.
 import ast
 import gettext
 import inspect
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client, override_settings
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils import translation
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import fields as drf_fields
@@ -27,10 +30,13 @@ from rest_framework import validators as drf_validators
 from rest_framework.pagination import CursorPagination
 from rest_framework.test import APIClient
 
+from accounts.services import token_issue
 from reviews.models import TEXT_MAX_CHARS, FlagStatus, LagRule
 from tests.accounts.factories import UserFactory
 from tests.faults.test_database_unavailable import cut_this_session
+from tests.hardening.test_request_limits import asgi_post
 from tests.projects.factories import MilestoneFactory, make_tree
+from tests.reviews.evidence_samples import pdf
 from tests.reviews.factories import LagFlagFactory, report_body, report_in_status
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "locale" / "zh_Hant" / "LC_MESSAGES"
@@ -447,8 +453,28 @@ def test_every_error_status_the_schema_documents_is_tried(secretariat_client):
         if status.startswith(("4", "5"))
     }
 
-    # 503 is tried on PostgreSQL, below
-    assert documented == {str(case.status) for case in ERRORS.values()} | {"503"}
+    # 503 is tried on PostgreSQL, and 411 (a large upload without its length) over ASGI, below
+    assert documented == {str(case.status) for case in ERRORS.values()} | {"503", "411"}
+
+
+def test_the_411_of_a_large_chunked_upload_answers_in_the_clients_language(scene, media, settings):
+    big = pdf("x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    body = encode_multipart(BOUNDARY, {"file": SimpleUploadedFile("報告.pdf", big)})
+    chunks = [body[i : i + 256 * 1024] for i in range(0, len(body), 256 * 1024)]
+    token = token_issue(user=scene.lead.user)
+    answers = []
+    for language in ("zh-Hant", "en"):
+        headers = [
+            (b"content-type", MULTIPART_CONTENT.encode()),
+            (b"authorization", f"Token {token}".encode()),
+            (b"accept-language", language.encode()),
+        ]
+        status, _, answer = asgi_post(f"{REPORTS}{scene.report.pk}/files/", chunks, headers)
+        assert status == 411
+        answers.append(json.loads(answer))
+
+    assert [answer["code"] for answer in answers] == ["length_required"] * 2
+    assert_in_each_language(answers[0]["detail"], answers[1]["detail"])
 
 
 @pytest.mark.postgres

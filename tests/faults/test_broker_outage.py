@@ -123,8 +123,8 @@ def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_bac
     # and the relay, run as beat runs it, gives up and keeps every job in the outbox
     (published, pending), seconds = relay_with_deadline(unblock=broker.resume if fault == "hung" else None)
     print(f"Redis {fault}: the relay gave up after {seconds:.2f}s with {pending} jobs waiting")
-    assert (published, pending) == (0, 6)
-    assert pending_tasks() == {"reviews.scan_lagging": 3, "reviews.fan_out_webhook": 3}
+    assert (published, pending) == (0, 9)
+    assert pending_tasks() == {"reviews.scan_lagging": 3, "reviews.notify_report_step": 3, "reviews.fan_out_webhook": 3}
 
     # when Redis is back: started again (empty) on its port, or thawed
     if fault == "stopped":
@@ -137,7 +137,7 @@ def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_bac
     # then the worker, fed by the relay, raises the flags, sends their emails and delivers every webhook
     def work_done():
         return (
-            EmailLog.objects.count() >= 2
+            EmailLog.objects.count() >= 5
             and WebhookDelivery.objects.filter(delivered_at__isnull=False).count() >= 5
             and len(receiver.requests) >= 5
             and not pending_tasks()
@@ -149,17 +149,22 @@ def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_bac
 
     flags = list(LagFlag.objects.values_list("node_id", "rule", "year", "quarter", "severity"))
     emails, deliveries = sent_emails(mail_dir), list(WebhookDelivery.objects.all())
+    # two red flags' emails, and one to the lead of each accepted report
+    red = [message for message in emails if "紅燈" in message["Subject"]]
+    told = [message for message in emails if "紅燈" not in message["Subject"]]
     posted = Counter(received.headers["X-GSTP-Delivery"] for received in receiver.requests)
     record_figures(
         cases=len(steps),
         errors=sum(1 for _, _, seconds in steps if seconds >= REQUEST_BUDGET_SECONDS),
         server_errors=0,  # file_report_through_api asserts each answer's 2xx
         lost=max(0, 2 - len(flags))
-        + max(0, 2 - len(emails))
+        + max(0, 2 - len(red))
+        + max(0, 3 - len(told))
         + max(0, 5 - len(deliveries))
         + sum(1 for delivery in deliveries if not delivery.delivered_at),
         duplicated=max(0, len(flags) - 2)
-        + max(0, len(emails) - 2)
+        + max(0, len(red) - 2)
+        + max(0, len(told) - 3)
         + max(0, len(deliveries) - 5)
         + sum(count - 1 for count in posted.values()),
     )
@@ -169,12 +174,11 @@ def test_reports_filed_while_redis_is_unavailable_are_worked_once_when_it_is_bac
         (node.pk, LagRule.PROGRESS_GAP, 2024, 1, Severity.RED) for node in (behind, also_behind)
     )
     red_flags = LagFlag.objects.filter(severity=Severity.RED)
-    assert sorted(key.split(":")[1] for key in EmailLog.objects.values_list("key", flat=True)) == sorted(
-        str(flag.pk) for flag in red_flags
-    )
-    emails = sent_emails(mail_dir)
-    assert len(emails) == 2, [message["Subject"] for message in emails]
-    assert all(message["To"] == "lead@example.org, secretariat@example.org" for message in emails)
+    red_keys = EmailLog.objects.filter(key__startswith="red-flag:").values_list("key", flat=True)
+    assert sorted(key.split(":")[1] for key in red_keys) == sorted(str(flag.pk) for flag in red_flags)
+    assert len(red) == 2, [message["Subject"] for message in emails]
+    assert all(message["To"] == "lead@example.org, secretariat@example.org" for message in red)
+    assert len(told) == 3 and all(message["To"] == "lead@example.org" for message in told), told
     deliveries = WebhookDelivery.objects.all()
     assert Counter(delivery.event for delivery in deliveries) == {"report.accepted": 3, "flag.raised": 2}
     assert all(delivery.delivered_at and delivery.attempts == 1 for delivery in deliveries)

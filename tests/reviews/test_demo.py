@@ -40,7 +40,14 @@ from reviews.models.reports import CONTENT_FIELDS
 from reviews.periods import Quarter, today
 
 DEMO_LEADS = ["moda-lead", "moea-lead", "moe-lead", "nstc-lead", "moi-lead"]
-EVERY_RULE_BUT_SLIPPAGE = {"late_report", "milestone_overdue", "progress_gap", "budget_execution", "indicator_behind"}
+EVERY_RULE_BUT_SLIPPAGE = {
+    "late_report",
+    "milestone_overdue",
+    "progress_gap",
+    "budget_execution",
+    "indicator_behind",
+    "review_overdue",
+}
 
 
 @pytest.fixture
@@ -120,7 +127,7 @@ def test_flags_show_at_once_in_red_and_yellow_with_evidence(demo):
     rules = set(LagFlag.objects.values_list("rule", flat=True))
 
     assert severities == {"red", "yellow"}
-    assert rules == {"late_report", "milestone_overdue", "progress_gap", "budget_execution", "indicator_behind"}
+    assert rules == EVERY_RULE_BUT_SLIPPAGE
     gap = LagFlag.objects.filter(rule="progress_gap", severity="yellow").first()
     assert gap.evidence["rule"] == "progress_gap"
     assert float(gap.evidence["gap"]) <= float(gap.evidence["yellow_at_or_below"])
