@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from accounts.services import token_issue
 from projects.models import AgencyRole
 from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
-from reviews.periods import Quarter
+from reviews.periods import Quarter, quarters_between
 from tests.accounts.factories import lead_user
 from tests.projects.factories import (
     AgencyFactory,
@@ -204,29 +204,51 @@ def _write(client, endpoint, report, *, if_match):
     return client.post(f"{url}{endpoint}/", {}, format="json", **headers)
 
 
-@pytest.mark.parametrize(("endpoint", "status", "role", "owner", "expected"), CELLS)
-def test_report_access(request, world, endpoint, status, role, owner, expected):
+# One test per row of the matrix (an endpoint and a status), trying every role on every owner's report: the
+# world is built once a row, and each cell gets a fresh report in a quarter of its own (a role's).
+ROWS = list(dict.fromkeys((cell.values[0], cell.values[1]) for cell in CELLS))
+CELL_PERIODS = dict(zip(CLIENTS, quarters_between(Quarter(2021, 1), Quarter(2022, 4)), strict=False))
+CREATE_PERIODS = dict(zip(CLIENTS, quarters_between(Quarter(2023, 1), Quarter(2024, 4)), strict=False))
+
+
+@pytest.mark.parametrize(("endpoint", "status"), ROWS, ids=[f"{endpoint}-{status}" for endpoint, status in ROWS])
+def test_report_access(request, world, endpoint, status):
+    wrong = []
+    for cell in CELLS:
+        if (cell.values[0], cell.values[1]) != (endpoint, status):
+            continue
+        _endpoint, _status, role, owner, expected = cell.values
+        try:
+            _check_cell(request, world, endpoint, status, role, owner, expected)
+        except AssertionError as exc:
+            wrong.append(f"{role} on {owner}'s: {str(exc).splitlines()[0][:300]}")
+
+    assert not wrong, "\n".join(wrong)
+
+
+def _check_cell(request, world, endpoint, status, role, owner, expected):
     # given: a fresh report (or, for create, none) of a sub-project led by `owner`
     client = request.getfixturevalue(CLIENTS[role])
     node = world.nodes[owner]
 
     if endpoint == "create":
-        response = client.post(REPORTS, {"project": node.pk, "period": NOT_FILED_PERIOD}, format="json")
-        assert response.status_code == expected, response.content
-        created = QuarterlyReport.objects.filter(node=node)
+        period = CREATE_PERIODS[role]
+        response = client.post(REPORTS, {"project": node.pk, "period": str(period)}, format="json")
+        assert response.status_code == expected, f"expected {expected}, got {response.status_code}"
+        created = QuarterlyReport.objects.filter(node=node, year=period.year, quarter=period.quarter)
         if expected == 201:
             assert created.get().pk == response.json()["id"]
             assert created.get().status == ReportStatus.DRAFT
         else:
-            assert not created.exists()
+            assert not created.exists(), "a refused create wrote a report"
         return
 
-    report = report_in_status(node=node, status=status)
+    report = report_in_status(node=node, status=status, period=CELL_PERIODS[role])
     events_before = report.events.count()
 
     # when
     if endpoint == "list":
-        response = client.get(REPORTS)
+        response = client.get(REPORTS, {"page_size": 500})
     elif endpoint == "detail":
         response = client.get(f"{REPORTS}{report.pk}/")
     elif endpoint == "history":
@@ -237,14 +259,14 @@ def test_report_access(request, world, endpoint, status, role, owner, expected):
     # then
     if endpoint == "list":
         if expected == 401:
-            assert response.status_code == 401
+            assert response.status_code == 401, f"expected 401, got {response.status_code}"
         else:
-            assert response.status_code == 200
+            assert response.status_code == 200, f"expected 200, got {response.status_code}"
             ids = [row["id"] for row in response.json()["results"]]
-            assert (report.pk in ids) is (expected == "yes")
+            assert (report.pk in ids) is (expected == "yes"), f"expected {expected}"
             assert response.json()["count"] == len(ids)
         return
-    assert response.status_code == expected, response.content
+    assert response.status_code == expected, f"expected {expected}, got {response.status_code} {response.content[:200]}"
     if endpoint == "detail" and expected == 200:
         assert response.json()["id"] == report.pk
         assert response["ETag"] == report.etag
@@ -261,8 +283,8 @@ def test_report_access(request, world, endpoint, status, role, owner, expected):
             assert response["ETag"] == stored.etag
         else:
             # nothing was written: same version, same status, no audit row
-            assert (stored.version, stored.status) == (report.version, report.status)
-            assert ReportEvent.objects.filter(report=report).count() == events_before
+            assert (stored.version, stored.status) == (report.version, report.status), "a refusal wrote"
+            assert ReportEvent.objects.filter(report=report).count() == events_before, "a refusal was recorded"
 
 
 # --------------------------------------------------------------------------- If-Match
