@@ -149,9 +149,10 @@ def report_withdraw(request, pk):
     )
 
 
-def _with_reason(request, report, *, form, serializer_class, service, done, template, default_next):
+def _with_reason(request, report, *, form, serializer_class, service, done, page, default_next):
     """On POST, check the reason with the API's serializer and call the service; otherwise (or on an error,
-    named next to its field, with the API's status) show the form."""
+    named next to its field, with the API's status) show the form (``page``: its heading, the step's name and
+    the button's words)."""
     status = 200
     if request.method == "POST":
         serializer = serializer_class(data=form.payload())
@@ -173,7 +174,10 @@ def _with_reason(request, report, *, form, serializer_class, service, done, temp
                 messages.success(request, done)
                 return redirect(next_url(request, default_next))
     return render(
-        request, template, {"report": report, "form": form, "next": next_url(request, default_next)}, status=status
+        request,
+        "console/report_reason.html",
+        {"report": report, "form": form, "next": next_url(request, default_next), **page},
+        status=status,
     )
 
 
@@ -188,7 +192,7 @@ def report_return(request, pk):
         serializer_class=ReturnSerializer,
         service=services.report_return,
         done=_("Returned the %(period)s report of %(project)s to its agency.") % _named(report),
-        template="console/report_return.html",
+        page={"heading": _("Return the report"), "action": "return", "button": _("Return to the agency")},
         default_next=dashboard_url(),
     )
 
@@ -206,6 +210,6 @@ def report_reopen(request, pk):
         service=services.report_reopen,
         done=_("Reopened the %(period)s report of %(project)s: it is back with its agency for correction.")
         % _named(report),
-        template="console/report_reopen.html",
+        page={"heading": _("Reopen the report"), "action": "reopen", "button": _("Reopen")},
         default_next=_report_url(report),
     )
