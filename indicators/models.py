@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class Measure(models.TextChoices):
@@ -48,6 +49,7 @@ class Indicator(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     objects = IndicatorQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("indicator")
@@ -75,6 +77,8 @@ class IndicatorTarget(models.Model):
     year = models.PositiveSmallIntegerField(_("year"))
     quarter = models.PositiveSmallIntegerField(_("quarter"), default=0, help_text=_("0 for the whole year"))
     value = models.DecimalField(_("target"), max_digits=20, decimal_places=4)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("indicator target")
@@ -110,6 +114,8 @@ class IndicatorActual(models.Model):
         related_name="+",
     )
     recorded_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("indicator actual")

@@ -12,6 +12,7 @@ from django.db.models.functions import Concat, Substr
 from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 def path_ids(path: str) -> list[int]:
@@ -275,6 +276,7 @@ class PlanNode(MaterializedPathMixin):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     objects = PlanNodeQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("plan-tree node")
@@ -402,6 +404,7 @@ class Milestone(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     objects = MilestoneQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("milestone")
@@ -421,6 +424,75 @@ class Milestone(models.Model):
     def clean(self):
         if self.node_id and self.node.kind != NodeKind.SUBPROJECT:
             raise ValidationError({"node": _("Milestones belong to sub-projects.")})
+
+
+QUARTERS = (1, 2, 3, 4)
+
+
+class BudgetYear(models.Model):
+    """A sub-project's budget for one fiscal year (the calendar year): the appropriation (預算數) and its
+    allocation schedule (分配數) by quarter, as the budget office approved them."""
+
+    node = models.ForeignKey(
+        PlanNode, verbose_name=_("sub-project"), on_delete=models.CASCADE, related_name="budget_years"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    appropriation = models.DecimalField(
+        _("appropriation (TWD)"), max_digits=15, decimal_places=0, validators=[MinValueValidator(Decimal(0))]
+    )
+    allocation_q1 = models.DecimalField(
+        _("allocation, first quarter (TWD)"), max_digits=15, decimal_places=0, default=Decimal(0)
+    )
+    allocation_q2 = models.DecimalField(
+        _("allocation, second quarter (TWD)"), max_digits=15, decimal_places=0, default=Decimal(0)
+    )
+    allocation_q3 = models.DecimalField(
+        _("allocation, third quarter (TWD)"), max_digits=15, decimal_places=0, default=Decimal(0)
+    )
+    allocation_q4 = models.DecimalField(
+        _("allocation, fourth quarter (TWD)"), max_digits=15, decimal_places=0, default=Decimal(0)
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("budget year")
+        verbose_name_plural = _("budget years")
+        ordering = ["node_id", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["node", "year"], name="budget_year_one_per_subproject_year"),
+            models.CheckConstraint(condition=Q(appropriation__gte=0), name="budget_year_appropriation_not_negative"),
+            models.CheckConstraint(
+                condition=Q(allocation_q1__gte=0, allocation_q2__gte=0, allocation_q3__gte=0, allocation_q4__gte=0),
+                name="budget_year_allocations_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    appropriation__gte=F("allocation_q1") + F("allocation_q2") + F("allocation_q3") + F("allocation_q4")
+                ),
+                name="budget_year_schedule_within_appropriation",
+                violation_error_message=_(
+                    "The allocations of the four quarters add up to more than the appropriation."
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.node} {self.year}"
+
+    def allocation(self, quarter: int) -> Decimal:
+        """分配數 of one quarter."""
+        return getattr(self, f"allocation_q{quarter}")
+
+    def allocated_to(self, quarter: int) -> Decimal:
+        """累計分配數: the allocations of the year's quarters up to and including ``quarter``."""
+        return sum((self.allocation(q) for q in QUARTERS if q <= quarter), Decimal(0))
+
+    @property
+    def schedule(self) -> list[Decimal]:
+        return [self.allocation(q) for q in QUARTERS]
 
 
 class Tombstone(models.Model):

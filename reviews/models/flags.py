@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from ..periods import Quarter
 
@@ -166,6 +167,8 @@ class LagFlag(models.Model):
     overridden_severity = models.CharField(max_length=8, choices=Severity.choices, blank=True)
     overridden_score = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("lag flag")

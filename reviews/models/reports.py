@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from ..periods import Quarter, today
 
@@ -32,6 +33,10 @@ CONTENT_FIELDS = (
     "actual_progress",
     "budget_allocated",
     "budget_spent",
+    "budget_payables",
+    "budget_savings",
+    "budget_forecast_rate",
+    "budget_explanation",
     "achievements",
     "delay_reasons",
     "countermeasures",
@@ -85,6 +90,32 @@ class QuarterlyReport(models.Model):
         null=True,
         blank=True,
         validators=NOT_NEGATIVE,
+    )  # 累計實支數 of the year
+    budget_payables = models.DecimalField(
+        _("payables to date (TWD)"),
+        max_digits=15,
+        decimal_places=0,
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+        help_text=_("應付未付數, contract retentions (保留款) included."),
+    )
+    budget_savings = models.DecimalField(
+        _("savings to date (TWD)"), max_digits=15, decimal_places=0, null=True, blank=True, validators=NOT_NEGATIVE
+    )  # 節餘數
+    budget_forecast_rate = models.DecimalField(
+        _("forecast execution rate for the year (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=PERCENT,
+    )  # 預估全年執行率
+    budget_explanation = models.TextField(
+        _("explanation of lower budget figures"),
+        blank=True,
+        max_length=TEXT_MAX_CHARS,
+        help_text=_("Required when a cumulative budget figure is lower than in the last accepted quarter."),
     )
     achievements = models.TextField(_("achievements"), blank=True, max_length=TEXT_MAX_CHARS)
     delay_reasons = models.TextField(_("delay reasons"), blank=True, max_length=TEXT_MAX_CHARS)
@@ -130,6 +161,8 @@ class QuarterlyReport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("quarterly report")
         verbose_name_plural = _("quarterly reports")
@@ -153,6 +186,14 @@ class QuarterlyReport(models.Model):
             models.CheckConstraint(
                 condition=Q(budget_spent__isnull=True) | Q(budget_spent__gte=0),
                 name="report_budget_spent_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_payables__isnull=True) | Q(budget_payables__gte=0),
+                name="report_budget_payables_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_savings__isnull=True) | Q(budget_savings__gte=0),
+                name="report_budget_savings_not_negative",
             ),
             models.CheckConstraint(
                 condition=~Q(status=ReportStatus.ACCEPTED) | Q(accepted_at__isnull=False, accepted_by__isnull=False),
