@@ -11,7 +11,14 @@ from indicators.models import Measure
 from reviews.models import CommentKind, EvidenceFile, FlagComment, LockException, QuarterlyReport
 from reviews.models.reports import CONTENT_FIELDS
 
-FIGURE_FIELDS = ("planned_progress", "actual_progress", "budget_allocated", "budget_spent")
+FIGURE_FIELDS = (
+    "planned_progress",
+    "actual_progress",
+    "budget_spent",
+    "budget_payables",
+    "budget_savings",
+    "budget_forecast_rate",
+)
 TEXT_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in FIGURE_FIELDS)
 ENTRY_FIELDS = ("completed_on", "forecast_date", "note")
 

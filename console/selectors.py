@@ -16,7 +16,7 @@ from projects.selectors import plan_list
 from reviews import access
 from reviews import selectors as reviews_selectors
 from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
-from reviews.selectors import flag_list, node_list
+from reviews.selectors import flag_list, node_list, with_ledger
 
 
 def subproject_scope(user) -> QuerySet[PlanNode]:
@@ -79,7 +79,7 @@ def with_agencies_of_subprojects(page: Page) -> Page:
 def reports_of_subproject(*, user, node: PlanNode) -> QuerySet[QuarterlyReport]:
     """A sub-project's reports the user may see, oldest quarter first, each with its history (the order
     of ``report_history``) where the user may read it."""
-    reports = access.reports_for(user).filter(node=node).order_by("year", "quarter")
+    reports = with_ledger(access.reports_for(user).filter(node=node)).order_by("year", "quarter")
     if access.can_see_history_of(user, node):
         events = ReportEvent.objects.select_related("actor").order_by("at", "id")
         reports = reports.prefetch_related(Prefetch("events", queryset=events))

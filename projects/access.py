@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.access import Capability, acting_agency, is_signed_in, reviewing_agency, users_with
 
-from .models import Agency, AgencyRole, Milestone, NodeAgency, Plan, PlanNode, Tombstone
+from .models import Agency, AgencyRole, BudgetYear, Milestone, NodeAgency, Plan, PlanNode, Tombstone
 
 
 def _signed_in(queryset: QuerySet, user) -> QuerySet:
@@ -37,6 +37,11 @@ def nodes_for(user) -> QuerySet[PlanNode]:
 
 def milestones_for(user) -> QuerySet[Milestone]:
     return _signed_in(Milestone.objects.all(), user)
+
+
+def budget_years_for(user) -> QuerySet[BudgetYear]:
+    """Sub-projects' budget ledgers, read as the plan tree they belong to (``nodes_for``): every signed-in user."""
+    return _signed_in(BudgetYear.objects.all(), user)
 
 
 def deletions_for(user) -> QuerySet[Tombstone]:

@@ -1,3 +1,4 @@
+import datetime
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass
@@ -493,6 +494,11 @@ class BudgetYear(models.Model):
     @property
     def schedule(self) -> list[Decimal]:
         return [self.allocation(q) for q in QUARTERS]
+
+    @property
+    def etag(self) -> str:
+        """The ledger as last written, as an entity tag (quotes included): a client sends it as If-Match."""
+        return f'"{self.pk}-{self.updated_at.astimezone(datetime.UTC):%Y%m%d%H%M%S%f}"'
 
 
 class Tombstone(models.Model):

@@ -1,9 +1,12 @@
 """Reads of the plan structure. Every list and detail starts from the rows ``access`` lets the user see."""
 
-from django.db.models import Q
+from decimal import Decimal
+
+from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.lookups import GreaterThanOrEqual
 
 from . import access
-from .models import Agency, Milestone
+from .models import QUARTERS, Agency, BudgetYear, Milestone
 from .outline import agencies as agency_names
 
 
@@ -49,3 +52,21 @@ def deletion_list(*, user):
 def milestones_open_for(node_ids):
     """Milestones not yet completed of these sub-projects."""
     return Milestone.objects.filter(node_id__in=node_ids, completed_on__isnull=True)
+
+
+def allocated_to_date(*, node: str = "node", year: str = "year", quarter: str = "quarter") -> Subquery:
+    """累計分配數 in SQL (``BudgetYear.allocated_to``): the allocations of the ledger of the outer row's
+    sub-project and year up to the outer row's quarter, named by the outer row's fields; NULL without a ledger."""
+    upto = OuterRef(quarter)
+    to_date = F("allocation_q1")
+    for later in QUARTERS[1:]:
+        to_date += Case(
+            When(GreaterThanOrEqual(upto, later), then=F(f"allocation_q{later}")), default=Value(Decimal(0))
+        )
+    ledgers = BudgetYear.objects.filter(node_id=OuterRef(node), year=OuterRef(year)).annotate(to_date=to_date)
+    return Subquery(ledgers.values("to_date")[:1], output_field=DecimalField(max_digits=15, decimal_places=0))
+
+
+def budget_year_of(*, node: int, year: int) -> BudgetYear | None:
+    """The sub-project's budget ledger of the year, if the secretariat has set it."""
+    return BudgetYear.objects.filter(node_id=node, year=year).first()

@@ -12,7 +12,10 @@ Rows (querysets):
   the sub-project and its ministry's reviewers;
 - flags: the secretariat all; a lead or a reviewer those of the sub-projects it leads or reviews; a reader
   all, public fields only;
-- quarter locks: every signed-in user (a lead must know what is closed); only the secretariat sets them.
+- quarter locks: every signed-in user (a lead must know what is closed); only the secretariat sets them;
+- budget ledgers (``projects.access.budget_years_for``): read as the plan tree; only the secretariat sets
+  them, and only until a report of the year is accepted (``year_has_accepted_report``), then through a plan
+  revision.
 
 The review chain: a lead files and submits; where the plan asks for it, the ministry's reviewer endorses
 (初核) or returns; the secretariat accepts (複核) or returns, and may reopen an accepted report. Nobody
@@ -80,6 +83,10 @@ NOT_ALLOWED_TO_COMMENT = _("Only the Executive Secretariat and the sub-project's
 NOT_LEAD_TO_PLAN_IMPROVEMENT = _("The improvement plan comes from the sub-project's lead agency.")
 NOT_ALLOWED_TO_SEE_OWED = _("Only leads and the Executive Secretariat see what is owed.")
 NOT_ALLOWED_TO_CHANGE_LAG_SETTINGS = _("Only the Executive Secretariat changes the lag thresholds.")
+NOT_SECRETARIAT_TO_SET_BUDGET = _("Only the Executive Secretariat sets sub-projects' budgets.")
+BUDGET_YEAR_FROZEN = _(
+    "%(year)s has an accepted report: its budget changes only through a plan revision (/api/v1/revisions/)."
+)
 NOT_ALLOWED_TO_DOWNLOAD_ANNUAL_REPORT = _("Only the Executive Secretariat and readers may download the annual report.")
 
 
@@ -255,6 +262,25 @@ def can_add_comment_files(user, comment) -> bool:
 
 can_change_lag_settings = oversees | rules.is_superuser
 
+# --- budget ledgers (預算數, 分配數) ---------------------------------------------------------------
+
+can_set_budget = oversees | rules.is_superuser  # while no report of the year is accepted: ``year_has_accepted_report``
+
+ACCEPTED_ONCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)  # accepted, or reopened since
+
+
+def accepted_in_year(node_ref: str = "node", year_ref: str = "year") -> Exists:
+    """SQL of ``year_has_accepted_report`` on rows naming a sub-project and a year."""
+    return Exists(QuarterlyReport.objects.filter(ACCEPTED_ONCE, node=OuterRef(node_ref), year=OuterRef(year_ref)))
+
+
+def year_has_accepted_report(node, year: int) -> bool:
+    """Whether a report of the sub-project's year has been accepted (and stands, or is reopened for
+    correction): from then on the year's budget, its appropriation and schedule, changes only through a plan
+    revision, so what the accepted reports were measured against stays on record."""
+    return QuarterlyReport.objects.filter(ACCEPTED_ONCE, node=node, year=year).exists()
+
+
 # --- what is owed, the annual report ---------------------------------------------------------------
 
 can_see_owed = files_for_agency | oversees
@@ -408,3 +434,4 @@ rules.add_perm("reviews.see_review_queue", can_see_review_queue)
 rules.add_perm("reviews.lock_quarters", can_lock_quarters)
 rules.add_perm("reviews.download_annual_report", can_download_annual_report)
 rules.add_perm("reviews.change_lag_thresholds", can_change_lag_settings)
+rules.add_perm("reviews.set_budget", can_set_budget)

@@ -1,8 +1,12 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from gstp.admin import ReadOnlyInline
+from projects.models import BudgetYear
 
+from . import access
 from .models import (
     EmailLog,
     EvidenceFile,
@@ -20,7 +24,8 @@ from .models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from .services import lag_settings_update
+from .services import budget_year_create, budget_year_update, lag_settings_update
+from .services.budgets import LEDGER_FIELDS, budget_validate
 
 
 class MilestoneEntryInline(ReadOnlyInline):
@@ -215,3 +220,63 @@ class EmailLogAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class BudgetYearForm(forms.ModelForm):
+    """Checks what the API checks (``services.budgets``), so a refusal shows next to its field."""
+
+    class Meta:
+        model = BudgetYear
+        fields = ["node", "year", *LEDGER_FIELDS]
+
+    def clean(self):
+        cleaned = super().clean()
+        node, year = cleaned.get("node") or self.instance.node, cleaned.get("year")
+        if node is None or year is None or self.errors:
+            return cleaned
+        if access.year_has_accepted_report(node, year):
+            raise ValidationError(access.BUDGET_YEAR_FROZEN % {"year": year})
+        ledger = BudgetYear(pk=self.instance.pk, node=node, year=year, **{n: cleaned.get(n) for n in LEDGER_FIELDS})
+        budget_validate(ledger)
+        return cleaned
+
+
+@admin.register(BudgetYear)
+class BudgetYearAdmin(admin.ModelAdmin):
+    """Sub-projects' budgets by year (預算數, 分配數). The Executive Secretariat sets them here or through
+    ``/api/v1/budgets/``; once a report of the year is accepted, only a plan revision changes them."""
+
+    form = BudgetYearForm
+    list_display = ["node", "year", "appropriation", *LEDGER_FIELDS[1:], "updated_at"]
+    list_filter = ["year", "node__plan"]
+    list_select_related = ["node"]
+    search_fields = ["node__title", "node__number"]
+    raw_id_fields = ["node"]
+
+    def has_add_permission(self, request):
+        return access.can_set_budget(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if not access.can_set_budget(request.user):
+            return False
+        return obj is None or not access.year_has_accepted_report(obj.node_id, obj.year)
+
+    def has_view_permission(self, request, obj=None):
+        return access.can_set_budget(request.user) or super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        ledger = self.get_object(request, object_id)
+        if ledger is not None and access.year_has_accepted_report(ledger.node_id, ledger.year):
+            messages.warning(request, access.BUDGET_YEAR_FROZEN % {"year": ledger.year})
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in LEDGER_FIELDS}
+        if change:
+            saved = budget_year_update(actor=request.user, budget_year=obj, expected_etag=None, values=values)
+        else:
+            saved = budget_year_create(actor=request.user, node=obj.node, year=obj.year, values=values)
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at

@@ -14,7 +14,7 @@ from indicators.exports import INDICATOR_VALUES
 from projects.models import AgencyRole
 
 from . import access, selectors
-from .filters import FlagFilter, ReportFilter
+from .filters import BudgetYearFilter, FlagFilter, ReportFilter
 from .project_apis import ProjectFilter
 
 
@@ -44,7 +44,9 @@ def _reports(user):
     """The reports a user sees, each with the evidence files the user may see (none for a reader or another
     agency), fetched once per batch of rows."""
     files = access.evidence_files_for(user).only("id", "report_id", "name", "sha256").order_by("uploaded_at", "id")
-    return access.reports_for(user).prefetch_related(Prefetch("files", queryset=files, to_attr="visible_files"))
+    return selectors.with_ledger(access.reports_for(user)).prefetch_related(
+        Prefetch("files", queryset=files, to_attr="visible_files")
+    )
 
 
 def _report_row(report):
@@ -57,6 +59,10 @@ def _report_row(report):
         "actual_progress": report.actual_progress,
         "budget_allocated": report.budget_allocated,
         "budget_spent": report.budget_spent,
+        "budget_payables": report.budget_payables,
+        "budget_savings": report.budget_savings,
+        "execution_rate": report.execution_rate,
+        "budget_forecast_rate": report.budget_forecast_rate,
         "due_on": report.due_on,
         "submitted_on_time": report.submitted_on_time,
         "endorsed_at": report.endorsed_at,
@@ -83,11 +89,28 @@ def _flag_row(flag):
     }
 
 
+def _budget_row(ledger):
+    return {
+        "id": ledger.pk,
+        "project": ledger.node_id,
+        "plan": ledger.node.plan_id,
+        "year": ledger.year,
+        "appropriation": ledger.appropriation,
+        "allocation_q1": ledger.allocation_q1,
+        "allocation_q2": ledger.allocation_q2,
+        "allocation_q3": ledger.allocation_q3,
+        "allocation_q4": ledger.allocation_q4,
+        "frozen": ledger.frozen,
+        "updated_at": ledger.updated_at,
+    }
+
+
 RESOURCES = {
     "projects": ExportResource(lambda user: selectors.node_list(user=user), ProjectFilter, _project_row),
     "reports": ExportResource(_reports, ReportFilter, _report_row),
     "flags": ExportResource(lambda user: selectors.flag_list(user=user).prefetch_related(None), FlagFilter, _flag_row),
     "indicator-values": INDICATOR_VALUES,
+    "budgets": ExportResource(lambda user: selectors.budget_year_list(user=user), BudgetYearFilter, _budget_row),
 }
 
 

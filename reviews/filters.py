@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from projects.filters import IsoDateTimeFilter, StrictBooleanFilter, UpdatedSinceFilterSet
-from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
+from projects.models import Agency, AgencyRole, BudgetYear, NodeAgency, NodeKind, Plan, PlanNode
 
 from .models import FlagStatus, LagFlag, LagRule, QuarterlyReport, ReportStatus, Severity, late_condition
 from .periods import Quarter
@@ -77,3 +77,24 @@ class FlagFilter(UpdatedSinceFilterSet):
     filter_group = ReportFilter.filter_group
     filter_agency = ReportFilter.filter_agency
     filter_period = ReportFilter.filter_period
+
+
+class BudgetYearFilter(UpdatedSinceFilterSet):
+    plan = filters.ModelChoiceFilter(field_name="node__plan", queryset=Plan.objects.all())
+    group = filters.ModelChoiceFilter(
+        queryset=PlanNode.objects.filter(kind=NodeKind.GROUP), method="filter_group", help_text=_("A group (分組).")
+    )
+    project = filters.ModelChoiceFilter(field_name="node", queryset=PlanNode.objects.filter(kind=NodeKind.SUBPROJECT))
+    agency = filters.ModelChoiceFilter(
+        queryset=Agency.objects.all(),
+        method="filter_agency",
+        help_text=_("Sub-projects this agency or one of its sub-units leads."),
+    )
+    year = filters.NumberFilter()
+
+    class Meta:
+        model = BudgetYear
+        fields = ["plan", "group", "project", "agency", "year"]
+
+    filter_group = ReportFilter.filter_group
+    filter_agency = ReportFilter.filter_agency

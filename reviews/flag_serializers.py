@@ -34,7 +34,9 @@ class FlagEvidenceSerializer(serializers.Serializer):
     `days_overdue`, `is_critical`, `red_over_days`, `red_because` and, when several are overdue,
     `overdue_milestones`. `progress_gap`: the `report`, `planned_progress`, `actual_progress`, `gap`,
     `yellow_at_or_below` and `red_at_or_below` (percentage points). `budget_execution`: the `report`,
-    `budget_allocated`, `budget_spent`, `execution_rate`, `yellow_below` and `red_below` (percent).
+    `budget_spent` (實支數), `budget_payables` (應付未付數), `budget_savings` (節餘數), `budget_allocated`
+    (累計分配數, from the budget ledger) and `execution_rate` ((spent + payables + savings) ÷ allocated × 100),
+    `yellow_below` and `red_below` (percent); flags raised before payables and savings counted have neither.
     `indicator_behind`: the `indicator` with its `name`, `actual`, `expected`, `target`, `target_year`,
     `ratio`, `status`, `yellow_below` and `red_below` (ratios). `review_overdue`: the `report` waiting for
     its ministry's endorsement, `submitted_on`, `days_waiting`, `threshold_days` (flagged after),
@@ -73,6 +75,8 @@ class FlagEvidenceSerializer(serializers.Serializer):
     # budget_execution
     budget_allocated = _decimal(allow_null=True)
     budget_spent = _decimal(allow_null=True)
+    budget_payables = _decimal(allow_null=True)
+    budget_savings = _decimal(allow_null=True)
     execution_rate = _decimal()
     # budget_execution and indicator_behind
     yellow_below = _decimal()

@@ -8,11 +8,19 @@ from rest_framework import serializers
 
 from gstp.serializers import FastRepresentationMixin
 from indicators.models import Indicator
-from projects.models import Milestone, NodeKind, Plan, PlanNode
+from projects.models import BudgetYear, Milestone, NodeKind, Plan, PlanNode
 
 from .models import TEXT_MAX_CHARS, CommentKind, QuarterlyReport, ReportIndicatorValue, ReportMilestoneEntry
 from .models.reports import CONTENT_FIELDS
 from .periods import Quarter
+
+# Fields a client may have sent before that now come from elsewhere, with where they come from.
+FORMER_FIELDS = {
+    "budget_allocated": _(
+        "The allocation to date comes from the sub-project's budget ledger (/api/v1/budgets/), set by the "
+        "Executive Secretariat: do not send it."
+    ),
+}
 
 
 # Refuse fields the serializer does not know, instead of silently dropping them. (A comment: the OpenAPI
@@ -23,7 +31,9 @@ class StrictFieldsMixin:
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(set(data) - writable)
             if unknown:
-                raise serializers.ValidationError({name: [_("Unknown or read-only field.")] for name in unknown})
+                raise serializers.ValidationError(
+                    {name: [FORMER_FIELDS.get(name, _("Unknown or read-only field."))] for name in unknown}
+                )
         return super().to_internal_value(data)
 
 
@@ -171,3 +181,27 @@ class FileUploadSerializer(StrictFieldsMixin, serializers.Serializer):
         if hasattr(data, "getlist") and len(data.getlist("file")) > 1:
             raise serializers.ValidationError({"file": [_("Send one file per request.")]})
         return super().to_internal_value(data)
+
+
+LEDGER_FIELDS = ["appropriation", "allocation_q1", "allocation_q2", "allocation_q3", "allocation_q4"]
+
+
+class BudgetYearUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A year's appropriation (預算數) or allocations (分配數) to change, in whole TWD; the four allocations add
+    up to at most the appropriation. Unknown fields are refused."""
+
+    class Meta:
+        model = BudgetYear
+        fields = LEDGER_FIELDS
+        extra_kwargs = {name: {"min_value": 0} for name in LEDGER_FIELDS}
+
+
+class BudgetYearCreateSerializer(BudgetYearUpdateSerializer):
+    """A sub-project's budget for a year it has none for: the appropriation and its allocation by quarter
+    (those not sent are 0). Unknown fields are refused."""
+
+    project = SubprojectField()
+    year = serializers.IntegerField(min_value=1900, max_value=9999)
+
+    class Meta(BudgetYearUpdateSerializer.Meta):
+        fields = ["project", "year", *LEDGER_FIELDS]

@@ -9,9 +9,9 @@ from decimal import Decimal
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
-from projects.access import led_by_agency, nodes_for, reviewed_by
-from projects.models import Agency, AgencyRole, NodeKind, Plan, PlanNode, path_ids
-from projects.selectors import node_tree
+from projects.access import budget_years_for, led_by_agency, nodes_for, reviewed_by
+from projects.models import Agency, AgencyRole, BudgetYear, NodeKind, Plan, PlanNode, path_ids
+from projects.selectors import allocated_to_date, node_tree
 
 from . import access
 from .models import (
@@ -29,6 +29,7 @@ from .models import (
     ReportMilestoneEntry,
     ReportStatus,
     Severity,
+    execution_rate,
 )
 from .periods import Quarter, quarters_between, today
 
@@ -41,6 +42,12 @@ def node_list(*, user):
 
 def report_list(*, user) -> QuerySet[QuarterlyReport]:
     return with_report_children(access.reports_for(user))
+
+
+def budget_year_list(*, user) -> QuerySet[BudgetYear]:
+    """The budget ledgers a user sees, each with its sub-project and whether it is ``frozen`` (a report of its
+    year accepted: ``access.year_has_accepted_report``), in one query."""
+    return budget_years_for(user).select_related("node").annotate(frozen=access.accepted_in_year())
 
 
 def report_files(*, user, report: QuarterlyReport) -> QuerySet[EvidenceFile]:
@@ -61,15 +68,26 @@ def lock_exception_list(*, user) -> QuerySet[LockException]:
     return LockException.objects.filter(lock__in=access.locks_for(user))
 
 
+def with_ledger(reports: QuerySet[QuarterlyReport]) -> QuerySet[QuarterlyReport]:
+    """Reports with their allocation to date from their ledger (``QuarterlyReport.budget_allocated``) in the
+    same query."""
+    return reports.annotate(ledger_allocated=allocated_to_date())
+
+
 def with_report_children(reports: QuerySet[QuarterlyReport]) -> QuerySet[QuarterlyReport]:
-    """Reports with their sub-project, milestone entries and indicator values, as the API shows them."""
-    return reports.select_related("node").prefetch_related(
-        Prefetch(
-            "milestone_entries", queryset=ReportMilestoneEntry.objects.all(), to_attr="prefetched_milestone_entries"
-        ),
-        Prefetch(
-            "indicator_values", queryset=ReportIndicatorValue.objects.all(), to_attr="prefetched_indicator_values"
-        ),
+    """Reports with their sub-project, allocation to date, milestone entries and indicator values, as the API
+    shows them."""
+    return (
+        with_ledger(reports)
+        .select_related("node")
+        .prefetch_related(
+            Prefetch(
+                "milestone_entries", queryset=ReportMilestoneEntry.objects.all(), to_attr="prefetched_milestone_entries"
+            ),
+            Prefetch(
+                "indicator_values", queryset=ReportIndicatorValue.objects.all(), to_attr="prefetched_indicator_values"
+            ),
+        )
     )
 
 
@@ -83,8 +101,19 @@ class ReportFigures:
     quarter: int
     planned_progress: Decimal | None
     actual_progress: Decimal | None
-    budget_allocated: Decimal | None
     budget_spent: Decimal | None
+    budget_payables: Decimal | None
+    budget_savings: Decimal | None
+    budget_allocated: Decimal | None  # from the ledger, not the report
+
+    def execution_rate(self, *, places: int | None = 1) -> Decimal | None:
+        return execution_rate(
+            spent=self.budget_spent,
+            payables=self.budget_payables,
+            savings=self.budget_savings,
+            allocated=self.budget_allocated,
+            places=places,
+        )
 
     @property
     def quarter_obj(self) -> Quarter:
@@ -98,15 +127,15 @@ class ReportFigures:
 # A report counts as accepted while it is, and while a reopened one is corrected: then with the figures it
 # was accepted with (``accepted_content``), which stay in force until the correction is accepted.
 IN_FORCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)
-FIGURE_FIELDS = ("planned_progress", "actual_progress", "budget_allocated", "budget_spent")
+FIGURE_FIELDS = ("planned_progress", "actual_progress", "budget_spent", "budget_payables", "budget_savings")
 
 
-def _as_accepted(pk, node_id, year, quarter, figures, accepted_content) -> ReportFigures:
+def _as_accepted(pk, node_id, year, quarter, figures, accepted_content, allocated) -> ReportFigures:
     if accepted_content is not None:
         figures = [
             None if accepted_content.get(name) is None else Decimal(accepted_content[name]) for name in FIGURE_FIELDS
         ]
-    return ReportFigures(pk, node_id, year, quarter, *figures)
+    return ReportFigures(pk, node_id, year, quarter, *figures, allocated)
 
 
 def latest_accepted_reports(
@@ -120,19 +149,28 @@ def latest_accepted_reports(
     latest = (
         PlanNode.objects.filter(pk__in=node_ids).annotate(report=Subquery(newest.values("pk")[:1])).values("report")
     )
-    reports = QuarterlyReport.objects.filter(pk__in=latest)
+    reports = with_ledger(QuarterlyReport.objects.filter(pk__in=latest))
     if gap_at_most is not None or execution_below is not None:
         lagging = Q(accepted_content__isnull=False)
         if gap_at_most is not None:
             lagging |= Q(gap__lte=gap_at_most)
         if execution_below is not None:
-            lagging |= Q(budget_allocated__gt=0, spent_percent__lt=F("budget_allocated") * execution_below)
+            # execution_rate in SQL: executed * 100 < allocated * threshold, so as not to divide.
+            lagging |= Q(ledger_allocated__gt=0, executed_percent__lt=F("ledger_allocated") * execution_below)
+        executed = (
+            F("budget_spent")
+            + Coalesce("budget_payables", Value(Decimal(0)))
+            + Coalesce("budget_savings", Value(Decimal(0)))
+        )
         reports = reports.annotate(
-            gap=F("actual_progress") - F("planned_progress"), spent_percent=F("budget_spent") * 100
+            gap=F("actual_progress") - F("planned_progress"), executed_percent=executed * 100
         ).filter(lagging)
-    rows = reports.values_list("pk", "node_id", "year", "quarter", *FIGURE_FIELDS, "accepted_content")
+    rows = reports.values_list(
+        "pk", "node_id", "year", "quarter", *FIGURE_FIELDS, "accepted_content", "ledger_allocated"
+    )
     return [
-        _as_accepted(pk, node, year, quarter, figures, content) for pk, node, year, quarter, *figures, content in rows
+        _as_accepted(pk, node, year, quarter, figures, content, allocated)
+        for pk, node, year, quarter, *figures, content, allocated in rows
     ]
 
 
@@ -144,16 +182,16 @@ def report_history(*, report: QuarterlyReport) -> QuerySet[ReportEvent]:
 def last_accepted_before(*, node, year: int, quarter: int) -> ReportFigures | None:
     """The sub-project's latest accepted report (``IN_FORCE``) before the quarter, with its figures."""
     row = (
-        QuarterlyReport.objects.filter(IN_FORCE, node=node)
+        with_ledger(QuarterlyReport.objects.filter(IN_FORCE, node=node))
         .filter(Q(year__lt=year) | Q(year=year, quarter__lt=quarter))
         .order_by("-year", "-quarter")
-        .values_list("pk", "node_id", "year", "quarter", *FIGURE_FIELDS, "accepted_content")
+        .values_list("pk", "node_id", "year", "quarter", *FIGURE_FIELDS, "accepted_content", "ledger_allocated")
         .first()
     )
     if row is None:
         return None
-    pk, node_id, year, quarter, *figures, content = row
-    return _as_accepted(pk, node_id, year, quarter, figures, content)
+    pk, node_id, year, quarter, *figures, content, allocated = row
+    return _as_accepted(pk, node_id, year, quarter, figures, content, allocated)
 
 
 def quarter_lock(*, node, period: Quarter, on: datetime.date | None = None) -> QuarterLock | None:
@@ -172,7 +210,7 @@ def review_queue(*, user) -> QuerySet[QuarterlyReport]:
     reports of its ministry's sub-projects in plans that ask for endorsement; for the secretariat the
     endorsed reports, and the submitted ones of plans that do not."""
     access.ensure(access.can_see_review_queue(user), access.NOT_ALLOWED_TO_SEE_REVIEW_QUEUE)
-    reports = access.reports_for(user).annotate(endorsement_required=access.endorsement_required())
+    reports = with_ledger(access.reports_for(user)).annotate(endorsement_required=access.endorsement_required())
     if access.oversees(user):
         waiting = access.waiting_for(access.ReviewLevel.SECRETARIAT)
     else:

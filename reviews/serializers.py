@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gstp.serializers import FastRepresentationMixin
+from projects.models import BudgetYear
 
 from .inputs import REPORT_CONTENT_FIELDS, IndicatorValueSerializer, MilestoneEntrySerializer
 from .models import EvidenceFile, LockException, QuarterLock, QuarterlyReport, ReportEvent
@@ -22,6 +23,26 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
         help_text=_('The report\'s version as an entity tag, quotes included ("16-3"): send it as If-Match.'),
     )
     is_late = serializers.SerializerMethodField()
+    budget_allocated = serializers.DecimalField(
+        max_digits=15,
+        decimal_places=0,
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "累計分配數: what the sub-project's budget ledger of the year (`/api/v1/budgets/`) allocates up to "
+            "the report's quarter; null without a ledger. Read-only: the Executive Secretariat sets the ledger."
+        ),
+    )
+    execution_rate = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "經費執行率 (%): (budget_spent + budget_payables + budget_savings) ÷ budget_allocated × 100, to one "
+            "decimal; null without an allocation or a spent figure."
+        ),
+    )
     milestone_entries = MilestoneEntrySerializer(source="milestone_entry_list", many=True, read_only=True)
     indicator_values = IndicatorValueSerializer(source="indicator_value_list", many=True, read_only=True)
 
@@ -38,6 +59,8 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
             "version",
             "etag",
             *REPORT_CONTENT_FIELDS,
+            "budget_allocated",
+            "execution_rate",
             "due_on",
             "is_late",
             "submitted_on_time",
@@ -132,3 +155,43 @@ class EvidenceFileSerializer(FastRepresentationMixin, serializers.ModelSerialize
             return reverse("report-file", kwargs={"id": evidence.report_id, "file_id": evidence.pk})
         kwargs = {"id": evidence.comment.flag_id, "comment_id": evidence.comment_id, "file_id": evidence.pk}
         return reverse("flag-comment-file", kwargs=kwargs)
+
+
+class BudgetYearSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A sub-project's budget for one fiscal year (the calendar year): the appropriation (預算數) and its
+    allocation (分配數) by quarter, in whole TWD, set by the Executive Secretariat. A report's
+    `budget_allocated` is the allocations up to its quarter. `frozen`: a report of the year has been accepted,
+    and the budget changes only through a plan revision (`/api/v1/revisions/`). Send `etag` as `If-Match` to
+    change it."""
+
+    project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
+    plan = serializers.IntegerField(source="node.plan_id", read_only=True)
+    allocated = serializers.SerializerMethodField(help_text=_("The four quarters' allocations together."))
+    frozen = serializers.BooleanField(
+        read_only=True, help_text=_("A report of the year is accepted: change the budget through a plan revision.")
+    )
+    etag = serializers.CharField(read_only=True, help_text=_("The budget's version: send it as If-Match."))
+
+    class Meta:
+        model = BudgetYear
+        fields = [
+            "id",
+            "project",
+            "plan",
+            "year",
+            "appropriation",
+            "allocation_q1",
+            "allocation_q2",
+            "allocation_q3",
+            "allocation_q4",
+            "allocated",
+            "frozen",
+            "etag",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DecimalField(max_digits=15, decimal_places=0))
+    def get_allocated(self, ledger) -> str:
+        return str(ledger.allocated_to(4))

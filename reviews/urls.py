@@ -2,6 +2,7 @@ from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from .apis import LockExceptionViewSet, QuarterLockViewSet, ReportViewSet
+from .budget_apis import BudgetYearViewSet
 from .file_apis import CommentFilesView, CommentFileView, ReportFilesView, ReportFileView
 from .flag_apis import FlagViewSet, LightsView
 from .project_apis import ProjectViewSet
@@ -12,6 +13,7 @@ router.register("reports", ReportViewSet, basename="report")
 router.register("flags", FlagViewSet, basename="flag")
 router.register("locks", QuarterLockViewSet, basename="lock")
 router.register("lock-exceptions", LockExceptionViewSet, basename="lock-exception")
+router.register("budgets", BudgetYearViewSet, basename="budget")
 
 ID = "[0-9]{1,18}"
 urlpatterns = [

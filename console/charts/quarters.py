@@ -22,10 +22,24 @@ class QuarterFigures:
     actual_progress: Decimal | None
     budget_allocated: Decimal | None
     budget_spent: Decimal | None
+    budget_payables: Decimal | None = None
+    budget_savings: Decimal | None = None
+
+    @property
+    def budget_executed(self) -> Decimal | None:
+        """What the execution rate counts as executed: spent, payables and savings."""
+        if self.budget_spent is None:
+            return None
+        return self.budget_spent + (self.budget_payables or 0) + (self.budget_savings or 0)
 
     @property
     def execution(self) -> Decimal | None:
-        return execution_rate(self.budget_spent, self.budget_allocated)
+        return execution_rate(
+            spent=self.budget_spent,
+            payables=self.budget_payables,
+            savings=self.budget_savings,
+            allocated=self.budget_allocated,
+        )
 
 
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 56.0, 624.0, 40.0, 250.0
@@ -125,12 +139,12 @@ def _nice_top(value: Decimal) -> Decimal:
 
 
 def budget_bars(quarters: Sequence[QuarterFigures], *, chart_id: str, title: str) -> SafeString:
-    """Budget allocated (outlined) and spent (filled) to date by quarter, in millions of TWD, with the
-    execution rate over each pair."""
-    allocated_label, spent_label = _("Allocated to date"), _("Spent to date")
+    """Budget allocated (outlined) and executed (filled: spent, payables and savings) to date by quarter, in
+    millions of TWD, with the execution rate over each pair."""
+    allocated_label, spent_label = _("Allocated to date"), _("Executed to date (spent, payables, savings)")
     millions = Decimal(1_000_000)
     highest = max((q.budget_allocated or 0 for q in quarters), default=0)
-    highest = max([highest, *(q.budget_spent or 0 for q in quarters)])
+    highest = max([highest, *(q.budget_executed or 0 for q in quarters)])
     top = _nice_top(Decimal(highest) / millions)
     ticks = [top * share / 5 for share in range(6)]
     xs = _x_positions(len(quarters))
@@ -144,7 +158,7 @@ def budget_bars(quarters: Sequence[QuarterFigures], *, chart_id: str, title: str
     for x, quarter in zip(xs, quarters, strict=True):
         for offset, value, css, label in (
             (-bar - 1, quarter.budget_allocated, "bar--allocated", allocated_label),
-            (1, quarter.budget_spent, "bar--spent", spent_label),
+            (1, quarter.budget_executed, "bar--spent", spent_label),
         ):
             if value is None:
                 continue
@@ -163,7 +177,7 @@ def budget_bars(quarters: Sequence[QuarterFigures], *, chart_id: str, title: str
                 )
             )
         if quarter.execution is not None:
-            y = _y(Decimal(max(quarter.budget_allocated or 0, quarter.budget_spent or 0)) / millions, top)
+            y = _y(Decimal(max(quarter.budget_allocated or 0, quarter.budget_executed or 0)) / millions, top)
             parts.append(
                 format_html(
                     '<text x="{}" y="{}" class="value" text-anchor="middle">{}%</text>',
@@ -174,7 +188,7 @@ def budget_bars(quarters: Sequence[QuarterFigures], *, chart_id: str, title: str
             )
     desc = "; ".join(
         f"{q.period}: {allocated_label} {number_text(q.budget_allocated)}, {spent_label} "
-        f"{number_text(q.budget_spent)} ({number_text(q.execution, 1)}%)"
+        f"{number_text(q.budget_executed)} ({number_text(q.execution, 1)}%)"
         for q in quarters
     )
     return svg(chart_id, title, desc, PLOT_BOTTOM + 28, join_parts(parts))

@@ -26,6 +26,8 @@ def quarter_figures(reports) -> list[charts.QuarterFigures]:
             actual_progress=report.actual_progress,
             budget_allocated=report.budget_allocated,
             budget_spent=report.budget_spent,
+            budget_payables=report.budget_payables,
+            budget_savings=report.budget_savings,
         )
         for report in reports
         if report.status == ReportStatus.ACCEPTED

@@ -19,7 +19,7 @@ from indicators.selectors import indicator_evaluate
 from indicators.semantics import Status, target_reached
 from projects.models import NodeKind, Plan, PlanNode
 
-from ..models import ACTIVE_STATUSES, LagRule, Severity, execution_rate
+from ..models import ACTIVE_STATUSES, LagRule, Severity
 from ..periods import today
 from . import texts
 from .selectors import AnnualData, FlagRow, annual_report_data
@@ -269,8 +269,10 @@ class _Builder:
                     planned=percent_text(report.planned_progress),
                     actual=percent_text(report.actual_progress),
                     gap=gap,
-                    rate=percent_text(execution_rate(report.budget_spent, report.budget_allocated)),
+                    rate=percent_text(report.execution_rate),
                     spent=money_text(report.budget_spent),
+                    payables=money_text(report.budget_payables or 0),
+                    savings=money_text(report.budget_savings or 0),
                     allocated=money_text(report.budget_allocated),
                 )
             )

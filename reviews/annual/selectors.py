@@ -20,9 +20,9 @@ from projects.models import Plan, PlanNode
 from projects.selectors import node_tree, plan_list
 
 from ..access import flags_for, reports_in_force_for
-from ..models import QuarterlyReport
+from ..models import QuarterlyReport, execution_rate
 from ..periods import Quarter
-from ..selectors import FIGURE_FIELDS, IN_FORCE
+from ..selectors import FIGURE_FIELDS, IN_FORCE, with_ledger
 
 
 class ReportPlanError(ValueError):
@@ -76,18 +76,29 @@ class AcceptedReport:
     quarter: int
     planned_progress: Decimal | None
     actual_progress: Decimal | None
-    budget_allocated: Decimal | None
     budget_spent: Decimal | None
+    budget_payables: Decimal | None
+    budget_savings: Decimal | None
     achievements: str
     delay_reasons: str
     countermeasures: str
     is_reopened: bool
     reopened_at: datetime.datetime | None
     reopen_reason: str
+    budget_allocated: Decimal | None  # from the ledger
 
     @property
     def period(self) -> str:
         return str(Quarter(self.year, self.quarter))
+
+    @property
+    def execution_rate(self) -> Decimal | None:
+        return execution_rate(
+            spent=self.budget_spent,
+            payables=self.budget_payables,
+            savings=self.budget_savings,
+            allocated=self.budget_allocated,
+        )
 
     @property
     def is_corrected(self) -> bool:
@@ -132,12 +143,14 @@ def latest_in_force_of_year(*, plan: Plan, year: int, user) -> dict[int, Accepte
         .values("pk")[:1]
     )
     rows = (
-        reports_in_force_for(user)
+        with_ledger(reports_in_force_for(user))
         .filter(node__plan=plan, year=year, pk=Subquery(newest))
-        .values_list("pk", "node_id", "quarter", "reopened_at", "reopen_reason", "accepted_content", *CONTENT)
+        .values_list(
+            "pk", "node_id", "quarter", "reopened_at", "reopen_reason", "accepted_content", "ledger_allocated", *CONTENT
+        )
     )
     reports = {}
-    for pk, node_id, quarter, reopened_at, reopen_reason, accepted, *current in rows:
+    for pk, node_id, quarter, reopened_at, reopen_reason, accepted, allocated, *current in rows:
         content = dict(zip(CONTENT, current, strict=True))
         if accepted is not None:
             content = _as_accepted(accepted)
@@ -152,6 +165,7 @@ def latest_in_force_of_year(*, plan: Plan, year: int, user) -> dict[int, Accepte
             # Why a report was reopened is published while it is corrected; once accepted again, as with a
             # return, the reason stays in its history.
             reopen_reason=reopen_reason if accepted is not None else "",
+            budget_allocated=allocated,
         )
     return reports
 

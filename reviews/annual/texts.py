@@ -48,7 +48,7 @@ NO_SUBPROJECTS = "本項下無納管之子計畫。"
 # 子計畫
 PROGRESS = (
     "執行進度（{period} 季報）：預定累計進度 {planned}，實際累計進度 {actual}{gap}；"
-    "經費執行率 {rate}（累計支用 {spent} 元／累計分配 {allocated} 元）。"
+    "經費執行率 {rate}（累計實支 {spent} 元、應付未付 {payables} 元、節餘 {savings} 元／累計分配 {allocated} 元）。"
 )
 PROGRESS_BEHIND = "（落後 {points} 個百分點）"
 PROGRESS_AHEAD = "（超前 {points} 個百分點）"
@@ -119,7 +119,10 @@ EVIDENCE_MILESTONE_REASONS = {
 }
 EVIDENCE_MILESTONE_MORE = "，另有 {more} 個查核點逾期"
 EVIDENCE_GAP = "預定累計進度 {planned}，實際累計進度 {actual}，差距 {gap} 個百分點（紅燈門檻 {red} 個百分點）"
-EVIDENCE_BUDGET = "經費執行率 {rate}（累計支用 {spent} 元／累計分配 {allocated} 元；紅燈門檻 {red}）"
+EVIDENCE_BUDGET = (
+    "經費執行率 {rate}（累計實支 {spent} 元、應付未付 {payables} 元、節餘 {savings} 元／累計分配 {allocated} 元；"
+    "紅燈門檻 {red}）"
+)
 EVIDENCE_INDICATOR = (
     "績效指標「{name}」達成值 {actual}，預期值 {expected}，目標值 {target}（{target_year} 年），進度比 {ratio}"
 )

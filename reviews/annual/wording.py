@@ -126,6 +126,9 @@ def _budget_evidence(evidence: dict) -> str:
     return texts.EVIDENCE_BUDGET.format(
         rate=percent_text(evidence["execution_rate"]),
         spent=money_text(evidence["budget_spent"]),
+        # Flags raised before payables and savings counted have neither: none was counted.
+        payables=money_text(evidence.get("budget_payables", "0")),
+        savings=money_text(evidence.get("budget_savings", "0")),
         allocated=money_text(evidence["budget_allocated"]),
         red=percent_text(evidence["red_below"]),
     )

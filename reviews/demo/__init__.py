@@ -46,7 +46,15 @@ from ..services import lag_settings_update, lock_exception_grant, quarter_lock_c
 from . import histories
 from .calendar import DemoCalendar, at, demo_calendar, shifted
 from .evidence import demo_evidence
-from .figures import PROFILES, budget_of, demo_indicator, demo_milestones, indicator_value, report_content
+from .figures import (
+    PROFILES,
+    budget_of,
+    demo_indicator,
+    demo_ledgers,
+    demo_milestones,
+    indicator_value,
+    report_content,
+)
 from .histories import Cast
 
 __all__ = ["DemoCalendar", "DemoReports", "demo_calendar", "demo_reports_load", "shifted"]
@@ -109,17 +117,20 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
         PlanNode.objects.filter(pk=node.pk).update(start_date=calendar.start, end_date=calendar.end, budget=budget)
         demo_milestones(node, profile, calendar)
         indicator = demo_indicator(node, index, calendar)
+        ledgers = demo_ledgers(node, budget, calendar)
         for period in calendar.reported():
             step = calendar.step(period)
             story = _story(index, period, calendar, profile)
+            allocated = ledgers[period.year].allocated_to(period.quarter)
             report = QuarterlyReport(
                 node=node,
                 year=period.year,
                 quarter=period.quarter,
                 due_on=period.due_date(node.plan.report_due_days),
                 created_by=cast.lead,
-                **report_content(period, step, profile, budget),
+                **report_content(period, step, profile, allocated),
             )
+            report.ledger_allocated = allocated  # what ``budget_allocated`` reads, without asking the ledger
             evidence = _evidence(index, period, calendar, story, step, profile)
             report_events, report_uploads = histories.replay(
                 report, story, cast, evidence=evidence, days_late=profile.days_late, on=on, index=index

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from projects.models import BudgetYear
+
 from ..periods import Quarter, today
 
 PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
@@ -31,7 +33,6 @@ FILED_STATUSES = (ReportStatus.SUBMITTED, ReportStatus.ENDORSED, ReportStatus.AC
 CONTENT_FIELDS = (
     "planned_progress",
     "actual_progress",
-    "budget_allocated",
     "budget_spent",
     "budget_payables",
     "budget_savings",
@@ -44,12 +45,15 @@ CONTENT_FIELDS = (
 )
 
 
-def execution_rate(spent, allocated, *, places: int | None = 1) -> Decimal | None:
-    """經費執行率 as a report gives it: spent over allocated to date, in percent, to ``places`` decimals
-    (unrounded with None); None without an allocation or a spent figure."""
+def execution_rate(*, spent, payables, savings, allocated, places: int | None = 1) -> Decimal | None:
+    """經費執行率 as the budget office counts it: (累計實支數 + 應付未付數 + 節餘數) ÷ 累計分配數 × 100, that is
+    spent, payables (contract retentions included) and savings to date over the allocation to date, in
+    percent; payables and savings count as executed, and missing ones as 0. Rounded half-even to ``places``
+    decimals (unrounded with None); None without an allocation (missing or 0) or a spent figure."""
     if spent is None or not allocated:
         return None
-    rate = Decimal(spent) * 100 / Decimal(allocated)
+    executed = Decimal(spent) + Decimal(payables or 0) + Decimal(savings or 0)
+    rate = executed * 100 / Decimal(allocated)
     return rate if places is None else rate.quantize(Decimal(1).scaleb(-places))
 
 
@@ -74,14 +78,6 @@ class QuarterlyReport(models.Model):
     )
     actual_progress = models.DecimalField(
         _("actual cumulative progress (%)"), max_digits=5, decimal_places=2, null=True, blank=True, validators=PERCENT
-    )
-    budget_allocated = models.DecimalField(
-        _("budget allocated to date (TWD)"),
-        max_digits=15,
-        decimal_places=0,
-        null=True,
-        blank=True,
-        validators=NOT_NEGATIVE,
     )
     budget_spent = models.DecimalField(
         _("budget spent to date (TWD)"),
@@ -180,10 +176,6 @@ class QuarterlyReport(models.Model):
                 name="report_actual_progress_range",
             ),
             models.CheckConstraint(
-                condition=Q(budget_allocated__isnull=True) | Q(budget_allocated__gte=0),
-                name="report_budget_allocated_not_negative",
-            ),
-            models.CheckConstraint(
                 condition=Q(budget_spent__isnull=True) | Q(budget_spent__gte=0),
                 name="report_budget_spent_not_negative",
             ),
@@ -220,6 +212,26 @@ class QuarterlyReport(models.Model):
     @property
     def quarter_obj(self) -> Quarter:
         return Quarter(self.year, self.quarter)
+
+    @property
+    def budget_allocated(self) -> Decimal | None:
+        """累計分配數: what the sub-project's budget ledger of the year allocates up to the report's quarter
+        (``BudgetYear.allocated_to``), None without a ledger. Lists annotate it (``ledger_allocated``, see
+        ``reviews.selectors.with_ledger``); a report read alone asks the ledger once."""
+        if "ledger_allocated" not in self.__dict__:
+            ledger = BudgetYear.objects.filter(node_id=self.node_id, year=self.year).first()
+            self.ledger_allocated = None if ledger is None else ledger.allocated_to(self.quarter)
+        return self.ledger_allocated
+
+    @property
+    def execution_rate(self) -> Decimal | None:
+        """經費執行率 to date, to one decimal (``execution_rate``)."""
+        return execution_rate(
+            spent=self.budget_spent,
+            payables=self.budget_payables,
+            savings=self.budget_savings,
+            allocated=self.budget_allocated,
+        )
 
     @property
     def is_late(self) -> bool:

@@ -1,8 +1,9 @@
-"""Budget execution: spent over allocated to date in the latest accepted report, below 90 % (yellow) or 80 % (red)."""
+"""Budget execution: the execution rate (經費執行率, ``reviews.models.execution_rate``: spent, payables and
+savings over the ledger's allocation to date) of the latest accepted report, below 90 % (yellow) or 80 % (red)."""
 
 from decimal import Decimal
 
-from ..models import LagRule, Severity, execution_rate
+from ..models import LagRule, Severity
 from ..selectors import latest_accepted_reports
 from . import Batch, Finding, decimal_text
 
@@ -14,10 +15,10 @@ def evaluate(batch: Batch, reports=None) -> list[Finding]:
     subs = {sub.id: sub for sub in batch.subprojects}
     findings = []
     for report in reports:
-        if not report.budget_allocated or report.budget_spent is None:
+        rate = report.execution_rate(places=None)
+        if rate is None:
             continue
         settings = batch.settings_for(subs[report.node_id])
-        rate = execution_rate(report.budget_spent, report.budget_allocated, places=None)
         if rate < settings.budget_red_below:
             severity = Severity.RED
         elif rate < settings.budget_yellow_below:
@@ -28,8 +29,10 @@ def evaluate(batch: Batch, reports=None) -> list[Finding]:
             "rule": RULE,
             "period": report.period,
             "report": report.pk,
-            "budget_allocated": decimal_text(report.budget_allocated),
             "budget_spent": decimal_text(report.budget_spent),
+            "budget_payables": decimal_text(report.budget_payables or 0),
+            "budget_savings": decimal_text(report.budget_savings or 0),
+            "budget_allocated": decimal_text(report.budget_allocated),
             "execution_rate": decimal_text(rate.quantize(Decimal("0.01"))),
             "yellow_below": decimal_text(settings.budget_yellow_below),
             "red_below": decimal_text(settings.budget_red_below),

@@ -1,5 +1,6 @@
 """Writes of the reviews app: quarterly reports, lag flags and their scan, notifications."""
 
+from .budgets import budget_year_create, budget_year_update
 from .files import comment_file_add, report_file_add, report_file_remove
 from .flags import lag_flag_acknowledge, lag_flag_comment, lag_flag_resolve, lag_settings_update
 from .locks import lock_exception_grant, lock_exception_revoke, quarter_lock_create, quarter_lock_delete
@@ -19,6 +20,8 @@ from .scan import ScanResult, lag_scan
 
 __all__ = [
     "ScanResult",
+    "budget_year_create",
+    "budget_year_update",
     "comment_file_add",
     "report_file_add",
     "report_file_remove",

@@ -24,6 +24,7 @@ from indicators import services as indicator_services
 from indicators.models import Measure
 from projects import services as project_services
 from projects.models import NodeKind, PlanNode
+from projects.selectors import budget_year_of
 
 from .. import access
 from ..models import (
@@ -45,7 +46,54 @@ from ..selectors import last_accepted_before, quarter_lock, subproject_quarters
 from .notifications import report_step_notify_enqueue, webhook_event_enqueue
 from .outbox import outbox_enqueue
 
-REQUIRED_TO_SUBMIT = ("planned_progress", "actual_progress", "budget_allocated", "budget_spent")
+REQUIRED_TO_SUBMIT = ("planned_progress", "actual_progress", "budget_spent")
+# Cumulative budget figures of a year that may not fall from one accepted quarter to the next without a
+# budget_explanation: (field named, what is compared).
+BUDGET_TO_DATE = (
+    ("budget_spent", lambda r: r.budget_spent),
+    ("budget_payables", lambda r: None if r.budget_spent is None else r.budget_spent + (r.budget_payables or 0)),
+    ("budget_savings", lambda r: r.budget_savings),
+)
+
+
+def _money(value) -> str:
+    return f"{value:,.0f}"
+
+
+def _validate_budget(report: QuarterlyReport, previous, add) -> None:
+    """The budget figures against the year's ledger and the last accepted report of the same year."""
+    figures = {name: getattr(report, name) for name in ("budget_spent", "budget_payables", "budget_savings")}
+    ledger = budget_year_of(node=report.node_id, year=report.year)
+    if ledger is not None:
+        limit = {"appropriation": _money(ledger.appropriation), "year": report.year}
+        for name, value in figures.items():
+            if value is not None and value > ledger.appropriation:
+                add(name, _("Above the appropriation of %(appropriation)s for %(year)s.") % limit)
+        total = sum((value or 0 for value in figures.values()), Decimal(0))
+        if total > ledger.appropriation and all(value <= ledger.appropriation for value in figures.values() if value):
+            add(
+                "budget_spent",
+                _(
+                    "Spent, payables and savings add up to %(total)s, above the appropriation of %(appropriation)s for "
+                    "%(year)s."
+                )
+                % {**limit, "total": _money(total)},
+            )
+    if previous is None or previous.year != report.year or report.budget_explanation.strip():
+        return
+    labels = {
+        "budget_spent": _("Spent to date"),
+        "budget_payables": _("Spent and payables to date"),
+        "budget_savings": _("Savings to date"),
+    }
+    for name, to_date in BUDGET_TO_DATE:
+        before, now = to_date(previous), to_date(report)
+        if before is not None and now is not None and now < before:
+            add(
+                "budget_explanation",
+                _("%(figure)s (%(now)s) is lower than the %(before)s accepted for %(period)s: explain why.")
+                % {"figure": labels[name], "now": _money(now), "before": _money(before), "period": previous.period},
+            )
 
 
 def _json_value(value):
@@ -123,8 +171,8 @@ def _validate_content(report: QuarterlyReport, *, entries, values, for_submissio
     planned, actual = report.planned_progress, report.actual_progress
     if planned is not None and actual is not None and actual < planned and not report.delay_reasons.strip():
         add("delay_reasons", _("Actual progress is behind plan: give the reasons for the delay."))
+    previous = last_accepted_before(node=report.node, year=report.year, quarter=report.quarter)
     if actual is not None:
-        previous = last_accepted_before(node=report.node, year=report.year, quarter=report.quarter)
         if (
             previous is not None
             and previous.actual_progress is not None
@@ -136,6 +184,7 @@ def _validate_content(report: QuarterlyReport, *, entries, values, for_submissio
                 _("Actual cumulative progress is lower than the %(progress)s%% accepted for %(period)s: explain why.")
                 % {"progress": format(previous.actual_progress.normalize(), "f"), "period": previous.period},
             )
+    _validate_budget(report, previous, add)
     if for_submission:
         for field in REQUIRED_TO_SUBMIT:
             if getattr(report, field) is None:

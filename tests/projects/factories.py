@@ -3,6 +3,8 @@
 ``make_tree`` builds the usual group > strategy > measure > sub-projects; ``SubprojectFactory`` adds a sub-project
 (under a new tree's measure unless ``parent`` is given) with its lead and co-agencies:
 ``SubprojectFactory(parent=measure, title="經濟部的子計畫", lead_agency=other_agency)``.
+Budgets: ``BudgetYearFactory(node=sub, year=2024, appropriation=..., allocation_q1=...)``, or
+``allocate(sub, year, quarter, to_date)`` to make a year's ledger allocate ``to_date`` up to a quarter.
 """
 
 import datetime
@@ -14,6 +16,7 @@ from projects.models import (
     Agency,
     AgencyAlias,
     AgencyRole,
+    BudgetYear,
     Milestone,
     NodeAgency,
     NodeKind,
@@ -133,3 +136,39 @@ class MilestoneFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"查核點 {n}")
     planned_date = datetime.date(2024, 6, 30)
     weight = Decimal("25")
+
+
+class BudgetYearFactory(factory.django.DjangoModelFactory):
+    """A sub-project's budget of a year; by default 4,000,000 allocated 1,000,000 a quarter."""
+
+    class Meta:
+        model = BudgetYear
+
+    node = factory.SubFactory(SubprojectFactory)
+    year = 2024
+    appropriation = Decimal("4000000")
+    allocation_q1 = Decimal("1000000")
+    allocation_q2 = Decimal("1000000")
+    allocation_q3 = Decimal("1000000")
+    allocation_q4 = Decimal("1000000")
+
+
+def allocate(node, year: int, quarter: int, to_date, *, appropriation=None) -> BudgetYear:
+    """Make the sub-project's ledger of ``year`` allocate ``to_date`` up to ``quarter`` (累計分配數), as a
+    report of that quarter used to give it: the quarter takes what the earlier ones do not already allocate
+    (they are lowered if they allocate more). The appropriation is at least the four quarters' allocations
+    (``appropriation``, when given, replaces it)."""
+    to_date = Decimal(to_date)
+    ledger = BudgetYear.objects.filter(node=node, year=year).first() or BudgetYear(
+        node=node, year=year, appropriation=Decimal(0)
+    )
+    before = Decimal(0)
+    for earlier in range(1, quarter):
+        allocation = min(ledger.allocation(earlier), to_date - before)
+        setattr(ledger, f"allocation_q{earlier}", allocation)
+        before += allocation
+    setattr(ledger, f"allocation_q{quarter}", to_date - before)
+    total = sum(ledger.schedule, Decimal(0))
+    ledger.appropriation = Decimal(appropriation) if appropriation is not None else max(ledger.appropriation, total)
+    ledger.save()
+    return ledger

@@ -26,7 +26,7 @@ import factory
 from django.utils import timezone
 
 from projects.access import reviewing_ministries
-from projects.models import AgencyRole, NodeAgency
+from projects.models import AgencyRole, BudgetYear, NodeAgency
 from reviews import services
 from reviews.models import (
     CommentKind,
@@ -44,12 +44,13 @@ from reviews.models import (
 )
 from reviews.periods import Quarter
 from tests.accounts.factories import lead_user, reviewer_user, secretariat_user
-from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
+from tests.projects.factories import AgencyFactory, PlanFactory, allocate, make_tree
 
 DEFAULT_PERIOD = Quarter(2024, 1)
 
 # Enough to pass the checks on submission: every required figure, actual ahead of plan (so no delay reasons
-# are needed) and no earlier accepted quarter to fall behind.
+# are needed) and no earlier accepted quarter to fall behind. ``budget_allocated`` is not the report's: the
+# helpers below write it into the sub-project's budget ledger (``allocate``).
 COMPLETE_CONTENT = {
     "planned_progress": Decimal("40.00"),
     "actual_progress": Decimal("45.00"),
@@ -90,7 +91,8 @@ def report_in_status(
 
     draft: created; submitted: created, submitted; endorsed: ... endorsed by the ministry's reviewer
     (``endorser``); returned: ... returned by the secretariat (``reviewer``); accepted: ... accepted, having
-    been endorsed first when the plan asks for it. ``content`` overrides ``COMPLETE_CONTENT``. Returns the
+    been endorsed first when the plan asks for it. ``content`` overrides ``COMPLETE_CONTENT``; its
+    ``budget_allocated`` (None: leave the ledger alone) goes to the sub-project's ledger of the year. Returns the
     report fresh from the database.
     """
     author = author or lead_user_for(node)
@@ -98,7 +100,11 @@ def report_in_status(
     endorsed_first = status == ReportStatus.ENDORSED or (
         status in (ReportStatus.RETURNED, ReportStatus.ACCEPTED) and LagSettings.endorsement_required_for(node.plan_id)
     )
-    report = services.report_create(actor=author, node=node, period=period, data={**COMPLETE_CONTENT, **content})
+    content = {**COMPLETE_CONTENT, **content}
+    allocated = content.pop("budget_allocated")
+    if allocated is not None:
+        allocate(node, period.year, period.quarter, allocated)
+    report = services.report_create(actor=author, node=node, period=period, data=content)
     if status != ReportStatus.DRAFT:
         report = services.report_submit(actor=author, report=report, expected_version=report.version)
     if endorsed_first:
@@ -116,11 +122,26 @@ def report_in_status(
     return QuarterlyReport.objects.get(pk=report.pk)
 
 
+class AllocatedToDate(factory.declarations.PostGenerationDeclaration):
+    """``budget_allocated=`` on a report factory: what the sub-project's ledger of the year allocates up to the
+    report's quarter, written there once the report is (``allocate``); ``default`` unless given."""
+
+    def __init__(self, default):
+        super().__init__()
+        self.default = default
+
+    def call(self, instance, step, context):
+        allocated = context.value if context.value_provided else self.default
+        if allocated is not None and step.builder.strategy == factory.enums.CREATE_STRATEGY:
+            allocate(instance.node, instance.year, instance.quarter, allocated)
+
+
 class QuarterlyReportFactory(factory.django.DjangoModelFactory):
     """A report row written directly, without audit events. ``QuarterlyReportFactory(accepted=True)`` etc."""
 
     class Meta:
         model = QuarterlyReport
+        skip_postgeneration_save = True
 
     class Params:
         period = DEFAULT_PERIOD
@@ -158,23 +179,26 @@ class QuarterlyReportFactory(factory.django.DjangoModelFactory):
     created_by = factory.LazyAttribute(lambda o: lead_user_for(o.node))
     planned_progress = COMPLETE_CONTENT["planned_progress"]
     actual_progress = COMPLETE_CONTENT["actual_progress"]
-    budget_allocated = COMPLETE_CONTENT["budget_allocated"]
     budget_spent = COMPLETE_CONTENT["budget_spent"]
     achievements = COMPLETE_CONTENT["achievements"]
+
+    # Written into the sub-project's budget ledger of the year (``allocate``); None leaves the ledger alone.
+    budget_allocated = AllocatedToDate(COMPLETE_CONTENT["budget_allocated"])
 
 
 # --------------------------------------------------------------------------- reports through the API
 
 API_REPORTS = "/api/v1/reports/"
-# A report body the API accepts for a sub-project running in 2024Q3: on plan, within budget.
+# A report body the API accepts for a sub-project running in 2024Q3: on plan, within budget (the allocation
+# to date comes from the sub-project's ledger, which ``file_report_through_api`` sets to API_ALLOCATED).
 API_REPORT_CONTENT = {
     "period": "2024Q3",
     "planned_progress": "60",
     "actual_progress": "60",
-    "budget_allocated": "5000000",
     "budget_spent": "4600000",
     "achievements": "完成平臺上線。",
 }
+API_ALLOCATED = Decimal("5000000")
 
 
 def report_body(node, **fields) -> dict:
@@ -221,8 +245,12 @@ def file_report_through_api(
     **fields,
 ) -> FiledReport:
     """The lead POSTs a report for ``node`` (``report_body(node, **fields)``) and, as ``status`` asks, submits it,
-    and the secretariat returns or accepts it. Every request must succeed (201, then 200)."""
+    and the secretariat returns or accepts it. Every request must succeed (201, then 200). A sub-project without
+    a ledger for the year first gets one allocating API_ALLOCATED up to the quarter."""
     filed = FiledReport()
+    period = Quarter.parse(report_body(node, **fields)["period"])
+    if not BudgetYear.objects.filter(node=node, year=period.year).exists():
+        allocate(node, period.year, period.quarter, API_ALLOCATED)
 
     def step(action, call, expected=200):
         started = time.perf_counter()

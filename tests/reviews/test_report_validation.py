@@ -31,7 +31,6 @@ def body_for(subproject, **overrides):
         "period": "2024Q3",
         "planned_progress": "60",
         "actual_progress": "60",
-        "budget_allocated": "5000000",
         "budget_spent": "4600000",
     }
     body.update(overrides)
@@ -55,7 +54,11 @@ def assert_refused(response, field):
         ({"period": "2026Q1"}, "period"),  # after it ends (2025-12-31)
         ({"planned_progress": "100.5"}, "planned_progress"),
         ({"actual_progress": "-1"}, "actual_progress"),
-        ({"budget_allocated": "-1"}, "budget_allocated"),
+        ({"budget_allocated": "5000000"}, "budget_allocated"),  # the ledger's, not the report's
+        ({"budget_payables": "-1"}, "budget_payables"),
+        ({"budget_savings": "-1"}, "budget_savings"),
+        ({"budget_forecast_rate": "100.01"}, "budget_forecast_rate"),
+        ({"budget_forecast_rate": "-1"}, "budget_forecast_rate"),
         ({"budget_spent": "-0.5"}, "budget_spent"),
         ({"budget_spent": "abc"}, "budget_spent"),
         ({"actual_progress": "40"}, "delay_reasons"),

@@ -1,5 +1,5 @@
-"""Budget execution (spent / allocated to date, latest accepted report): below 90 % yellow, below 80 % red; both
-thresholds are the plan's settings."""
+"""Budget execution (經費執行率: spent, payables and savings over the ledger's allocation to date, latest accepted
+report): below 90 % yellow, below 80 % red; both thresholds are the plan's settings."""
 
 import datetime
 from decimal import Decimal
@@ -8,6 +8,8 @@ import pytest
 
 from reviews.periods import Quarter
 from reviews.rules import budget_execution
+from reviews.selectors import latest_accepted_reports
+from tests.projects.factories import BudgetYearFactory
 from tests.reviews.factories import QuarterlyReportFactory
 
 from .builders import batch_of, only, subprojects
@@ -19,7 +21,7 @@ AS_OF = datetime.date(2024, 11, 15)
 Q2, Q3 = Quarter(2024, 2), Quarter(2024, 3)
 
 
-def accepted(sub, *, allocated, spent, period=Q3):
+def accepted(sub, *, allocated, spent, period=Q3, payables=None, savings=None):
     return QuarterlyReportFactory(
         node=sub,
         period=period,
@@ -28,6 +30,8 @@ def accepted(sub, *, allocated, spent, period=Q3):
         actual_progress=D(60),
         budget_allocated=None if allocated is None else D(allocated),
         budget_spent=None if spent is None else D(spent),
+        budget_payables=None if payables is None else D(payables),
+        budget_savings=None if savings is None else D(savings),
     )
 
 
@@ -66,8 +70,10 @@ def test_default_thresholds(spent, severity, rate):
         "rule": "budget_execution",
         "period": "2024Q3",
         "report": report.pk,
-        "budget_allocated": "10000",
         "budget_spent": spent,
+        "budget_payables": "0",
+        "budget_savings": "0",
+        "budget_allocated": "10000",
         "execution_rate": rate,
         "yellow_below": "90",
         "red_below": "80",
@@ -148,3 +154,79 @@ def test_queries_do_not_grow_with_the_batch(django_assert_num_queries):
         assert len(budget_execution.evaluate(small)) == 1
     with django_assert_num_queries(1):
         assert len(budget_execution.evaluate(large)) == 20
+
+
+@pytest.mark.parametrize(
+    "spent, payables, savings, severity, rate",
+    [
+        # (7,000 + 1,500 + 600) / 10,000 x 100 = 91 %: spent alone (70 %) would be red; executed, on track
+        ("7000", "1500", "600", None, None),
+        # (7,000 + 1,000 + 0) / 10,000 x 100 = 80 %: not below 80, so yellow; savings not given count as 0
+        ("7000", "1000", None, "yellow", "80"),
+        # (6,000 + 1,000 + 999) / 10,000 x 100 = 79.99 %: red
+        ("6000", "1000", "999", "red", "79.99"),
+        # (8,000 + 0 + 1,000) / 10,000 x 100 = 90 %: savings alone lift 80 % to on track
+        ("8000", None, "1000", None, None),
+    ],
+)
+def test_payables_and_savings_count_as_executed(spent, payables, savings, severity, rate):
+    # given a sub-project allocated 10,000 TWD to date, with payables (retentions included) and savings
+    (sub,) = subprojects()
+    report = accepted(sub, allocated="10000", spent=spent, payables=payables, savings=savings)
+
+    findings = budget_execution.evaluate(batch_of([sub], as_of=AS_OF))
+
+    if severity is None:
+        assert findings == []
+        return
+    finding = only(findings)
+    assert finding.severity == severity
+    assert finding.evidence == {
+        "rule": "budget_execution",
+        "period": "2024Q3",
+        "report": report.pk,
+        "budget_spent": spent,
+        "budget_payables": payables or "0",
+        "budget_savings": savings or "0",
+        "budget_allocated": "10000",
+        "execution_rate": rate,
+        "yellow_below": "90",
+        "red_below": "80",
+    }
+
+
+def test_the_allocation_is_the_ledgers_to_the_reports_quarter():
+    # given a ledger allocating 4,000 in each quarter: 12,000 up to the third
+    (sub,) = subprojects()
+    BudgetYearFactory(
+        node=sub,
+        year=2024,
+        appropriation=D(16000),
+        allocation_q1=D(4000),
+        allocation_q2=D(4000),
+        allocation_q3=D(4000),
+        allocation_q4=D(4000),
+    )
+    # and a 2024Q3 report with 10,000 spent and 500 payables: (10,000 + 500) / 12,000 x 100 = 87.5 %
+    accepted(sub, allocated=None, spent="10000", payables="500")
+
+    finding = only(budget_execution.evaluate(batch_of([sub], as_of=AS_OF)))
+
+    assert (finding.severity, finding.evidence["budget_allocated"], finding.evidence["execution_rate"]) == (
+        "yellow",
+        "12000",
+        "87.5",
+    )
+
+
+def test_the_databases_shortlist_counts_payables_and_savings():
+    # given one sub-project 70 % spent but 91 % executed, and one 70 % spent with nothing else
+    on_track, lagging = subprojects(2)
+    accepted(on_track, allocated="10000", spent="7000", payables="1500", savings="600")
+    accepted(lagging, allocated="10000", spent="7000")
+
+    # when the scan asks the database for the reports below 90 %
+    shortlist = latest_accepted_reports([on_track.pk, lagging.pk], execution_below=D(90))
+
+    # then only the one executed below 90 % is read
+    assert [(r.node_id, r.execution_rate()) for r in shortlist] == [(lagging.pk, D("70.0"))]
