@@ -251,9 +251,10 @@ def dated_examples(today: datetime.date) -> dict:
             "period": period,
             "planned_progress": "75.00",
             "actual_progress": "72.50",
-            "budget_spent": "19800000",
-            "budget_payables": "1500000",
-            "budget_savings": "200000",
+            # Cumulative for the year, so they grow with its quarters (never below an earlier accepted quarter's).
+            "budget_spent": str(2_300_000 * (quarter + 1)),
+            "budget_payables": str(100_000 * (quarter + 1)),
+            "budget_savings": "0",
             "budget_forecast_rate": "97.00",
             "achievements": "完成系統整合測試。",
             "delay_reasons": "採購作業延宕。",

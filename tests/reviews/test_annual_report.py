@@ -171,7 +171,9 @@ def programme(db):
         planned_progress=D("37.5"),
         actual_progress=D("31"),
         budget_allocated=D("500000"),
-        budget_spent=D("430000"),
+        budget_spent=D("400000"),
+        budget_payables=D("25000"),
+        budget_savings=D("5000"),
         achievements="完成 120 處基地臺建置\n完成偏鄉 30 處涵蓋",
         delay_reasons="採購延宕",
         countermeasures="按月追蹤",
@@ -411,7 +413,8 @@ def test_subproject_shows_the_years_latest_accepted_report(programme):
     fiber = section_paragraphs(document, "1. 超高速寬頻網路普及【數位發展部、數位發展部數位產業署】")
     assert fiber == [
         "執行進度（2024Q3 季報）：預定累計進度 37.5%，實際累計進度 31%（落後 6.5 個百分點）；"
-        "經費執行率 86%（累計支用 430,000 元／累計分配 500,000 元）。",
+        # (400,000 + 25,000 + 5,000) / 500,000 x 100 = 86 %
+        "經費執行率 86%（累計實支 400,000 元、應付未付 25,000 元、節餘 5,000 元／累計分配 500,000 元）。",
         "推動成果：完成 120 處基地臺建置",
         "完成偏鄉 30 處涵蓋",
         "落後原因：採購延宕",
@@ -523,7 +526,8 @@ def test_open_red_flags_are_listed_one_line_each_with_their_evidence(programme):
     assert len(lines) == open_red.count() == 2
     assert lines == [
         "數位基盤分組／1. 超高速寬頻網路普及【數位發展部、數位發展部數位產業署】：經費執行落後（2024Q3，已確認），"
-        "經費執行率 76%（累計支用 380,000 元／累計分配 500,000 元；紅燈門檻 80%）",
+        # a flag raised before payables and savings counted: none shown as 0
+        "經費執行率 76%（累計實支 380,000 元、應付未付 0 元、節餘 0 元／累計分配 500,000 元；紅燈門檻 80%）",
         "數位創新分組／(一) 新創生態鏈結【經濟部】：季報逾期（2024Q4，待處理），"
         "應於 2025-01-10 前提報，逾期 21 日，季報狀態：未提報",
     ]

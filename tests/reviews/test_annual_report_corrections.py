@@ -29,7 +29,7 @@ YEAR = 2024
 REASON = "經費支用數與會計報告不符，請更正"
 ACCEPTED_LINE = (
     "執行進度（2024Q2 季報）：預定累計進度 40%，實際累計進度 45%（超前 5 個百分點）；"
-    "經費執行率 40%（累計支用 200,000 元／累計分配 500,000 元）。"
+    "經費執行率 40%（累計實支 200,000 元、應付未付 0 元、節餘 0 元／累計分配 500,000 元）。"
 )
 
 
@@ -126,7 +126,7 @@ def test_a_report_accepted_again_shows_its_new_figures_and_that_it_was_corrected
 
     text = annual_text(node)
 
-    assert "經費執行率 70%（累計支用 350,000 元／累計分配 500,000 元）" in text
+    assert "經費執行率 70%（累計實支 350,000 元、應付未付 0 元、節餘 0 元／累計分配 500,000 元）" in text
     assert "推動成果：完成資料盤點（更正）" in text
     day = timezone.localdate(reopened.reopened_at)
     assert f"本季報於 {day.year} 年 {day.month} 月 {day.day} 日重新開啟更正，以上為更正後經審查之數據。" in text

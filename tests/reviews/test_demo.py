@@ -24,12 +24,13 @@ from accounts.models import User
 from accounts.services import token_issue
 from gstp.exceptions import InvalidTransition
 from projects.access import leads_node, reviews_node
-from projects.models import Milestone, Plan, PlanNode
+from projects.models import Milestone, NodeKind, Plan, PlanNode
 from reviews import services
 from reviews.demo import demo_calendar
 from reviews.models import (
     EvidenceFile,
     LagFlag,
+    LagRule,
     LagSettings,
     QuarterLock,
     QuarterlyReport,
@@ -38,6 +39,7 @@ from reviews.models import (
 )
 from reviews.models.reports import CONTENT_FIELDS
 from reviews.periods import Quarter, today
+from reviews.selectors import latest_accepted_reports
 
 DEMO_LEADS = ["moda-lead", "moea-lead", "moe-lead", "nstc-lead", "moi-lead"]
 EVERY_RULE_BUT_SLIPPAGE = {
@@ -131,6 +133,33 @@ def test_flags_show_at_once_in_red_and_yellow_with_evidence(demo):
     gap = LagFlag.objects.filter(rule="progress_gap", severity="yellow").first()
     assert gap.evidence["rule"] == "progress_gap"
     assert float(gap.evidence["gap"]) <= float(gap.evidence["yellow_at_or_below"])
+
+
+# Sub-projects of the demo the budget rule flagged by spent over allocated alone and no longer flags by the
+# government's execution rate (payables, retentions and savings counted as executed).
+MISFLAGGED_BY_SPENT_ALONE = 40
+
+
+def test_the_budget_rules_flags_before_and_after_payables_and_savings_count(demo):
+    # given each demo sub-project's latest accepted report, as the budget rule reads it
+    subprojects = PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
+    settings = LagSettings.objects.filter(plan=Plan.objects.get()).first() or LagSettings()
+    reports = latest_accepted_reports(subprojects.values_list("pk", flat=True))
+
+    # when judged by spent over allocated (the old rate) and by the execution rate
+    old = {r.node_id for r in reports if r.budget_spent * 100 / r.budget_allocated < settings.budget_yellow_below}
+    new = {r.node_id for r in reports if r.execution_rate(places=None) < settings.budget_yellow_below}
+
+    # then the scan flags what the execution rate says, the old rate flagged every one of them and more:
+    # sub-projects on track once their payables and savings count
+    flagged = set(LagFlag.objects.filter(rule=LagRule.BUDGET_EXECUTION).values_list("node", flat=True))
+    assert flagged == new
+    assert new < old
+    print(f"budget_execution: {len(old)} flagged by spent alone, {len(new)} by the execution rate")
+    assert len(old - new) == MISFLAGGED_BY_SPENT_ALONE
+    # each of them has payables or savings that lift it to or above the yellow threshold
+    for report in (r for r in reports if r.node_id in old - new):
+        assert (report.budget_payables or 0) + (report.budget_savings or 0) > 0
 
 
 def test_nothing_in_the_demo_happens_after_it_was_loaded(demo):
