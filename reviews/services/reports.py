@@ -82,9 +82,9 @@ def _validate_budget(report: QuarterlyReport, previous, add) -> None:
     if previous is None or previous.year != report.year or report.budget_explanation.strip():
         return
     labels = {
-        "budget_spent": _("Spent to date"),
-        "budget_payables": _("Spent and payables to date"),
-        "budget_savings": _("Savings to date"),
+        "budget_spent": _("Cumulative spent"),
+        "budget_payables": _("Cumulative spent and payables"),
+        "budget_savings": _("Cumulative savings"),
     }
     for name, to_date in BUDGET_TO_DATE:
         before, now = to_date(previous), to_date(report)
