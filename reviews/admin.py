@@ -253,16 +253,14 @@ class BudgetYearAdmin(admin.ModelAdmin):
     search_fields = ["node__title", "node__number"]
     raw_id_fields = ["node"]
 
+    # The model permission lets a staff user in, as for other models; the access module says who sets budgets.
     def has_add_permission(self, request):
-        return access.can_set_budget(request.user)
+        return super().has_add_permission(request) and access.can_set_budget(request.user)
 
     def has_change_permission(self, request, obj=None):
-        if not access.can_set_budget(request.user):
+        if not (super().has_change_permission(request, obj) and access.can_set_budget(request.user)):
             return False
         return obj is None or not access.year_has_accepted_report(obj.node_id, obj.year)
-
-    def has_view_permission(self, request, obj=None):
-        return access.can_set_budget(request.user) or super().has_view_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False
