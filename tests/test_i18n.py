@@ -302,7 +302,7 @@ def too_large(scene, headers):
 
 ERRORS = {
     # 400: DRF's field messages, GSTP's own, and bodies that are not JSON
-    "decimal places": ErrorCase(400, "max_decimal_places", file_report(budget_allocated="1.5"), ("budget_allocated",)),
+    "decimal places": ErrorCase(400, "max_decimal_places", file_report(budget_spent="1.5"), ("budget_spent",)),
     "max digits": ErrorCase(400, "max_digits", file_report(budget_spent="1" * 16), ("budget_spent",)),
     "max length": ErrorCase(400, "max_length", file_report(achievements="x" * (TEXT_MAX_CHARS + 1)), ("achievements",)),
     "not a number": ErrorCase(400, "invalid", file_report(planned_progress="abc"), ("planned_progress",)),

@@ -153,14 +153,19 @@ class BudgetYearFactory(factory.django.DjangoModelFactory):
     allocation_q4 = Decimal("1000000")
 
 
+# What ``allocate`` appropriates for a year it makes a ledger for: more than any test's figures, so that only
+# tests about the appropriation (which set their own) meet it.
+GENEROUS_APPROPRIATION = Decimal("900000000")
+
+
 def allocate(node, year: int, quarter: int, to_date, *, appropriation=None) -> BudgetYear:
     """Make the sub-project's ledger of ``year`` allocate ``to_date`` up to ``quarter`` (累計分配數), as a
     report of that quarter used to give it: the quarter takes what the earlier ones do not already allocate
-    (they are lowered if they allocate more). The appropriation is at least the four quarters' allocations
-    (``appropriation``, when given, replaces it)."""
+    (they are lowered if they allocate more). A new ledger appropriates ``GENEROUS_APPROPRIATION``; the
+    appropriation is at least the four quarters' allocations (``appropriation``, when given, replaces it)."""
     to_date = Decimal(to_date)
     ledger = BudgetYear.objects.filter(node=node, year=year).first() or BudgetYear(
-        node=node, year=year, appropriation=Decimal(0)
+        node=node, year=year, appropriation=GENEROUS_APPROPRIATION
     )
     before = Decimal(0)
     for earlier in range(1, quarter):
