@@ -138,8 +138,8 @@ def test_a_report_goes_round_the_review_loop_through_the_generated_client(gstp, 
             period="2024Q3",
             planned_progress="60",
             actual_progress="60",
-            budget_allocated="5000000",
             budget_spent="4600000",
+            budget_payables="200000",
             achievements="完成平臺上線。",
             milestone_entries=[
                 models.MilestoneEntryRequest(
@@ -368,8 +368,8 @@ def test_the_review_chain_with_a_pdf_and_a_correction_through_the_generated_clie
             period="2024Q3",
             planned_progress="60",
             actual_progress="60",
-            budget_allocated="5000000",
             budget_spent="4600000",
+            budget_payables="200000",
             achievements="完成平臺上線。",
         ),
     )

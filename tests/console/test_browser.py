@@ -28,7 +28,7 @@ from reviews.periods import Quarter, today
 from tests.accounts.factories import UserFactory
 from tests.console.conftest import small_pdf, subproject
 from tests.indicators.factories import IndicatorFactory
-from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, make_tree
+from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, allocate, make_tree
 from tests.reviews.factories import LagSettingsFactory, report_in_status
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -111,11 +111,13 @@ def scene(transactional_db):
             reviewer=secretariat,
             planned_progress=Decimal(25 * step),
             actual_progress=Decimal(25 * step - 1),
-            budget_allocated=Decimal(1_000_000 * step),
-            budget_spent=Decimal(960_000 * step),
+            budget_allocated=Decimal(1_000_000 * quarter.quarter),  # 1,000,000 a quarter, to date in the year
+            budget_spent=Decimal(960_000 * quarter.quarter),
             delay_reasons="資料介接測試較預期費時",
             indicator_values=[{"indicator": indicator, "value": Decimal(120 + 20 * step)}],
         )
+    # The late quarter brings the year's allocation to date to 6,000,000.
+    allocate(node, late.year, late.quarter, Decimal(6_000_000))
     # Others lagging, so the dashboard has a queue and its lights more than one colour.
     # Others: one missing its reports (red), one far behind and under-spending (red), one a little behind
     # (yellow), and one that started this quarter and owes nothing yet (green).
@@ -207,8 +209,7 @@ def test_a_report_goes_round_the_review_loop_and_its_flags_leave_the_dashboard(b
     expect(lead.locator("#id_period")).to_have_value(late)
     lead.locator("#id_planned_progress").fill("100")
     lead.locator("#id_actual_progress").fill("97")
-    lead.locator("#id_budget_allocated").fill("4000000")
-    lead.locator("#id_budget_spent").fill("2000000")
+    lead.locator("#id_budget_spent").fill("3000000")  # of 6,000,000 allocated to date: 50 %
     lead.locator("#id_achievements").fill("完成資料開放平臺改版上線")
     lead.locator(f"#id_milestone-{scene.milestone.pk}-completed_on").fill(scene.late.end.isoformat())
     lead.locator(f"#id_indicator-{scene.indicator.pk}-value").fill("185")
@@ -240,7 +241,7 @@ def test_a_report_goes_round_the_review_loop_and_its_flags_leave_the_dashboard(b
     expect(owed).to_contain_text("經費執行率僅 50%")
     owed.locator('[data-action="open-report"]').click()
     expect(lead.locator("#return-reason")).to_contain_text("經費執行率僅 50%")
-    lead.locator("#id_budget_spent").fill("3880000")
+    lead.locator("#id_budget_spent").fill("5820000")
     lead.locator("#submit-report").click()
     expect(lead.locator("#report-status")).to_have_attribute("data-status", "submitted")
 
@@ -343,7 +344,6 @@ def test_a_report_with_a_pdf_goes_through_the_ministry_and_the_secretariat_twice
     lead.locator(f'tr[data-project="{node.pk}"][data-period="{late}"] [data-action="file-report"]').click()
     lead.locator("#id_planned_progress").fill("30")
     lead.locator("#id_actual_progress").fill("30")
-    lead.locator("#id_budget_allocated").fill("1000000")
     lead.locator("#id_budget_spent").fill("450000")
     lead.locator("#id_achievements").fill("完成數位身分識別需求訪談")
     lead.locator("#save-report").click()

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from reviews.models import QuarterlyReport, ReportAction, ReportStatus
 from reviews.periods import Quarter
 from tests.indicators.factories import IndicatorFactory
+from tests.projects.factories import BudgetYearFactory
 from tests.reviews.factories import report_in_status
 
 
@@ -40,8 +41,8 @@ def new_report_url(node):
 FIGURES = {
     "planned_progress": "50",
     "actual_progress": "55",
-    "budget_allocated": "2000000",
     "budget_spent": "1900000",
+    "budget_payables": "50000",
     "achievements": "完成資料盤點",
 }
 
@@ -56,10 +57,13 @@ FIGURES = {
         ({"planned_progress": "abc"}, "planned_progress"),  # not a number
         ({"actual_progress": "150"}, "actual_progress"),  # over 100 %
         ({"budget_spent": "-1"}, "budget_spent"),  # negative money
+        ({"budget_payables": "4000001"}, "budget_payables"),  # above the year's appropriation
+        ({"budget_forecast_rate": "101"}, "budget_forecast_rate"),  # over 100 %
         ({"achievements": "字" * 10_001}, "achievements"),  # longer than a report field holds
     ],
 )
 def test_a_draft_is_refused_with_the_api_s_message_next_to_the_field(lead, world, typed, field):
+    BudgetYearFactory(node=world.subproject, year=2024)  # 4,000,000 appropriated
     body = {**FIGURES, **typed}
 
     response = lead.post(new_report_url(world.subproject), {"period": "2024Q2", "action": "save", **body})
@@ -94,7 +98,7 @@ def test_submitting_without_the_figures_names_each_missing_one(lead, world):
     report.refresh_from_db()
     api = client.post(f"/api/v1/reports/{report.pk}/submit/", {}, format="json", HTTP_IF_MATCH=report.etag)
     assert api.status_code == 400
-    for name in ("planned_progress", "actual_progress", "budget_allocated", "budget_spent"):
+    for name in ("planned_progress", "actual_progress", "budget_spent"):
         assert field_errors(response, name) == api.json()["errors"][name]
     assert QuarterlyReport.objects.get().status == ReportStatus.DRAFT
 
@@ -206,7 +210,6 @@ def test_saving_an_unchanged_report_writes_nothing(lead, world):
     typed = {
         "planned_progress": "40",
         "actual_progress": "45",
-        "budget_allocated": "500000",
         "budget_spent": "200000",
         "achievements": "完成資料盤點",
     }
@@ -243,7 +246,6 @@ def test_a_returned_report_shows_why_and_is_fixed_and_submitted_again(lead, worl
             "action": "submit",
             "planned_progress": "40",
             "actual_progress": "45",
-            "budget_allocated": "500000",
             "budget_spent": "450000",
             "achievements": "完成資料盤點；經費已依進度核銷",
         },

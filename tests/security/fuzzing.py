@@ -95,6 +95,7 @@ def real_ids(world: World) -> dict[str, list[int]]:
         "/api/v1/flags/": flags,
         "/api/v1/locks/": [lock.pk for lock in world.locks.values()],
         "/api/v1/lock-exceptions/": [exception.pk for exception in world.lock_exceptions.values()],
+        "/api/v1/budgets/": [ledger.pk for ledger in world.budgets.values()],
     }
 
 

@@ -20,6 +20,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from indicators.models import IndicatorActual
+from projects.models import BudgetYear
 from reviews.models import (
     EvidenceFile,
     FlagComment,
@@ -66,6 +67,9 @@ DELETE lock-detail                401 401 401   204 204 204   403 403 403   403 
 POST lock-exceptions              401 401 401   201 201 201   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
 GET lock-exception-detail         401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 DELETE lock-exception-detail      401 401 401   204 204 204   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+GET budget-detail                 401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+PATCH budget-detail               401 401 401   200 200 200   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+PATCH budget-detail@frozen        401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
 """
 
 # The quarterly-report endpoints, and the name each has in the report matrix.
@@ -101,6 +105,7 @@ BODIES = {
     "flag-comment": {"body": "請補充改善措施", "kind": "comment"},
     # an exception for the sub-project the lock already lets in: granting it again moves its date
     "lock-exceptions": lambda lock: {"project": lock.exceptions.get().node_id, "expires_on": "2099-06-30"},
+    "budget-detail": lambda ledger: {"appropriation": str(ledger.appropriation + 1)},
 }
 
 
@@ -156,6 +161,8 @@ def _target(world, key, owner):
     name, _, variant = key.split(" ")[1].partition("@")
     if variant == "plan":
         return world.plan_indicator
+    if name == "budget-detail":  # 2024 has an accepted report, 2025 not yet
+        return world.budgets[(owner, 2024 if variant == "frozen" else 2025)]
     return {
         "agency-detail": world.agencies[owner],
         "plan-detail": world.plan,
@@ -186,13 +193,20 @@ def _call(client, endpoint, target):
     if endpoint.method == "DELETE":
         return client.delete(url)
     body = BODIES.get(endpoint.name, {})
-    return client.post(url, body(target) if callable(body) else body, format="json")
+    body = body(target) if callable(body) else body
+    if endpoint.method == "PATCH":
+        return client.patch(url, body, format="json", HTTP_IF_MATCH="*")
+    return client.post(url, body, format="json")
 
 
 def _locks_state():
     return sorted(QuarterLock.objects.values_list("pk", flat=True)), sorted(
         LockException.objects.values_list("pk", "expires_on")
     )
+
+
+def _budgets_state():
+    return sorted(BudgetYear.objects.values_list("pk", "appropriation"))
 
 
 def _flag_state(flag):
@@ -206,6 +220,7 @@ def _check_cell(client, key, target, expected):
     before = _flag_state(target) if isinstance(target, LagFlag) else None
     actuals_before = IndicatorActual.objects.count()
     locks_before = _locks_state()
+    budgets_before = _budgets_state()
 
     response = _call(client, endpoint, target)
 
@@ -221,6 +236,8 @@ def _check_cell(client, key, target, expected):
             return "a refused request changed the object"
         if _locks_state() != locks_before:
             return "a refused request changed the locks"
+        if _budgets_state() != budgets_before:
+            return "a refused request changed a budget"
     if expected == 404:
         missing = type(target)(pk=type(target).objects.order_by("-pk").values_list("pk", flat=True).first() + 1_000_000)
         absent = _call(client, endpoint, missing)
@@ -242,6 +259,8 @@ def _check_cell(client, key, target, expected):
             "DELETE lock-detail": lambda: not QuarterLock.objects.filter(pk=target.pk).exists(),
             "POST lock-exceptions": lambda: target.exceptions.get().expires_on.isoformat() == "2099-06-30",
             "DELETE lock-exception-detail": lambda: not LockException.objects.filter(pk=target.pk).exists(),
+            "PATCH budget-detail": lambda: BudgetYear.objects.get(pk=target.pk).appropriation
+            == target.appropriation + 1,
         }.get(key, lambda: True)
         if not done():
             return "answered 2xx but did not do it"

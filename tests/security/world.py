@@ -25,7 +25,7 @@ from django.test import Client
 from accounts.models import Role, User
 from accounts.services import token_issue
 from indicators.models import Indicator
-from projects.models import Agency, Milestone, Plan, PlanNode
+from projects.models import Agency, BudgetYear, Milestone, Plan, PlanNode
 from reviews.models import (
     CommentKind,
     EvidenceFile,
@@ -98,6 +98,8 @@ class World:
     locks: dict[str, QuarterLock]
     lock_exceptions: dict[str, LockException]
     files: dict[tuple[str, str], EvidenceFile]  # (owner, "draft" | "accepted" | "comment")
+    # Each sub-project's budget of 2025 (no report accepted: the secretariat may change it) and of 2024 (frozen)
+    budgets: dict[tuple[str, int], BudgetYear] = field(default_factory=dict)
 
     def report(self, owner: str, status: str) -> QuarterlyReport:
         return self.reports[(owner, status)]
@@ -208,6 +210,10 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
         locks=locks,
         lock_exceptions=lock_exceptions,
         files=files,
+        # made with the reports, which say what they allocate to date
+        budgets={
+            (owner, ledger.year): ledger for owner in OWNERS for ledger in BudgetYear.objects.filter(node=nodes[owner])
+        },
     )
 
 
