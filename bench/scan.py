@@ -1,4 +1,4 @@
-"""The lag scan at scale: 100,000 sub-projects, 8 quarters of reports and 5 milestones each.
+"""The lag scan at scale: 100,000 sub-projects, 8 quarters of reports, 2 budget years and 5 milestones each.
 
 Times a full scan (on GSTP_SCAN_WORKERS threads, as the daily job runs; once on one thread too, for
 comparison) and counts its statements. The floor is one hand-written SQL statement that computes
@@ -36,8 +36,8 @@ def build(subprojects: int) -> None:
             "TRUNCATE reviews_lagflag, reviews_flagcomment, reviews_reportevent, reviews_reportmilestoneentry, "
             "reviews_reportindicatorvalue, reviews_quarterlyreport, projects_milestone, projects_nodeagency, "
             "indicators_indicatoractual, indicators_indicatortarget, indicators_indicator, reviews_outboxmessage, "
-            "reviews_lagsettings, projects_plannode, projects_plan, accounts_user, projects_agencyalias, "
-            "projects_agency RESTART IDENTITY CASCADE"
+            "reviews_lagsettings, projects_budgetyear, projects_plannode, projects_plan, accounts_user, "
+            "projects_agencyalias, projects_agency RESTART IDENTITY CASCADE"
         )
         cursor.execute(
             "INSERT INTO projects_agency (name, short_name, path, created_at, updated_at) "
@@ -77,19 +77,31 @@ def build(subprojects: int) -> None:
             "INSERT INTO projects_nodeagency (node_id, agency_id, role, position) "
             "SELECT id, 1, 'lead', 0 FROM projects_plannode WHERE kind = 'subproject'"
         )
-        # Eight quarters 2024Q1..2025Q4. Profiles by id % 11 as in the demo: gap and execution vary;
-        # the latest quarter is a draft (id % 13 = 0), returned (= 8) or submitted (= 4) for some.
+        # A budget for 2024 and 2025 each: 15,000,000 appropriated, 3,750,000 allocated a quarter.
+        cursor.execute(
+            "INSERT INTO projects_budgetyear (node_id, year, appropriation, allocation_q1, allocation_q2, "
+            "allocation_q3, allocation_q4, created_at, updated_at) "
+            "SELECT n.id, y, 15000000, 3750000, 3750000, 3750000, 3750000, now(), now() "
+            "FROM projects_plannode n CROSS JOIN generate_series(2024, 2025) AS y WHERE n.kind = 'subproject'"
+        )
+        # Eight quarters 2024Q1..2025Q4. Profiles by id % 11 as in the demo: gap, spending and payables vary
+        # (spent, payables and savings to date in the year); the latest quarter is a draft (id % 13 = 0),
+        # returned (= 8) or submitted (= 4) for some.
         cursor.execute(
             """
             INSERT INTO reviews_quarterlyreport (node_id, year, quarter, status, version, planned_progress,
-                actual_progress, budget_allocated, budget_spent, achievements, delay_reasons, countermeasures,
-                progress_explanation, due_on, submitted_at, first_submitted_at, submitted_on_time, returned_at,
-                return_reason, accepted_at, accepted_by_id, created_by_id, created_at, updated_at)
+                actual_progress, budget_spent, budget_payables, budget_savings, budget_explanation, achievements,
+                delay_reasons, countermeasures, progress_explanation, due_on, submitted_at, first_submitted_at,
+                submitted_on_time, returned_at, return_reason, accepted_at, accepted_by_id, created_by_id,
+                created_at, updated_at)
             SELECT n.id, 2024 + (s - 1) / 4, (s - 1) % 4 + 1, st.status, 3, 12.5 * s,
                    GREATEST(0, 12.5 * s + CASE n.id % 11 WHEN 3 THEN -6.5 WHEN 5 THEN -12 ELSE 0 END),
-                   3750000 * s,
-                   round(3750000 * s * CASE n.id % 11 WHEN 6 THEN 0.86 WHEN 8 THEN 0.72 ELSE 0.97 END),
-                   '', '', '', '', d.due, d.due - 4, d.due - 4, true,
+                   round(3750000 * ((s - 1) % 4 + 1)
+                         * CASE n.id % 11 WHEN 2 THEN 0.84 WHEN 6 THEN 0.80 WHEN 8 THEN 0.72 ELSE 0.96 END),
+                   round(3750000 * ((s - 1) % 4 + 1)
+                         * CASE n.id % 11 WHEN 2 THEN 0.09 WHEN 6 THEN 0.06 WHEN 8 THEN 0 ELSE 0.01 END),
+                   round(3750000 * ((s - 1) % 4 + 1) * CASE n.id % 11 WHEN 7 THEN 0.05 ELSE 0 END),
+                   '', '', '', '', '', d.due, d.due - 4, d.due - 4, true,
                    CASE WHEN st.status = 'returned' THEN d.due - 1 END, '',
                    CASE WHEN st.status = 'accepted' THEN d.due + 1 END,
                    CASE WHEN st.status = 'accepted' THEN 1 END, 1, now(), now()
@@ -129,12 +141,18 @@ def build(subprojects: int) -> None:
 # score and evidence, with the default thresholds written in. (No sub-project here has indicators or an
 # earlier flag, so the indicator and consecutive-quarter rules find nothing, in the scan as here.)
 HAND_WRITTEN = """
-WITH latest AS (
+WITH newest AS (
     SELECT DISTINCT ON (node_id) id, node_id, year, quarter, year || 'Q' || quarter AS period,
-           planned_progress AS planned, actual_progress AS actual, budget_allocated AS allocated,
-           budget_spent AS spent, budget_spent * 100 / NULLIF(budget_allocated, 0) AS rate
-    FROM reviews_quarterlyreport WHERE status = 'accepted'
+           planned_progress AS planned, actual_progress AS actual, budget_spent AS spent,
+           coalesce(budget_payables, 0) AS payables, coalesce(budget_savings, 0) AS savings,
+           (SELECT allocation_q1 + CASE WHEN r.quarter >= 2 THEN allocation_q2 ELSE 0 END
+                   + CASE WHEN r.quarter >= 3 THEN allocation_q3 ELSE 0 END
+                   + CASE WHEN r.quarter >= 4 THEN allocation_q4 ELSE 0 END
+            FROM projects_budgetyear b WHERE b.node_id = r.node_id AND b.year = r.year) AS allocated
+    FROM reviews_quarterlyreport r WHERE status = 'accepted'
     ORDER BY node_id, year DESC, quarter DESC
+), latest AS (
+    SELECT *, (spent + payables + savings) * 100 / NULLIF(allocated, 0) AS rate FROM newest
 ), due AS (
     SELECT n.id AS node_id, coalesce(r.status, 'missing') AS status,
            (r.returned_at AT TIME ZONE 'Asia/Taipei')::date AS returned_on
@@ -165,7 +183,8 @@ UNION ALL
 SELECT node_id, 'budget_execution', year, quarter, CASE WHEN rate < 80 THEN 'red' ELSE 'yellow' END,
        round(90 - rate, 4),
        jsonb_build_object('rule', 'budget_execution', 'period', period, 'report', id,
-                          'budget_allocated', trim_scale(allocated)::text, 'budget_spent', trim_scale(spent)::text,
+                          'budget_spent', trim_scale(spent)::text, 'budget_payables', trim_scale(payables)::text,
+                          'budget_savings', trim_scale(savings)::text, 'budget_allocated', trim_scale(allocated)::text,
                           'execution_rate', trim_scale(round(rate, 2))::text, 'yellow_below', '90',
                           'red_below', '80')
 FROM latest WHERE rate < 90

@@ -93,8 +93,8 @@ class Traffic:
                     "period": self.period,
                     "planned_progress": "100.00",
                     "actual_progress": "96.00",
-                    "budget_allocated": "30000000",
-                    "budget_spent": "29000000",
+                    "budget_spent": "14400000",  # of 15,000,000 allocated by 2025Q4 (bench/scan.py)
+                    "budget_payables": "150000",
                     "achievements": "完成系統上線與驗收。",
                     "delay_reasons": "整合測試較預期費時。",
                     "countermeasures": "增加測試人力。",
