@@ -46,7 +46,6 @@ SETTLE_SECONDS = 1.0
 FIGURES = {
     "period": "2024Q1",
     "planned_progress": "60",
-    "budget_allocated": "5000000",
     "budget_spent": "4600000",
     "achievements": "完成平臺上線。",
 }

@@ -133,7 +133,6 @@ class Load:
                 "period": period,
                 "planned_progress": "50",
                 "actual_progress": "55",
-                "budget_allocated": "1000000",
                 "budget_spent": "520000",
                 "achievements": "完成資料集上架。",
                 "milestone_entries": [{"milestone": row["milestone"], "completed_on": "2024-06-20"}],

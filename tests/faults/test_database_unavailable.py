@@ -113,7 +113,6 @@ def test_a_report_whose_session_is_lost_before_it_is_answered_is_not_written(lea
         "period": "2024Q2",
         "planned_progress": "50",
         "actual_progress": "55",
-        "budget_allocated": "1000000",
         "budget_spent": "500000",
     }
 
