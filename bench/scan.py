@@ -92,8 +92,8 @@ def build(subprojects: int) -> None:
             INSERT INTO reviews_quarterlyreport (node_id, year, quarter, status, version, planned_progress,
                 actual_progress, budget_spent, budget_payables, budget_savings, budget_explanation, achievements,
                 delay_reasons, countermeasures, progress_explanation, due_on, submitted_at, first_submitted_at,
-                submitted_on_time, returned_at, return_reason, accepted_at, accepted_by_id, created_by_id,
-                created_at, updated_at)
+                submitted_on_time, returned_at, return_reason, reopen_reason, accepted_at, accepted_by_id,
+                created_by_id, created_at, updated_at)
             SELECT n.id, 2024 + (s - 1) / 4, (s - 1) % 4 + 1, st.status, 3, 12.5 * s,
                    GREATEST(0, 12.5 * s + CASE n.id % 11 WHEN 3 THEN -6.5 WHEN 5 THEN -12 ELSE 0 END),
                    round(3750000 * ((s - 1) % 4 + 1)
@@ -102,7 +102,7 @@ def build(subprojects: int) -> None:
                          * CASE n.id % 11 WHEN 2 THEN 0.09 WHEN 6 THEN 0.06 WHEN 8 THEN 0 ELSE 0.01 END),
                    round(3750000 * ((s - 1) % 4 + 1) * CASE n.id % 11 WHEN 7 THEN 0.05 ELSE 0 END),
                    '', '', '', '', '', d.due, d.due - 4, d.due - 4, true,
-                   CASE WHEN st.status = 'returned' THEN d.due - 1 END, '',
+                   CASE WHEN st.status = 'returned' THEN d.due - 1 END, '', '',
                    CASE WHEN st.status = 'accepted' THEN d.due + 1 END,
                    CASE WHEN st.status = 'accepted' THEN 1 END, 1, now(), now()
             FROM projects_plannode n
@@ -294,7 +294,7 @@ def main():
     with _setup.measured() as one_thread:
         lag_scan(as_of=AS_OF, batch_size=args.batch_size, workers=1)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE reviews_lagflag, reviews_flagcomment, reviews_outboxmessage")
+        cursor.execute("TRUNCATE reviews_lagflag, reviews_flagcomment, reviews_outboxmessage CASCADE")
         cursor.execute("VACUUM ANALYZE reviews_lagflag")
     with _setup.measured() as first:
         result = lag_scan(as_of=AS_OF, batch_size=args.batch_size, workers=args.workers)
