@@ -491,6 +491,7 @@ can_endorse_revision = may_endorse_revision & ~requested_revision
 can_approve_revision = may_approve_revision & ~requested_revision
 can_reject_revision = may_reject_revision & ~requested_revision
 can_see_revision_history = oversees | leads_revision | reviews_revision
+can_see_revision_queue = oversees | endorses_for_ministry  # (user): decides or endorses some revisions
 
 
 def ensure_revision_decider(may, user, revision, message) -> None:
