@@ -467,7 +467,7 @@ def revision_approve(*, actor, revision: PlanRevision, expected_version: int, re
         expected_version=expected_version,
         fields=["status", "decision_reason", "decided_at", "decided_by", "baseline_version"],
     )
-    _apply(node, changes)
+    baseline_apply(node, changes)
     Baseline.objects.create(node=node, version=latest + 1, content=baseline_content(node), revision=revision)
     _record(
         revision, actor=actor, action=RevisionAction.APPROVE, from_status=from_status, reason=revision.decision_reason
@@ -478,7 +478,7 @@ def revision_approve(*, actor, revision: PlanRevision, expected_version: int, re
     return revision
 
 
-def _apply(node: PlanNode, changes: dict) -> None:
+def baseline_apply(node: PlanNode, changes: dict) -> None:
     """Write approved changes to the live fields, through the models (their history records each change)."""
     if changes.get("end_date"):
         node.end_date = changes["end_date"]
