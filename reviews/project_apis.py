@@ -21,7 +21,7 @@ from projects.models import NodeKind
 
 from . import selectors, services
 from .selectors import light_condition
-from .serializers import BaselineSerializer
+from .serializers import BaselineVersionSerializer
 
 LIGHTS = ["green", "yellow", "red"]
 
@@ -136,14 +136,14 @@ class ProjectViewSet(BaselinesMixin, project_apis.ProjectViewSet):
 
     @extend_schema(
         summary="A sub-project's baseline versions (基準版本), the original plan first",
-        responses={200: BaselineSerializer(many=True)},
+        responses={200: BaselineVersionSerializer(many=True)},
     )
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def baselines(self, request, pk=None):
         node = self.get_object()
         if node.kind != NodeKind.SUBPROJECT:
             return Response([])
-        versions = BaselineSerializer(selectors.baseline_versions(node=node), many=True).data
+        versions = BaselineVersionSerializer(selectors.baseline_versions(node=node), many=True).data
         if not versions:  # never revised: the live fields are the original plan
             content = services.baseline_content(node)
             versions = [{"project": node.pk, "version": 1, "revision": None, "created_at": None, "content": content}]

@@ -237,7 +237,7 @@ class RevisionEventSerializer(FastRepresentationMixin, serializers.ModelSerializ
         read_only_fields = fields
 
 
-class BaselineSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class BaselineVersionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """A baseline version (基準版本) of a sub-project, whole: version 1 is the original plan (原計畫), each later
     one the plan as an approved revision (`revision`) left it. `content` holds the start and end dates, the
     milestones' planned dates and weights, the budget of each year (appropriation and the four quarterly
