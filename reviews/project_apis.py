@@ -35,11 +35,12 @@ NODE_BASELINE = inline_serializer(
     {
         "version": serializers.IntegerField(help_text=_("The latest approved baseline version (1: the original).")),
         "original": inline_serializer(
-            "ProjectBaselineDates", {"start_date": serializers.DateField(), "end_date": serializers.DateField()}
+            "ProjectBaselineDates",
+            {"start_date": serializers.DateField(allow_null=True), "end_date": serializers.DateField(allow_null=True)},
         ),
         "current": inline_serializer(
             "ProjectBaselineCurrentDates",
-            {"start_date": serializers.DateField(), "end_date": serializers.DateField()},
+            {"start_date": serializers.DateField(allow_null=True), "end_date": serializers.DateField(allow_null=True)},
         ),
     },
     allow_null=True,

@@ -32,6 +32,7 @@ WRITE_RESPONSES = {
         description=_("Not allowed in the revision's status, or the same Idempotency-Key is in flight.")
     ),
     412: OpenApiResponse(description=_("If-Match is stale.")),
+    422: OpenApiResponse(description=_("Idempotency-Key reused for another request.")),
     428: OpenApiResponse(description=_("If-Match is missing.")),
 }
 

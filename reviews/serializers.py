@@ -244,6 +244,9 @@ class BaselineVersionSerializer(FastRepresentationMixin, serializers.ModelSerial
     allocations) and the indicator targets."""
 
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
+    created_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text=_("When it was recorded; null for an original never revised.")
+    )
 
     class Meta:
         model = Baseline
