@@ -353,3 +353,82 @@ class LockExceptionForm(ErrorsMixin, forms.Form):
     def payload(self) -> dict:
         """The form as ``LockExceptionCreateSerializer`` reads it."""
         return {name: self.data.get(self.add_prefix(name), "") for name in ("project", "expires_on", "reason")}
+
+
+BUDGET_FIELDS = ("year", "appropriation", "allocation_q1", "allocation_q2", "allocation_q3", "allocation_q4")
+
+
+class RevisionForm(ErrorsMixin, forms.Form):
+    """A lead's request to revise the plan (計畫修正): the new end date, each milestone's planned date and weight,
+    one year's budget and schedule, and why. Only what differs from the current baseline is sent."""
+
+    reason = forms.CharField(
+        label=capfirst(_("reason")), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    end_date = forms.CharField(label=_("New end date"), required=False, widget=_date_input())
+
+    def __init__(self, data=None, *, node, milestones=(), budget_labels=None):
+        super().__init__(data)
+        self.node = node
+        self.milestones = list(milestones)
+        self.fields["end_date"].initial = _iso(node.end_date)
+        for milestone in self.milestones:
+            self.fields[f"milestone-{milestone.pk}-planned_date"] = forms.CharField(
+                label=_("planned date"), required=False, initial=_iso(milestone.planned_date), widget=_date_input()
+            )
+            self.fields[f"milestone-{milestone.pk}-weight"] = forms.CharField(
+                label=_("weight (%)"),
+                required=False,
+                initial=format(milestone.weight.normalize(), "f"),
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+            )
+        for name in BUDGET_FIELDS:
+            self.fields[f"budget-{name}"] = forms.CharField(
+                label=(budget_labels or {}).get(name, name),
+                required=False,
+                widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+            )
+        self.section_errors: dict[str, list[str]] = {"milestones": [], "budgets": []}
+
+    def payload(self) -> dict:
+        """The form as the API's request body: the reason, and each change from the current baseline."""
+        data = self.data
+        body = {"project": self.node.pk, "reason": data.get("reason", "")}
+        end_date = data.get("end_date", "").strip()
+        if end_date and end_date != _iso(self.node.end_date):
+            body["end_date"] = end_date
+        changes = []
+        for milestone in self.milestones:
+            item = {}
+            planned = data.get(f"milestone-{milestone.pk}-planned_date", "").strip()
+            weight = data.get(f"milestone-{milestone.pk}-weight", "").strip()
+            if planned and planned != _iso(milestone.planned_date):
+                item["planned_date"] = planned
+            if weight and weight != format(milestone.weight.normalize(), "f"):
+                item["weight"] = weight
+            if item:
+                changes.append({"milestone": milestone.pk, **item})
+        if changes:
+            body["milestones"] = changes
+        budget = {name: data.get(f"budget-{name}", "").strip() for name in BUDGET_FIELDS}
+        if budget["year"] or budget["appropriation"]:
+            body["budgets"] = [{name: value for name, value in budget.items() if value}]
+        return body
+
+    def _errors_apply(self, errors) -> None:
+        if isinstance(errors, dict):
+            errors = dict(errors)
+            for section in ("milestones", "budgets", "indicator_targets"):
+                found = errors.pop(section, None)
+                if found is not None:
+                    self.section_errors.setdefault(section, []).extend(_messages(found))
+        super()._errors_apply(errors)
+
+    def milestone_rows(self):
+        return [
+            (milestone, self[f"milestone-{milestone.pk}-planned_date"], self[f"milestone-{milestone.pk}-weight"])
+            for milestone in self.milestones
+        ]
+
+    def budget_fields(self):
+        return [self[f"budget-{name}"] for name in BUDGET_FIELDS]

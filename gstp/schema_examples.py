@@ -26,6 +26,11 @@ PROJECT = {
     "end_date": "2025-12-31",
     "budget": "30000000",
     "light": "red",
+    "baseline": {
+        "version": 2,
+        "original": {"start_date": "2024-01-01", "end_date": "2025-09-30"},
+        "current": {"start_date": "2024-01-01", "end_date": "2025-12-31"},
+    },
     "updated_at": TAIPEI_TIME,
 }
 
@@ -135,6 +140,11 @@ EXAMPLES = {
         "completed_on": "2024-06-25",
         "weight": "20.00",
         "is_critical": False,
+        "baseline": {
+            "version": 2,
+            "original": {"planned_date": "2024-06-30", "weight": "20.00"},
+            "current": {"planned_date": "2024-06-30", "weight": "20.00"},
+        },
         "updated_at": TAIPEI_TIME,
     },
     "Indicator": {

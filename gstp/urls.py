@@ -23,7 +23,7 @@ admin.site.site_header = admin.site.site_title = SYSTEM_NAME
 @permission_classes([AllowAny])
 def api_root(request):
     """A directory of the API's collections."""
-    names = ["agencies", "plans", "projects", "milestones", "indicators", "reports", "flags", "deletions"]
+    names = ["agencies", "plans", "projects", "milestones", "indicators", "reports", "revisions", "flags", "deletions"]
     links = {name: request.build_absolute_uri(f"/api/v1/{name}/") for name in names}
     links["schema"] = request.build_absolute_uri("/api/v1/schema/")
     links["docs"] = request.build_absolute_uri("/api/v1/docs/")

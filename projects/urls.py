@@ -1,11 +1,12 @@
 from rest_framework.routers import SimpleRouter
 
-from .apis import AgencyViewSet, DeletionViewSet, MilestoneViewSet, PlanViewSet
+from .apis import AgencyViewSet, DeletionViewSet, PlanViewSet
 
+# ``projects/`` and ``milestones/`` are served by ``reviews.project_apis``, which adds what reviews knows of them
+# (lights, baselines) to these views.
 router = SimpleRouter()
 router.register("agencies", AgencyViewSet, basename="agency")
 router.register("plans", PlanViewSet, basename="plan")
-router.register("milestones", MilestoneViewSet, basename="milestone")
 router.register("deletions", DeletionViewSet, basename="deletion")
 
 urlpatterns = router.urls

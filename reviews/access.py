@@ -14,8 +14,16 @@ Rows (querysets):
   all, public fields only;
 - quarter locks: every signed-in user (a lead must know what is closed); only the secretariat sets them;
 - budget ledgers (``projects.access.budget_years_for``): read as the plan tree; only the secretariat sets
-  them, and only until a report of the year is accepted (``year_has_accepted_report``), then through a plan
+  them, and only until a report of the year is accepted (``baseline_frozen(node, year=…)``), then through a plan
   revision.
+- plan revisions (計畫修正): the secretariat all; a lead those of the sub-projects it leads, a reviewer those
+  its ministry reviews, and both (and readers) everyone's approved ones, which are the baseline in force.
+
+A plan revision follows the same chain: a lead requests it; where the plan asks for it, the ministry's
+reviewer endorses it or rejects it; the secretariat approves (核定) or rejects (駁回) it. Nobody endorses or
+decides a revision they requested. Once a sub-project has an accepted report its baseline is frozen
+(``baseline_frozen``): its end date, milestones' planned dates and weights, budgets and indicator targets
+change only through an approved revision.
 
 The review chain: a lead files and submits; where the plan asks for it, the ministry's reviewer endorses
 (初核) or returns; the secretariat accepts (複核) or returns, and may reopen an accepted report. Nobody
@@ -51,15 +59,18 @@ from projects.access import leads_node, leads_of_node, led_by, reviewed_by, revi
 from .models import (
     ACTIVE_STATUSES,
     EDITABLE_STATUSES,
+    OPEN_REVISION_STATUSES,
     EvidenceFile,
     FlagStatus,
     LagFlag,
     LagRule,
     LagSettings,
+    PlanRevision,
     QuarterLock,
     QuarterlyReport,
     ReportAction,
     ReportStatus,
+    RevisionStatus,
 )
 
 # What a refused actor is told: the same words from the API's early check, the console and the service.
@@ -264,21 +275,14 @@ can_change_lag_settings = oversees | rules.is_superuser
 
 # --- budget ledgers (預算數, 分配數) ---------------------------------------------------------------
 
-can_set_budget = oversees | rules.is_superuser  # while no report of the year is accepted: ``year_has_accepted_report``
+can_set_budget = oversees | rules.is_superuser  # while the year is not frozen: ``baseline_frozen``
 
 ACCEPTED_ONCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)  # accepted, or reopened since
 
 
 def accepted_in_year(node_ref: str = "node", year_ref: str = "year") -> Exists:
-    """SQL of ``year_has_accepted_report`` on rows naming a sub-project and a year."""
+    """SQL of ``baseline_frozen(node, year=…)`` on rows naming a sub-project and a year."""
     return Exists(QuarterlyReport.objects.filter(ACCEPTED_ONCE, node=OuterRef(node_ref), year=OuterRef(year_ref)))
-
-
-def year_has_accepted_report(node, year: int) -> bool:
-    """Whether a report of the sub-project's year has been accepted (and stands, or is reopened for
-    correction): from then on the year's budget, its appropriation and schedule, changes only through a plan
-    revision, so what the accepted reports were measured against stays on record."""
-    return QuarterlyReport.objects.filter(ACCEPTED_ONCE, node=node, year=year).exists()
 
 
 # --- what is owed, the annual report ---------------------------------------------------------------
@@ -435,3 +439,158 @@ rules.add_perm("reviews.lock_quarters", can_lock_quarters)
 rules.add_perm("reviews.download_annual_report", can_download_annual_report)
 rules.add_perm("reviews.change_lag_thresholds", can_change_lag_settings)
 rules.add_perm("reviews.set_budget", can_set_budget)
+
+
+# --- plan revisions (計畫修正) and the baseline --------------------------------------------------------
+
+REVISIONS_PATH = "/api/v1/revisions/"
+NOT_LEAD_TO_REQUEST_REVISION = _("Only a lead of this sub-project's agency can request a revision of its plan.")
+NOT_LEAD_TO_EDIT_REVISION = _("Only a lead of this sub-project's agency can change or withdraw its revision requests.")
+NOT_REVIEWER_TO_ENDORSE_REVISION = _("Only a reviewer of this sub-project's ministry can endorse its revisions.")
+NOT_ALLOWED_TO_REJECT_REVISION = _("Only the ministry's reviewer or the Executive Secretariat can reject a revision.")
+NOT_SECRETARIAT_TO_APPROVE_REVISION = _("Only the Executive Secretariat can approve a revision.")
+FOUR_EYES_REVISION = _("You requested this revision: someone else must endorse or decide it.")
+BASELINE_FROZEN = _(
+    "This sub-project has an accepted report: its baseline (end date, milestones' planned dates and weights, "
+    "budgets, indicator targets) changes only through a plan revision (%(path)s)."
+)
+
+
+def baseline_frozen(node, *, year: int | None = None) -> bool:
+    """Whether a sub-project's baseline is frozen: it has a report that was accepted (a reopened one
+    counts: its figures stay in force), so what accepted reports were measured against stays on record and
+    changes only through a plan revision. With ``year``, only that year's reports count: a year's budget
+    (appropriation and schedule) freezes with the year's first accepted report. ``node`` is a sub-project or
+    its id."""
+    node_id = getattr(node, "pk", node)
+    if node_id is None:
+        return False
+    reports = QuarterlyReport.objects.filter(ACCEPTED_ONCE, node_id=node_id)
+    if year is not None:
+        reports = reports.filter(year=year)
+    return reports.exists()
+
+
+def baseline_frozen_message() -> str:
+    """What an in-place edit of a frozen baseline is told: where to go instead."""
+    return BASELINE_FROZEN % {"path": REVISIONS_PATH}
+
+
+def revisions_for(user) -> QuerySet[PlanRevision]:
+    """The revisions a user sees (the module's docstring says which)."""
+    revisions = PlanRevision.objects.all()
+    if oversees(user):
+        return revisions
+    if not is_signed_in(user):
+        return revisions.none()
+    approved = Q(status=RevisionStatus.APPROVED)
+    if files_for_agency(user) or endorses_for_ministry(user):
+        return revisions.filter(approved | led_by(user, "node") | reviewed_by(user, "node"))
+    return revisions.filter(approved)
+
+
+@rules.predicate
+def leads_revision(user, revision) -> bool:
+    return revision is not None and leads_node(user, revision.node)
+
+
+@rules.predicate
+def reviews_revision(user, revision) -> bool:
+    return revision is not None and reviews_node(user, revision.node)
+
+
+@rules.predicate
+def requested_revision(user, revision) -> bool:
+    """Four eyes: who requested a revision never endorses or decides it."""
+    return revision is not None and is_signed_in(user) and revision.requested_by_id == user.pk
+
+
+can_request_revision = leads_node  # (user, sub-project)
+can_edit_revision = leads_revision
+can_withdraw_revision = leads_revision
+may_endorse_revision = reviews_revision
+may_approve_revision = oversees
+may_reject_revision = oversees | reviews_revision  # which of them, by the revision's level: the service
+can_endorse_revision = may_endorse_revision & ~requested_revision
+can_approve_revision = may_approve_revision & ~requested_revision
+can_reject_revision = may_reject_revision & ~requested_revision
+can_see_revision_history = oversees | leads_revision | reviews_revision
+can_see_revision_queue = oversees | endorses_for_ministry  # (user): decides or endorses some revisions
+
+
+def ensure_revision_decider(may, user, revision, message) -> None:
+    """Refuse (403) an actor whose role or ministry may not take the step, then the revision's requester."""
+    ensure(may(user, revision), message)
+    ensure(not requested_revision(user, revision), FOUR_EYES_REVISION)
+
+
+def revision_review_level(revision, *, endorsement_required: bool | None = None) -> ReviewLevel | None:
+    """Whose decision a revision waits for now (as ``review_level`` for reports), or None once it is decided
+    or withdrawn."""
+    if revision.status == RevisionStatus.ENDORSED:
+        return ReviewLevel.SECRETARIAT
+    if revision.status != RevisionStatus.REQUESTED:
+        return None
+    if endorsement_required is None:
+        endorsement_required = LagSettings.endorsement_required_for(revision.node.plan_id)
+    return ReviewLevel.MINISTRY if endorsement_required else ReviewLevel.SECRETARIAT
+
+
+def revision_waiting_for(level: ReviewLevel, node_ref: str = "node") -> Q:
+    """``revision_review_level`` as a condition on revisions."""
+    required = Q(endorsement_required(node_ref))
+    requested = Q(status=RevisionStatus.REQUESTED)
+    if level == ReviewLevel.MINISTRY:
+        return requested & required
+    return Q(status=RevisionStatus.ENDORSED) | (requested & ~required)
+
+
+def revisions_waiting_for(user) -> QuerySet[PlanRevision]:
+    """What waits for the user's step: a reviewer's ministry's requests to endorse, the secretariat's to decide."""
+    revisions = revisions_for(user)
+    if oversees(user):
+        return revisions.filter(revision_waiting_for(ReviewLevel.SECRETARIAT))
+    if endorses_for_ministry(user):
+        return revisions.filter(revision_waiting_for(ReviewLevel.MINISTRY) & reviewed_by(user, "node"))
+    return revisions.none()
+
+
+def revision_actions(user, revision, *, endorsement_required: bool | None = None) -> frozenset[str]:
+    """What the user can do with the revision now: role, four eyes and status together."""
+    actions = set()
+    if revision.status == RevisionStatus.REQUESTED and can_edit_revision(user, revision):
+        actions.add("edit")
+    if revision.status in OPEN_REVISION_STATUSES and can_withdraw_revision(user, revision):
+        actions.add("withdraw")
+    level = revision_review_level(revision, endorsement_required=endorsement_required)
+    if level == ReviewLevel.MINISTRY and can_endorse_revision(user, revision):
+        actions.update({"endorse", "reject"})
+    if level == ReviewLevel.SECRETARIAT and can_approve_revision(user, revision):
+        actions.update({"approve", "reject"})
+    return frozenset(actions)
+
+
+def revision_request_recipients(revision, level: ReviewLevel | None) -> QuerySet[User]:
+    """Who is told that a revision waits for a step: the ministry's reviewers, or the secretariat."""
+    if level == ReviewLevel.MINISTRY:
+        return reviewers_of_node(revision.node)
+    return users_with(Capability.OVERSEE)
+
+
+def revision_decision_recipients(revision) -> tuple[QuerySet[User], ...]:
+    """Who is told of a decision: the sub-project's leads, and its ministry's reviewers where they endorsed it."""
+    if revision.endorsed_by_id is not None:
+        return leads_of_node(revision.node), reviewers_of_node(revision.node)
+    return (leads_of_node(revision.node),)
+
+
+for _action, _predicate in {
+    "edit": can_edit_revision,
+    "withdraw": can_withdraw_revision,
+    "endorse": can_endorse_revision,
+    "approve": can_approve_revision,
+    "reject": can_reject_revision,
+    "view_history_of": can_see_revision_history,
+}.items():
+    rules.add_perm(f"reviews.{_action}_revision", _predicate)
+rules.add_perm("reviews.request_revision", can_request_revision)

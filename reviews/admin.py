@@ -4,10 +4,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from gstp.admin import ReadOnlyInline
-from projects.models import BudgetYear
+from indicators import admin as indicator_admin
+from indicators.models import Indicator
+from projects import admin as project_admin
+from projects.models import BudgetYear, Milestone, PlanNode
 
 from . import access
 from .models import (
+    Baseline,
     EmailLog,
     EvidenceFile,
     FlagComment,
@@ -16,11 +20,13 @@ from .models import (
     LagSettingsChange,
     LockException,
     OutboxMessage,
+    PlanRevision,
     QuarterLock,
     QuarterlyReport,
     ReportEvent,
     ReportIndicatorValue,
     ReportMilestoneEntry,
+    RevisionEvent,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -136,6 +142,16 @@ class LagSettingsAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            _("Plan revisions"),
+            {
+                "fields": [("rebaselined_yellow_days", "rebaselined_red_days"), "rebaselined_red_revisions"],
+                "description": _(
+                    "The rebaselined rule measures how far approved revisions (計畫修正) moved a sub-project's end "
+                    "date from its original plan (原計畫), and how many were approved."
+                ),
+            },
+        ),
         (_("Reminders"), {"fields": ["reminder_days_before_due"]}),
         (
             _("Review chain"),
@@ -234,7 +250,7 @@ class BudgetYearForm(forms.ModelForm):
         node, year = cleaned.get("node") or self.instance.node, cleaned.get("year")
         if node is None or year is None or self.errors:
             return cleaned
-        if access.year_has_accepted_report(node, year):
+        if access.baseline_frozen(node, year=year):
             raise ValidationError(access.BUDGET_YEAR_FROZEN % {"year": year})
         ledger = BudgetYear(pk=self.instance.pk, node=node, year=year, **{n: cleaned.get(n) for n in LEDGER_FIELDS})
         budget_validate(ledger)
@@ -260,14 +276,14 @@ class BudgetYearAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         if not (super().has_change_permission(request, obj) and access.can_set_budget(request.user)):
             return False
-        return obj is None or not access.year_has_accepted_report(obj.node_id, obj.year)
+        return obj is None or not access.baseline_frozen(obj.node_id, year=obj.year)
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         ledger = self.get_object(request, object_id)
-        if ledger is not None and access.year_has_accepted_report(ledger.node_id, ledger.year):
+        if ledger is not None and access.baseline_frozen(ledger.node_id, year=ledger.year):
             messages.warning(request, access.BUDGET_YEAR_FROZEN % {"year": ledger.year})
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -278,3 +294,97 @@ class BudgetYearAdmin(admin.ModelAdmin):
         else:
             saved = budget_year_create(actor=request.user, node=obj.node, year=obj.year, values=values)
         obj.pk, obj.updated_at = saved.pk, saved.updated_at
+
+
+# --- the baseline, frozen once a sub-project has an accepted report ---------------------------------------
+#
+# The plan structure's and the indicators' admin pages are those apps' own; reviews knows when a sub-project's
+# baseline is frozen (``access.baseline_frozen``), so it registers them again here with that check on their
+# forms: once frozen, the baseline fields change only through a plan revision (計畫修正).
+
+
+def _frozen_form(base, fields: tuple[str, ...], node_of):
+    """``base`` (a model form) refusing changes to ``fields`` of a row whose sub-project's baseline is frozen,
+    and new rows under such a sub-project."""
+
+    class FrozenBaselineForm(base):
+        def clean(self):
+            cleaned = super().clean()
+            changed = [name for name in fields if name in self.changed_data]
+            adding = self.instance.pk is None and self.has_changed()
+            if changed or adding:
+                node = node_of(self.instance, cleaned)
+                if node is not None and access.baseline_frozen(node):
+                    raise forms.ValidationError(access.baseline_frozen_message(), code="baseline_frozen")
+            return cleaned
+
+    return FrozenBaselineForm
+
+
+def _node_of_node(instance, cleaned):
+    return instance if instance.pk else None
+
+
+def _node_of_milestone(instance, cleaned):
+    return cleaned.get("node") or (instance.node if instance.node_id else None)
+
+
+def _node_of_target(instance, cleaned):
+    indicator = cleaned.get("indicator") or (instance.indicator if instance.indicator_id else None)
+    return indicator.node if indicator is not None and indicator.node_id else None
+
+
+class FrozenMilestoneInline(project_admin.MilestoneInline):
+    form = _frozen_form(forms.ModelForm, ("planned_date", "weight"), _node_of_milestone)
+
+
+class FrozenPlanNodeAdmin(project_admin.PlanNodeAdmin):
+    form = _frozen_form(forms.ModelForm, ("end_date", "start_date"), _node_of_node)
+    inlines = [project_admin.NodeAgencyInline, FrozenMilestoneInline]
+
+
+class FrozenMilestoneAdmin(project_admin.MilestoneAdmin):
+    form = _frozen_form(forms.ModelForm, ("planned_date", "weight"), _node_of_milestone)
+
+
+class FrozenTargetInline(indicator_admin.IndicatorTargetInline):
+    form = _frozen_form(forms.ModelForm, ("value", "year", "quarter"), _node_of_target)
+
+
+class FrozenIndicatorAdmin(indicator_admin.IndicatorAdmin):
+    inlines = [FrozenTargetInline, indicator_admin.IndicatorActualInline]
+
+
+for _model, _admin in (
+    (PlanNode, FrozenPlanNodeAdmin),
+    (Milestone, FrozenMilestoneAdmin),
+    (Indicator, FrozenIndicatorAdmin),
+):
+    admin.site.unregister(_model)
+    admin.site.register(_model, _admin)
+
+
+class RevisionEventInline(ReadOnlyInline):
+    model = RevisionEvent
+    fields = ["at", "action", "actor", "from_status", "to_status", "version", "reason", "changes"]
+    ordering = ["at", "id"]
+
+
+@admin.register(PlanRevision)
+class PlanRevisionAdmin(ViewOnlyAdmin):
+    """Revisions change only through the API's and the console's lifecycle; the admin shows them with their steps."""
+
+    list_display = ["node", "status", "requested_by", "requested_at", "decided_at", "baseline_version"]
+    list_filter = ["status", "node__plan"]
+    search_fields = ["node__title", "reason"]
+    list_select_related = ["node", "requested_by"]
+    inlines = [RevisionEventInline]
+
+
+@admin.register(Baseline)
+class BaselineAdmin(ViewOnlyAdmin):
+    """Baseline versions are recorded by approved revisions and never changed."""
+
+    list_display = ["node", "version", "revision", "created_at"]
+    search_fields = ["node__title"]
+    list_select_related = ["node"]

@@ -3,7 +3,7 @@
 a report of the year is accepted, and then only a plan revision changes them.
 
 They live with reviews, not with the plan structure, because whether a year may still change is a question
-about its reports (``access.year_has_accepted_report``)."""
+about its reports (``access.baseline_frozen``)."""
 
 import re
 
@@ -67,7 +67,7 @@ def expected_etag(request) -> str | None:
 
 
 def budget_response(ledger, *, status_code=status.HTTP_200_OK) -> Response:
-    ledger.frozen = access.year_has_accepted_report(ledger.node_id, ledger.year)
+    ledger.frozen = access.baseline_frozen(ledger.node_id, year=ledger.year)
     response = Response(BudgetYearSerializer(ledger).data, status=status_code)
     response["ETag"] = ledger.etag
     return response

@@ -8,7 +8,17 @@ from rest_framework.exceptions import ValidationError
 from projects.filters import IsoDateTimeFilter, StrictBooleanFilter, UpdatedSinceFilterSet
 from projects.models import Agency, AgencyRole, BudgetYear, NodeAgency, NodeKind, Plan, PlanNode
 
-from .models import FlagStatus, LagFlag, LagRule, QuarterlyReport, ReportStatus, Severity, late_condition
+from .models import (
+    FlagStatus,
+    LagFlag,
+    LagRule,
+    PlanRevision,
+    QuarterlyReport,
+    ReportStatus,
+    RevisionStatus,
+    Severity,
+    late_condition,
+)
 from .periods import Quarter
 
 
@@ -97,4 +107,21 @@ class BudgetYearFilter(UpdatedSinceFilterSet):
         fields = ["plan", "group", "project", "agency", "year"]
 
     filter_group = ReportFilter.filter_group
+    filter_agency = ReportFilter.filter_agency
+
+
+class RevisionFilter(UpdatedSinceFilterSet):
+    plan = filters.ModelChoiceFilter(field_name="node__plan", queryset=Plan.objects.all())
+    project = filters.ModelChoiceFilter(field_name="node", queryset=PlanNode.objects.filter(kind=NodeKind.SUBPROJECT))
+    agency = filters.ModelChoiceFilter(
+        queryset=Agency.objects.all(),
+        method="filter_agency",
+        help_text=_("Sub-projects this agency or one of its sub-units leads."),
+    )
+    status = filters.MultipleChoiceFilter(distinct=False, choices=RevisionStatus.choices)
+
+    class Meta:
+        model = PlanRevision
+        fields = ["plan", "project", "agency", "status"]
+
     filter_agency = ReportFilter.filter_agency

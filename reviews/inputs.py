@@ -205,3 +205,55 @@ class BudgetYearCreateSerializer(BudgetYearUpdateSerializer):
 
     class Meta(BudgetYearUpdateSerializer.Meta):
         fields = ["project", "year", *LEDGER_FIELDS]
+
+
+class MilestoneChangeSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A milestone of the sub-project with its new planned date, its new weight (%), or both."""
+
+    milestone = serializers.PrimaryKeyRelatedField(queryset=Milestone.objects.all())
+    planned_date = serializers.DateField(required=False)
+    weight = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
+
+
+class BudgetChangeSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A fiscal year's new appropriation (預算數) and its allocation schedule (分配數) by quarter, in TWD."""
+
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    appropriation = serializers.DecimalField(max_digits=15, decimal_places=0, min_value=0)
+    allocation_q1 = serializers.DecimalField(max_digits=15, decimal_places=0, min_value=0, default=0)
+    allocation_q2 = serializers.DecimalField(max_digits=15, decimal_places=0, min_value=0, default=0)
+    allocation_q3 = serializers.DecimalField(max_digits=15, decimal_places=0, min_value=0, default=0)
+    allocation_q4 = serializers.DecimalField(max_digits=15, decimal_places=0, min_value=0, default=0)
+
+
+class TargetChangeSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A new target (目標值) of one of the sub-project's indicators, for a year (quarter 0) or a quarter."""
+
+    indicator = serializers.PrimaryKeyRelatedField(queryset=Indicator.objects.all())
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    quarter = serializers.IntegerField(min_value=0, max_value=4, default=0)
+    value = serializers.DecimalField(max_digits=20, decimal_places=4)
+
+
+class RevisionUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """What a requested revision changes (a key sent replaces the revision's), and why. Unknown fields are
+    refused."""
+
+    reason = serializers.CharField(max_length=5000, help_text=_("Why the plan should be revised."))
+    end_date = serializers.DateField(required=False, allow_null=True, help_text=_("The sub-project's new end date."))
+    milestones = MilestoneChangeSerializer(many=True, required=False)
+    budgets = BudgetChangeSerializer(many=True, required=False)
+    indicator_targets = TargetChangeSerializer(many=True, required=False)
+
+
+class RevisionCreateSerializer(RevisionUpdateSerializer):
+    """A request to revise a sub-project's baseline (計畫修正): its end date, milestones' planned dates and
+    weights, a year's budget or indicator targets, with the reason. Unknown fields are refused."""
+
+    project = SubprojectField()
+
+
+class DecisionSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Why a revision is approved (optional) or rejected (required)."""
+
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")

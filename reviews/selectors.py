@@ -17,17 +17,20 @@ from . import access
 from .models import (
     ACTIVE_STATUSES,
     EDITABLE_STATUSES,
+    Baseline,
     EvidenceFile,
     FlagComment,
     LagFlag,
     LagRule,
     LockException,
+    PlanRevision,
     QuarterLock,
     QuarterlyReport,
     ReportEvent,
     ReportIndicatorValue,
     ReportMilestoneEntry,
     ReportStatus,
+    RevisionEvent,
     Severity,
     execution_rate,
 )
@@ -46,7 +49,7 @@ def report_list(*, user) -> QuerySet[QuarterlyReport]:
 
 def budget_year_list(*, user) -> QuerySet[BudgetYear]:
     """The budget ledgers a user sees, each with its sub-project and whether it is ``frozen`` (a report of its
-    year accepted: ``access.year_has_accepted_report``), in one query."""
+    year accepted: ``access.baseline_frozen``), in one query."""
     return budget_years_for(user).select_related("node").annotate(frozen=access.accepted_in_year())
 
 
@@ -388,3 +391,70 @@ def light_condition(lights) -> Q:
     for light in lights:
         condition |= conditions[light]
     return condition
+
+
+# --- plan revisions and baselines ---------------------------------------------------------------------
+
+
+def revision_list(*, user) -> QuerySet[PlanRevision]:
+    return access.revisions_for(user).select_related("node", "requested_by", "endorsed_by", "decided_by")
+
+
+def revision_history(*, revision: PlanRevision) -> QuerySet[RevisionEvent]:
+    return revision.events.select_related("actor").order_by("at", "id")
+
+
+def revision_queue(*, user) -> QuerySet[PlanRevision]:
+    """What waits for the user's step (``access.revisions_waiting_for``), the longest waiting first."""
+    return (
+        access.revisions_waiting_for(user)
+        .select_related("node", "requested_by", "endorsed_by", "decided_by")
+        .order_by("requested_at", "id")
+    )
+
+
+def baseline_versions(*, node) -> QuerySet[Baseline]:
+    """Every baseline version of a sub-project, the original first."""
+    return Baseline.objects.filter(node=node).order_by("version")
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    """A sub-project's baseline as a page shows it: the latest version's number and the original (version 1)
+    content, or None while nothing has been revised (the live fields are then the original)."""
+
+    version: int
+    original: dict | None
+
+
+NO_BASELINE = BaselineInfo(version=1, original=None)
+
+
+def baselines_of(node_ids) -> dict[int, BaselineInfo]:
+    """The ``BaselineInfo`` of these sub-projects in one query, whatever their number."""
+    node_ids = list(node_ids)
+    if not node_ids:
+        return {}
+    latest = Baseline.objects.filter(node_id=OuterRef("node_id")).order_by("-version").values("version")[:1]
+    rows = (
+        Baseline.objects.filter(node_id__in=node_ids, version=1)
+        .order_by()
+        .annotate(latest=Subquery(latest))
+        .values_list("node_id", "latest", "content")
+    )
+    return {node_id: BaselineInfo(version=version, original=content) for node_id, version, content in rows}
+
+
+def attach_baselines(nodes) -> None:
+    """Give each sub-project among ``nodes`` its ``baseline_info`` (one query for them all)."""
+    subprojects = [node for node in nodes if node.kind == NodeKind.SUBPROJECT]
+    found = baselines_of(node.pk for node in subprojects)
+    for node in subprojects:
+        node.baseline_info = found.get(node.pk, NO_BASELINE)
+
+
+def attach_milestone_baselines(milestones) -> None:
+    """Give each milestone its sub-project's ``baseline_info`` (one query for them all)."""
+    found = baselines_of({milestone.node_id for milestone in milestones})
+    for milestone in milestones:
+        milestone.baseline_info = found.get(milestone.node_id, NO_BASELINE)

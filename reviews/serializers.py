@@ -7,7 +7,16 @@ from gstp.serializers import FastRepresentationMixin
 from projects.models import BudgetYear
 
 from .inputs import REPORT_CONTENT_FIELDS, IndicatorValueSerializer, MilestoneEntrySerializer
-from .models import EvidenceFile, LockException, QuarterLock, QuarterlyReport, ReportEvent
+from .models import (
+    Baseline,
+    EvidenceFile,
+    LockException,
+    PlanRevision,
+    QuarterLock,
+    QuarterlyReport,
+    ReportEvent,
+    RevisionEvent,
+)
 
 
 class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
@@ -195,3 +204,114 @@ class BudgetYearSerializer(FastRepresentationMixin, serializers.ModelSerializer)
     @extend_schema_field(serializers.DecimalField(max_digits=15, decimal_places=0))
     def get_allocated(self, ledger) -> str:
         return str(ledger.allocated_to(4))
+
+
+class MilestoneChangeOutSerializer(serializers.Serializer):
+    milestone = serializers.IntegerField()
+    planned_date = serializers.DateField(required=False)
+    weight = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+
+
+class BudgetChangeOutSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    appropriation = serializers.DecimalField(max_digits=15, decimal_places=0)
+    allocation_q1 = serializers.DecimalField(max_digits=15, decimal_places=0)
+    allocation_q2 = serializers.DecimalField(max_digits=15, decimal_places=0)
+    allocation_q3 = serializers.DecimalField(max_digits=15, decimal_places=0)
+    allocation_q4 = serializers.DecimalField(max_digits=15, decimal_places=0)
+
+
+class TargetChangeOutSerializer(serializers.Serializer):
+    indicator = serializers.IntegerField()
+    year = serializers.IntegerField()
+    quarter = serializers.IntegerField()
+    value = serializers.DecimalField(max_digits=20, decimal_places=4)
+
+
+class RevisionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A plan revision (計畫修正) of a sub-project: the changes it proposes to the baseline (end date,
+    milestones' planned dates and weights, a year's budget, indicator targets), why, and where it stands:
+    requested, endorsed by the ministry (初核), approved (核定: `baseline_version` is the baseline it made),
+    rejected (駁回) or withdrawn. Send `etag` as `If-Match` to change it."""
+
+    project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
+    plan = serializers.IntegerField(source="node.plan_id", read_only=True)
+    etag = serializers.CharField(read_only=True)
+    end_date = serializers.SerializerMethodField()
+    milestones = serializers.SerializerMethodField()
+    budgets = serializers.SerializerMethodField()
+    indicator_targets = serializers.SerializerMethodField()
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    endorsed_by = serializers.CharField(source="endorsed_by.username", read_only=True, allow_null=True, default=None)
+    decided_by = serializers.CharField(source="decided_by.username", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = PlanRevision
+        fields = [
+            "id",
+            "project",
+            "plan",
+            "status",
+            "version",
+            "etag",
+            "reason",
+            "end_date",
+            "milestones",
+            "budgets",
+            "indicator_targets",
+            "decision_reason",
+            "baseline_version",
+            "requested_by",
+            "requested_at",
+            "endorsed_by",
+            "endorsed_at",
+            "decided_by",
+            "decided_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_end_date(self, revision):
+        return revision.changes.get("end_date")
+
+    @extend_schema_field(MilestoneChangeOutSerializer(many=True))
+    def get_milestones(self, revision):
+        return revision.changes.get("milestones", [])
+
+    @extend_schema_field(BudgetChangeOutSerializer(many=True))
+    def get_budgets(self, revision):
+        return revision.changes.get("budgets", [])
+
+    @extend_schema_field(TargetChangeOutSerializer(many=True))
+    def get_indicator_targets(self, revision):
+        return revision.changes.get("indicator_targets", [])
+
+
+class RevisionEventSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """One step of a revision's history: who did what and when, the status before and after, the changes
+    an edit made (`before` and `after`) and a decision's reason."""
+
+    actor = serializers.CharField(source="actor.username", read_only=True)
+
+    class Meta:
+        model = RevisionEvent
+        fields = ["id", "action", "actor", "at", "from_status", "to_status", "version", "changes", "reason"]
+        read_only_fields = fields
+
+
+class BaselineVersionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    """A baseline version (基準版本) of a sub-project, whole: version 1 is the original plan (原計畫), each later
+    one the plan as an approved revision (`revision`) left it. `content` holds the start and end dates, the
+    milestones' planned dates and weights, the budget of each year (appropriation and the four quarterly
+    allocations) and the indicator targets."""
+
+    project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
+    created_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text=_("When it was recorded; null for an original never revised.")
+    )
+
+    class Meta:
+        model = Baseline
+        fields = ["project", "version", "revision", "created_at", "content"]
+        read_only_fields = fields

@@ -48,6 +48,11 @@ def notify_report_step(report_id: int, step: str, version: int) -> bool:
     return notifications.notify_report_step(report_id=report_id, step=step, version=version)
 
 
+@shared_task(name="reviews.notify_revision_step", **SHORT)
+def notify_revision_step(revision_id: int, step: str, version: int) -> bool:
+    return notifications.notify_revision_step(revision_id=revision_id, step=step, version=version)
+
+
 @shared_task(name="reviews.endorsement_reminders", **LONG)
 def endorsement_reminders(on: str | None = None) -> int:
     return notifications.endorsement_reminders(on=_date(on) or today())

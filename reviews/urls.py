@@ -5,10 +5,13 @@ from .apis import LockExceptionViewSet, QuarterLockViewSet, ReportViewSet
 from .budget_apis import BudgetYearViewSet
 from .file_apis import CommentFilesView, CommentFileView, ReportFilesView, ReportFileView
 from .flag_apis import FlagViewSet, LightsView
-from .project_apis import ProjectViewSet
+from .project_apis import MilestoneViewSet, ProjectViewSet
+from .revision_apis import RevisionViewSet
 
 router = SimpleRouter()
 router.register("projects", ProjectViewSet, basename="project")
+router.register("milestones", MilestoneViewSet, basename="milestone")
+router.register("revisions", RevisionViewSet, basename="revision")
 router.register("reports", ReportViewSet, basename="report")
 router.register("flags", FlagViewSet, basename="flag")
 router.register("locks", QuarterLockViewSet, basename="lock")

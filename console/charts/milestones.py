@@ -13,12 +13,26 @@ from .svg import coord, join_parts, legend, marker, shortened, svg
 
 
 def milestone_timeline(
-    milestones: Sequence, *, start: datetime.date, end: datetime.date, today: datetime.date, chart_id: str, title: str
+    milestones: Sequence,
+    *,
+    start: datetime.date,
+    end: datetime.date,
+    today: datetime.date,
+    chart_id: str,
+    title: str,
+    originals: dict[int, datetime.date] | None = None,
 ) -> SafeString:
     """Each milestone on its own row: planned date (diamond), done (filled circle) or forecast (hollow
-    circle), joined by a line when they differ; a vertical line marks today."""
+    circle), joined by a line when they differ; a vertical line marks today. ``originals`` (by milestone id):
+    the planned dates of the original plan (原計畫), drawn as a grey diamond where a revision moved them."""
     planned_label, done_label, forecast_label = _("Planned"), _("Completed"), _("Forecast")
-    dates = [start, end, today]
+    original_label = _("Original plan")
+    originals = {
+        pk: day
+        for pk, day in (originals or {}).items()
+        if day and any(m.pk == pk and m.planned_date != day for m in milestones)
+    }
+    dates = [start, end, today, *originals.values()]
     for milestone in milestones:
         dates += [d for d in (milestone.planned_date, milestone.forecast_date, milestone.completed_on) if d]
     first, last = min(dates), max(dates)
@@ -30,16 +44,14 @@ def milestone_timeline(
         return left + (right - left) * (day - first).days / span
 
     height = top + row_height * len(milestones) + 10
-    parts = [
-        legend(
-            [
-                ("mark--planned-date", planned_label, "diamond"),
-                ("mark--done", done_label, "circle"),
-                ("mark--forecast", forecast_label, "circle"),
-            ],
-            y=14,
-        )
+    keys = [
+        ("mark--planned-date", planned_label, "diamond"),
+        ("mark--done", done_label, "circle"),
+        ("mark--forecast", forecast_label, "circle"),
     ]
+    if originals:
+        keys.append(("mark--original-date", original_label, "diamond"))
+    parts = [legend(keys, y=14)]
     for year in range(first.year, last.year + 1):
         for quarter_month in (1, 4, 7, 10):
             day = datetime.date(year, quarter_month, 1)
@@ -84,6 +96,18 @@ def milestone_timeline(
                 shortened(name, 14),
             )
         )
+        original = originals.get(milestone.pk)
+        if original:
+            parts.append(
+                format_html(
+                    '<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" class="link--rebaselined"/>',
+                    coord(x_of(original)),
+                    coord(x_of(milestone.planned_date)),
+                    coord(y),
+                )
+            )
+            tip = f"{milestone.title}: {original_label} {original.isoformat()}"
+            parts.append(marker("diamond", x_of(original), y, "mark--original-date", tip))
         other = milestone.completed_on or milestone.forecast_date
         if other and other != milestone.planned_date:
             css = "link--done" if milestone.completed_on else "link--forecast"
@@ -106,6 +130,8 @@ def milestone_timeline(
             )
         )
         text = f"{milestone.title}: {planned_label} {milestone.planned_date.isoformat()}"
+        if original:
+            text += f" ({original_label} {original.isoformat()})"
         if milestone.completed_on:
             tip = f"{milestone.title}: {done_label} {milestone.completed_on.isoformat()}"
             parts.append(marker("circle", x_of(milestone.completed_on), y, "mark--done", tip))

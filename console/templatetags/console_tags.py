@@ -13,6 +13,7 @@ from reviews.models import (
     EvidenceFile,
     LagFlag,
     LockException,
+    PlanRevision,
     QuarterLock,
     QuarterlyReport,
     ReportIndicatorValue,
@@ -46,6 +47,7 @@ MODELS = {
     "file": EvidenceFile,
     "lock": QuarterLock,
     "exception": LockException,
+    "revision": PlanRevision,
 }
 
 

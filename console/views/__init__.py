@@ -6,9 +6,25 @@ from .locks import lock_delete, lock_exception_grant, lock_exception_revoke, loc
 from .plans import plan_default, plan_page
 from .reports import agency_page, report_new, report_page
 from .reviews import report_accept, report_endorse, report_reopen, report_return, report_withdraw, review_page
+from .revisions import (
+    revision_approve,
+    revision_endorse,
+    revision_new,
+    revision_page,
+    revision_reject,
+    revision_withdraw,
+    revisions_page,
+)
 from .subprojects import subproject_page
 
 __all__ = [
+    "revision_approve",
+    "revision_endorse",
+    "revision_new",
+    "revision_page",
+    "revision_reject",
+    "revision_withdraw",
+    "revisions_page",
     "SignInView",
     "SignOutView",
     "agency_page",

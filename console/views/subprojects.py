@@ -15,6 +15,7 @@ from .. import charts
 from ..selectors import ancestors_of, flag_queue, reports_of_subproject, subproject_scope
 from .base import console_page
 from .flags import flag_actions
+from .revisions import subproject_baseline
 
 
 def quarter_figures(reports) -> list[charts.QuarterFigures]:
@@ -44,6 +45,7 @@ def subproject_page(request, pk):
     flags = [flag_actions(flag, user) for flag in flag_queue(user=user).filter(node=node)]
     first, last = subproject_quarters(node)
     on = today()
+    baseline = subproject_baseline(user, node, milestones)
     indicators = [
         (indicator, indicator_evaluate(indicator, on=on)) for indicator in indicator_list(user=user).filter(node=node)
     ]
@@ -58,6 +60,7 @@ def subproject_page(request, pk):
             today=on,
             chart_id="milestone-timeline",
             title=_("Milestones on a timeline"),
+            originals=baseline["original_dates"],
         )
         if milestones
         else None,
@@ -76,5 +79,6 @@ def subproject_page(request, pk):
         "reports": list(reversed(reports)),
         "can_file": access.can_file_report(user, node),
         "history_visible": access.can_see_history_of(user, node),
+        **baseline,
     }
     return render(request, "console/subproject.html", context)

@@ -95,6 +95,7 @@ RULES = {
     LagRule.BUDGET_EXECUTION: "經費執行落後",
     LagRule.INDICATOR_BEHIND: "績效指標落後",
     LagRule.REVIEW_OVERDUE: "部會初核逾期",
+    LagRule.REBASELINED: "偏離原計畫",
 }
 SEVERITIES = {Severity.YELLOW: "黃燈", Severity.RED: "紅燈"}
 FLAG_STATUSES = {FlagStatus.OPEN: "待處理", FlagStatus.ACKNOWLEDGED: "已確認", FlagStatus.RESOLVED: "已解除"}
@@ -128,6 +129,10 @@ EVIDENCE_INDICATOR = (
 )
 EVIDENCE_REVIEW_OVERDUE = (
     "季報於 {submitted_on} 提報，已待{ministries}初核 {days_waiting} 日（逾 {threshold_days} 日列為警示）"
+)
+EVIDENCE_REBASELINED = (
+    "原計畫結束日 {original_end_date}，核定修正後 {current_end_date}，變動 {days_moved} 日，"
+    "已核定計畫修正 {revisions} 次"
 )
 REVIEWING_MINISTRY = "部會"  # when the evidence names no ministry
 EVIDENCE_ESCALATED = "；連續兩季黃燈（前一季 {previous_period}）轉為紅燈"

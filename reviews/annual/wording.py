@@ -155,6 +155,15 @@ def _review_overdue_evidence(evidence: dict) -> str:
     )
 
 
+def _rebaselined_evidence(evidence: dict) -> str:
+    return texts.EVIDENCE_REBASELINED.format(
+        original_end_date=evidence["original_end_date"],
+        current_end_date=evidence["current_end_date"],
+        days_moved=evidence["days_moved"],
+        revisions=evidence["revisions"],
+    )
+
+
 _EVIDENCE = {
     LagRule.LATE_REPORT: _late_evidence,
     LagRule.MILESTONE_OVERDUE: _milestone_evidence,
@@ -162,4 +171,5 @@ _EVIDENCE = {
     LagRule.BUDGET_EXECUTION: _budget_evidence,
     LagRule.INDICATOR_BEHIND: _indicator_evidence,
     LagRule.REVIEW_OVERDUE: _review_overdue_evidence,
+    LagRule.REBASELINED: _rebaselined_evidence,
 }

@@ -14,6 +14,8 @@ them, two reopened by the secretariat for correction (one in the first quarter, 
 sub-project granted an exception); in the latest quarter some reports are drafts (some withdrawn after
 submission), waiting for endorsement (some for over two weeks), endorsed and waiting for the secretariat,
 returned by the ministry or by the secretariat. Some carry evidence files, real small PDF and PNG files.
+A few sub-projects' plans were revised (``revisions``): one moved twice, one with a cut budget, one request
+pending and one rejected.
 Sub-projects whose agencies have no demo account are filed and endorsed by stand-in accounts of their
 ministries, which never sign in.
 """
@@ -56,6 +58,7 @@ from .figures import (
     report_content,
 )
 from .histories import Cast
+from .revisions import demo_revisions_load
 
 __all__ = ["DemoCalendar", "DemoReports", "demo_calendar", "demo_reports_load", "shifted"]
 
@@ -82,6 +85,7 @@ EXCEPTION_DAYS = 30
 @dataclass(frozen=True)
 class DemoReports:
     filed: int
+    revisions: int
     files: int
     first: Quarter
     latest: Quarter
@@ -158,7 +162,10 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
     IndicatorActual.objects.bulk_create(actuals)
     for plan_id, calendar in calendars.items():
         _first_quarter_locked(plan_id, calendar, reports, secretariat, on=on)
+    # Last: a revision's baseline records the sub-project's milestones, budget years and targets as loaded.
+    revisions = demo_revisions_load(subprojects, casts, on=on)
     return DemoReports(
+        revisions=revisions,
         filed=len(reports),
         files=files,
         first=min(calendar.first for calendar in calendars.values()),

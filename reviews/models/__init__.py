@@ -30,8 +30,24 @@ from .reports import (
     execution_rate,
     late_condition,
 )
+from .revisions import (
+    CHANGE_KEYS,
+    OPEN_REVISION_STATUSES,
+    Baseline,
+    PlanRevision,
+    RevisionAction,
+    RevisionEvent,
+    RevisionStatus,
+)
 
 __all__ = [
+    "CHANGE_KEYS",
+    "OPEN_REVISION_STATUSES",
+    "Baseline",
+    "PlanRevision",
+    "RevisionAction",
+    "RevisionEvent",
+    "RevisionStatus",
     "execution_rate",
     "late_condition",
     "ACTIVE_STATUSES",

@@ -17,6 +17,7 @@ class LagRule(models.TextChoices):
     BUDGET_EXECUTION = "budget_execution", _("Budget execution below plan")
     INDICATOR_BEHIND = "indicator_behind", _("Indicator behind its trajectory")
     REVIEW_OVERDUE = "review_overdue", _("Ministry review overdue")
+    REBASELINED = "rebaselined", _("Drifted from the original plan")
 
 
 class Severity(models.TextChoices):
@@ -88,6 +89,15 @@ class LagSettings(models.Model):
         default=7,
         validators=[MinValueValidator(1)],
     )
+    rebaselined_yellow_days = models.PositiveSmallIntegerField(
+        _("plan revisions: yellow when the end date moved more than (days) from the original"), default=90
+    )
+    rebaselined_red_days = models.PositiveSmallIntegerField(
+        _("plan revisions: red when the end date moved more than (days) from the original"), default=180
+    )
+    rebaselined_red_revisions = models.PositiveSmallIntegerField(
+        _("plan revisions: red from this many approved revisions"), default=3, validators=[MinValueValidator(1)]
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -103,6 +113,10 @@ class LagSettings(models.Model):
             models.CheckConstraint(
                 condition=Q(indicator_red_ratio__lte=models.F("indicator_yellow_ratio")),
                 name="lag_indicator_red_below_yellow",
+            ),
+            models.CheckConstraint(
+                condition=Q(rebaselined_red_days__gte=models.F("rebaselined_yellow_days")),
+                name="lag_rebaselined_red_after_yellow",
             ),
         ]
 

@@ -49,6 +49,8 @@ class WebhookEvent(models.TextChoices):
     REPORT_RETURNED = "report.returned", _("Report returned")
     REPORT_ACCEPTED = "report.accepted", _("Report accepted")
     REPORT_REOPENED = "report.reopened", _("Report reopened")
+    REVISION_REQUESTED = "revision.requested", _("Plan revision requested")
+    REVISION_DECIDED = "revision.decided", _("Plan revision approved or rejected")
 
 
 class WebhookSubscription(models.Model):
@@ -60,7 +62,10 @@ class WebhookSubscription(models.Model):
     events = models.JSONField(
         _("events"),
         default=list,
-        help_text=_("flag.raised, flag.resolved, report.endorsed, report.returned, report.accepted, report.reopened"),
+        help_text=_(
+            "flag.raised, flag.resolved, report.endorsed, report.returned, report.accepted, report.reopened, "
+            "revision.requested, revision.decided"
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(

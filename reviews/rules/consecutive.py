@@ -5,8 +5,9 @@ from ..periods import in_quarters
 from . import Batch, Finding
 
 # Rules whose severity is their own measure alone: a ministry's overdue review is yellow or red by the days
-# the report has waited, whatever happened to the quarter before.
-NOT_ESCALATED = frozenset({LagRule.REVIEW_OVERDUE})
+# the report has waited, whatever happened to the quarter before; a drift from the original plan by the days
+# it moved and the revisions approved, which the plan's thresholds already grade.
+NOT_ESCALATED = frozenset({LagRule.REVIEW_OVERDUE, LagRule.REBASELINED})
 
 
 def escalate(batch: Batch, findings: list[Finding]) -> list[Finding]:

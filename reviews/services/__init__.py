@@ -16,9 +16,27 @@ from .reports import (
     report_update,
     report_withdraw,
 )
+from .revisions import (
+    baseline_content,
+    baseline_ensure_original,
+    revision_approve,
+    revision_endorse,
+    revision_reject,
+    revision_request,
+    revision_update,
+    revision_withdraw,
+)
 from .scan import ScanResult, lag_scan
 
 __all__ = [
+    "baseline_content",
+    "baseline_ensure_original",
+    "revision_approve",
+    "revision_endorse",
+    "revision_reject",
+    "revision_request",
+    "revision_update",
+    "revision_withdraw",
     "ScanResult",
     "budget_year_create",
     "budget_year_update",

@@ -2,7 +2,7 @@
 by quarter, set by the Executive Secretariat.
 
 Once a report of the year is accepted the ledger is what that report was measured against, and it changes
-only through a plan revision (``access.year_has_accepted_report``); these writes refuse it with 409.
+only through a plan revision (``access.baseline_frozen``); these writes refuse it with 409.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _money(value) -> str:
 
 
 def _ensure_open(node, year: int) -> None:
-    if access.year_has_accepted_report(node, year):
+    if access.baseline_frozen(node, year=year):
         raise InvalidTransition(access.BUDGET_YEAR_FROZEN % {"year": year})
 
 

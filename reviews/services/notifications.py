@@ -29,10 +29,13 @@ from ..models import (
     EmailLog,
     LagFlag,
     LagSettings,
+    PlanRevision,
     QuarterlyReport,
     ReportAction,
     ReportEvent,
     ReportStatus,
+    RevisionEvent,
+    RevisionStatus,
     Severity,
     WebhookDelivery,
     WebhookEvent,
@@ -59,9 +62,11 @@ def webhook_event_enqueue(
     report_returned=(),
     report_accepted=(),
     report_reopened=(),
+    revision_requested=(),
+    revision_decided=(),
 ) -> None:
     """Ask for the webhooks of these events, for the subscriptions that want them: flags by id, reports as
-    the report objects that took the step, so that each delivery tells of the report at that step's
+    the report (or plan revision) objects that took the step, so that each delivery tells of the report at that step's
     version (two returns of one report are two events, however late they are sent)."""
     flags = {WebhookEvent.FLAG_RAISED: flag_raised, WebhookEvent.FLAG_RESOLVED: flag_resolved}
     reports = {
@@ -69,6 +74,8 @@ def webhook_event_enqueue(
         WebhookEvent.REPORT_RETURNED: report_returned,
         WebhookEvent.REPORT_ACCEPTED: report_accepted,
         WebhookEvent.REPORT_REOPENED: report_reopened,
+        WebhookEvent.REVISION_REQUESTED: revision_requested,
+        WebhookEvent.REVISION_DECIDED: revision_decided,
     }
     flags = {event: sorted(set(ids)) for event, ids in flags.items() if ids}
     reports = {event: sorted({(r.pk, r.version) for r in objects}) for event, objects in reports.items() if objects}
@@ -89,6 +96,11 @@ def webhook_event_enqueue(
 def report_step_notify_enqueue(report, *, step: str) -> None:
     """Tell who acts next (or the lead, of the outcome) that a report took a step of the review chain."""
     outbox_enqueue("reviews.notify_report_step", report_id=report.pk, step=step, version=report.version)
+
+
+def revision_step_notify_enqueue(revision, *, step: str) -> None:
+    """Tell who acts next on a plan revision (``endorse``, ``decide``), or its leads of the decision (``decided``)."""
+    outbox_enqueue("reviews.notify_revision_step", revision_id=revision.pk, step=step, version=revision.version)
 
 
 def sender() -> str:
@@ -261,7 +273,43 @@ def endorsement_reminders(*, on: datetime.date) -> int:
     return sent
 
 
+REVISION_STEPS = {"endorse": "待初核", "decide": "待核定", "decided": ""}
+
+
+@translation.override(settings.LANGUAGE_CODE)  # emails speak the secretariat's language
+def notify_revision_step(*, revision_id: int, step: str, version: int) -> bool:
+    """Email who must act on a plan revision next (its ministry's reviewers, or the secretariat), or, once it
+    is decided, its leads (and the reviewers who endorsed it); once per revision version and step. The email
+    tells of the step as it was taken: the status and reason of the revision's event at ``version``."""
+    revision = PlanRevision.objects.filter(pk=revision_id).select_related("node").first()
+    if revision is None or step not in REVISION_STEPS:
+        return False
+    event = RevisionEvent.objects.filter(revision=revision, version=version).first()
+    status = RevisionStatus(event.to_status if event else revision.status)
+    node = revision.node
+    lines = [f"子計畫：{node.title}", f"計畫修正：#{revision.pk}（{status.label}）", f"理由：{revision.reason}"]
+    if step == "decided":
+        recipients = access.revision_decision_recipients(revision)
+        what = "核定" if status == RevisionStatus.APPROVED else "駁回"
+        if event is not None and event.reason:
+            lines.append(f"說明：{event.reason}")
+        if status == RevisionStatus.APPROVED:
+            lines.append(f"基準版本：第 {revision.baseline_version} 版")
+    else:
+        level = access.ReviewLevel.MINISTRY if step == "endorse" else access.ReviewLevel.SECRETARIAT
+        recipients = (access.revision_request_recipients(revision, level),)
+        what = REVISION_STEPS[step]
+    return send_once(
+        key=f"revision-step:{revision.pk}:{version}:{step}",
+        subject=f"[GSTP] 計畫修正{what}：{node.title}",
+        body="\n".join(lines),
+        recipients=_emails(*recipients),
+    )
+
+
 def _payload(event: str, obj_id: int, version: int | None = None) -> dict | None:
+    if event in (WebhookEvent.REVISION_REQUESTED, WebhookEvent.REVISION_DECIDED):
+        return _revision_payload(obj_id, version)
     if event in (WebhookEvent.FLAG_RAISED, WebhookEvent.FLAG_RESOLVED):
         flag = LagFlag.objects.filter(pk=obj_id).select_related("node").first()
         if flag is None:
@@ -294,6 +342,28 @@ def _payload(event: str, obj_id: int, version: int | None = None) -> dict | None
             "period": report.period,
             "status": status,
             "version": report.version if version is None else version,
+        }
+    }
+
+
+def _revision_payload(obj_id: int, version: int | None) -> dict | None:
+    revision = PlanRevision.objects.filter(pk=obj_id).first()
+    if revision is None:
+        return None
+    status = revision.status
+    if version is not None and version != revision.version:
+        status = (
+            RevisionEvent.objects.filter(revision=revision, version=version).values_list("to_status", flat=True).first()
+        )
+        if status is None:
+            return None
+    return {
+        "revision": {
+            "id": revision.pk,
+            "project": revision.node_id,
+            "status": status,
+            "version": revision.version if version is None else version,
+            "baseline_version": revision.baseline_version if status == RevisionStatus.APPROVED else None,
         }
     }
 

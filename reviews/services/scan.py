@@ -48,6 +48,7 @@ from ..rules import (
     late_report,
     milestone_overdue,
     progress_gap,
+    rebaselined,
     review_overdue,
 )
 from ..selectors import latest_accepted_reports
@@ -202,6 +203,7 @@ def evaluate_rules(batch: Batch) -> list[Finding]:
         *budget_execution.evaluate(batch, reports),
         *indicator_behind.evaluate(batch),
         *review_overdue.evaluate(batch),
+        *rebaselined.evaluate(batch),
     ]
     _carry_forward(batch, findings)
     return consecutive.escalate(batch, findings)
@@ -209,7 +211,7 @@ def evaluate_rules(batch: Batch) -> list[Finding]:
 
 # Rules judged on the scan's day, not on a quarter's report: while such a flag stays open, a later
 # quarter's finding continues it instead of clearing it and opening another.
-CARRIED_RULES = (LagRule.MILESTONE_OVERDUE, LagRule.INDICATOR_BEHIND)
+CARRIED_RULES = (LagRule.MILESTONE_OVERDUE, LagRule.INDICATOR_BEHIND, LagRule.REBASELINED)
 
 
 def _carry_forward(batch: Batch, findings: list[Finding]) -> None:

@@ -272,6 +272,12 @@ def test_project_detail_fields(secretariat_client, structure):
         "end_date": "2025-12-31",
         "budget": "1000000",
         "light": "green",
+        # never revised: the original plan is the current one, version 1
+        "baseline": {
+            "version": 1,
+            "original": {"start_date": "2021-01-01", "end_date": "2025-12-31"},
+            "current": {"start_date": "2021-01-01", "end_date": "2025-12-31"},
+        },
         "updated_at": body["updated_at"],
     }
     assert datetime.datetime.fromisoformat(body["updated_at"]) == node.updated_at
@@ -548,6 +554,11 @@ def test_milestone_list_and_detail(secretariat_client, milestones):
         "completed_on": None,
         "weight": "70.00",
         "is_critical": True,
+        "baseline": {
+            "version": 1,
+            "original": {"planned_date": "2024-12-31", "weight": "70.00"},
+            "current": {"planned_date": "2024-12-31", "weight": "70.00"},
+        },
         "updated_at": body["updated_at"],
     }
     assert datetime.datetime.fromisoformat(body["updated_at"]) == milestone.updated_at
@@ -833,8 +844,9 @@ def test_milestone_list_query_count(secretariat_client, django_assert_num_querie
 
 
 def test_list_query_count_is_small(secretariat_client, structure, milestones):
-    # A token lookup, a count and a page (plus one prefetch where there is one).
-    expected = {"/api/v1/agencies/": 4, "/api/v1/plans/": 3, "/api/v1/projects/": 4, "/api/v1/milestones/": 3}
+    # A token lookup, a count and a page (plus one prefetch where there is one; the page's baselines, for
+    # sub-projects and milestones, in one query whatever its size).
+    expected = {"/api/v1/agencies/": 4, "/api/v1/plans/": 3, "/api/v1/projects/": 5, "/api/v1/milestones/": 4}
     for url, count in expected.items():
         queries, _ = _count_queries(secretariat_client, url)
         assert queries == count, url

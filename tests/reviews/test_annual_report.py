@@ -485,7 +485,7 @@ def test_flag_counts_equal_the_flags_of_the_year(programme):
     rows = table_rows(table_with_header(document, ["分組", "燈號"]))
 
     header, body = rows[0], rows[1:]
-    rules = ["季報逾期", "查核點逾期", "進度落後", "經費執行落後", "績效指標落後", "部會初核逾期"]
+    rules = ["季報逾期", "查核點逾期", "進度落後", "經費執行落後", "績效指標落後", "部會初核逾期", "偏離原計畫"]
     assert header == ["分組", "燈號", *rules, "合計"]
     expected = {}
     for group in programme["groups"]:

@@ -7,6 +7,7 @@ import hashlib
 import io
 import itertools
 import re
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,18 +25,21 @@ from accounts.models import User
 from accounts.services import token_issue
 from gstp.exceptions import InvalidTransition
 from projects.access import leads_node, reviews_node
-from projects.models import Milestone, NodeKind, Plan, PlanNode
+from projects.models import BudgetYear, Milestone, NodeKind, Plan, PlanNode
 from reviews import services
 from reviews.demo import demo_calendar
 from reviews.models import (
+    Baseline,
     EvidenceFile,
     LagFlag,
     LagRule,
     LagSettings,
+    PlanRevision,
     QuarterLock,
     QuarterlyReport,
     ReportEvent,
     ReportStatus,
+    RevisionStatus,
 )
 from reviews.models.reports import CONTENT_FIELDS
 from reviews.periods import Quarter, today
@@ -49,6 +53,7 @@ EVERY_RULE_BUT_SLIPPAGE = {
     "budget_execution",
     "indicator_behind",
     "review_overdue",
+    "rebaselined",
 }
 
 
@@ -66,7 +71,12 @@ def test_every_subproject_gets_dates_milestones_an_indicator_and_eight_quarters(
     subprojects = PlanNode.objects.subprojects()
 
     assert subprojects.count() == 149
-    assert set(subprojects.values_list("start_date", "end_date")) == {(calendar().start, calendar().end)}
+    # but for the one whose end date two approved plan revisions moved by 210 days
+    moved = subprojects.filter(revisions__status=RevisionStatus.APPROVED, revisions__changes__has_key="end_date")
+    assert set(subprojects.exclude(pk__in=moved).values_list("start_date", "end_date")) == {
+        (calendar().start, calendar().end)
+    }
+    assert set(moved.values_list("end_date", flat=True)) == {calendar().end + datetime.timedelta(days=210)}
     assert Milestone.objects.count() == 149 * 4
     per_project = set(QuarterlyReport.objects.values("node").annotate(n=Count("id")).values_list("n", flat=True))
     assert per_project == {8}
@@ -484,3 +494,27 @@ def test_the_first_quarter_is_locked_but_for_its_reopened_report(demo):
     other = QuarterlyReport.objects.filter(year=first.year, quarter=first.quarter).exclude(node=reopened.node).first()
     with pytest.raises(InvalidTransition):
         services.ensure_quarter_open(node=other.node, period=first)
+
+
+def test_plan_revisions_moved_one_sub_project_twice_cut_a_budget_and_wait_or_were_rejected(demo):
+    statuses = sorted(PlanRevision.objects.values_list("status", flat=True))
+    assert statuses == ["approved", "approved", "approved", "rejected", "requested"]
+    moved = PlanNode.objects.get(revisions__baseline_version=3)
+    versions = list(Baseline.objects.filter(node=moved).order_by("version").values_list("version", "content__end_date"))
+    original = datetime.date.fromisoformat(versions[0][1])
+    assert [version for version, _end in versions] == [1, 2, 3]
+    assert (moved.end_date - original).days == 210
+    flag = LagFlag.objects.get(node=moved, rule="rebaselined")
+    assert (flag.severity, flag.evidence["days_moved"], flag.evidence["revisions"]) == ("red", 210, 2)
+    cut = PlanRevision.objects.get(status=RevisionStatus.APPROVED, changes__has_key="budgets")
+    year = cut.changes["budgets"][0]["year"]
+    assert BudgetYear.objects.get(node=cut.node, year=year).appropriation == Decimal(
+        cut.changes["budgets"][0]["appropriation"]
+    )
+    pending = PlanRevision.objects.get(status=RevisionStatus.REQUESTED)
+    assert pending.node.end_date != datetime.date.fromisoformat(pending.changes["end_date"])  # not applied
+    for revision in PlanRevision.objects.all():
+        events = list(revision.events.order_by("version").values_list("action", "actor_id"))
+        assert events[0] == ("request", revision.requested_by_id)
+        assert revision.requested_by_id not in [actor for action, actor in events[1:]]  # four eyes
+        assert revision.requested_at <= timezone.now()

@@ -42,6 +42,9 @@ FIELDS = [
     "reminder_days_before_due",
     "endorsement_required",
     "endorsement_days",
+    "rebaselined_yellow_days",
+    "rebaselined_red_days",
+    "rebaselined_red_revisions",
 ]
 BOOLEANS = ("consecutive_yellow_turns_red", "endorsement_required")
 

@@ -33,6 +33,7 @@ from reviews.models import (
     ReportStatus,
 )
 from tests.reviews import test_report_permissions as report_matrix
+from tests.reviews import test_revision_permissions as revision_matrix
 from tests.reviews.evidence_samples import pdf
 
 from .conftest import IN_SCOPE, ROLES
@@ -54,6 +55,7 @@ GET agency-detail                 401 401 401   200 200 200   200 200 200   200 
 GET plan-detail                   401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 GET plan-indicators               401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 GET project-detail                401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET project-baselines             401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 GET milestone-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 GET indicator-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 POST indicator-actuals            401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
@@ -83,6 +85,17 @@ COVERED_BY_REPORT_MATRIX = {
     "POST report-return-report": "return",
     "POST report-accept": "accept",
     "POST report-reopen": "reopen",
+}
+# The plan revisions' endpoints, and the name each has in the revision matrix
+# (tests/reviews/test_revision_permissions.py: roles x endpoints x statuses).
+COVERED_BY_REVISION_MATRIX = {
+    "GET revision-detail": "detail",
+    "PATCH revision-detail": "patch",
+    "GET revision-history": "history",
+    "POST revision-withdraw": "withdraw",
+    "POST revision-endorse": "endorse",
+    "POST revision-approve": "approve",
+    "POST revision-reject": "reject",
 }
 # The evidence files of reports and flag comments: ``test_evidence_files`` below, by the scope of each role.
 COVERED_BY_FILE_RULES = {
@@ -136,6 +149,7 @@ def test_every_object_endpoint_is_classified():
     classified = (
         {key.split("@")[0] for key in MATRIX}
         | set(COVERED_BY_REPORT_MATRIX)
+        | set(COVERED_BY_REVISION_MATRIX)
         | COVERED_BY_FILE_RULES
         | set(NOT_AN_OBJECT)
     )
@@ -143,6 +157,7 @@ def test_every_object_endpoint_is_classified():
     assert object_keys - classified == set(), "place these endpoints in the matrix"
     assert classified - object_keys == set(), "these endpoints are gone: take them out of the matrix"
     assert set(COVERED_BY_REPORT_MATRIX.values()) <= set(report_matrix.ENDPOINTS)
+    assert set(COVERED_BY_REVISION_MATRIX.values()) == set(revision_matrix.ENDPOINTS)
 
 
 def test_every_endpoint_is_in_the_published_schema(secretariat_client):
@@ -168,6 +183,7 @@ def _target(world, key, owner):
         "plan-detail": world.plan,
         "plan-indicators": world.plan,
         "project-detail": world.nodes[owner],
+        "project-baselines": world.nodes[owner],
         "milestone-detail": world.milestones[owner],
         "indicator-detail": world.indicators[owner],
         "indicator-actuals": world.indicators[owner],

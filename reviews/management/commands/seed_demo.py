@@ -70,7 +70,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Filed {loaded.filed} demo quarterly reports ({loaded.first}-{loaded.latest}) "
-                    f"with {loaded.files} evidence files."
+                    f"with {loaded.files} evidence files and {loaded.revisions} plan revisions."
                 )
             )
             scan = lag_scan(as_of=on)
