@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as django_filters
 from rest_framework import serializers
 
+from gstp.history import requested_as_of
 from projects import apis as project_apis
 from projects import filters as project_filters
 from projects import serializers as project_serializers
@@ -40,7 +41,7 @@ class ProjectFilter(project_filters.ProjectFilter):
     )
 
     def filter_light(self, queryset, name, value):
-        return queryset.filter(light_condition(value)) if value else queryset
+        return queryset.filter(light_condition(value, as_of=requested_as_of(self.request))) if value else queryset
 
 
 class ProjectViewSet(project_apis.ProjectViewSet):
@@ -48,4 +49,4 @@ class ProjectViewSet(project_apis.ProjectViewSet):
     filterset_class = ProjectFilter
 
     def get_queryset(self):
-        return selectors.node_list(user=self.request.user)
+        return selectors.node_list(user=self.request.user, as_of=self.as_of)

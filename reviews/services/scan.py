@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from projects import services as project_services
@@ -290,6 +291,9 @@ def _scan_batch(batch: Batch) -> ScanResult:
             status=FlagStatus.RESOLVED, resolved_at=now, resolution=FlagResolution.CLEARED, updated_at=now
         )
 
+    if created_ids or raise_to or reopen or changed_evidence or cleared_ids:
+        _record_history(batch, now, created={pk for pk, _ in created_ids})
+
     # A sub-project's light may have changed: mark it for mirrors that sync with updated_since.
     node_of = {flag.id: flag.node_id for flag in existing.values()}
     changed_nodes = (
@@ -306,6 +310,17 @@ def _scan_batch(batch: Batch) -> ScanResult:
         flag_resolved=cleared_ids if result.cleared else [],
     )
     return result
+
+
+def _record_history(batch: Batch, now, *, created: set[int]) -> None:
+    """Record in the flags' history what this batch wrote, in two queries: its bulk inserts and conditional
+    updates send no post_save. Every flag the batch wrote carries its ``now`` (opened or updated then)."""
+    historical = LagFlag.history.model
+    fields = [field.attname for field in historical.tracked_fields]
+    written = LagFlag.objects.filter(batch.within()).filter(Q(updated_at=now) | Q(opened_at=now)).values(*fields)
+    historical.objects.bulk_create(
+        [historical(history_date=now, history_type="+" if row["id"] in created else "~", **row) for row in written]
+    )
 
 
 def _insert_new(findings: list[Finding], batch: Batch, now) -> list[tuple[int, str]]:

@@ -1,0 +1,215 @@
+"""``?as_of=``: what GSTP said at a past moment, answered from the recorded history.
+
+A scripted history (a report filed, accepted, a scan's flag, the sub-project's end date moved, the flag
+resolved) is read back at each moment and gives that moment's state, on SQLite and on PostgreSQL alike.
+"""
+
+import datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from reviews import services
+from reviews.models import FlagStatus, LagFlag, QuarterlyReport, ReportStatus
+from reviews.periods import Quarter
+from tests.accounts.factories import secretariat_user
+from tests.projects.factories import MilestoneFactory, make_tree
+from tests.reviews.factories import report_in_status
+
+PROJECTS = "/api/v1/projects/"
+REPORTS = "/api/v1/reports/"
+FLAGS = "/api/v1/flags/"
+LIGHTS = "/api/v1/lights/"
+MILESTONES = "/api/v1/milestones/"
+
+
+def moment() -> str:
+    return timezone.now().isoformat()
+
+
+@pytest.fixture
+def history(agency):
+    """A sub-project's quarter as it happened, with the moment after each step."""
+    _, _, _, (sub,) = make_tree(lead_agency=agency)
+    sub.start_date = datetime.date(2024, 1, 1)
+    sub.save()
+    milestone = MilestoneFactory(node=sub, planned_date=datetime.date(2025, 3, 31))
+    moments = {"planned": moment()}
+    report = report_in_status(
+        node=sub,
+        status=ReportStatus.SUBMITTED,
+        period=Quarter(2024, 1),
+        planned_progress=Decimal("60.00"),
+        actual_progress=Decimal("20.00"),
+        budget_spent=Decimal("450000"),
+        delay_reasons="採購流標",
+    )
+    moments["filed"] = moment()
+    services.report_accept(actor=secretariat_user(), report=report, expected_version=report.version)
+    moments["accepted"] = moment()
+    services.lag_scan(as_of=datetime.date(2024, 5, 20))
+    assert list(LagFlag.objects.filter(node=sub).values_list("rule", flat=True)) == ["progress_gap"]
+    flag = LagFlag.objects.get(node=sub, rule="progress_gap")
+    moments["flagged"] = moment()
+    sub.end_date = datetime.date(2026, 6, 30)
+    sub.save()
+    moments["revised"] = moment()
+    services.lag_flag_resolve(flag=flag, actor=secretariat_user(), reason="已提出改善措施")
+    moments["resolved"] = moment()
+    return sub, milestone, QuarterlyReport.objects.get(pk=report.pk), flag, moments
+
+
+def get(client, url, **params):
+    response = client.get(url, params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_each_moment_reads_back_as_it_was(secretariat_client, history):
+    sub, milestone, report, flag, moments = history
+
+    def state(when):
+        project = get(secretariat_client, f"{PROJECTS}{sub.pk}/", as_of=when)
+        reports = get(secretariat_client, REPORTS, as_of=when, project=sub.pk)["results"]
+        flags = get(secretariat_client, FLAGS, as_of=when, project=sub.pk)["results"]
+        (lights,) = get(secretariat_client, LIGHTS, plan=sub.plan_id, by="plan", as_of=when)
+        return (
+            project["end_date"],
+            project["light"],
+            [(row["status"], row["actual_progress"]) for row in reports],
+            [(row["status"], row["severity"]) for row in flags],
+            (lights["red"], lights["yellow"], lights["green"]),
+        )
+
+    red = flag.severity == "red"
+    flag_light = (1, 0, 0) if red else (0, 1, 0)
+    assert state(moments["planned"]) == ("2025-12-31", "green", [], [], (0, 0, 1))
+    assert state(moments["filed"]) == ("2025-12-31", "green", [("submitted", "20.00")], [], (0, 0, 1))
+    assert state(moments["accepted"]) == ("2025-12-31", "green", [("accepted", "20.00")], [], (0, 0, 1))
+    flagged = [("open", flag.severity)]
+    assert state(moments["flagged"]) == ("2025-12-31", flag.severity, [("accepted", "20.00")], flagged, flag_light)
+    assert state(moments["revised"]) == ("2026-06-30", flag.severity, [("accepted", "20.00")], flagged, flag_light)
+    resolved = [("resolved", flag.severity)]
+    assert state(moments["resolved"]) == ("2026-06-30", "green", [("accepted", "20.00")], resolved, (0, 0, 1))
+    # and the present agrees with the last moment
+    assert get(secretariat_client, f"{PROJECTS}{sub.pk}/")["light"] == "green"
+    assert get(secretariat_client, f"{MILESTONES}{milestone.pk}/", as_of=moments["planned"])["planned_date"] == (
+        "2025-03-31"
+    )
+
+
+def test_a_row_created_later_is_not_found_as_of_before(secretariat_client, history):
+    sub, _, report, flag, moments = history
+    assert secretariat_client.get(f"{REPORTS}{report.pk}/", {"as_of": moments["planned"]}).status_code == 404
+    assert secretariat_client.get(f"{FLAGS}{flag.pk}/", {"as_of": moments["accepted"]}).status_code == 404
+    earlier = get(secretariat_client, f"{REPORTS}{report.pk}/", as_of=moments["filed"])
+    assert (earlier["status"], earlier["version"]) == ("submitted", 2)
+
+
+def test_the_flag_queue_as_of_a_moment_shows_it_open_with_its_severity(secretariat_client, history):
+    sub, _, _, flag, moments = history
+    before = get(secretariat_client, f"{FLAGS}{flag.pk}/", as_of=moments["revised"])
+    after = get(secretariat_client, f"{FLAGS}{flag.pk}/", as_of=moments["resolved"])
+    assert (before["status"], before["resolution"]) == ("open", "")
+    assert after["status"] == FlagStatus.RESOLVED
+    assert get(secretariat_client, PROJECTS, as_of=moments["flagged"], light=flag.severity)["count"] == 1
+    assert get(secretariat_client, PROJECTS, as_of=moments["resolved"], light=flag.severity)["count"] == 0
+
+
+def test_a_date_is_the_end_of_that_day_in_taipei(secretariat_client, history):
+    sub, *_ = history
+    today = timezone.localdate().isoformat()
+    assert get(secretariat_client, f"{PROJECTS}{sub.pk}/", as_of=today)["end_date"] == "2026-06-30"
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    assert secretariat_client.get(f"{PROJECTS}{sub.pk}/", {"as_of": yesterday}).status_code == 404
+
+
+# --------------------------------------------------------------------------- scope
+
+
+def test_as_of_answers_are_scoped_as_the_live_ones(lead_client, other_lead_client, reader_client, history):
+    sub, _, report, flag, moments = history
+    # a reader sees accepted reports only: the report as of its filing was not accepted yet
+    assert reader_client.get(f"{REPORTS}{report.pk}/", {"as_of": moments["filed"]}).status_code == 404
+    assert get(reader_client, REPORTS, as_of=moments["filed"])["count"] == 0
+    assert get(reader_client, f"{REPORTS}{report.pk}/", as_of=moments["accepted"])["status"] == "accepted"
+    # a lead sees its own report at every moment, another agency's lead not before it was accepted
+    assert get(lead_client, f"{REPORTS}{report.pk}/", as_of=moments["filed"])["status"] == "submitted"
+    assert other_lead_client.get(f"{REPORTS}{report.pk}/", {"as_of": moments["filed"]}).status_code == 404
+    # flags: the sub-project's lead sees them, another agency's lead does not
+    assert get(lead_client, FLAGS, as_of=moments["flagged"])["count"] == 1
+    assert get(other_lead_client, FLAGS, as_of=moments["flagged"])["count"] == 0
+    assert other_lead_client.get(f"{FLAGS}{flag.pk}/", {"as_of": moments["flagged"]}).status_code == 404
+
+
+# --------------------------------------------------------------------------- read-only, cacheable, errors
+
+
+def test_an_as_of_answer_is_read_only(secretariat_client, history):
+    _, _, report, flag, moments = history
+    response = secretariat_client.post(f"{FLAGS}{flag.pk}/acknowledge/?as_of={moments['flagged'].replace('+', '%2B')}")
+    assert response.status_code == 400
+    assert "as_of" in response.json()["errors"]
+    assert LagFlag.objects.get(pk=flag.pk).status == FlagStatus.RESOLVED
+
+
+def test_an_as_of_answer_has_an_etag_and_is_not_modified_after_its_moment(secretariat_client, history):
+    sub, _, _, _, moments = history
+    first = secretariat_client.get(PROJECTS, {"as_of": moments["flagged"]})
+    assert first.status_code == 200
+    etag = first["ETag"]
+    assert parsedate_to_datetime(first["Last-Modified"]) <= datetime.datetime.fromisoformat(moments["flagged"])
+    again = secretariat_client.get(PROJECTS, {"as_of": moments["flagged"]}, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    later = secretariat_client.get(PROJECTS, {"as_of": moments["resolved"]}, HTTP_IF_NONE_MATCH=etag)
+    assert later.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "language", "message"),
+    [
+        ("2025-13-01", "en", "Use a date"),
+        ("yesterday", "en", "Use a date"),
+        ("2025-09-30T18:00:00", "en", "Use a date"),  # no offset
+        ("2999-01-01", "en", "has passed"),
+        ("2999-01-01T00:00:00+08:00", "en", "has passed"),
+        ("2025-13-01", "zh-hant", "日期"),
+        ("2999-01-01", "zh-hant", "尚未"),
+    ],
+)
+def test_a_bad_or_future_as_of_is_a_400_naming_it(secretariat_client, db, value, language, message):
+    for url in (PROJECTS, REPORTS, FLAGS, MILESTONES, "/api/v1/indicators/"):
+        response = secretariat_client.get(url, {"as_of": value}, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400, (url, response.content)
+        assert message in response.json()["errors"]["as_of"][0]
+
+
+# --------------------------------------------------------------------------- query counts
+
+
+def _queries(client, url, params):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    assert response.status_code == 200, response.content
+    return len(queries)
+
+
+@pytest.mark.parametrize("url", [PROJECTS, REPORTS, FLAGS, MILESTONES])
+def test_as_of_pages_cost_the_same_for_one_row_and_many(secretariat_client, agency, url):
+    _, _, _, subs = make_tree(lead_agency=agency, subprojects=1)
+    for sub in subs:
+        MilestoneFactory(node=sub)
+        report_in_status(node=sub, status=ReportStatus.ACCEPTED, actual_progress=Decimal("10.00"), delay_reasons="x")
+    services.lag_scan(as_of=datetime.date(2024, 5, 20))
+    one = _queries(secretariat_client, url, {"as_of": moment()})
+    _, _, _, subs = make_tree(lead_agency=agency, subprojects=6)
+    for sub in subs:
+        MilestoneFactory(node=sub)
+        report_in_status(node=sub, status=ReportStatus.ACCEPTED, actual_progress=Decimal("10.00"), delay_reasons="x")
+    services.lag_scan(as_of=datetime.date(2024, 5, 20))
+    many = _queries(secretariat_client, url, {"as_of": moment()})
+    assert one == many
