@@ -5,8 +5,10 @@ resolved) is read back at each moment and gives that moment's state, on SQLite a
 """
 
 import datetime
+import importlib
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -213,3 +215,27 @@ def test_as_of_pages_cost_the_same_for_one_row_and_many(secretariat_client, agen
     services.lag_scan(as_of=datetime.date(2024, 5, 20))
     many = _queries(secretariat_client, url, {"as_of": moment()})
     assert one == many
+
+
+# --------------------------------------------------------------------------- history's starting point
+
+
+def test_rows_from_before_history_get_their_starting_point(secretariat_client, agency):
+    from django.apps import apps
+
+    from projects.models import PlanNode
+
+    starting_point = importlib.import_module("reviews.migrations.0011_history_starting_point")
+    _, _, _, (sub,) = make_tree(lead_agency=agency)
+    report = report_in_status(node=sub, status=ReportStatus.SUBMITTED)
+    PlanNode.history.all().delete()
+    QuarterlyReport.history.all().delete()
+    # What the migration uses of its schema editor (SQLite's cannot open inside the test's transaction).
+    editor = SimpleNamespace(quote_name=connection.ops.quote_name, execute=lambda sql: connection.cursor().execute(sql))
+    starting_point.record_starting_points(apps, editor)
+    starting_point.record_starting_points(apps, editor)  # a second run adds nothing
+    (row,) = PlanNode.history.filter(id=sub.pk)
+    assert (row.history_type, row.history_date, row.end_date) == ("+", sub.created_at, sub.end_date)
+    assert QuarterlyReport.history.get(id=report.pk).status == "submitted"
+    # before history began, a row reads as it was when history began, from its creation on
+    assert get(secretariat_client, f"{REPORTS}{report.pk}/", as_of=report.created_at.isoformat())["version"] == 2
