@@ -17,10 +17,8 @@ from django.utils import timezone
 
 from reviews import services
 from reviews.models import FlagStatus, LagFlag, QuarterlyReport, ReportStatus
-from reviews.periods import Quarter
-from tests.accounts.factories import secretariat_user
 from tests.projects.factories import MilestoneFactory, make_tree
-from tests.reviews.factories import report_in_status
+from tests.reviews.factories import moment, report_in_status, scripted_history
 
 PROJECTS = "/api/v1/projects/"
 REPORTS = "/api/v1/reports/"
@@ -29,40 +27,9 @@ LIGHTS = "/api/v1/lights/"
 MILESTONES = "/api/v1/milestones/"
 
 
-def moment() -> str:
-    return timezone.now().isoformat()
-
-
 @pytest.fixture
 def history(agency):
-    """A sub-project's quarter as it happened, with the moment after each step."""
-    _, _, _, (sub,) = make_tree(lead_agency=agency)
-    sub.start_date = datetime.date(2024, 1, 1)
-    sub.save()
-    milestone = MilestoneFactory(node=sub, planned_date=datetime.date(2025, 3, 31))
-    moments = {"planned": moment()}
-    report = report_in_status(
-        node=sub,
-        status=ReportStatus.SUBMITTED,
-        period=Quarter(2024, 1),
-        planned_progress=Decimal("60.00"),
-        actual_progress=Decimal("20.00"),
-        budget_spent=Decimal("450000"),
-        delay_reasons="採購流標",
-    )
-    moments["filed"] = moment()
-    services.report_accept(actor=secretariat_user(), report=report, expected_version=report.version)
-    moments["accepted"] = moment()
-    services.lag_scan(as_of=datetime.date(2024, 5, 20))
-    assert list(LagFlag.objects.filter(node=sub).values_list("rule", flat=True)) == ["progress_gap"]
-    flag = LagFlag.objects.get(node=sub, rule="progress_gap")
-    moments["flagged"] = moment()
-    sub.end_date = datetime.date(2026, 6, 30)
-    sub.save()
-    moments["revised"] = moment()
-    services.lag_flag_resolve(flag=flag, actor=secretariat_user(), reason="已提出改善措施")
-    moments["resolved"] = moment()
-    return sub, milestone, QuarterlyReport.objects.get(pk=report.pk), flag, moments
+    return scripted_history(agency)
 
 
 def get(client, url, **params):
