@@ -3,6 +3,8 @@
 100,000 sub-projects and 800,000 reports (the scan benchmark's data). Measures, in one run:
 - a 500-row list page of reports and of projects (cursor pages), against the floor: the very statements
   the page ran, executed again through psycopg with the rows turned into dicts and dumped by orjson;
+- a 500-row projects page as of a day a year back (``?as_of=``, from the recorded history) against the
+  same page now;
 - a JSON Lines export of 50,000 reports (6,250 sub-projects' 8 quarters), against the floor;
 - the 2,000th cursor page of reports against the first;
 - the export's peak Python memory (tracemalloc) for 10,000 and for 100,000 rows: flat means the same.
@@ -12,6 +14,7 @@ Prints the figures and ratios; writes bench/out/api.json.
 """
 
 import argparse
+import datetime
 import re
 import time
 import tracemalloc
@@ -22,6 +25,7 @@ import orjson
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from scan import build
 
 from accounts.models import User
@@ -103,6 +107,13 @@ def main():
     projects_url = "/api/v1/projects/?cursor=&page_size=500"
     projects_page, _ = timed(page(projects_url))
     projects_floor, _ = timed(floor_of(statements_of(page(projects_url))))
+    # The same page as of a day a year back, from the recorded history (numbered, as a client asks first).
+    year_back = (timezone.localdate() - datetime.timedelta(days=365)).isoformat()
+    current_url = "/api/v1/projects/?page_size=500"
+    as_of_url = f"{current_url}&as_of={year_back}"
+    current_page, current_body = timed(page(current_url))
+    as_of_page, as_of_body = timed(page(as_of_url))
+    assert len(as_of_body.json()["results"]) == 500
 
     # The 2,000th cursor page: walk there once, then time that page against the first.
     url = "/api/v1/reports/?cursor=&page_size=100"
@@ -138,6 +149,10 @@ def main():
         "projects_list_500_seconds": round(projects_page, 4),
         "projects_list_floor_seconds": round(projects_floor, 4),
         "projects_list_ratio": round(projects_page / projects_floor, 2),
+        "projects_as_of_date": year_back,
+        "projects_current_500_seconds": round(current_page, 4),
+        "projects_as_of_500_seconds": round(as_of_page, 4),
+        "projects_as_of_ratio": round(as_of_page / current_page, 2),
         "export_50000_seconds": round(export_time, 2),
         "export_rows": export_lines,
         "export_floor_seconds": round(export_floor, 2),
@@ -155,6 +170,10 @@ def main():
     print(
         f"500-row project page:  {projects_page * 1000:.0f} ms, floor {projects_floor * 1000:.0f} ms, "
         f"{figures['projects_list_ratio']}x (goal: within 3x)"
+    )
+    print(
+        f"500-row project page as of {year_back}: {as_of_page * 1000:.0f} ms, current "
+        f"{current_page * 1000:.0f} ms, {figures['projects_as_of_ratio']}x (goal: within 2x)"
     )
     print(
         f"export of {export_lines:,} reports: {export_time:.2f} s, floor {export_floor:.2f} s, "

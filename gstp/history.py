@@ -24,6 +24,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from simple_history.manager import HistoricalQuerySet
@@ -162,13 +165,36 @@ def node_ref(queryset, name: str = "pk") -> str:
     return "id" if name == "pk" and is_as_of(queryset) else name
 
 
-class AsOfMixin:
-    """A read-only API view that also answers ``?as_of=``: ``self.as_of`` is the moment (None for the
-    present) for ``get_queryset`` to hand to its selector. An as-of answer is read-only (any other method
-    with ``as_of`` is a 400 naming it) and cacheable: its ``ETag`` (``ConditionalGetMiddleware``) answers
-    ``If-None-Match`` with 304, and its ``Last-Modified`` is never later than the moment asked for."""
+# What an as-of view answers as of a past moment: its list and its details (an APIView's ``get``: no action).
+AS_OF_ACTIONS = (None, "list", "retrieve")
+AS_OF_PARAMETER = OpenApiParameter(
+    AS_OF,
+    OpenApiTypes.STR,
+    description=(
+        "The answer as of a past moment, from the recorded history: a date (2025-09-30, the end of that day in "
+        "Asia/Taipei) or an ISO 8601 time with its offset. Read-only; 400 when bad or still to come."
+    ),
+)
 
+
+class AsOfSchema(AutoSchema):
+    """Documents ``as_of`` on the reads of an ``AsOfMixin`` view."""
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        answers = self.method == "GET" and getattr(self.view, "action", None) in AS_OF_ACTIONS
+        return [*parameters, AS_OF_PARAMETER] if answers else parameters
+
+
+# An API view that also answers ``?as_of=``: ``self.as_of`` is the moment (None for the present) for
+# ``get_queryset`` to hand to its selector. An as-of answer is read-only (any other method with ``as_of`` is
+# a 400 naming it) and cacheable: its ``ETag`` (``ConditionalGetMiddleware``) answers ``If-None-Match`` with
+# 304, and its ``Last-Modified`` is never later than the moment asked for.
+#
+# A comment, not a docstring: the OpenAPI schema describes a view with the first docstring of its classes.
+class AsOfMixin:
     as_of: datetime.datetime | None = None
+    schema = AsOfSchema()
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -178,6 +204,8 @@ class AsOfMixin:
             raise ValidationError(
                 {AS_OF: [_("An answer as of a past moment is read-only: leave out as_of to change.")]}
             )
+        if getattr(self, "action", None) not in AS_OF_ACTIONS:
+            raise ValidationError({AS_OF: [_("This answer is only ever the present one: leave out as_of.")]})
         self.as_of = requested_as_of(request)
 
     def finalize_response(self, request, response, *args, **kwargs):

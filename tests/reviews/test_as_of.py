@@ -206,3 +206,18 @@ def test_rows_from_before_history_get_their_starting_point(secretariat_client, a
     assert QuarterlyReport.history.get(id=report.pk).status == "submitted"
     # before history began, a row reads as it was when history began, from its creation on
     assert get(secretariat_client, f"{REPORTS}{report.pk}/", as_of=report.created_at.isoformat())["version"] == 2
+
+
+def test_cursor_pages_as_of_a_moment(secretariat_client, agency):
+    _, _, _, subs = make_tree(lead_agency=agency, subprojects=3)
+    when = moment()
+    make_tree(lead_agency=agency, subprojects=2)  # created after the moment
+    first = get(secretariat_client, PROJECTS, cursor="", page_size=4, kind="subproject", as_of=when)
+    assert [row["id"] for row in first["results"]] == [sub.pk for sub in subs]
+    assert first["next"] is None
+
+
+def test_what_is_only_ever_present_refuses_as_of(lead_client, db):
+    response = lead_client.get("/api/v1/reports/owed/", {"as_of": "2025-01-01"}, HTTP_ACCEPT_LANGUAGE="zh-hant")
+    assert response.status_code == 400
+    assert "目前" in response.json()["errors"]["as_of"][0]
