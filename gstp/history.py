@@ -35,13 +35,15 @@ from .middleware import _latest_update
 
 AS_OF = "as_of"
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+UNESCAPED_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
 
 
 def parse_as_of(value: str, *, now: datetime.datetime | None = None) -> datetime.datetime:
     """The moment ``?as_of=`` names: a date is the end of that day in Asia/Taipei (``TIME_ZONE``), a time
     is ISO 8601 with its offset (``2025-09-30T18:00:00+08:00``, ``...Z``). A 400 naming ``as_of`` for
     anything else, for a time without an offset, and for a moment still to come."""
-    value = value.strip()
+    # A "+" left unescaped in a query string arrives as a space: "...T18:00:00 08:00" means +08:00.
+    value = UNESCAPED_PLUS.sub(r"+\1", value.strip())
     moment = None
     try:
         if DATE.fullmatch(value):

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from reviews import services
 from reviews.models import FlagStatus, LagFlag, QuarterlyReport, ReportStatus
+from reviews.periods import Quarter
 from tests.projects.factories import MilestoneFactory, make_tree
-from tests.reviews.factories import moment, report_in_status, scripted_history
+from tests.reviews.factories import LagFlagFactory, moment, report_in_status, scripted_history
 
 PROJECTS = "/api/v1/projects/"
 REPORTS = "/api/v1/reports/"
@@ -221,3 +222,36 @@ def test_what_is_only_ever_present_refuses_as_of(lead_client, db):
     response = lead_client.get("/api/v1/reports/owed/", {"as_of": "2025-01-01"}, HTTP_ACCEPT_LANGUAGE="zh-hant")
     assert response.status_code == 400
     assert "目前" in response.json()["errors"]["as_of"][0]
+
+
+def test_the_scans_bulk_writes_are_in_the_flags_history(agency):
+    # given a flag the next scan clears (the sub-project's accepted report is on plan) and one it opens
+    _, _, _, (cleared_sub, lagging_sub) = make_tree(lead_agency=agency, subprojects=2)
+    for sub in (cleared_sub, lagging_sub):
+        sub.start_date = datetime.date(2024, 1, 1)
+        sub.save()
+    report_in_status(node=cleared_sub, status=ReportStatus.ACCEPTED, budget_spent=Decimal("450000"))
+    report_in_status(
+        node=lagging_sub,
+        status=ReportStatus.ACCEPTED,
+        actual_progress=Decimal("20.00"),
+        budget_spent=Decimal("450000"),
+        delay_reasons="採購流標",
+    )
+    stale = LagFlagFactory(node=cleared_sub, rule="progress_gap", period=Quarter(2024, 1))
+
+    # when the scan runs
+    services.lag_scan(as_of=datetime.date(2024, 5, 20))
+
+    # then each flag's history ends with the state the scan left, dated when it wrote it
+    new = LagFlag.objects.get(node=lagging_sub)
+    for flag, types in ((stale, ["+", "~"]), (new, ["+"])):
+        flag.refresh_from_db()
+        rows = list(LagFlag.history.filter(id=flag.pk).order_by("history_date", "history_id"))
+        assert [row.history_type for row in rows] == types
+        assert (rows[-1].status, rows[-1].severity, rows[-1].history_date) == (
+            flag.status,
+            flag.severity,
+            flag.updated_at if types == ["+", "~"] else flag.opened_at,
+        )
+    assert stale.status == FlagStatus.RESOLVED
