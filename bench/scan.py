@@ -91,7 +91,8 @@ def build(subprojects: int) -> None:
             INSERT INTO reviews_quarterlyreport (node_id, year, quarter, status, version, planned_progress,
                 actual_progress, budget_allocated, budget_spent, achievements, delay_reasons, countermeasures,
                 progress_explanation, due_on, submitted_at, first_submitted_at, submitted_on_time, returned_at,
-                return_reason, accepted_at, accepted_by_id, created_by_id, created_at, updated_at)
+                return_reason, accepted_at, accepted_by_id, created_by_id, created_at, updated_at, reopen_reason,
+                budget_explanation)
             SELECT n.id, 2024 + (s - 1) / 4, (s - 1) % 4 + 1, st.status, 3, 12.5 * s,
                    GREATEST(0, 12.5 * s + CASE n.id % 11 WHEN 3 THEN -6.5 WHEN 5 THEN -12 ELSE 0 END),
                    3750000 * s,
@@ -99,7 +100,7 @@ def build(subprojects: int) -> None:
                    '', '', '', '', d.due, d.due - 4, d.due - 4, true,
                    CASE WHEN st.status = 'returned' THEN d.due - 1 END, '',
                    CASE WHEN st.status = 'accepted' THEN d.due + 1 END,
-                   CASE WHEN st.status = 'accepted' THEN 1 END, 1, d.due - 14, d.due - 4
+                   CASE WHEN st.status = 'accepted' THEN 1 END, 1, d.due - 14, d.due - 4, '', ''
             FROM projects_plannode n
             CROSS JOIN generate_series(1, 8) AS s
             CROSS JOIN LATERAL (SELECT (make_date(2024 + (s - 1) / 4, ((s - 1) % 4) * 3 + 1, 1)
@@ -301,7 +302,8 @@ def main():
         lag_scan(as_of=AS_OF, batch_size=args.batch_size, workers=1)
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE reviews_lagflag, reviews_historicallagflag, reviews_flagcomment, reviews_outboxmessage"
+            "TRUNCATE reviews_lagflag, reviews_historicallagflag, reviews_flagcomment, reviews_evidencefile, "
+            "reviews_outboxmessage"
         )
         cursor.execute("VACUUM ANALYZE reviews_lagflag")
     with _setup.measured() as first:

@@ -2,7 +2,8 @@
 dated when the row came to be (created, opened, recorded), so that an as-of answer for a moment before
 history was recorded shows the row from its creation, with the values it had when history began.
 
-One INSERT ... SELECT per model, on PostgreSQL and SQLite alike: fast on 100,000 sub-projects.
+One INSERT ... SELECT per model, on PostgreSQL and SQLite alike: fast on 100,000 sub-projects. And an index by
+id and date on each history table, for as-of reads.
 """
 
 from django.db import migrations
@@ -13,7 +14,11 @@ STARTING_POINTS = [
     ("projects", "Milestone", "{t}.created_at"),
     ("projects", "BudgetYear", "{t}.created_at"),
     ("indicators", "Indicator", "{t}.created_at"),
-    ("indicators", "IndicatorTarget", "(SELECT i.created_at FROM indicators_indicator i WHERE i.id = {t}.indicator_id)"),
+    (
+        "indicators",
+        "IndicatorTarget",
+        "(SELECT i.created_at FROM indicators_indicator i WHERE i.id = {t}.indicator_id)",
+    ),
     ("indicators", "IndicatorActual", "{t}.recorded_at"),
     ("reviews", "QuarterlyReport", "{t}.created_at"),
     ("reviews", "LagFlag", "{t}.opened_at"),
@@ -37,6 +42,20 @@ def record_starting_points(apps, schema_editor):
         )
 
 
+# Each row's latest historical row as of a moment is found by id and date: an index on both for every
+# history table (written as SQL: simple-history declares the historical models' indexes itself).
+HISTORY_TABLES = [
+    "projects_historicalplannode",
+    "projects_historicalmilestone",
+    "projects_historicalbudgetyear",
+    "indicators_historicalindicator",
+    "indicators_historicalindicatortarget",
+    "indicators_historicalindicatoractual",
+    "reviews_historicalquarterlyreport",
+    "reviews_historicallagflag",
+]
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("projects", "0005_history_and_budget_ledger"),
@@ -44,4 +63,13 @@ class Migration(migrations.Migration):
         ("reviews", "0008_history_and_budget_ledger"),
     ]
 
-    operations = [migrations.RunPython(record_starting_points, migrations.RunPython.noop, elidable=True)]
+    operations = [
+        *(
+            migrations.RunSQL(
+                f"CREATE INDEX {table}_as_of ON {table} (id, history_date, history_id)",
+                f"DROP INDEX {table}_as_of",
+            )
+            for table in HISTORY_TABLES
+        ),
+        migrations.RunPython(record_starting_points, migrations.RunPython.noop, elidable=True),
+    ]
