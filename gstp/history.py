@@ -121,9 +121,13 @@ class AsOfQuerySet(HistoricalQuerySet):
         if not self._result_cache or not isinstance(self._result_cache[0], self.model):
             return
         annotations = list(self.query.annotations)
+        model = self.model.instance_type
+        # Built as rows read from the model's own table (``from_db``, all columns in order): a page of 500 is
+        # as cheap to make as a live one, where simple-history's ``instance`` calls the model with keywords.
+        attnames = [field.attname for field in model._meta.concrete_fields]
         instances = []
         for row in self._result_cache:
-            instance = row.instance
+            instance = model.from_db(self.db, attnames, [getattr(row, name) for name in attnames])
             instance._state.fields_cache.update(row._state.fields_cache)  # what select_related read
             for name in annotations:
                 setattr(instance, name, getattr(row, name))

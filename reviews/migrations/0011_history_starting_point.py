@@ -71,5 +71,10 @@ class Migration(migrations.Migration):
             )
             for table in HISTORY_TABLES
         ),
+        # The plan tree as of a moment, in its order (the live table's ``node_tree_order``).
+        migrations.RunSQL(
+            "CREATE INDEX projects_historicalplannode_tree_order ON projects_historicalplannode (plan_id, path)",
+            "DROP INDEX projects_historicalplannode_tree_order",
+        ),
         migrations.RunPython(record_starting_points, migrations.RunPython.noop, elidable=True),
     ]
