@@ -3,7 +3,7 @@
 The plan tree, milestones and indicators stand from the calendar's start; each report reads, at each step
 of its story, with the status that step left it in; an accepted report's indicator actual from its
 acceptance. A flag of the first scan began when its sub-project's lag did: the demo's sub-projects lag
-for one to three quarters (by their place), so a flag opened yellow at the due date of the quarter its
+for one to five quarters (by their place), so a flag opened yellow at the due date of the quarter its
 lag began, turned red (if red now) a quarter later, and reads as the scan left it from then on. So the
 dashboard as of the end of each past quarter shows what was lagging then, and differs quarter by quarter.
 """
@@ -23,6 +23,7 @@ from ..periods import Quarter
 from .calendar import at, shifted
 
 STANDING_FROM_START = (PlanNode, Milestone, Indicator, IndicatorTarget)
+LAG_QUARTERS = 5  # a sub-project's lag began up to four quarters before the quarter of its flag
 
 
 def plan_history_backdate(*, since: datetime.datetime, start: datetime.date) -> None:
@@ -69,7 +70,7 @@ def flag_history_backdate(*, report_due_days: int, now: datetime.datetime | None
     historical.objects.filter(id__in=[flag.pk for flag in flags]).delete()
     rows = []
     for flag in flags:
-        began = shifted(Quarter(flag.year, flag.quarter), -(flag.node_id % 3))
+        began = shifted(Quarter(flag.year, flag.quarter), -(flag.node_id % LAG_QUARTERS))
         opened = at(began.due_date(report_due_days) + datetime.timedelta(days=1), 9)
         if opened >= now:
             opened = now - datetime.timedelta(days=1)

@@ -21,7 +21,7 @@ def demo(db, settings, tmp_path):
 def test_the_lights_as_of_the_end_of_each_past_quarter_differ(demo, secretariat_client):
     plan = Plan.objects.get()
     latest = demo_calendar(today(), due_days=plan.report_due_days).latest
-    quarters = [shifted(latest, -back) for back in (3, 2, 1, 0)]
+    quarters = [shifted(latest, -back) for back in (4, 3, 2, 1, 0)]
     lights = []
     for quarter in quarters:
         response = secretariat_client.get(LIGHTS, {"plan": plan.pk, "by": "plan", "as_of": quarter.end.isoformat()})
