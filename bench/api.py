@@ -3,6 +3,8 @@
 100,000 sub-projects and 800,000 reports (the scan benchmark's data). Measures, in one run:
 - a 500-row list page of reports and of projects (cursor pages), against the floor: the very statements
   the page ran, executed again through psycopg with the rows turned into dicts and dumped by orjson;
+- a 500-row projects page as of a day a year back (``?as_of=``, from the recorded history) against the
+  same page now;
 - a JSON Lines export of 50,000 reports (6,250 sub-projects' 8 quarters), against the floor;
 - the 2,000th cursor page of reports against the first;
 - the export's peak Python memory (tracemalloc) for 10,000 and for 100,000 rows: flat means the same.
@@ -12,6 +14,7 @@ Prints the figures and ratios; writes bench/out/api.json.
 """
 
 import argparse
+import datetime
 import re
 import time
 import tracemalloc
@@ -22,6 +25,7 @@ import orjson
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from scan import build
 
 from accounts.models import User
@@ -103,6 +107,15 @@ def main():
     projects_url = "/api/v1/projects/?cursor=&page_size=500"
     projects_page, _ = timed(page(projects_url))
     projects_floor, _ = timed(floor_of(statements_of(page(projects_url))))
+    # The same page as of a day a year back, from the recorded history: cursor pages (as above), and numbered
+    # pages, whose total counts every sub-project as of then.
+    year_back = (timezone.localdate() - datetime.timedelta(days=365)).isoformat()
+    as_of = {}
+    for kind, url in (("cursor", projects_url), ("numbered", "/api/v1/projects/?page_size=500")):
+        current, _ = timed(page(url))
+        past, past_body = timed(page(f"{url}&as_of={year_back}"))
+        assert len(past_body.json()["results"]) == 500
+        as_of[kind] = (current, past)
 
     # The 2,000th cursor page: walk there once, then time that page against the first.
     url = "/api/v1/reports/?cursor=&page_size=100"
@@ -138,6 +151,16 @@ def main():
         "projects_list_500_seconds": round(projects_page, 4),
         "projects_list_floor_seconds": round(projects_floor, 4),
         "projects_list_ratio": round(projects_page / projects_floor, 2),
+        "projects_as_of_date": year_back,
+        **{
+            f"projects_{kind}_{name}": value
+            for kind, (current, past) in as_of.items()
+            for name, value in (
+                ("current_500_seconds", round(current, 4)),
+                ("as_of_500_seconds", round(past, 4)),
+                ("as_of_ratio", round(past / current, 2)),
+            )
+        },
         "export_50000_seconds": round(export_time, 2),
         "export_rows": export_lines,
         "export_floor_seconds": round(export_floor, 2),
@@ -156,6 +179,11 @@ def main():
         f"500-row project page:  {projects_page * 1000:.0f} ms, floor {projects_floor * 1000:.0f} ms, "
         f"{figures['projects_list_ratio']}x (goal: within 3x)"
     )
+    for kind, (current, past) in as_of.items():
+        print(
+            f"500-row project page as of {year_back} ({kind}): {past * 1000:.0f} ms, now {current * 1000:.0f} ms, "
+            f"{past / current:.2f}x (goal: within 2x)"
+        )
     print(
         f"export of {export_lines:,} reports: {export_time:.2f} s, floor {export_floor:.2f} s, "
         f"{figures['export_ratio']}x (goal: within 2x)"

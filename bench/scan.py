@@ -13,14 +13,18 @@ which must insert nothing. Prints the figures and ratios; writes them to bench/o
 
 import argparse
 import datetime
+import importlib
 import json
 import time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import _setup
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.db import connection
 
+from projects.models import PlanNode
 from reviews.models import LagFlag
 from reviews.periods import Quarter
 from reviews.services import lag_scan
@@ -37,7 +41,10 @@ def build(subprojects: int) -> None:
             "reviews_reportindicatorvalue, reviews_quarterlyreport, projects_milestone, projects_nodeagency, "
             "indicators_indicatoractual, indicators_indicatortarget, indicators_indicator, reviews_outboxmessage, "
             "reviews_lagsettings, projects_budgetyear, projects_plannode, projects_plan, accounts_user, "
-            "projects_agencyalias, projects_agency RESTART IDENTITY CASCADE"
+            "projects_agencyalias, projects_agency, projects_historicalplannode, projects_historicalmilestone, "
+            "projects_historicalbudgetyear, indicators_historicalindicator, indicators_historicalindicatortarget, "
+            "indicators_historicalindicatoractual, reviews_historicalquarterlyreport, reviews_historicallagflag "
+            "RESTART IDENTITY CASCADE"
         )
         cursor.execute(
             "INSERT INTO projects_agency (name, short_name, path, created_at, updated_at) "
@@ -60,7 +67,7 @@ def build(subprojects: int) -> None:
                    CASE WHEN i = 1 THEN 'group' WHEN i = 2 THEN 'strategy' WHEN i = 3 THEN 'measure'
                         ELSE 'subproject' END,
                    '', i, '子計畫 ' || i, '', '',
-                   '', now(), now(),
+                   '', timestamptz '2023-12-01 10:00+08', timestamptz '2023-12-01 10:00+08',
                    CASE WHEN i > 3 THEN date '2024-01-01' END, CASE WHEN i > 3 THEN date '2025-12-31' END,
                    CASE WHEN i > 3 THEN 30000000 END
             FROM generate_series(1, %s) AS i
@@ -104,7 +111,7 @@ def build(subprojects: int) -> None:
                    '', '', '', '', '', d.due, d.due - 4, d.due - 4, true,
                    CASE WHEN st.status = 'returned' THEN d.due - 1 END, '', '',
                    CASE WHEN st.status = 'accepted' THEN d.due + 1 END,
-                   CASE WHEN st.status = 'accepted' THEN 1 END, 1, now(), now()
+                   CASE WHEN st.status = 'accepted' THEN 1 END, 1, d.due - 14, d.due - 4
             FROM projects_plannode n
             CROSS JOIN generate_series(1, 8) AS s
             CROSS JOIN LATERAL (SELECT (make_date(2024 + (s - 1) / 4, ((s - 1) % 4) * 3 + 1, 1)
@@ -129,12 +136,30 @@ def build(subprojects: int) -> None:
             SELECT n.id, '查核點 ' || m, make_date(2024, 1, 1) + (m * 120),
                    CASE WHEN m = 4 AND n.id % 17 = 0 THEN date '2026-03-31' END,
                    CASE WHEN m = 4 AND n.id % 6 = 0 THEN NULL ELSE make_date(2024, 1, 1) + (m * 120) - 3 END,
-                   20, m = 4 AND n.id % 12 = 0, now(), now()
+                   20, m = 4 AND n.id % 12 = 0, timestamptz '2023-12-01 10:00+08', timestamptz '2023-12-01 10:00+08'
             FROM projects_plannode n CROSS JOIN generate_series(1, 5) AS m
             WHERE n.kind = 'subproject'
             """
         )
+        history_build(cursor)
         cursor.execute("ANALYZE")
+
+
+def history_build(cursor) -> None:
+    """History as the application records it: every row's starting point (the migration's own statement,
+    dated when the row came to be), then a third of the sub-projects' end dates moved on 2025-09-30."""
+    starting_point = importlib.import_module("reviews.migrations.0011_history_starting_point")
+    editor = SimpleNamespace(quote_name=connection.ops.quote_name, execute=cursor.execute)
+    starting_point.record_starting_points(apps, editor)
+    cursor.execute(
+        "UPDATE projects_plannode SET end_date = date '2026-06-30', updated_at = timestamptz '2025-09-30 10:00+08' "
+        "WHERE kind = 'subproject' AND id % 3 = 0"
+    )
+    columns = ", ".join(field.column for field in PlanNode._meta.concrete_fields)
+    cursor.execute(
+        f"INSERT INTO projects_historicalplannode ({columns}, history_date, history_type, history_change_reason) "
+        f"SELECT {columns}, updated_at, '~', '' FROM projects_plannode WHERE kind = 'subproject' AND id % 3 = 0"
+    )
 
 
 # The same flags as the scan finds on this data, as one statement: sub-project, rule, quarter, severity,
@@ -294,7 +319,10 @@ def main():
     with _setup.measured() as one_thread:
         lag_scan(as_of=AS_OF, batch_size=args.batch_size, workers=1)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE reviews_lagflag, reviews_flagcomment, reviews_outboxmessage CASCADE")
+        cursor.execute(
+            "TRUNCATE reviews_lagflag, reviews_historicallagflag, reviews_flagcomment, reviews_evidencefile, "
+            "reviews_outboxmessage CASCADE"
+        )
         cursor.execute("VACUUM ANALYZE reviews_lagflag")
     with _setup.measured() as first:
         result = lag_scan(as_of=AS_OF, batch_size=args.batch_size, workers=args.workers)

@@ -19,10 +19,10 @@ from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
 from reviews.selectors import flag_list, node_list, with_ledger
 
 
-def subproject_scope(user) -> QuerySet[PlanNode]:
+def subproject_scope(user, *, as_of=None) -> QuerySet[PlanNode]:
     """The sub-projects a user's pages show, each with its light: every one, to every signed-in user, as
-    the API shows them."""
-    return node_list(user=user).filter(kind=NodeKind.SUBPROJECT).order_by("path")
+    the API shows them (as they were at ``as_of``)."""
+    return node_list(user=user, as_of=as_of).filter(kind=NodeKind.SUBPROJECT).order_by("path")
 
 
 def ancestors_of(node: PlanNode) -> list[PlanNode]:
@@ -45,17 +45,18 @@ class LightRow:
     total: int
 
 
-def light_rollup(*, plan: Plan, user, by: str) -> list[LightRow]:
+def light_rollup(*, plan: Plan, user, by: str, as_of=None) -> list[LightRow]:
     """The units and counts of ``/api/v1/lights/`` (``reviews.selectors.light_rollup``), agencies by short name."""
     return [
         LightRow(row["id"], row["short_name"] or row["name"], row["red"], row["yellow"], row["green"], row["total"])
-        for row in reviews_selectors.light_rollup(plan=plan, user=user, by=by)
+        for row in reviews_selectors.light_rollup(plan=plan, user=user, by=by, as_of=as_of)
     ]
 
 
-def flag_queue(*, user):
-    """The flags a user sees (``flag_list``: red first, then oldest), with each one's sub-project."""
-    return flag_list(user=user).select_related("node__plan")
+def flag_queue(*, user, as_of=None):
+    """The flags a user sees (``flag_list``: red first, then oldest; as they were at ``as_of``), with each
+    one's sub-project."""
+    return flag_list(user=user, as_of=as_of).select_related("node__plan")
 
 
 def review_queue(*, user, with_files: bool = False) -> QuerySet[QuarterlyReport]:
@@ -76,12 +77,14 @@ def with_agencies_of_subprojects(page: Page) -> Page:
     return page
 
 
-def reports_of_subproject(*, user, node: PlanNode) -> QuerySet[QuarterlyReport]:
+def reports_of_subproject(*, user, node: PlanNode, as_of=None) -> QuerySet[QuarterlyReport]:
     """A sub-project's reports the user may see, oldest quarter first, each with its history (the order
-    of ``report_history``) where the user may read it."""
-    reports = with_ledger(access.reports_for(user).filter(node=node)).order_by("year", "quarter")
+    of ``report_history``, up to ``as_of``) where the user may read it."""
+    reports = with_ledger(access.reports_for(user, as_of=as_of).filter(node=node)).order_by("year", "quarter")
     if access.can_see_history_of(user, node):
         events = ReportEvent.objects.select_related("actor").order_by("at", "id")
+        if as_of is not None:
+            events = events.filter(at__lte=as_of)
         reports = reports.prefetch_related(Prefetch("events", queryset=events))
     return reports
 

@@ -11,3 +11,10 @@ class CollectionFilterBackend(DjangoFilterBackend):
         if getattr(view, "detail", False):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+    def get_filterset_class(self, view, queryset=None):
+        # Rows as of a past moment (``gstp.history``) are the historical model's; the view's filters name
+        # the same fields on them.
+        if queryset is not None and hasattr(queryset.model, "instance_type"):
+            queryset = queryset.model.instance_type._default_manager.none()
+        return super().get_filterset_class(view, queryset)

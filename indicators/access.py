@@ -9,14 +9,16 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import is_signed_in, oversees
+from gstp.history import rows
 
 from .models import Indicator, IndicatorActual
 
 NOT_SECRETARIAT_TO_RECORD_ACTUALS = _("Only the Executive Secretariat records plan- and group-level actuals.")
 
 
-def indicators_for(user) -> QuerySet[Indicator]:
-    return Indicator.objects.all() if is_signed_in(user) else Indicator.objects.none()
+def indicators_for(user, *, as_of=None) -> QuerySet[Indicator]:
+    indicators = rows(Indicator, as_of)
+    return indicators if is_signed_in(user) else indicators.none()
 
 
 def indicator_actuals_for(user) -> QuerySet[IndicatorActual]:

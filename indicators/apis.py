@@ -1,4 +1,6 @@
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -7,31 +9,35 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gstp.history import AsOfMixin
 from projects.selectors import plan_list
 
 from . import access, selectors, services
 from .filters import IndicatorFilter
+from .models import Indicator
 from .serializers import ActualSerializer, ActualWriteSerializer, IndicatorSerializer, OverallRowSerializer
 
 
 @extend_schema_view(
     list=extend_schema(summary="List indicators (績效指標) with their targets, actuals and status"),
-    retrieve=extend_schema(summary="One indicator", parameters=[OpenApiParameter("as_of", str)]),
+    retrieve=extend_schema(summary="One indicator", parameters=[OpenApiParameter("on", OpenApiTypes.DATE)]),
 )
-class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IndicatorViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = IndicatorSerializer
     filterset_class = IndicatorFilter
 
     def get_queryset(self):
-        return selectors.indicator_list(user=self.request.user)
+        return selectors.indicator_list(user=self.request.user, as_of=self.as_of)
 
     def _as_of(self):
-        """The day to evaluate on (``?as_of=``, today by default), read once per request."""
+        """The day to evaluate on (``?on=``; by default the day of ``?as_of=``, else today), read once per
+        request."""
         if not hasattr(self, "_as_of_day"):
             filterset = self.filterset_class(
-                self.request.query_params, queryset=self.get_queryset(), request=self.request
+                self.request.query_params, queryset=Indicator.objects.none(), request=self.request
             )
-            self._as_of_day = filterset.form.cleaned_data.get("as_of") if filterset.is_valid() else None
+            day = filterset.form.cleaned_data.get("on") if filterset.is_valid() else None
+            self._as_of_day = day or (timezone.localdate(self.as_of) if self.as_of else None)
         return self._as_of_day
 
     def get_serializer_context(self):

@@ -31,9 +31,12 @@ class IndicatorFilter(UpdatedSinceFilterSet):
         distinct=False,
         choices=[(status.value, status.value) for status in Status],
         method="filter_noop",
-        help_text=_("Computed status as of `as_of` (today by default)."),
+        help_text=_("Computed status on `on` (the day of `as_of`, else today, by default)."),
     )
-    as_of = filters.DateFilter(method="filter_noop", help_text=_("Evaluate the indicators as of this date."))
+    on = filters.DateFilter(
+        method="filter_noop",
+        help_text=_("Evaluate the indicators on this date (the day of `as_of`, else today, by default)."),
+    )
     search = filters.CharFilter(field_name="name", lookup_expr="icontains")
 
     class Meta:

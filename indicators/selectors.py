@@ -9,19 +9,21 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from gstp.history import rows
 from projects.models import AgencyRole, NodeAgency, Plan
 
 from . import access, semantics
 from .models import Direction, Indicator, IndicatorActual, IndicatorTarget, Measure
 
 
-def indicator_list(*, user) -> QuerySet[Indicator]:
+def indicator_list(*, user, as_of=None) -> QuerySet[Indicator]:
+    """The indicators a user sees with their targets and actuals, now or as they were at ``as_of``."""
     return (
-        access.indicators_for(user)
+        access.indicators_for(user, as_of=as_of)
         .select_related("plan", "node")
         .prefetch_related(
-            Prefetch("targets", queryset=IndicatorTarget.objects.order_by("year", "quarter")),
-            Prefetch("actuals", queryset=IndicatorActual.objects.order_by("year", "quarter")),
+            Prefetch("targets", queryset=rows(IndicatorTarget, as_of).order_by("year", "quarter")),
+            Prefetch("actuals", queryset=rows(IndicatorActual, as_of).order_by("year", "quarter")),
         )
     )
 

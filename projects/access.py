@@ -14,6 +14,7 @@ import rules
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.access import Capability, acting_agency, is_signed_in, reviewing_agency, users_with
+from gstp.history import rows
 
 from .models import Agency, AgencyRole, BudgetYear, Milestone, NodeAgency, Plan, PlanNode, Tombstone
 
@@ -30,13 +31,13 @@ def plans_for(user) -> QuerySet[Plan]:
     return _signed_in(Plan.objects.all(), user)
 
 
-def nodes_for(user) -> QuerySet[PlanNode]:
-    """Every node of the plan tree, to every signed-in user."""
-    return _signed_in(PlanNode.objects.all(), user)
+def nodes_for(user, *, as_of=None) -> QuerySet[PlanNode]:
+    """Every node of the plan tree (as it was at ``as_of``, ``gstp.history``), to every signed-in user."""
+    return _signed_in(rows(PlanNode, as_of), user)
 
 
-def milestones_for(user) -> QuerySet[Milestone]:
-    return _signed_in(Milestone.objects.all(), user)
+def milestones_for(user, *, as_of=None) -> QuerySet[Milestone]:
+    return _signed_in(rows(Milestone, as_of), user)
 
 
 def budget_years_for(user) -> QuerySet[BudgetYear]:

@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 
+from gstp.history import AsOfMixin
+
 from . import selectors
 from .filters import AgencyFilter, DeletionFilter, MilestoneFilter, PlanFilter, ProjectFilter
 from .serializers import (
@@ -36,7 +38,7 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
 )
 # ``/api/v1/projects/`` is served by ``reviews.project_apis``, which gives each node the light its flags
 # make: flags are reviews' to know, not the plan structure's.
-class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
+class ProjectViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
     """The plan tree: groups (分組), strategy sections (推動策略), measures (推動措施) and sub-projects
     (子計畫), each sub-project with its lead and co-agencies, dates, budget and traffic light."""
 
@@ -44,7 +46,7 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ProjectFilter
 
     def get_queryset(self):
-        return selectors.node_tree(user=self.request.user)
+        return selectors.node_tree(user=self.request.user, as_of=self.as_of)
 
 
 @extend_schema_view(list=extend_schema(summary="Deleted rows of every collection, for mirrors kept with updated_since"))
@@ -59,9 +61,9 @@ class DeletionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 @extend_schema_view(
     list=extend_schema(summary="List milestones (查核點)"), retrieve=extend_schema(summary="One milestone")
 )
-class MilestoneViewSet(viewsets.ReadOnlyModelViewSet):
+class MilestoneViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = MilestoneSerializer
     filterset_class = MilestoneFilter
 
     def get_queryset(self):
-        return selectors.milestone_list(user=self.request.user)
+        return selectors.milestone_list(user=self.request.user, as_of=self.as_of)

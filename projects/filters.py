@@ -7,7 +7,7 @@ from django_filters import rest_framework as django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .models import Agency, AgencyRole, Milestone, NodeKind, Plan, PlanNode, Tombstone
+from .models import Agency, AgencyRole, Milestone, NodeAgency, NodeKind, Plan, PlanNode, Tombstone
 from .selectors import agency_subtree
 from .tombstones import TRACKED
 
@@ -98,16 +98,17 @@ class ProjectFilter(UpdatedSinceFilterSet):
 
     @extend_schema_field(OpenApiTypes.INT)
     def filter_ancestor(self, queryset, name, value):
-        return queryset.subtree_of(value).exclude(pk=value.pk)
+        return queryset.filter(path__startswith=value.path).exclude(id=value.pk)
 
     @extend_schema_field(OpenApiTypes.INT)
     def filter_agency(self, queryset, name, value):
         agencies = agency_subtree(value)
         role = self.form.cleaned_data.get("agency_role") or None
-        led = queryset.of_agencies(agencies, role=role)
-        if role:
-            return led
-        return led | queryset.filter(convening_agency__in=agencies)
+        # Written with ``id`` on the rows, not queryset methods, so that it filters rows as of a past
+        # moment (``gstp.history``) as well.
+        links = NodeAgency.objects.filter(agency__in=agencies)
+        led = Q(id__in=(links.filter(role=role) if role else links).values("node_id"))
+        return queryset.filter(led if role else led | Q(convening_agency__in=agencies))
 
     def filter_noop(self, queryset, name, value):
         return queryset

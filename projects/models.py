@@ -36,20 +36,32 @@ class MaterializedPathMixin(models.Model):
         # Paths as stored, not as loaded: an ancestor may have moved since these instances were read.
         manager = type(self)._default_manager
         old_path = self._stored_path() if self.pk else ""
+        created = not old_path
         self.path = old_path
-        super().save(*args, **kwargs)
+        history = getattr(type(self), "history", None)
+        if history is not None:
+            self.skip_history_when_saving = True  # recorded below, once the path is known
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            self.__dict__.pop("skip_history_when_saving", None)
         parent_path = (
             manager.filter(pk=self.parent_id).values_list("path", flat=True).first() if self.parent_id else "/"
         )
         new_path = f"{parent_path}{self.pk:08d}/"
+        moved = []
         if new_path != old_path:
             manager.filter(pk=self.pk).update(path=new_path)
             if old_path:
                 # A move: carry the subtree along.
-                manager.filter(path__startswith=old_path).exclude(pk=self.pk).update(
-                    path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
-                )
+                subtree = manager.filter(path__startswith=old_path).exclude(pk=self.pk)
+                moved = list(subtree.values_list("pk", flat=True)) if history is not None else []
+                subtree.update(path=Concat(Value(new_path), Substr("path", len(old_path) + 1)))
             self.path = new_path
+        if history is not None:
+            history.bulk_history_create([self], update=not created)
+            if moved:
+                history.bulk_history_create(manager.filter(pk__in=moved), update=True)
 
     def clean(self):
         super().clean()

@@ -5,8 +5,10 @@ from decimal import Decimal
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.lookups import GreaterThanOrEqual
 
+from gstp.history import is_as_of
+
 from . import access
-from .models import QUARTERS, Agency, BudgetYear, Milestone
+from .models import QUARTERS, Agency, BudgetYear, Milestone, attach_agency_links
 from .outline import agencies as agency_names
 
 
@@ -36,13 +38,17 @@ def plan_list(*, user):
     return access.plans_for(user)
 
 
-def node_tree(*, user):
-    """The plan-tree nodes a user may see, each with its convening agency and agency links."""
-    return access.nodes_for(user).select_related("convening_agency").with_agency_links()
+def node_tree(*, user, as_of=None):
+    """The plan-tree nodes a user may see (as they were at ``as_of``), each with its convening agency and
+    agency links."""
+    nodes = access.nodes_for(user, as_of=as_of).select_related("convening_agency")
+    if is_as_of(nodes):
+        return nodes.on_instances(attach_agency_links)  # the links as they are: they keep no history
+    return nodes.with_agency_links()
 
 
-def milestone_list(*, user):
-    return access.milestones_for(user).select_related("node")
+def milestone_list(*, user, as_of=None):
+    return access.milestones_for(user, as_of=as_of).select_related("node")
 
 
 def deletion_list(*, user):

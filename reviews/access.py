@@ -54,6 +54,7 @@ from accounts.access import (
     users_with,
 )
 from accounts.models import Role, User
+from gstp.history import rows
 from projects.access import leads_node, leads_of_node, led_by, reviewed_by, reviewers_of_node, reviews_node
 
 from .models import (
@@ -110,9 +111,9 @@ def ensure(allowed: bool, message) -> None:
 # --- rows -------------------------------------------------------------------------------------------
 
 
-def reports_for(user) -> QuerySet[QuarterlyReport]:
-    """The reports a user sees (the module's docstring says which)."""
-    reports = QuarterlyReport.objects.all()
+def reports_for(user, *, as_of=None) -> QuerySet[QuarterlyReport]:
+    """The reports a user sees (the module's docstring says which); at ``as_of``, by their status then."""
+    reports = rows(QuarterlyReport, as_of)
     if oversees(user):
         return reports
     if not is_signed_in(user):
@@ -134,9 +135,9 @@ def reports_in_force_for(user) -> QuerySet[QuarterlyReport]:
     return QuarterlyReport.objects.filter(Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False))
 
 
-def flags_for(user) -> QuerySet[LagFlag]:
-    """The flags a user sees; which of their fields is ``flag_fields_for``."""
-    flags = LagFlag.objects.all()
+def flags_for(user, *, as_of=None) -> QuerySet[LagFlag]:
+    """The flags a user sees (as they were at ``as_of``); which of their fields is ``flag_fields_for``."""
+    flags = rows(LagFlag, as_of)
     if oversees(user) or reads_published(user):
         return flags
     if files_for_agency(user) or endorses_for_ministry(user):

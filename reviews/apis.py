@@ -9,6 +9,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 
 from gstp.exceptions import ApplicationError, StaleVersion
+from gstp.history import AsOfMixin
 from projects.models import Agency, NodeKind, PlanNode
 from projects.selectors import agency_find
 
@@ -113,7 +114,7 @@ def report_response(report, *, status_code=status.HTTP_200_OK) -> Response:
     list=extend_schema(summary="List quarterly reports (季報) visible to you"),
     retrieve=extend_schema(summary="One quarterly report", parameters=[ETAG], responses={200: ReportSerializer}),
 )
-class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReportViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Quarterly reports: a lead files and submits them; where the plan asks for it, the ministry's reviewer
     endorses or returns them; the Executive Secretariat accepts or returns them, and reopens an accepted one."""
 
@@ -122,7 +123,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return selectors.report_list(user=self.request.user)
+        return selectors.report_list(user=self.request.user, as_of=self.as_of)
 
     def retrieve(self, request, *args, **kwargs):
         return report_response(self.get_object())

@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gstp.history import AsOfMixin
 from projects.access import plans_for
 
 from . import access, selectors, services
@@ -20,11 +21,11 @@ from .inputs import CommentSerializer, ResolveSerializer
     list=extend_schema(summary="The queue of lag flags (落後警示): red first, then oldest", responses=FlagSerializer),
     retrieve=extend_schema(summary="One flag, with its evidence and thread", responses=FlagSerializer),
 )
-class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class FlagViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     filterset_class = FlagFilter
 
     def get_queryset(self):
-        return selectors.flag_list(user=self.request.user)
+        return selectors.flag_list(user=self.request.user, as_of=self.as_of)
 
     def get_serializer_class(self):
         if access.flag_fields_for(self.request.user) is access.FlagFields.FULL:
@@ -74,7 +75,7 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(FlagCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
-class LightsView(APIView):
+class LightsView(AsOfMixin, APIView):
     """Red, yellow and green counts of sub-projects, rolled up by group or by agency."""
 
     @extend_schema(
@@ -93,5 +94,5 @@ class LightsView(APIView):
         by = request.query_params.get("by", "group")
         if by not in selectors.LIGHT_ROLLUPS:
             raise ValidationError({"by": [_("Use plan, group or agency.")]})
-        rows = selectors.light_rollup(plan=plan, user=request.user, by=by)
+        rows = selectors.light_rollup(plan=plan, user=request.user, by=by, as_of=self.as_of)
         return Response(LightCountSerializer(rows, many=True).data)

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from gstp.history import requested_as_of
 from projects import apis as project_apis
 from projects import filters as project_filters
 from projects import serializers as project_serializers
@@ -125,7 +126,7 @@ class ProjectFilter(project_filters.ProjectFilter):
     )
 
     def filter_light(self, queryset, name, value):
-        return queryset.filter(light_condition(value)) if value else queryset
+        return queryset.filter(light_condition(value, as_of=requested_as_of(self.request))) if value else queryset
 
 
 class ProjectViewSet(BaselinesMixin, project_apis.ProjectViewSet):
@@ -133,7 +134,7 @@ class ProjectViewSet(BaselinesMixin, project_apis.ProjectViewSet):
     filterset_class = ProjectFilter
 
     def get_queryset(self):
-        return selectors.node_list(user=self.request.user)
+        return selectors.node_list(user=self.request.user, as_of=self.as_of)
 
     @extend_schema(
         summary="A sub-project's baseline versions (基準版本), the original plan first",

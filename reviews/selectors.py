@@ -9,8 +9,9 @@ from decimal import Decimal
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
+from gstp.history import node_ref, rows
 from projects.access import budget_years_for, led_by_agency, nodes_for, reviewed_by
-from projects.models import Agency, AgencyRole, BudgetYear, NodeKind, Plan, PlanNode, path_ids
+from projects.models import Agency, AgencyRole, BudgetYear, NodeAgency, NodeKind, Plan, PlanNode, path_ids
 from projects.selectors import allocated_to_date, node_tree
 
 from . import access
@@ -37,14 +38,15 @@ from .models import (
 from .periods import Quarter, quarters_between, today
 
 
-def node_list(*, user):
+def node_list(*, user, as_of=None):
     """The plan tree a user sees (``projects.selectors.node_tree``), each node with its light: the
-    nodes as the API and the console show them."""
-    return node_tree(user=user).annotate(light=light_expression())
+    nodes as the API and the console show them, now or as they were at ``as_of`` (``gstp.history``)."""
+    nodes = node_tree(user=user, as_of=as_of)
+    return nodes.annotate(light=light_expression(node_ref(nodes), as_of=as_of))
 
 
-def report_list(*, user) -> QuerySet[QuarterlyReport]:
-    return with_report_children(access.reports_for(user))
+def report_list(*, user, as_of=None) -> QuerySet[QuarterlyReport]:
+    return with_report_children(access.reports_for(user, as_of=as_of))
 
 
 def budget_year_list(*, user) -> QuerySet[BudgetYear]:
@@ -282,9 +284,9 @@ def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]
     return sorted(owed, key=lambda item: (item.due_on, item.project.path))
 
 
-def flag_list(*, user) -> QuerySet[LagFlag]:
+def flag_list(*, user, as_of=None) -> QuerySet[LagFlag]:
     return (
-        access.flags_for(user)
+        access.flags_for(user, as_of=as_of)
         .select_related("node", "acknowledged_by", "resolved_by")
         .prefetch_related(Prefetch("comments", queryset=FlagComment.objects.select_related("author")))
         .annotate(severity_rank=Case(When(severity=Severity.RED, then=2), default=1))
@@ -298,20 +300,27 @@ def flag_list(*, user) -> QuerySet[LagFlag]:
 LIGHT_EXCLUDED_RULES = (LagRule.REVIEW_OVERDUE,)
 
 
-def _active_flags(**node):
-    """Open and acknowledged flags (of the node or nodes ``node`` names) that count in a light: what a
-    light is made of."""
-    return LagFlag.objects.filter(status__in=ACTIVE_STATUSES, **node).exclude(rule__in=LIGHT_EXCLUDED_RULES)
+def _active_flags(as_of=None, **node):
+    """Open and acknowledged flags (of the node or nodes ``node`` names; as they were at ``as_of``) that
+    count in a light: what a light is made of."""
+    flags = rows(LagFlag, as_of).filter(status__in=ACTIVE_STATUSES, **node)
+    return flags.exclude(rule__in=LIGHT_EXCLUDED_RULES).order_by()
 
 
-def light_counts(*, subprojects) -> dict[str, int]:
-    """Red, yellow and green counts over a set of sub-projects, in one query."""
-    red = _active_flags(node__in=subprojects).filter(severity=Severity.RED)
-    yellow = _active_flags(node__in=subprojects).filter(severity=Severity.YELLOW)
-    counts = subprojects.aggregate(
-        total=Count("pk", distinct=True),
-        red=Count("pk", filter=Q(pk__in=red.values("node_id")), distinct=True),
-        yellow=Count("pk", filter=Q(pk__in=yellow.values("node_id")) & ~Q(pk__in=red.values("node_id")), distinct=True),
+def light_counts(*, subprojects, as_of=None) -> dict[str, int]:
+    """Red, yellow and green counts over a set of sub-projects (the flags as they were at ``as_of``, the
+    sub-projects' rows from the same moment), in one query."""
+    pk = node_ref(subprojects)
+    red = _active_flags(as_of, node__in=subprojects.values(pk)).filter(severity=Severity.RED)
+    yellow = _active_flags(as_of, node__in=subprojects.values(pk)).filter(severity=Severity.YELLOW)
+    counts = subprojects.order_by().aggregate(
+        total=Count(pk, distinct=True),
+        red=Count(pk, filter=Q(**{f"{pk}__in": red.values("node_id")}), distinct=True),
+        yellow=Count(
+            pk,
+            filter=Q(**{f"{pk}__in": yellow.values("node_id")}) & ~Q(**{f"{pk}__in": red.values("node_id")}),
+            distinct=True,
+        ),
     )
     counts["green"] = counts["total"] - counts["red"] - counts["yellow"]
     return counts
@@ -320,14 +329,15 @@ def light_counts(*, subprojects) -> dict[str, int]:
 LIGHT_ROLLUPS = ("plan", "group", "agency")
 
 
-def light_rollup(*, plan: Plan, user, by: str) -> list[dict]:
+def light_rollup(*, plan: Plan, user, by: str, as_of=None) -> list[dict]:
     """Red, yellow and green sub-project counts for the whole plan, by group, or by top-level lead agency
-    (with its sub-units): ``{"id", "name", "short_name", "red", "yellow", "green", "total"}`` per unit."""
-    subprojects = nodes_for(user).filter(plan=plan, kind=NodeKind.SUBPROJECT)
+    (with its sub-units): ``{"id", "name", "short_name", "red", "yellow", "green", "total"}`` per unit; of
+    the plan tree and flags as they were at ``as_of``."""
+    subprojects = nodes_for(user, as_of=as_of).filter(plan=plan, kind=NodeKind.SUBPROJECT)
     if by == "plan":
         units = [(plan.pk, plan.name, "", subprojects)]
     elif by == "group":
-        groups = PlanNode.objects.filter(plan=plan, kind=NodeKind.GROUP).order_by("position", "pk")
+        groups = rows(PlanNode, as_of).filter(plan=plan, kind=NodeKind.GROUP).order_by("position", "pk")
         units = [(group.pk, group.title, "", subprojects.filter(path__startswith=group.path)) for group in groups]
     elif by == "agency":
         lead_paths = set(
@@ -343,20 +353,22 @@ def light_rollup(*, plan: Plan, user, by: str) -> list[dict]:
                 agency.name,
                 agency.short_name,
                 subprojects.filter(
-                    agency_links__role=AgencyRole.LEAD, agency_links__agency__in=Agency.objects.subtree_of(agency)
-                ).distinct(),
+                    id__in=NodeAgency.objects.filter(
+                        role=AgencyRole.LEAD, agency__in=Agency.objects.subtree_of(agency)
+                    ).values("node_id")
+                ),
             )
             for agency in top
         ]
     else:
         raise ValueError(by)
     return [
-        {"id": pk, "name": name, "short_name": short_name, **light_counts(subprojects=subs)}
+        {"id": pk, "name": name, "short_name": short_name, **light_counts(subprojects=subs, as_of=as_of)}
         for pk, name, short_name, subs in units
     ]
 
 
-def light_expression(node_ref: str = "pk"):
+def light_expression(node_ref: str = "pk", *, as_of=None):
     """SQL for a plan-tree node's light: red or yellow by its worst active flag, green for a sub-project
     without one, null for the nodes above sub-projects.
 
@@ -364,7 +376,7 @@ def light_expression(node_ref: str = "pk"):
     ``(node, status)`` index: a page of 500 nodes costs 500 index look-ups, not a pass over every open
     flag (as ``EXISTS`` in a ``CASE`` can be planned). Filtering by light uses ``light_condition``."""
     worst = (
-        _active_flags(node_id=OuterRef(node_ref))
+        _active_flags(as_of, node_id=OuterRef(node_ref))
         .annotate(severity_rank=Case(When(severity=Severity.RED, then=Value(0)), default=Value(1)))
         .order_by("severity_rank")
         .values("severity")[:1]
@@ -376,10 +388,10 @@ def light_expression(node_ref: str = "pk"):
     )
 
 
-def light_condition(lights) -> Q:
-    """Nodes whose light is one of ``lights``, as ``EXISTS`` conditions the database can answer with a
-    semi-join over the open flags, rather than working out every node's light."""
-    active = _active_flags(node_id=OuterRef("pk"))
+def light_condition(lights, *, as_of=None) -> Q:
+    """Nodes whose light is one of ``lights`` (at ``as_of``), as ``EXISTS`` conditions the database can
+    answer with a semi-join over the open flags, rather than working out every node's light."""
+    active = _active_flags(as_of, node_id=OuterRef("id"))
     red = Exists(active.filter(severity=Severity.RED))
     yellow = Exists(active.filter(severity=Severity.YELLOW))
     conditions = {

@@ -7,8 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from gstp.exceptions import ApplicationError, StaleVersion
+from gstp.history import requested_as_of
 
 
 def console_page(view):
@@ -74,6 +76,15 @@ def posted_version(request) -> int:
         return int(request.POST.get("version", ""))
     except ValueError:
         raise StaleVersion() from None
+
+
+def page_as_of(request):
+    """The past moment a page is asked for (``?as_of=``, ``gstp.history.parse_as_of``) and the error to show
+    for a bad one: ``(moment or None, message or None)``."""
+    try:
+        return requested_as_of(request), None
+    except DRFValidationError as exc:
+        return None, error_messages(exc.detail)[0]
 
 
 def dashboard_url() -> str:

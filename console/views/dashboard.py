@@ -19,7 +19,7 @@ from ..selectors import (
     review_queue,
     with_agencies_of_subprojects,
 )
-from .base import console_page
+from .base import console_page, page_as_of
 from .flags import flag_actions
 from .reviews import return_form
 
@@ -57,28 +57,32 @@ def annual_report_links(plan) -> list[dict]:
 def dashboard(request):
     user = request.user
     plan = _plan(request)
-    context = {"plan": plan}
+    as_of, as_of_error = page_as_of(request)
+    context = {"plan": plan, "as_of": as_of, "as_of_error": as_of_error, "as_of_value": request.GET.get("as_of", "")}
     if plan is not None:
-        by_group = light_rollup(plan=plan, user=user, by="group")
+        by_group = light_rollup(plan=plan, user=user, by="group", as_of=as_of)
         # The agencies with the most red first: the ones to call.
         by_agency = sorted(
-            light_rollup(plan=plan, user=user, by="agency"), key=lambda row: (-row.red, -row.yellow, -row.total)
+            light_rollup(plan=plan, user=user, by="agency", as_of=as_of),
+            key=lambda row: (-row.red, -row.yellow, -row.total),
         )
         context.update(
-            overall=light_rollup(plan=plan, user=user, by="plan")[0],
+            overall=light_rollup(plan=plan, user=user, by="plan", as_of=as_of)[0],
             by_group=by_group,
             by_agency=by_agency,
             group_chart=charts.light_bars(by_group, chart_id="lights-by-group", title=_("Lights by group")),
             agency_chart=charts.light_bars(by_agency, chart_id="lights-by-agency", title=_("Lights by agency")),
         )
-        if access.can_download_annual_report(user):
+        if access.can_download_annual_report(user) and as_of is None:
             context["annual_reports"] = annual_report_links(plan)
 
-    filterset = FlagQueueFilter(request.GET, queryset=flag_queue(user=user), plan=plan, request=request)
+    filterset = FlagQueueFilter(request.GET, queryset=flag_queue(user=user, as_of=as_of), plan=plan, request=request)
     flags = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     flag_page = with_agencies_of_subprojects(Paginator(flags, FLAGS_PER_PAGE).get_page(request.GET.get("page")))
-    context.update(filterset=filterset, flag_page=flag_page, flag_rows=[flag_actions(flag, user) for flag in flag_page])
-    if access.can_see_review_queue(user):
+    flag_rows = [flag_actions(flag, user, as_of=as_of) for flag in flag_page]
+    context.update(filterset=filterset, flag_page=flag_page, flag_rows=flag_rows)
+    # The review queue is work to do now: not shown on the dashboard of a past moment.
+    if access.can_see_review_queue(user) and as_of is None:
         review_page = with_agencies_of_subprojects(
             Paginator(review_queue(user=user), REPORTS_PER_PAGE).get_page(request.GET.get("reviews"))
         )

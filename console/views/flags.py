@@ -29,8 +29,9 @@ class FlagActions:
     full: bool  # the thread and who did what: the secretariat's and leads' view, not a reader's
 
 
-def flag_actions(flag, user) -> FlagActions:
-    actions = access.flag_actions(user, flag)
+def flag_actions(flag, user, *, as_of=None) -> FlagActions:
+    """The flag with the actions the user may take on it: none on a flag as it was at a past moment."""
+    actions = access.flag_actions(user, flag) if as_of is None else frozenset()
     return FlagActions(
         flag=flag,
         acknowledge="acknowledge" in actions,

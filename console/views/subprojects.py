@@ -2,6 +2,7 @@
 indicators against targets, flags with their evidence, reports with their history."""
 
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from indicators.selectors import indicator_evaluate, indicator_list
@@ -13,7 +14,7 @@ from reviews.selectors import subproject_quarters
 
 from .. import charts
 from ..selectors import ancestors_of, flag_queue, reports_of_subproject, subproject_scope
-from .base import console_page
+from .base import console_page, page_as_of
 from .flags import flag_actions
 from .revisions import subproject_baseline
 
@@ -38,18 +39,23 @@ def quarter_figures(reports) -> list[charts.QuarterFigures]:
 @console_page
 def subproject_page(request, pk):
     user = request.user
-    node = get_object_or_404(subproject_scope(user).select_related("plan"), pk=pk)
-    milestones = list(milestone_list(user=user).filter(node=node).order_by("planned_date", "id"))
-    reports = list(reports_of_subproject(user=user, node=node))
+    as_of, as_of_error = page_as_of(request)
+    node = get_object_or_404(subproject_scope(user, as_of=as_of).select_related("plan"), pk=pk)
+    milestones = list(milestone_list(user=user, as_of=as_of).filter(node=node).order_by("planned_date", "id"))
+    reports = list(reports_of_subproject(user=user, node=node, as_of=as_of))
     figures = quarter_figures(reports)
-    flags = [flag_actions(flag, user) for flag in flag_queue(user=user).filter(node=node)]
+    flags = [flag_actions(flag, user, as_of=as_of) for flag in flag_queue(user=user, as_of=as_of).filter(node=node)]
     first, last = subproject_quarters(node)
-    on = today()
+    on = timezone.localdate(as_of) if as_of else today()
     baseline = subproject_baseline(user, node, milestones)
     indicators = [
-        (indicator, indicator_evaluate(indicator, on=on)) for indicator in indicator_list(user=user).filter(node=node)
+        (indicator, indicator_evaluate(indicator, on=on))
+        for indicator in indicator_list(user=user, as_of=as_of).filter(node=node)
     ]
     context = {
+        "as_of": as_of,
+        "as_of_error": as_of_error,
+        "as_of_value": request.GET.get("as_of", ""),
         "node": node,
         "ancestors": ancestors_of(node),
         "milestones": milestones,
@@ -77,7 +83,7 @@ def subproject_page(request, pk):
         "active_flags": [row for row in flags if row.flag.status in ACTIVE_STATUSES],
         "closed_flags": [row for row in flags if row.flag.status not in ACTIVE_STATUSES],
         "reports": list(reversed(reports)),
-        "can_file": access.can_file_report(user, node),
+        "can_file": as_of is None and access.can_file_report(user, node),
         "history_visible": access.can_see_history_of(user, node),
         **baseline,
     }

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.access import Capability, users_with
 from accounts.models import Role
@@ -45,7 +46,7 @@ from ..models import (
 )
 from ..periods import Quarter, today
 from ..services import lag_settings_update, lock_exception_grant, quarter_lock_create
-from . import histories
+from . import histories, history
 from .calendar import DemoCalendar, at, demo_calendar, shifted
 from .evidence import demo_evidence
 from .figures import (
@@ -60,7 +61,14 @@ from .figures import (
 from .histories import Cast
 from .revisions import demo_revisions_load
 
-__all__ = ["DemoCalendar", "DemoReports", "demo_calendar", "demo_reports_load", "shifted"]
+__all__ = [
+    "DemoCalendar",
+    "DemoReports",
+    "demo_calendar",
+    "demo_flag_history_backdate",
+    "demo_reports_load",
+    "shifted",
+]
 
 # The latest quarter's report, by the sub-project's place in the outline (modulo 13); the others accepted.
 LATEST_STORY = {
@@ -98,6 +106,7 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
     if QuarterlyReport.objects.exists():
         return None
     on = on or today()
+    since = timezone.now()
     secretariat = users_with(Capability.OVERSEE).order_by("pk").first()
     subprojects = list(
         PlanNode.objects.filter(kind=NodeKind.SUBPROJECT).select_related("plan").with_agency_links().order_by("path")
@@ -113,7 +122,7 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
         )
         _endorsement_required(plan, secretariat, since=calendar.start)
     casts = _casts(subprojects, secretariat)
-    reports, events, uploads, actuals = [], [], [], []
+    reports, events, uploads, actuals, accepted = [], [], [], [], []
     for index, node in enumerate(subprojects):
         calendar, cast = calendars[node.plan_id], casts[node.pk]
         profile = PROFILES[index % len(PROFILES)]
@@ -154,12 +163,17 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
                         recorded_by=secretariat,
                     )
                 )
+                accepted.append(report.accepted_at)
     QuarterlyReport.objects.bulk_create(reports)
     files = _files_store(reports, uploads, casts)
     ReportEvent.objects.bulk_create(
         [event for report, rows in zip(reports, events, strict=True) for event in _bind(report, rows)]
     )
     IndicatorActual.objects.bulk_create(actuals)
+    PlanNode.history.bulk_history_create(PlanNode.objects.filter(pk__in=[node.pk for node in subprojects]), update=True)
+    history.plan_history_backdate(since=since, start=min(calendar.start for calendar in calendars.values()))
+    history.report_history_record(reports, events)
+    history.actual_history_record(actuals, accepted)
     for plan_id, calendar in calendars.items():
         _first_quarter_locked(plan_id, calendar, reports, secretariat, on=on)
     # Last: a revision's baseline records the sub-project's milestones, budget years and targets as loaded.
@@ -171,6 +185,12 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
         first=min(calendar.first for calendar in calendars.values()),
         latest=max(calendar.latest for calendar in calendars.values()),
     )
+
+
+def demo_flag_history_backdate() -> int:
+    """After the first scan: date the flags' history to when the demo's lags began (``history``)."""
+    plan = Plan.objects.order_by("pk").first()
+    return history.flag_history_backdate(report_due_days=plan.report_due_days) if plan else 0
 
 
 def _story(index: int, period, calendar: DemoCalendar, profile) -> histories.Story:

@@ -7,6 +7,8 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from simple_history.utils import bulk_create_with_history
+
 from indicators.models import Indicator, IndicatorTarget, Measure
 from projects.models import BudgetYear, Milestone
 
@@ -106,7 +108,7 @@ def demo_indicator(node, index: int, calendar: DemoCalendar) -> Indicator:
         baseline_year=calendar.first.year - 1,
         baseline_value=baseline,
     )
-    IndicatorTarget.objects.bulk_create(
+    bulk_create_with_history(
         [
             IndicatorTarget(
                 indicator=indicator,
@@ -114,7 +116,8 @@ def demo_indicator(node, index: int, calendar: DemoCalendar) -> Indicator:
                 value=baseline + INDICATOR_PLAN_STEP * calendar.step(min(Quarter(year, 4), calendar.last)),
             )
             for year in range(calendar.first.year, calendar.last.year + 1)
-        ]
+        ],
+        IndicatorTarget,
     )
     return indicator
 
@@ -139,7 +142,7 @@ def demo_milestones(node, profile: Profile, calendar: DemoCalendar) -> None:
                 forecast_date=forecast,
             )
         )
-    Milestone.objects.bulk_create(rows)
+    bulk_create_with_history(rows, Milestone)
 
 
 def report_content(period: Quarter, step: int, profile: Profile, allocated: Decimal) -> dict:

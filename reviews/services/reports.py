@@ -222,6 +222,8 @@ def _conditional_save(report: QuarterlyReport, *, expected_version: int, fields)
         raise StaleVersion()
     report.version = expected_version + 1
     report.updated_at = now
+    # The conditional update sends no post_save: record the report's new state in its history here.
+    QuarterlyReport.history.bulk_history_create([report], update=True, default_date=now)
 
 
 def _record(report, *, actor, action, from_status, changes=None, reason="") -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from django.db.models import Case, CharField, DateTimeField, Q, Value, When
 from django.utils import timezone
 
 from projects import services as project_services
@@ -292,6 +293,9 @@ def _scan_batch(batch: Batch) -> ScanResult:
             status=FlagStatus.RESOLVED, resolved_at=now, resolution=FlagResolution.CLEARED, updated_at=now
         )
 
+    if created_ids or raise_to or reopen or changed_evidence or cleared_ids:
+        _record_history(batch, now)
+
     # A sub-project's light may have changed: mark it for mirrors that sync with updated_since.
     node_of = {flag.id: flag.node_id for flag in existing.values()}
     changed_nodes = (
@@ -308,6 +312,30 @@ def _scan_batch(batch: Batch) -> ScanResult:
         flag_resolved=cleared_ids if result.cleared else [],
     )
     return result
+
+
+def _record_history(batch: Batch, now) -> None:
+    """Record in the flags' history what this batch wrote: its bulk inserts and conditional updates send no
+    post_save. Every flag the batch wrote carries its ``now`` (opened then: created; else updated then), so
+    one INSERT ... SELECT copies them, without a model instance per flag."""
+    historical = LagFlag.history.model
+    columns = [field.column for field in historical.tracked_fields]
+    written = (
+        LagFlag.objects.filter(batch.within())
+        .filter(Q(updated_at=now) | Q(opened_at=now))
+        .annotate(
+            history_date=Value(now, output_field=DateTimeField()),
+            history_type=Case(When(opened_at=now, then=Value("+")), default=Value("~"), output_field=CharField()),
+            history_change_reason=Value("", output_field=CharField()),
+        )
+        .values_list(*columns, "history_date", "history_type", "history_change_reason")
+        .order_by()
+    )
+    select, params = written.query.sql_with_params()
+    quote = connection.ops.quote_name
+    target = ", ".join(quote(column) for column in [*columns, "history_date", "history_type", "history_change_reason"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(historical._meta.db_table)} ({target}) {select}", params)
 
 
 def _insert_new(findings: list[Finding], batch: Batch, now) -> list[tuple[int, str]]:

@@ -1,7 +1,7 @@
 """The indicators API: rows with their targets, actuals and evaluation, every filter, the plan's overall table,
 the secretariat recording plan- and group-level actuals, and sub-project actuals arriving only from accepted reports.
 
-Evaluations are asked for with an explicit ``as_of`` so that they do not depend on the day the suite runs.
+Evaluations are asked for with an explicit ``on`` so that they do not depend on the day the suite runs.
 """
 
 import datetime
@@ -75,7 +75,7 @@ def test_detail_has_baseline_targets_actuals_and_evaluation(reader_client, plan)
         source="行政院主計總處",
     )
 
-    response = reader_client.get(url(indicator), {"as_of": "2024-12-31"})
+    response = reader_client.get(url(indicator), {"on": "2024-12-31"})
 
     assert response.status_code == 200
     body = response.json()
@@ -180,7 +180,7 @@ def test_unknown_indicator_is_404(reader_client, db):
 
 
 def evaluate(client, indicator, as_of):
-    response = client.get(url(indicator), {"as_of": as_of})
+    response = client.get(url(indicator), {"on": as_of})
     assert response.status_code == 200, response.json()
     return response.json()["evaluation"]
 
@@ -304,7 +304,7 @@ def test_qualitative_indicator_has_a_status_and_no_numbers(reader_client, plan):
     indicator = make_indicator(plan, measure=Measure.QUALITATIVE)
     IndicatorActualFactory(indicator=indicator, year=2024, text="完成 8 大主題資料專區")
 
-    body = reader_client.get(url(indicator), {"as_of": "2024-12-31"}).json()
+    body = reader_client.get(url(indicator), {"on": "2024-12-31"}).json()
 
     assert body["evaluation"] == {
         "as_of": "2024-12-31",
@@ -505,7 +505,7 @@ def by_status(plan):
 
 @pytest.mark.parametrize("status", ["met", "on_track", "behind", "cannot_reach", "no_data", "qualitative"])
 def test_filter_by_status_as_of_a_date(reader_client, by_status, status):
-    response = reader_client.get(INDICATORS, {"status": status, "as_of": "2023-12-31"})
+    response = reader_client.get(INDICATORS, {"status": status, "on": "2023-12-31"})
 
     assert names(response) == [by_status[status].name]
     assert [row["evaluation"]["status"] for row in response.json()["results"]] == [status]
@@ -513,32 +513,32 @@ def test_filter_by_status_as_of_a_date(reader_client, by_status, status):
 
 
 def test_filter_by_several_statuses(reader_client, by_status):
-    response = reader_client.get(INDICATORS + "?status=behind&status=cannot_reach&as_of=2023-12-31")
+    response = reader_client.get(INDICATORS + "?status=behind&status=cannot_reach&on=2023-12-31")
 
     assert names(response) == ["無法達成", "落後"]
 
 
 def test_status_depends_on_the_date(reader_client, by_status):
     # past the targets' dates, the on-track and the behind indicators that never got there cannot reach them any more
-    later = reader_client.get(INDICATORS, {"status": "cannot_reach", "as_of": "2026-01-31"})
+    later = reader_client.get(INDICATORS, {"status": "cannot_reach", "on": "2026-01-31"})
 
     assert names(later) == ["無法達成", "落後", "進度正常"]
 
 
 def test_status_filter_combines_with_the_other_filters(reader_client, by_status):
-    response = reader_client.get(INDICATORS, {"status": "met", "as_of": "2023-12-31", "search": "落後"})
+    response = reader_client.get(INDICATORS, {"status": "met", "on": "2023-12-31", "search": "落後"})
 
     assert names(response) == []
 
 
 def test_unknown_status_or_bad_date_is_400(reader_client, by_status):
     unknown = reader_client.get(INDICATORS, {"status": "great"})
-    bad_date = reader_client.get(INDICATORS, {"status": "met", "as_of": "2023-13-45"})
+    bad_date = reader_client.get(INDICATORS, {"status": "met", "on": "2023-13-45"})
 
     assert unknown.status_code == 400
     assert "status" in unknown.json()["errors"]
     assert bad_date.status_code == 400
-    assert "as_of" in bad_date.json()["errors"]
+    assert "on" in bad_date.json()["errors"]
 
 
 # ---------------------------------------------------------------------------------------------- query counts
@@ -557,7 +557,7 @@ def _many_with_history(plan, node, count):
         )
 
 
-@pytest.mark.parametrize("query", [{}, {"status": "met"}, {"status": "met", "as_of": "2025-12-31"}])
+@pytest.mark.parametrize("query", [{}, {"status": "met"}, {"status": "met", "on": "2025-12-31"}])
 def test_list_query_count_does_not_grow_with_the_rows(reader_client, django_assert_num_queries, plan, tree, query):
     # given one sub-project indicator with three targets and three actuals
     _many_with_history(plan, tree["subproject"], 1)
@@ -694,7 +694,7 @@ def test_secretariat_records_a_plan_level_actual(secretariat_client, plan):
     assert (actual.year, actual.quarter, actual.value, actual.is_estimate) == (2024, 0, D("9.3"), True)
     assert (actual.as_of, actual.source) == (datetime.date(2025, 3, 31), "行政院主計總處")
     assert actual.recorded_by == secretariat_client.user
-    detail = secretariat_client.get(url(indicator), {"as_of": "2024-12-31"}).json()
+    detail = secretariat_client.get(url(indicator), {"on": "2024-12-31"}).json()
     assert [row["value"] for row in detail["actuals"]] == ["9.3000"]
     assert detail["evaluation"]["status"] == "met"
 
@@ -835,7 +835,7 @@ def test_sub_project_actuals_come_only_from_accepted_reports(lead_client, secret
     qualitative = make_indicator(plan, subproject, name="資料治理成果", measure=Measure.QUALITATIVE)
 
     def actuals():
-        body = lead_client.get(url(indicator), {"as_of": "2024-09-30"}).json()
+        body = lead_client.get(url(indicator), {"on": "2024-09-30"}).json()
         return body["actuals"], body["evaluation"]["actual"]
 
     # a draft counts for nothing

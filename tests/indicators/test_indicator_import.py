@@ -117,7 +117,7 @@ def test_seed_group_targets_are_group_level_indicators(reader_client, seed_impor
 
     # the same as of the report's year end
     at_year_end = reader_client.get(
-        INDICATORS, {"plan": seed_import.plan.pk, "owner": "group", "status": "met", "as_of": "2024-12-31"}
+        INDICATORS, {"plan": seed_import.plan.pk, "owner": "group", "status": "met", "on": "2024-12-31"}
     )
     assert sorted(row["key"] for row in at_year_end.json()["results"]) == [third["key"], fourth["key"]]
 

@@ -44,7 +44,7 @@ from reviews.models import (
 )
 from reviews.periods import Quarter
 from tests.accounts.factories import lead_user, reviewer_user, secretariat_user
-from tests.projects.factories import AgencyFactory, PlanFactory, allocate, make_tree
+from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, allocate, make_tree
 
 DEFAULT_PERIOD = Quarter(2024, 1)
 
@@ -342,3 +342,43 @@ class WebhookSubscriptionFactory(factory.django.DjangoModelFactory):
     url = "https://example.org/hook"
     secret = "whsec-portal"
     events = factory.LazyFunction(lambda: [WebhookEvent.REPORT_ACCEPTED])
+
+
+# --------------------------------------------------------------------------- a scripted history
+
+
+def moment() -> str:
+    """Now, as an ISO 8601 time for ``?as_of=``."""
+    return timezone.now().isoformat()
+
+
+def scripted_history(agency):
+    """A sub-project's quarter as it happened (filed, accepted, flagged by a scan, its end date moved, the
+    flag resolved): ``(sub-project, milestone, report, flag, {step: the moment after it})``."""
+    _, _, _, (sub,) = make_tree(lead_agency=agency)
+    sub.start_date = datetime.date(2024, 1, 1)
+    sub.save()
+    milestone = MilestoneFactory(node=sub, planned_date=datetime.date(2025, 3, 31))
+    moments = {"planned": moment()}
+    report = report_in_status(
+        node=sub,
+        status=ReportStatus.SUBMITTED,
+        period=Quarter(2024, 1),
+        planned_progress=Decimal("60.00"),
+        actual_progress=Decimal("20.00"),
+        budget_spent=Decimal("450000"),
+        delay_reasons="採購流標",
+    )
+    moments["filed"] = moment()
+    services.report_accept(actor=secretariat_user(), report=report, expected_version=report.version)
+    moments["accepted"] = moment()
+    services.lag_scan(as_of=datetime.date(2024, 5, 20))
+    assert list(LagFlag.objects.filter(node=sub).values_list("rule", flat=True)) == ["progress_gap"]
+    flag = LagFlag.objects.get(node=sub, rule="progress_gap")
+    moments["flagged"] = moment()
+    sub.end_date = datetime.date(2026, 6, 30)
+    sub.save()
+    moments["revised"] = moment()
+    services.lag_flag_resolve(flag=flag, actor=secretariat_user(), reason="已提出改善措施")
+    moments["resolved"] = moment()
+    return sub, milestone, QuarterlyReport.objects.get(pk=report.pk), flag, moments

@@ -9,7 +9,7 @@ from indicators.services import outline_import
 from projects.models import Plan
 from projects.outline import read_outline
 from projects.selectors import agency_find
-from reviews.demo import demo_reports_load
+from reviews.demo import demo_flag_history_backdate, demo_reports_load
 from reviews.periods import today
 from reviews.services import lag_scan
 
@@ -74,6 +74,7 @@ class Command(BaseCommand):
                 )
             )
             scan = lag_scan(as_of=on)
+            demo_flag_history_backdate()
             self.stdout.write(
                 self.style.SUCCESS(f"First lag scan: {scan.created} flags opened over {scan.subprojects} sub-projects.")
             )
