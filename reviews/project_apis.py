@@ -113,7 +113,7 @@ class BaselinesMixin:
 
     def get_serializer(self, *args, **kwargs):
         if args and args[0] is not None:
-            self.attach(args[0] if kwargs.get("many") else [args[0]])
+            self.attach(args[0] if kwargs.get("many") else [args[0]], as_of=self.as_of)
         return super().get_serializer(*args, **kwargs)
 
 
@@ -145,7 +145,7 @@ class ProjectViewSet(BaselinesMixin, project_apis.ProjectViewSet):
         node = self.get_object()
         if node.kind != NodeKind.SUBPROJECT:
             return Response([])
-        versions = BaselineVersionSerializer(selectors.baseline_versions(node=node), many=True).data
+        versions = BaselineVersionSerializer(selectors.baseline_versions(node=node, as_of=self.as_of), many=True).data
         if not versions:  # never revised: the live fields are the original plan
             content = services.baseline_content(node)
             versions = [{"project": node.pk, "version": 1, "revision": None, "created_at": None, "content": content}]

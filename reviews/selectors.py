@@ -425,9 +425,10 @@ def revision_queue(*, user) -> QuerySet[PlanRevision]:
     )
 
 
-def baseline_versions(*, node) -> QuerySet[Baseline]:
-    """Every baseline version of a sub-project, the original first."""
-    return Baseline.objects.filter(node=node).order_by("version")
+def baseline_versions(*, node, as_of=None) -> QuerySet[Baseline]:
+    """Every baseline version of a sub-project (recorded by ``as_of``), the original first."""
+    versions = Baseline.objects.filter(node=node).order_by("version")
+    return versions if as_of is None else versions.filter(created_at__lte=as_of)
 
 
 @dataclass(frozen=True)
@@ -442,14 +443,16 @@ class BaselineInfo:
 NO_BASELINE = BaselineInfo(version=1, original=None)
 
 
-def baselines_of(node_ids) -> dict[int, BaselineInfo]:
-    """The ``BaselineInfo`` of these sub-projects in one query, whatever their number."""
+def baselines_of(node_ids, *, as_of=None) -> dict[int, BaselineInfo]:
+    """The ``BaselineInfo`` of these sub-projects in one query, whatever their number; with ``as_of``, the
+    versions recorded by then (a baseline version is never changed, so its recording time says when it began)."""
     node_ids = list(node_ids)
     if not node_ids:
         return {}
-    latest = Baseline.objects.filter(node_id=OuterRef("node_id")).order_by("-version").values("version")[:1]
+    recorded = Baseline.objects.all() if as_of is None else Baseline.objects.filter(created_at__lte=as_of)
+    latest = recorded.filter(node_id=OuterRef("node_id")).order_by("-version").values("version")[:1]
     rows = (
-        Baseline.objects.filter(node_id__in=node_ids, version=1)
+        recorded.filter(node_id__in=node_ids, version=1)
         .order_by()
         .annotate(latest=Subquery(latest))
         .values_list("node_id", "latest", "content")
@@ -457,16 +460,16 @@ def baselines_of(node_ids) -> dict[int, BaselineInfo]:
     return {node_id: BaselineInfo(version=version, original=content) for node_id, version, content in rows}
 
 
-def attach_baselines(nodes) -> None:
-    """Give each sub-project among ``nodes`` its ``baseline_info`` (one query for them all)."""
+def attach_baselines(nodes, *, as_of=None) -> None:
+    """Give each sub-project among ``nodes`` its ``baseline_info`` (one query for them all), as of ``as_of``."""
     subprojects = [node for node in nodes if node.kind == NodeKind.SUBPROJECT]
-    found = baselines_of(node.pk for node in subprojects)
+    found = baselines_of((node.pk for node in subprojects), as_of=as_of)
     for node in subprojects:
         node.baseline_info = found.get(node.pk, NO_BASELINE)
 
 
-def attach_milestone_baselines(milestones) -> None:
-    """Give each milestone its sub-project's ``baseline_info`` (one query for them all)."""
-    found = baselines_of({milestone.node_id for milestone in milestones})
+def attach_milestone_baselines(milestones, *, as_of=None) -> None:
+    """Give each milestone its sub-project's ``baseline_info`` (one query for them all), as of ``as_of``."""
+    found = baselines_of({milestone.node_id for milestone in milestones}, as_of=as_of)
     for milestone in milestones:
         milestone.baseline_info = found.get(milestone.node_id, NO_BASELINE)

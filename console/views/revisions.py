@@ -230,16 +230,19 @@ def revision_withdraw(request, pk):
     return _step(request, revision, services.revision_withdraw, _("Withdrew the revision."), reason=reason)
 
 
-def subproject_baseline(user, node, milestones) -> dict:
+def subproject_baseline(user, node, milestones, *, as_of=None) -> dict:
     """What the sub-project page shows of its baseline: the version, the original plan's end date and
     milestones' planned dates (by milestone id), its revisions the user sees, and whether the user may request
     one now."""
-    info = selectors.baselines_of([node.pk]).get(node.pk, selectors.NO_BASELINE)
+    info = selectors.baselines_of([node.pk], as_of=as_of).get(node.pk, selectors.NO_BASELINE)
     original = info.original
     original_dates = {
         item["id"]: datetime.date.fromisoformat(item["planned_date"]) for item in (original or {}).get("milestones", [])
     }
-    revisions = list(selectors.revision_list(user=user).filter(node=node).order_by("-requested_at", "-id"))
+    revisions = selectors.revision_list(user=user).filter(node=node).order_by("-requested_at", "-id")
+    if as_of is not None:
+        revisions = revisions.filter(requested_at__lte=as_of)
+    revisions = list(revisions)
     has_open = any(revision.status in OPEN_REVISION_STATUSES for revision in revisions)
     return {
         "baseline_version": info.version,
@@ -251,5 +254,5 @@ def subproject_baseline(user, node, milestones) -> dict:
             (m, original_dates.get(m.pk, m.planned_date) if original else m.planned_date) for m in milestones
         ],
         "revisions": revisions,
-        "can_request_revision": not has_open and access.can_request_revision(user, node),
+        "can_request_revision": as_of is None and not has_open and access.can_request_revision(user, node),
     }

@@ -47,7 +47,7 @@ def subproject_page(request, pk):
     flags = [flag_actions(flag, user, as_of=as_of) for flag in flag_queue(user=user, as_of=as_of).filter(node=node)]
     first, last = subproject_quarters(node)
     on = timezone.localdate(as_of) if as_of else today()
-    baseline = subproject_baseline(user, node, milestones)
+    baseline = subproject_baseline(user, node, milestones, as_of=as_of)
     indicators = [
         (indicator, indicator_evaluate(indicator, on=on))
         for indicator in indicator_list(user=user, as_of=as_of).filter(node=node)

@@ -79,7 +79,7 @@ def demo_ledgers(node, budget: Decimal, calendar: DemoCalendar) -> dict[int, Bud
         ledger = ledgers.setdefault(period.year, BudgetYear(node=node, year=period.year, appropriation=Decimal(0)))
         setattr(ledger, f"allocation_q{period.quarter}", per_quarter)
         ledger.appropriation += per_quarter
-    BudgetYear.objects.bulk_create(ledgers.values())
+    BudgetYear.history.bulk_history_create(BudgetYear.objects.bulk_create(ledgers.values()))
     return ledgers
 
 

@@ -16,19 +16,19 @@ from django.db.models import Min
 from django.utils import timezone
 
 from indicators.models import Indicator, IndicatorActual, IndicatorTarget
-from projects.models import Milestone, PlanNode
+from projects.models import BudgetYear, Milestone, PlanNode
 
 from ..models import LagFlag, QuarterlyReport, Severity
 from ..periods import Quarter
 from .calendar import at, shifted
 
-STANDING_FROM_START = (PlanNode, Milestone, Indicator, IndicatorTarget)
+STANDING_FROM_START = (PlanNode, Milestone, BudgetYear, Indicator, IndicatorTarget)
 LAG_QUARTERS = 5  # a sub-project's lag began up to four quarters before the quarter of its flag
 
 
 def plan_history_backdate(*, since: datetime.datetime, start: datetime.date) -> None:
-    """The plan tree, milestones, indicators and targets written while loading (from ``since``) stand from
-    the calendar's ``start``."""
+    """The plan tree, milestones, budget years, indicators and targets written while loading (from ``since``)
+    stand from the calendar's ``start``."""
     for model in STANDING_FROM_START:
         model.history.filter(history_date__gte=since).update(history_date=at(start, 8))
 

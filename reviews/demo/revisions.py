@@ -131,7 +131,7 @@ def _revision(node, cast, changes: dict, reason: str, *, on: datetime.date, ago:
         revision.decided_by, revision.decided_at = cast.secretariat, requested + datetime.timedelta(days=8)
         if outcome == RevisionStatus.APPROVED:
             version = Baseline.objects.filter(node=node).count() + 1
-            baseline_apply(node, changes)
+            baseline_apply(node, changes, at=revision.decided_at)
             Baseline.objects.create(
                 node=node,
                 version=version,

@@ -478,37 +478,41 @@ def revision_approve(*, actor, revision: PlanRevision, expected_version: int, re
     return revision
 
 
-def baseline_apply(node: PlanNode, changes: dict) -> None:
-    """Write approved changes to the live fields, through the models (their history records each change)."""
+def baseline_apply(node: PlanNode, changes: dict, *, at=None) -> None:
+    """Write approved changes to the live fields, through the models (their history records each change, dated
+    ``at`` when given: a change loaded as having happened then)."""
+
+    def saved(instance, **kwargs):
+        if at is not None:
+            instance._history_date = at
+        instance.save(**kwargs)
+
     if changes.get("end_date"):
         node.end_date = changes["end_date"]
-        node.save(update_fields=["end_date", "updated_at"])
+        saved(node, update_fields=["end_date", "updated_at"])
     for item in changes.get("milestones") or []:
         milestone = item["milestone"]
         fields = [name for name in ("planned_date", "weight") if name in item]
         for name in fields:
             setattr(milestone, name, item[name])
-        milestone.save(update_fields=[*fields, "updated_at"])
+        saved(milestone, update_fields=[*fields, "updated_at"])
     for item in changes.get("budgets") or []:
         values = {"appropriation": item["appropriation"], **{name: item[name] for name in ALLOCATIONS}}
         budget = BudgetYear.objects.filter(node=node, year=item["year"]).first()
         if budget is None:
-            BudgetYear.objects.create(node=node, year=item["year"], **values)
+            saved(BudgetYear(node=node, year=item["year"], **values))
             continue
         for name, value in values.items():
             setattr(budget, name, value)
-        budget.save(update_fields=[*values, "updated_at"])
+        saved(budget, update_fields=[*values, "updated_at"])
     for item in changes.get("indicator_targets") or []:
         target = IndicatorTarget.objects.filter(
             indicator=item["indicator"], year=item["year"], quarter=item["quarter"]
         ).first()
         if target is None:
-            IndicatorTarget.objects.create(
-                indicator=item["indicator"], year=item["year"], quarter=item["quarter"], value=item["value"]
-            )
-        else:
-            target.value = item["value"]
-            target.save(update_fields=["value"])
+            target = IndicatorTarget(indicator=item["indicator"], year=item["year"], quarter=item["quarter"])
+        target.value = item["value"]
+        saved(target)
 
 
 def _announce_decision(revision: PlanRevision) -> None:
