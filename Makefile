@@ -42,6 +42,7 @@ bench: install
 	cd bench && ../$(BIN)/python scan.py && ../$(BIN)/python api.py && ../$(BIN)/python load.py
 
 ## Fuzzing, authorization, faults and load, with one table (PostgreSQL and Redis):
-## `bash .ci/run make reliability`.
+## `bash .ci/run make reliability`. The fuzzing here runs as every kind of caller, 100 cases per operation;
+## `make test` fuzzes as a lead and as another system's API key only (tests/security/test_fuzz.py).
 reliability: install
 	$(BIN)/python bench/reliability.py

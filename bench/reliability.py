@@ -26,7 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 COLUMNS = ("cases", "errors", "5xx", "schema violations", "lost writes", "duplicated writes", "failed tests")
-FUZZ_ROW = re.compile(r"^(secretariat|lead|reader|service|anonymous)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s")
+FUZZ_ROW = re.compile(
+    r"^(secretariat|lead|reviewer|reader|service|anonymous)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s"
+)
 
 
 def run(command, **kwargs):

@@ -12,6 +12,7 @@ from accounts.models import ApiKey
 from accounts.services import token_issue
 from tests.accounts.factories import lead_user, reader_user, reviewer_user, secretariat_user
 from tests.projects.factories import AgencyFactory
+from tests.support.module_data import TEST_PASSWORD_HASHERS
 from tests.support.servers import WebhookReceiver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,7 @@ def default_language():
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
 
 
 @pytest.fixture

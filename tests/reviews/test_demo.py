@@ -1,5 +1,5 @@
-"""The demo data: a fresh install shows red and yellow flags with their evidence and a review queue at once,
-and every demo lead has a quarter to file, whatever the day it is loaded."""
+"""The demo data: a fresh install shows red and yellow flags with their evidence and a review queue at once
+(and every demo lead has a quarter to file, whatever the day it is loaded: test_demo_days.py)."""
 
 import datetime
 import functools
@@ -9,20 +9,16 @@ import itertools
 import re
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db.models import Count, Prefetch
-from django.test import Client
-from django.urls import reverse
+from django.test import Client, override_settings
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts.access import Capability, endorses_for_ministry, oversees, reviewing_agency, users_with
 from accounts.models import User
-from accounts.services import token_issue
 from gstp.exceptions import InvalidTransition
 from projects.access import leads_node, reviews_node
 from projects.models import BudgetYear, Milestone, NodeKind, Plan, PlanNode
@@ -44,6 +40,7 @@ from reviews.models import (
 from reviews.models.reports import CONTENT_FIELDS
 from reviews.periods import Quarter, today
 from reviews.selectors import latest_accepted_reports
+from tests.support.module_data import data_for_the_module
 
 DEMO_LEADS = ["moda-lead", "moea-lead", "moe-lead", "nstc-lead", "moi-lead"]
 EVERY_RULE_BUT_SLIPPAGE = {
@@ -57,10 +54,19 @@ EVERY_RULE_BUT_SLIPPAGE = {
 }
 
 
+@pytest.fixture(scope="module")
+def loaded_demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo, loaded once for this module (tests/support/module_data.py), its evidence files alone in their
+    folder. Every test here sees it: a test that loads the demo itself (on a day of its own) goes elsewhere
+    (test_demo_days.py)."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("demo-media")), data_for_the_module(django_db_blocker):
+        call_command("seed_demo", stdout=io.StringIO())
+        yield
+
+
 @pytest.fixture
-def demo(db, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path  # the demo's evidence files, alone in their folder
-    call_command("seed_demo", stdout=io.StringIO())
+def demo(loaded_demo, db):
+    """The demo as loaded: what a test writes is rolled back after it."""
 
 
 def calendar():
@@ -205,107 +211,6 @@ def test_demo_data_is_deterministic_and_loaded_once(demo):
         == figures
     )
     assert sorted(LagFlag.objects.values_list("node__title", "rule", "severity")) == flags
-
-
-def set_today(monkeypatch, day: datetime.date) -> None:
-    """Make ``day`` today (10:00 in Taipei) for the services, the pages and the API."""
-    moment = datetime.datetime.combine(day, datetime.time(10), tzinfo=ZoneInfo("Asia/Taipei"))
-    monkeypatch.setattr(timezone, "now", lambda: moment)
-
-
-def api_client(username: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=User.objects.get(username=username))}")
-    return client
-
-
-def schema_example(client, component: str) -> dict:
-    schema = client.get("/api/v1/schema/", {"format": "json"}, HTTP_ACCEPT_LANGUAGE="en").json()
-    return schema["components"]["schemas"][component]["example"]
-
-
-def as_in_this_database(example: dict) -> dict:
-    """The schema's example names the ids of a fresh demo database (sub-project 3 is 超高速寬頻網路普及, its
-    milestone 4 驗收結案, its indicator 14); the same objects here, wherever the ids started."""
-    node = PlanNode.objects.get(title="超高速寬頻網路普及")
-    return {
-        **example,
-        "project": node.pk,
-        "milestone_entries": [
-            {**entry, "milestone": node.milestones.get(title="驗收結案").pk} for entry in example["milestone_entries"]
-        ],
-        "indicator_values": [{**value, "indicator": node.indicators.get().pk} for value in example["indicator_values"]],
-    }
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "day",
-    [
-        datetime.date(2026, 12, 6),
-        datetime.date(2027, 1, 10),  # the last quarter's reports fall due today: two quarters to file
-        datetime.date(2027, 1, 11),  # the day after they fell due
-        datetime.date(2027, 2, 15),
-        datetime.date(2030, 7, 1),
-    ],
-)
-def test_every_demo_lead_has_a_quarter_to_file_whatever_the_day(db, monkeypatch, day):
-    # given the demo loaded on that day
-    set_today(monkeypatch, day)
-    call_command("seed_demo", stdout=io.StringIO())
-    current = Quarter.containing(day)
-
-    # then its reports went through the chain before that day, some waiting for their ministry too long
-    assert_histories_consistent()
-    assert not ReportEvent.objects.filter(at__gt=timezone.now()).exists()
-    assert_some_wait_too_long_some_a_few_days()
-
-    # and the first scan opens flags of every rule, in red and yellow
-    assert set(LagFlag.objects.values_list("rule", flat=True)) == EVERY_RULE_BUT_SLIPPAGE
-    assert set(LagFlag.objects.values_list("severity", flat=True)) == {"red", "yellow"}
-    # the indicators run behind on the sub-projects behind plan, and only there
-    behind_plan = set(LagFlag.objects.filter(rule="progress_gap").values_list("node", flat=True))
-    assert set(LagFlag.objects.filter(rule="indicator_behind").values_list("node", flat=True)) == behind_plan
-    example_node = PlanNode.objects.get(title="超高速寬頻網路普及")
-    to_file = {}
-    for username in DEMO_LEADS:
-        api = api_client(username)
-        console = Client()
-        console.force_login(User.objects.get(username=username))
-
-        # and each lead owes the current quarter of its sub-projects, with no report yet, and the next one after
-        owed = api.get("/api/v1/reports/owed/").json()
-        current_owed = [item["project"] for item in owed if item["period"] == str(current)]
-        assert current_owed, username
-        assert {item["status"] for item in owed if item["period"] == str(current)} == {"missing"}
-        # (one sub-project each to file below; some have several lead agencies)
-        node = PlanNode.objects.get(
-            pk=next(pk for pk in current_owed if pk not in {example_node.pk, *to_file.values()})
-        )
-        assert Quarter.containing(node.end_date) > current
-        to_file[username] = node.pk
-        # which the console offers too: on the agency's page, and on the filing form
-        filing_form = reverse("console:report-new", args=[node.pk])
-        assert f'href="{filing_form}?period={current}" data-action="file-report"' in console.get("/agency/").text
-        assert re.search(rf'<option value="{current}"', console.get(filing_form).text), username
-
-    # when each lead files it through the API, then it is taken
-    for username, project in to_file.items():
-        response = api_client(username).post(
-            "/api/v1/reports/", {"project": project, "period": str(current)}, format="json"
-        )
-        assert response.status_code == 201, (username, response.json())
-        assert response.json()["period"] == str(current)
-
-    # and the schema's examples of what is owed and of a report to file are the demo's: the report is taken
-    moda = api_client("moda-lead")
-    owed_example = {**schema_example(moda, "OwedReport"), "project": example_node.pk}
-    assert owed_example in moda.get("/api/v1/reports/owed/").json()
-    response = moda.post(
-        "/api/v1/reports/", as_in_this_database(schema_example(moda, "ReportCreateRequest")), format="json"
-    )
-    assert response.status_code == 201, response.json()
-    assert response.json()["period"] == str(current)
 
 
 # --- the review chain ---------------------------------------------------------------------------------

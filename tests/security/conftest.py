@@ -1,13 +1,18 @@
+import copy
+
 import pytest
+from django.conf import settings
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.services import token_issue
 from tests.accounts.factories import reader_user
 
-# The sub-unit 數位發展部數位產業署 of agency A and its lead, as the report permission matrix makes them.
+# The lead of the sub-unit 數位發展部數位產業署 of agency A, as the report permission matrix makes it.
 from tests.reviews.test_report_permissions import CLIENTS as REPORT_MATRIX_CLIENTS
 from tests.reviews.test_report_permissions import SCOPE as REPORT_MATRIX_SCOPE
-from tests.reviews.test_report_permissions import unit, unit_lead_client  # noqa: F401
+from tests.reviews.test_report_permissions import unit_lead_client  # noqa: F401
+from tests.support.module_data import data_for_the_module
 
 from .world import build_world
 
@@ -28,9 +33,39 @@ def service_client(db):
     return client
 
 
+@pytest.fixture(scope="module")
+def module_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world, built once for a test module (its evidence files in a folder of the module's own); every test
+    meets it as ``build_world`` made it (tests/support/module_data.py)."""
+    files = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path_factory.mktemp("world-media"))},
+    }
+    with override_settings(STORAGES={**settings.STORAGES, "default": files}), data_for_the_module(django_db_blocker):
+        yield build_world()
+
+
 @pytest.fixture
-def world(agency, unit, other_agency, media):  # noqa: F811
-    return build_world(agency=agency, unit=unit, other_agency=other_agency)
+def world(module_world, db):
+    """The module's world, as a test of its own may change it: the rows are rolled back after the test, and the
+    Python objects are a copy."""
+    return copy.deepcopy(module_world)
+
+
+@pytest.fixture
+def agency(world):
+    return world.agencies["A"]
+
+
+@pytest.fixture
+def unit(world):
+    """A sub-unit (署) of agency A, 數位發展部."""
+    return world.agencies["U"]
+
+
+@pytest.fixture
+def other_agency(world):
+    return world.agencies["B"]
 
 
 @pytest.fixture
