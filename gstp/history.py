@@ -219,4 +219,16 @@ class AsOfMixin:
         if self.as_of is not None and response.status_code == 200:
             latest = _latest_update(getattr(response, "data", None))
             response["Last-Modified"] = http_date(min(latest or self.as_of, self.as_of).timestamp())
+            # A row's version tag (its If-Match token) names its present state: the past one is tagged by
+            # its own body, as ``ConditionalGetMiddleware`` does.
+            if response.has_header("ETag"):
+                del response["ETag"]
         return response
+
+
+# A view whose answers are only ever the present ones: ``?as_of=`` is refused (400 naming it), never ignored.
+class PresentOnlyMixin:
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if AS_OF in request.query_params:
+            raise ValidationError({AS_OF: [_("This answer is only ever the present one: leave out as_of.")]})

@@ -40,9 +40,10 @@ def milestones_for(user, *, as_of=None) -> QuerySet[Milestone]:
     return _signed_in(rows(Milestone, as_of), user)
 
 
-def budget_years_for(user) -> QuerySet[BudgetYear]:
-    """Sub-projects' budget ledgers, read as the plan tree they belong to (``nodes_for``): every signed-in user."""
-    return _signed_in(BudgetYear.objects.all(), user)
+def budget_years_for(user, *, as_of=None) -> QuerySet[BudgetYear]:
+    """Sub-projects' budget ledgers (as they stood at ``as_of``), read as the plan tree they belong to
+    (``nodes_for``): every signed-in user."""
+    return _signed_in(rows(BudgetYear, as_of), user)
 
 
 def deletions_for(user) -> QuerySet[Tombstone]:

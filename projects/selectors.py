@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.lookups import GreaterThanOrEqual
 
-from gstp.history import is_as_of
+from gstp.history import is_as_of, rows
 
 from . import access
 from .models import QUARTERS, Agency, BudgetYear, Milestone, attach_agency_links
@@ -60,16 +60,17 @@ def milestones_open_for(node_ids):
     return Milestone.objects.filter(node_id__in=node_ids, completed_on__isnull=True)
 
 
-def allocated_to_date(*, node: str = "node", year: str = "year", quarter: str = "quarter") -> Subquery:
+def allocated_to_date(*, node: str = "node", year: str = "year", quarter: str = "quarter", as_of=None) -> Subquery:
     """累計分配數 in SQL (``BudgetYear.allocated_to``): the allocations of the ledger of the outer row's
-    sub-project and year up to the outer row's quarter, named by the outer row's fields; NULL without a ledger."""
+    sub-project and year up to the outer row's quarter, named by the outer row's fields; NULL without a ledger.
+    With ``as_of``, the ledger as it stood then (a revision may have changed it since)."""
     upto = OuterRef(quarter)
     to_date = F("allocation_q1")
     for later in QUARTERS[1:]:
         to_date += Case(
             When(GreaterThanOrEqual(upto, later), then=F(f"allocation_q{later}")), default=Value(Decimal(0))
         )
-    ledgers = BudgetYear.objects.filter(node_id=OuterRef(node), year=OuterRef(year)).annotate(to_date=to_date)
+    ledgers = rows(BudgetYear, as_of).filter(node_id=OuterRef(node), year=OuterRef(year)).annotate(to_date=to_date)
     return Subquery(ledgers.values("to_date")[:1], output_field=DecimalField(max_digits=15, decimal_places=0))
 
 

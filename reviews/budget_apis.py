@@ -14,6 +14,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from gstp.history import AsOfMixin
+
 from . import access, selectors, services
 from .apis import IDEMPOTENCY_KEY, PreconditionRequired
 from .filters import BudgetYearFilter
@@ -77,7 +79,7 @@ def budget_response(ledger, *, status_code=status.HTTP_200_OK) -> Response:
     list=extend_schema(summary="List sub-projects' budgets by year (預算數, 分配數)"),
     retrieve=extend_schema(summary="One sub-project's budget of a year", parameters=[ETAG]),
 )
-class BudgetYearViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BudgetYearViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Sub-projects' budgets by fiscal year: the appropriation and its allocation by quarter, from which each
     report's allocation to date and execution rate (經費執行率) come."""
 
@@ -86,7 +88,7 @@ class BudgetYearViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return selectors.budget_year_list(user=self.request.user)
+        return selectors.budget_year_list(user=self.request.user, as_of=self.as_of)
 
     def retrieve(self, request, *args, **kwargs):
         return budget_response(self.get_object())

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
+from gstp.history import PresentOnlyMixin
 from projects.models import NodeKind, PlanNode
 
 from . import access, selectors, services
@@ -51,7 +52,7 @@ def _changes(data: dict) -> dict:
     list=extend_schema(summary="List plan revisions (計畫修正) visible to you"),
     retrieve=extend_schema(summary="One plan revision", parameters=[ETAG], responses={200: RevisionSerializer}),
 )
-class RevisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RevisionViewSet(PresentOnlyMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Plan revisions: a lead requests a change of a sub-project's baseline; the ministry's reviewer endorses it
     where the plan asks for it; the Executive Secretariat approves it, which makes the next baseline version,
     or rejects it."""

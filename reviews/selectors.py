@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
-from gstp.history import node_ref, rows
+from gstp.history import is_as_of, node_ref, rows
 from projects.access import budget_years_for, led_by_agency, nodes_for, reviewed_by
 from projects.models import Agency, AgencyRole, BudgetYear, NodeAgency, NodeKind, Plan, PlanNode, path_ids
 from projects.selectors import allocated_to_date, node_tree
@@ -49,10 +49,11 @@ def report_list(*, user, as_of=None) -> QuerySet[QuarterlyReport]:
     return with_report_children(access.reports_for(user, as_of=as_of))
 
 
-def budget_year_list(*, user) -> QuerySet[BudgetYear]:
-    """The budget ledgers a user sees, each with its sub-project and whether it is ``frozen`` (a report of its
-    year accepted: ``access.baseline_frozen``), in one query."""
-    return budget_years_for(user).select_related("node").annotate(frozen=access.accepted_in_year())
+def budget_year_list(*, user, as_of=None) -> QuerySet[BudgetYear]:
+    """The budget ledgers a user sees (as they stood at ``as_of``), each with its sub-project and whether it is
+    ``frozen`` (a report of its year accepted: ``access.baseline_frozen``), in one query."""
+    ledgers = budget_years_for(user, as_of=as_of).select_related("node")
+    return ledgers.annotate(frozen=access.accepted_in_year(node_ref(ledgers, "node")))
 
 
 def report_files(*, user, report: QuarterlyReport) -> QuerySet[EvidenceFile]:
@@ -75,8 +76,9 @@ def lock_exception_list(*, user) -> QuerySet[LockException]:
 
 def with_ledger(reports: QuerySet[QuarterlyReport]) -> QuerySet[QuarterlyReport]:
     """Reports with their allocation to date from their ledger (``QuarterlyReport.budget_allocated``) in the
-    same query."""
-    return reports.annotate(ledger_allocated=allocated_to_date())
+    same query; reports as of a past moment with the ledger as it stood then."""
+    as_of = getattr(reports, "_as_of", None) if is_as_of(reports) else None
+    return reports.annotate(ledger_allocated=allocated_to_date(as_of=as_of))
 
 
 def with_report_children(reports: QuerySet[QuarterlyReport]) -> QuerySet[QuarterlyReport]:
@@ -285,10 +287,14 @@ def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]
 
 
 def flag_list(*, user, as_of=None) -> QuerySet[LagFlag]:
+    """The flags a user sees with their comments (as of ``as_of``: those written by then), worst first."""
+    comments = FlagComment.objects.select_related("author")
+    if as_of is not None:
+        comments = comments.filter(created_at__lte=as_of)
     return (
         access.flags_for(user, as_of=as_of)
         .select_related("node", "acknowledged_by", "resolved_by")
-        .prefetch_related(Prefetch("comments", queryset=FlagComment.objects.select_related("author")))
+        .prefetch_related(Prefetch("comments", queryset=comments))
         .annotate(severity_rank=Case(When(severity=Severity.RED, then=2), default=1))
         .order_by("-severity_rank", "opened_at", "id")
     )
