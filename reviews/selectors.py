@@ -414,8 +414,16 @@ def light_condition(lights, *, as_of=None) -> Q:
 # --- plan revisions and baselines ---------------------------------------------------------------------
 
 
-def revision_list(*, user) -> QuerySet[PlanRevision]:
-    return access.revisions_for(user).select_related("node", "requested_by", "endorsed_by", "decided_by")
+def revision_list(*, user, as_of=None) -> QuerySet[PlanRevision]:
+    """The revisions the user sees; with ``as_of``, those requested by then, each with ``status_then``: the
+    status its last step by then left it in."""
+    revisions = access.revisions_for(user).select_related("node", "requested_by", "endorsed_by", "decided_by")
+    if as_of is None:
+        return revisions
+    last_step = RevisionEvent.objects.filter(revision=OuterRef("pk"), at__lte=as_of).order_by("-at", "-id")
+    return revisions.filter(requested_at__lte=as_of).annotate(
+        status_then=Coalesce(Subquery(last_step.values("to_status")[:1]), F("status"))
+    )
 
 
 def revision_history(*, revision: PlanRevision) -> QuerySet[RevisionEvent]:

@@ -239,10 +239,10 @@ def subproject_baseline(user, node, milestones, *, as_of=None) -> dict:
     original_dates = {
         item["id"]: datetime.date.fromisoformat(item["planned_date"]) for item in (original or {}).get("milestones", [])
     }
-    revisions = selectors.revision_list(user=user).filter(node=node).order_by("-requested_at", "-id")
+    revisions = list(selectors.revision_list(user=user, as_of=as_of).filter(node=node).order_by("-requested_at", "-id"))
     if as_of is not None:
-        revisions = revisions.filter(requested_at__lte=as_of)
-    revisions = list(revisions)
+        for revision in revisions:  # as it stood then, not as decided since
+            revision.status = revision.status_then
     has_open = any(revision.status in OPEN_REVISION_STATUSES for revision in revisions)
     return {
         "baseline_version": info.version,

@@ -1,7 +1,8 @@
 """The review loop in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright against
-the live server. Two stories: a lagging sub-project's report returned, fixed and accepted, its flags then
-leaving the dashboard; and a report with a PDF carried through the whole chain (lead, ministry reviewer,
-secretariat), reopened, corrected and carried through again.
+the live server. Three stories: a lagging sub-project's report returned, fixed and accepted, its flags then
+leaving the dashboard; a report with a PDF carried through the whole chain (lead, ministry reviewer,
+secretariat), reopened, corrected and carried through again; and a plan revision moving a sub-project's end
+date and a milestone, approved, then the sub-project page now and as of the day before.
 
 A scan has flagged a sub-project whose latest quarterly report is missing (late report) and whose last
 milestone is overdue. Its lead files the report, the secretariat returns it with a reason, the lead fixes it
@@ -11,6 +12,7 @@ dashboard. Screenshots of the dashboard (laptop and phone) and of the sub-projec
 """
 
 import contextlib
+import datetime
 import os
 import struct
 import threading
@@ -21,9 +23,11 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
+from simple_history.models import registered_models
 
 from reviews import services
-from reviews.models import ACTIVE_STATUSES, LagFlag, LagRule, QuarterlyReport
+from reviews.models import ACTIVE_STATUSES, Baseline, LagFlag, LagRule, QuarterlyReport
 from reviews.periods import Quarter, today
 from tests.accounts.factories import UserFactory
 from tests.console.conftest import small_pdf, subproject
@@ -400,3 +404,91 @@ def test_a_report_with_a_pdf_goes_through_the_ministry_and_the_secretariat_twice
     expect(history.get_by_text("初核通過", exact=True)).to_have_count(2)  # two endorsements, each named once
     report = in_thread(QuarterlyReport.objects.get, pk=report_id)
     assert (report.status, report.budget_spent, report.is_reopened) == ("accepted", Decimal("420000"), False)
+
+
+# --- a plan revision (計畫修正): requested by the lead, approved by the secretariat, seen now and as of before -----
+
+
+@pytest.fixture
+def revision_scene(transactional_db):
+    """A sub-project of 數位發展部 with an accepted report and a milestone to come, recorded in history as standing
+    since a week ago (so the page as of yesterday shows it); no ministry endorsement in its plan."""
+    late = quarter_overdue()
+    plan = PlanFactory(code="smart-nation", name="智慧國家方案", start_year=late.year - 1, end_year=late.year + 2)
+    moda = AgencyFactory(name="數位發展部", short_name="數位部")
+    _, _, _, (node,) = make_tree(plan, lead_agency=moda)
+    node.title = "數位身分識別推動計畫"
+    node.start_date, node.end_date = late.start, late.next().next().end
+    node.save()
+    milestone = MilestoneFactory(node=node, title="系統上線", planned_date=late.next().end)
+    lead = UserFactory(username="moda-lead", role="lead", agency=moda, password=PASSWORD)
+    secretariat = UserFactory(username="secretariat", role="secretariat", password=PASSWORD)
+    report_in_status(node=node, status="accepted", period=late, author=lead, reviewer=secretariat)
+    week_ago = timezone.now() - datetime.timedelta(days=7)
+    for model in registered_models.values():
+        model.history.update(history_date=week_ago)
+    return SimpleNamespace(node=node, milestone=milestone, late=late)
+
+
+@pytest.fixture
+def revision_browser(revision_scene, live_server):
+    with launched() as chromium:
+        yield chromium
+
+
+def test_a_revision_moves_the_end_date_and_the_page_as_of_the_day_before_shows_the_old_one(
+    revision_browser, live_server, revision_scene
+):
+    expect = sync_api.expect
+    base = live_server.url
+    node, milestone, late = revision_scene.node, revision_scene.milestone, revision_scene.late
+    start, old_end, new_end = late.start.isoformat(), node.end_date.isoformat(), late.next().next().next().end
+    old_date, new_date = milestone.planned_date.isoformat(), late.next().next().end.isoformat()
+
+    # 1. The lead opens the sub-project and requests the revision, saying why.
+    lead = sign_in(revision_browser, live_server, "moda-lead", viewport={"width": 1280, "height": 900})
+    lead.goto(f"{base}/projects/{node.pk}/")
+    lead.get_by_role("link", name="申請計畫修正").click()
+    lead.get_by_label("新的結束日期").fill(new_end.isoformat())
+    lead.locator(f"#id_milestone-{milestone.pk}-planned_date").fill(new_date)
+    lead.locator("#id_reason").fill("系統整合測試延長，展延一季")
+    with lead.expect_navigation():
+        lead.get_by_role("button", name="送出計畫修正申請").click()
+    expect(lead.locator(".messages")).to_contain_text(f"已申請「{node.title}」的計畫修正。")
+
+    # 2. The secretariat finds it among what waits for it and approves it with a reason, from the keyboard.
+    desk = sign_in(revision_browser, live_server, "secretariat", viewport={"width": 1366, "height": 900})
+    desk.get_by_role("navigation", name="主選單").get_by_role("link", name="計畫修正").click()
+    desk.locator("#revisions-waiting tr", has_text=node.title).get_by_role("link").click()
+    expect(desk.locator("#revision-changes")).to_contain_text(new_end.isoformat())
+    desk.get_by_label("原因（選填）").fill("展延理由充分，同意")
+    desk.get_by_role("button", name="核定").focus()
+    with desk.expect_navigation():
+        desk.keyboard.press("Enter")
+    expect(desk.locator(".messages")).to_contain_text("已核定計畫修正：即為新的基準。")
+    expect(desk.locator("#revision-status")).to_have_text("核定")
+    expect(desk.locator("#revision-actions")).to_have_count(0)
+
+    # 3. The sub-project page: the new end date, the original one, and the milestone's dates old and new.
+    lead.goto(f"{base}/projects/{node.pk}/")
+    about = lead.locator(".facts")
+    expect(about).to_contain_text(f"{start} – {new_end.isoformat()}")
+    expect(lead.locator("#subproject-baseline")).to_contain_text(f"第 2 版 · 原計畫結束日期 {old_end}")
+    expect(lead.locator("#milestone-timeline-desc")).to_contain_text(f"系統上線: 預定 {new_date} (原計畫 {old_date})")
+    expect(lead.locator("#milestones tbody tr", has_text="系統上線")).to_contain_text(old_date)
+    expect(lead.get_by_role("link", name="申請計畫修正")).to_be_visible()
+
+    # 4. As of the day before the approval: the old end date, a banner, nothing to act on.
+    lead.get_by_label("查詢日期").fill((today() - datetime.timedelta(days=1)).isoformat())
+    with lead.expect_navigation():
+        lead.get_by_role("button", name="顯示當時狀態").click()
+    expect(lead.locator("#as-of-banner")).to_contain_text("無法在此進行任何操作")
+    expect(about).to_contain_text(f"{start} – {old_end}")
+    expect(about).not_to_contain_text(new_end.isoformat())
+    expect(lead.locator("#milestone-timeline-desc")).to_contain_text(f"系統上線: 預定 {old_date}")
+    expect(lead.locator("#milestone-timeline-desc")).not_to_contain_text("原計畫")
+    expect(lead.get_by_role("link", name="申請計畫修正")).to_have_count(0)
+    expect(lead.get_by_role("link", name="填報季報")).to_have_count(0)
+    expect(lead.locator("main form[method=post]")).to_have_count(0)
+
+    assert in_thread(Baseline.objects.filter(node=node, version=2).exists)

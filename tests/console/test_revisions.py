@@ -10,7 +10,7 @@ import pytest
 
 from reviews import services
 from reviews.models import PlanRevision, RevisionStatus
-from tests.reviews.factories import ministry_reviewer_for
+from tests.reviews.factories import ministry_reviewer_for, moment
 from tests.reviews.test_revision_permissions import ROWS
 from tests.security.test_console_authorization import console_expected
 
@@ -98,6 +98,21 @@ def test_the_secretariat_decides_on_the_page_and_the_timeline_shows_both_dates(w
     assert "mark--original-date" in subproject  # the original planned date on the timeline
     assert "2025-06-30" in subproject and "2025-12-31" in subproject
     assert "第 2 版" in subproject or "Version 2" in subproject
+
+
+def test_the_page_as_of_a_moment_before_the_decision_shows_the_revision_as_it_stood(world, lead):
+    revision = request_revision(world)
+    waiting = moment()
+    services.revision_approve(actor=world.secretariat, revision=revision, expected_version=revision.version)
+
+    then = lead.get(f"/projects/{world.subproject.pk}/", {"as_of": waiting}, HTTP_ACCEPT_LANGUAGE="zh-hant")
+    now = lead.get(f"/projects/{world.subproject.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hant")
+
+    def status_cell(response):
+        table = response.content.decode().split('id="subproject-revisions"', 1)[1].split("</table>", 1)[0]
+        return table.split("</td>")[1].rsplit(">", 1)[-1]
+
+    assert (status_cell(then), status_cell(now)) == ("已申請", "核定")
 
 
 def test_the_reviewer_endorses_and_a_rejection_needs_a_reason(world, endorsing, lead, reviewer, secretariat):
