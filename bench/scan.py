@@ -150,7 +150,7 @@ def history_build(cursor) -> None:
     dated when the row came to be), then a third of the sub-projects' end dates moved on 2025-09-30."""
     starting_point = importlib.import_module("reviews.migrations.0011_history_starting_point")
     editor = SimpleNamespace(quote_name=connection.ops.quote_name, execute=cursor.execute)
-    starting_point.record_starting_points(apps, editor)
+    starting_point.record_starting_points(apps, editor, since_creation=True)
     cursor.execute(
         "UPDATE projects_plannode SET end_date = date '2026-06-30', updated_at = timestamptz '2025-09-30 10:00+08' "
         "WHERE kind = 'subproject' AND id % 3 = 0"

@@ -18,6 +18,7 @@ import datetime
 import re
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.conf import settings
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
@@ -34,6 +35,7 @@ from simple_history.manager import HistoricalQuerySet
 from .middleware import _latest_update
 
 AS_OF = "as_of"
+HISTORY_BEGAN = "history began"  # the mark of the starting points recorded for rows older than their history
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 UNESCAPED_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
 
@@ -59,7 +61,26 @@ def parse_as_of(value: str, *, now: datetime.datetime | None = None) -> datetime
         )
     if moment > (now or timezone.now()) and not (DATE.fullmatch(value) and moment.date() <= timezone.localdate()):
         raise ValidationError({AS_OF: [_("Name a moment that has passed: history has nothing to say of it yet.")]})
+    began = history_began()
+    if began is not None and moment < began:
+        raise ValidationError(
+            {
+                AS_OF: [
+                    _("GSTP's recorded history begins at %(began)s: name a moment since then.")
+                    % {"began": timezone.localtime(began).isoformat(timespec="seconds")}
+                ]
+            }
+        )
     return min(moment, now or timezone.now())
+
+
+def history_began() -> datetime.datetime | None:
+    """When recorded history began, if rows predate it: the time of the first starting point (rows that
+    existed before history was recorded got one, dated when that began). Before it, what they said was never
+    recorded, so an as-of answer is refused rather than guessed. None when every row's history is its own."""
+    plan_tree = apps.get_model("projects", "PlanNode").history
+    first = plan_tree.order_by("history_date").values_list("history_date", "history_change_reason").first()
+    return first[0] if first and first[1] == HISTORY_BEGAN else None
 
 
 def requested_as_of(request) -> datetime.datetime | None:

@@ -61,6 +61,7 @@ from .models import (
     ACTIVE_STATUSES,
     EDITABLE_STATUSES,
     OPEN_REVISION_STATUSES,
+    Baseline,
     EvidenceFile,
     FlagStatus,
     LagFlag,
@@ -281,9 +282,10 @@ can_set_budget = oversees | rules.is_superuser  # while the year is not frozen: 
 ACCEPTED_ONCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)  # accepted, or reopened since
 
 
-def accepted_in_year(node_ref: str = "node", year_ref: str = "year") -> Exists:
+def accepted_in_year(node_ref: str = "node", year_ref: str = "year"):
     """SQL of ``baseline_frozen(node, year=…)`` on rows naming a sub-project and a year."""
-    return Exists(QuarterlyReport.objects.filter(ACCEPTED_ONCE, node=OuterRef(node_ref), year=OuterRef(year_ref)))
+    accepted = QuarterlyReport.objects.filter(ACCEPTED_ONCE, node=OuterRef(node_ref), year=OuterRef(year_ref))
+    return Exists(accepted) | Exists(Baseline.objects.filter(node=OuterRef(node_ref)))
 
 
 # --- what is owed, the annual report ---------------------------------------------------------------
@@ -461,15 +463,16 @@ def baseline_frozen(node, *, year: int | None = None) -> bool:
     """Whether a sub-project's baseline is frozen: it has a report that was accepted (a reopened one
     counts: its figures stay in force), so what accepted reports were measured against stays on record and
     changes only through a plan revision. With ``year``, only that year's reports count: a year's budget
-    (appropriation and schedule) freezes with the year's first accepted report. ``node`` is a sub-project or
-    its id."""
+    (appropriation and schedule) freezes with the year's first accepted report. A sub-project with a recorded
+    baseline (a revision was requested: version 1 is the original) is frozen whole, so the original and the
+    live fields never part but through an approved revision. ``node`` is a sub-project or its id."""
     node_id = getattr(node, "pk", node)
     if node_id is None:
         return False
     reports = QuarterlyReport.objects.filter(ACCEPTED_ONCE, node_id=node_id)
     if year is not None:
         reports = reports.filter(year=year)
-    return reports.exists()
+    return reports.exists() or Baseline.objects.filter(node_id=node_id).exists()
 
 
 def baseline_frozen_message() -> str:

@@ -247,7 +247,8 @@ class BudgetYearForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        node, year = cleaned.get("node") or self.instance.node, cleaned.get("year")
+        node = cleaned.get("node") or (self.instance.node if self.instance.node_id else None)
+        year = cleaned.get("year")
         if node is None or year is None or self.errors:
             return cleaned
         if access.baseline_frozen(node, year=year):
@@ -334,8 +335,25 @@ def _node_of_target(instance, cleaned):
     return indicator.node if indicator is not None and indicator.node_id else None
 
 
-class FrozenMilestoneInline(project_admin.MilestoneInline):
+class FrozenDeletion:
+    """No deleting a row of a frozen baseline either (a milestone, a target): ``frozen_node`` names the
+    sub-project of the page's object (the row itself, or an inline's parent)."""
+
+    @staticmethod
+    def frozen_node(obj):
+        return obj.node if obj.node_id else None
+
+    def has_delete_permission(self, request, obj=None):
+        node = None if obj is None else self.frozen_node(obj)
+        return super().has_delete_permission(request, obj) and not (node is not None and access.baseline_frozen(node))
+
+
+class FrozenMilestoneInline(FrozenDeletion, project_admin.MilestoneInline):
     form = _frozen_form(forms.ModelForm, ("planned_date", "weight"), _node_of_milestone)
+
+    @staticmethod
+    def frozen_node(node):
+        return node
 
 
 class FrozenPlanNodeAdmin(project_admin.PlanNodeAdmin):
@@ -343,11 +361,11 @@ class FrozenPlanNodeAdmin(project_admin.PlanNodeAdmin):
     inlines = [project_admin.NodeAgencyInline, FrozenMilestoneInline]
 
 
-class FrozenMilestoneAdmin(project_admin.MilestoneAdmin):
+class FrozenMilestoneAdmin(FrozenDeletion, project_admin.MilestoneAdmin):
     form = _frozen_form(forms.ModelForm, ("planned_date", "weight"), _node_of_milestone)
 
 
-class FrozenTargetInline(indicator_admin.IndicatorTargetInline):
+class FrozenTargetInline(FrozenDeletion, indicator_admin.IndicatorTargetInline):
     form = _frozen_form(forms.ModelForm, ("value", "year", "quarter"), _node_of_target)
 
 

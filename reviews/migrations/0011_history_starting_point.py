@@ -1,6 +1,6 @@
 """Every row that has no history yet gets its starting point: one '+' historical row with its present values,
-dated when the row came to be (created, opened, recorded), so that an as-of answer for a moment before
-history was recorded shows the row from its creation, with the values it had when history began.
+dated when this migration ran and marked ``HISTORY_BEGAN``. What a row was before then was never recorded,
+so an as-of answer for an earlier moment is refused (``gstp.history.history_began``), not guessed.
 
 One INSERT ... SELECT per model, on PostgreSQL and SQLite alike: fast on 100,000 sub-projects. And an index by
 id and date on each history table, for as-of reads.
@@ -8,7 +8,11 @@ id and date on each history table, for as-of reads.
 
 from django.db import migrations
 
-# (app, model, the SQL expression of when the row came to be, in the terms of the model's own table)
+HISTORY_BEGAN = "history began"  # the mark of a starting point (``gstp.history.HISTORY_BEGAN``)
+NOW = "CURRENT_TIMESTAMP"
+
+# (app, model, the SQL expression of when the row came to be, in the terms of the model's own table): what
+# a data set whose rows' times are true (the benchmark's) may date its starting points by instead.
 STARTING_POINTS = [
     ("projects", "PlanNode", "{t}.created_at"),
     ("projects", "Milestone", "{t}.created_at"),
@@ -25,9 +29,11 @@ STARTING_POINTS = [
 ]
 
 
-def record_starting_points(apps, schema_editor):
+def record_starting_points(apps, schema_editor, *, since_creation: bool = False):
+    """Starting points dated now and marked, or (``since_creation``) dated when each row came to be."""
     quote = schema_editor.quote_name
-    for app, name, since in STARTING_POINTS:
+    for app, name, created in STARTING_POINTS:
+        since, reason = (created, "") if since_creation else (NOW, HISTORY_BEGAN)
         model = apps.get_model(app, name)
         historical = apps.get_model(app, f"Historical{name}")
         table, history_table = model._meta.db_table, historical._meta.db_table
@@ -37,7 +43,7 @@ def record_starting_points(apps, schema_editor):
         selected = ", ".join(f"{quote(table)}.{quote(column)}" for column in columns)
         schema_editor.execute(
             f"INSERT INTO {quote(history_table)} ({listed}, history_date, history_type, history_change_reason) "
-            f"SELECT {selected}, {since.format(t=quote(table))}, '+', '' FROM {quote(table)} "
+            f"SELECT {selected}, {since.format(t=quote(table))}, '+', '{reason}' FROM {quote(table)} "
             f"WHERE NOT EXISTS (SELECT 1 FROM {quote(history_table)} h WHERE h.id = {quote(table)}.id)"
         )
 

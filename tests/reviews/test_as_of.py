@@ -18,7 +18,7 @@ from django.utils import timezone
 from reviews import services
 from reviews.models import FlagStatus, LagFlag, QuarterlyReport, ReportStatus
 from reviews.periods import Quarter
-from tests.projects.factories import MilestoneFactory, make_tree
+from tests.projects.factories import MilestoneFactory, allocate, make_tree
 from tests.reviews.factories import LagFlagFactory, moment, report_in_status, scripted_history
 
 PROJECTS = "/api/v1/projects/"
@@ -188,7 +188,7 @@ def test_as_of_pages_cost_the_same_for_one_row_and_many(secretariat_client, agen
 # --------------------------------------------------------------------------- history's starting point
 
 
-def test_rows_from_before_history_get_their_starting_point(secretariat_client, agency):
+def test_rows_from_before_history_get_their_starting_point_and_earlier_moments_are_refused(secretariat_client, agency):
     from django.apps import apps
 
     from projects.models import PlanNode
@@ -198,15 +198,24 @@ def test_rows_from_before_history_get_their_starting_point(secretariat_client, a
     report = report_in_status(node=sub, status=ReportStatus.SUBMITTED)
     PlanNode.history.all().delete()
     QuarterlyReport.history.all().delete()
+    before_migration = timezone.now().replace(microsecond=0)
     # What the migration uses of its schema editor (SQLite's cannot open inside the test's transaction).
     editor = SimpleNamespace(quote_name=connection.ops.quote_name, execute=lambda sql: connection.cursor().execute(sql))
     starting_point.record_starting_points(apps, editor)
     starting_point.record_starting_points(apps, editor)  # a second run adds nothing
     (row,) = PlanNode.history.filter(id=sub.pk)
-    assert (row.history_type, row.history_date, row.end_date) == ("+", sub.created_at, sub.end_date)
+    assert (row.history_type, row.end_date, row.history_change_reason) == ("+", sub.end_date, "history began")
+    assert row.history_date >= before_migration
     assert QuarterlyReport.history.get(id=report.pk).status == "submitted"
-    # before history began, a row reads as it was when history began, from its creation on
-    assert get(secretariat_client, f"{REPORTS}{report.pk}/", as_of=report.created_at.isoformat())["version"] == 2
+    assert get(secretariat_client, f"{REPORTS}{report.pk}/", as_of=moment())["status"] == "submitted"
+    # before history began, what the rows said was never recorded: refused, not guessed
+    response = secretariat_client.get(
+        f"{REPORTS}{report.pk}/",
+        {"as_of": (report.created_at - datetime.timedelta(days=1)).isoformat()},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    assert "recorded history begins at" in response.json()["errors"]["as_of"][0]
 
 
 def test_cursor_pages_as_of_a_moment(secretariat_client, agency):
@@ -255,3 +264,21 @@ def test_the_scans_bulk_writes_are_in_the_flags_history(agency):
             flag.updated_at if types == ["+", "~"] else flag.opened_at,
         )
     assert stale.status == FlagStatus.RESOLVED
+
+
+def test_a_report_as_of_a_moment_reads_the_budget_ledger_as_it_stood(secretariat_client, agency):
+    _, _, _, (sub,) = make_tree(lead_agency=agency)
+    report = report_in_status(
+        node=sub, status=ReportStatus.ACCEPTED, period=Quarter(2025, 2), budget_spent=Decimal(800000)
+    )
+    ledger = allocate(sub, 2025, 2, "1000000")
+    before_the_cut = moment()
+    ledger.allocation_q2 = ledger.allocation_q2 - Decimal(500000)  # 1,000,000 to date becomes 500,000
+    ledger.save()
+
+    then = get(secretariat_client, f"{REPORTS}{report.pk}/", as_of=before_the_cut)
+    now = get(secretariat_client, f"{REPORTS}{report.pk}/")
+    assert (then["budget_allocated"], then["execution_rate"]) == ("1000000", "80.0")
+    assert (now["budget_allocated"], now["execution_rate"]) == ("500000", "160.0")
+    ledger_then = get(secretariat_client, f"/api/v1/budgets/{ledger.pk}/", as_of=before_the_cut)
+    assert Decimal(ledger_then["allocation_q1"]) + Decimal(ledger_then["allocation_q2"]) == Decimal(1000000)

@@ -119,6 +119,14 @@ def test_the_baseline_freezes_at_the_first_accepted_report(agency):
     assert not access.baseline_frozen(node, year=2025)
 
 
+def test_a_recorded_baseline_freezes_the_whole_sub_project(agency):
+    node = subproject(agency, endorsement=False)
+    Baseline.objects.create(node=node, version=1, content=services.baseline_content(node))
+
+    assert access.baseline_frozen(node)
+    assert access.baseline_frozen(node, year=2031)
+
+
 def test_the_admin_refuses_to_move_a_frozen_end_date_and_points_to_revisions(client, superuser, agency):
     node = frozen_subproject(agency)
     client.force_login(superuser)
@@ -195,6 +203,19 @@ def test_the_admin_refuses_a_frozen_indicator_target(client, superuser, agency):
     assert response.status_code == 200, response.content[:300]
     assert "/api/v1/revisions/" in response.content.decode()
     assert IndicatorTarget.objects.get(pk=target.pk).value == Decimal(100)
+
+
+def test_the_admin_deletes_no_milestone_of_a_frozen_baseline(client, superuser, agency):
+    node = frozen_subproject(agency)
+    milestone = node.milestones.get()
+    client.force_login(superuser)
+
+    refused = client.post(f"/admin/projects/milestone/{milestone.pk}/delete/", {"post": "yes"})
+    page = client.get(f"/admin/projects/plannode/{node.pk}/change/")
+
+    assert refused.status_code == 403
+    assert Milestone.objects.filter(pk=milestone.pk).exists()
+    assert not page.context["inline_admin_formsets"][1].formset.can_delete
 
 
 def test_before_any_accepted_report_the_admin_edits_in_place(client, superuser, agency):
