@@ -324,6 +324,9 @@ sub-project's leads and its ministry's reviewers see a report's files; anyone el
         "ReportStatusEnum": "reviews.models.reports.ReportStatus",
         "FlagStatusEnum": "reviews.models.flags.FlagStatus",
         "CommentKindEnum": "reviews.models.flags.CommentKind",
+        "ReportActionEnum": "reviews.models.reports.ReportAction",
+        "RevisionActionEnum": "reviews.models.revisions.RevisionAction",
+        "RevisionStatusEnum": "reviews.models.revisions.RevisionStatus",
     },
     # The docs page's scripts are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -198,13 +198,13 @@ def test_a_report_goes_round_the_review_loop_through_the_generated_client(gstp, 
     assert read.headers["ETag"] == read.parsed.etag == accepted.etag
     history = reports_history.sync(report.id, client=secretariat)
     assert [event.action for event in history] == [
-        models.ActionEnum.CREATE,
-        models.ActionEnum.UPDATE,
-        models.ActionEnum.SUBMIT,
-        models.ActionEnum.RETURN,
-        models.ActionEnum.UPDATE,
-        models.ActionEnum.SUBMIT,
-        models.ActionEnum.ACCEPT,
+        models.ReportActionEnum.CREATE,
+        models.ReportActionEnum.UPDATE,
+        models.ReportActionEnum.SUBMIT,
+        models.ReportActionEnum.RETURN,
+        models.ReportActionEnum.UPDATE,
+        models.ReportActionEnum.SUBMIT,
+        models.ReportActionEnum.ACCEPT,
     ]
     assert history[3].reason == "請補充預算執行說明。" and isinstance(history[3].at, datetime.datetime)
 
