@@ -321,7 +321,20 @@ class ReportAction(models.TextChoices):
     REMOVE_FILE = "remove_file", _("File removed")
 
 
-class ReportEvent(models.Model):
+class AppendOnly:
+    """A row written once and kept: saving it again or deleting it raises (on PostgreSQL the database refuses
+    too, where a trigger says so)."""
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError(f"{self._meta.object_name} rows are written once and never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{self._meta.object_name} rows are never deleted.")
+
+
+class ReportEvent(AppendOnly, models.Model):
     """One change or transition of a report. Append-only: on PostgreSQL the database refuses updates and deletes."""
 
     report = models.ForeignKey(QuarterlyReport, on_delete=models.PROTECT, related_name="events")
@@ -345,14 +358,6 @@ class ReportEvent(models.Model):
 
     def __str__(self):
         return f"{self.report} {self.get_action_display()} v{self.version}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Report events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Report events are append-only.")
 
 
 class IdempotencyState(models.TextChoices):

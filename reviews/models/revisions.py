@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .reports import AppendOnly
+
 
 class RevisionStatus(models.TextChoices):
     REQUESTED = "requested", _("Requested")
@@ -119,7 +121,7 @@ class RevisionAction(models.TextChoices):
     REJECT = "reject", _("Rejected")
 
 
-class RevisionEvent(models.Model):
+class RevisionEvent(AppendOnly, models.Model):
     """One step of a revision. Append-only."""
 
     revision = models.ForeignKey(PlanRevision, on_delete=models.PROTECT, related_name="events")
@@ -144,16 +146,8 @@ class RevisionEvent(models.Model):
     def __str__(self):
         return f"{self.revision} {self.get_action_display()} v{self.version}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Revision events are append-only.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValueError("Revision events are append-only.")
-
-
-class Baseline(models.Model):
+class Baseline(AppendOnly, models.Model):
     """基準版本: a sub-project's baseline as it stood at one version. ``content`` holds it whole:
     ``{"start_date", "end_date", "milestones": [{"id", "title", "planned_date", "weight"}],
     "budgets": [{"year", "appropriation", "allocations": [q1, q2, q3, q4]}],
@@ -190,11 +184,3 @@ class Baseline(models.Model):
 
     def __str__(self):
         return f"{self.node} v{self.version}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Baseline versions are never changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Baseline versions are never deleted.")
