@@ -38,6 +38,20 @@ def _ensure_open(node, year: int) -> None:
         raise InvalidTransition(access.BUDGET_YEAR_FROZEN % {"year": year})
 
 
+def most_executed(node, year: int) -> Decimal | None:
+    """The most any report of the sub-project's year gives as executed (spent, payables and savings): what
+    an appropriation of that year may not fall below. None without figures."""
+    return (
+        QuarterlyReport.objects.filter(node=node, year=year)
+        .annotate(
+            executed=F("budget_spent")
+            + Coalesce("budget_payables", Value(Decimal(0)))
+            + Coalesce("budget_savings", Value(Decimal(0)))
+        )
+        .aggregate(most=Max("executed"))["most"]
+    )
+
+
 def budget_validate(ledger: BudgetYear) -> None:
     """The ledger as it would stand after the write; raises ValidationError naming each field."""
     errors: dict[str, list[str]] = {}
@@ -54,15 +68,7 @@ def budget_validate(ledger: BudgetYear) -> None:
             _("The allocations of the four quarters add up to %(allocated)s, more than the appropriation.")
             % {"allocated": _money(allocated)}
         )
-    executed = (
-        QuarterlyReport.objects.filter(node=ledger.node, year=ledger.year)
-        .annotate(
-            executed=F("budget_spent")
-            + Coalesce("budget_payables", Value(Decimal(0)))
-            + Coalesce("budget_savings", Value(Decimal(0)))
-        )
-        .aggregate(most=Max("executed"))["most"]
-    )
+    executed = most_executed(ledger.node, ledger.year)
     if executed is not None and executed > ledger.appropriation:
         errors.setdefault("appropriation", []).append(
             _("A report of %(year)s gives %(executed)s spent, payables and savings, more than this appropriation.")

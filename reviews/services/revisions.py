@@ -41,6 +41,7 @@ from ..models import (
     RevisionEvent,
     RevisionStatus,
 )
+from .budgets import most_executed
 from .notifications import revision_step_notify_enqueue, webhook_event_enqueue
 from .outbox import outbox_enqueue
 
@@ -181,6 +182,21 @@ def _validate_changes(node: PlanNode, changes: dict) -> None:
                     "more than the appropriation %(appropriation)s."
                 )
                 % {"index": index, "allocated": _text(allocated), "appropriation": _text(item["appropriation"])},
+            )
+        executed = most_executed(node, year)
+        if executed is not None and executed > item["appropriation"]:
+            add(
+                "budgets",
+                _(
+                    "Item %(index)s: a report of %(year)s gives %(executed)s spent, payables and savings, "
+                    "more than the appropriation %(appropriation)s."
+                )
+                % {
+                    "index": index,
+                    "year": year,
+                    "executed": _text(executed),
+                    "appropriation": _text(item["appropriation"]),
+                },
             )
 
     seen_targets = set()

@@ -11,12 +11,13 @@ from django.core.exceptions import PermissionDenied
 from indicators.models import IndicatorTarget
 from projects.models import BudgetYear, Milestone, PlanNode
 from reviews import access, services
-from reviews.models import Baseline, OutboxMessage, PlanRevision, RevisionEvent, RevisionStatus
+from reviews.models import Baseline, OutboxMessage, PlanRevision, ReportStatus, RevisionEvent, RevisionStatus
+from reviews.periods import Quarter
 from tests.accounts.factories import lead_user
 from tests.indicators.factories import IndicatorFactory
 from tests.projects.factories import MilestoneFactory, PlanFactory, SubprojectFactory, make_tree
 
-from .factories import LagSettingsFactory
+from .factories import LagSettingsFactory, report_in_status
 
 REVISIONS = "/api/v1/revisions/"
 
@@ -388,3 +389,24 @@ def test_milestones_show_their_original_and_current_dates_without_n_plus_one(
         step(secretariat_client, other_revision["id"], "approve")
     assert count("/api/v1/milestones/") == few_milestones
     assert count("/api/v1/projects/?kind=subproject") == few_projects
+
+
+def test_a_revision_cannot_cut_a_year_below_what_its_reports_executed(node, lead_client):
+    report_in_status(
+        node=node,
+        status=ReportStatus.ACCEPTED,
+        period=Quarter(2025, 1),
+        budget_spent=Decimal(200),
+        budget_payables=Decimal(30),
+        budget_savings=Decimal(10),
+    )
+    budget = {"year": 2025, "appropriation": "239", "allocation_q1": "200"}
+
+    response = lead_client.post(REVISIONS, request_body(node, budgets=[budget]), format="json")
+    enough = lead_client.post(
+        REVISIONS, request_body(node, budgets=[{**budget, "appropriation": "240"}]), format="json"
+    )
+
+    assert response.status_code == 400
+    assert "240" in response.json()["errors"]["budgets"][0]
+    assert enough.status_code == 201
