@@ -510,6 +510,9 @@ def requested_revision(user, revision) -> bool:
 
 
 can_request_revision = leads_node  # (user, sub-project)
+# Who requested, endorsed and decided a revision: the chain's own people, not everyone who reads the
+# approved ones.
+can_see_revision_people = oversees | leads_revision | reviews_revision
 can_edit_revision = leads_revision
 can_withdraw_revision = leads_revision
 may_endorse_revision = reviews_revision

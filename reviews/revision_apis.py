@@ -38,8 +38,8 @@ WRITE_RESPONSES = {
 }
 
 
-def revision_response(revision, *, status_code=status.HTTP_200_OK) -> Response:
-    response = Response(RevisionSerializer(revision).data, status=status_code)
+def revision_response(revision, request, *, status_code=status.HTTP_200_OK) -> Response:
+    response = Response(RevisionSerializer(revision, context={"request": request}).data, status=status_code)
     response["ETag"] = revision.etag
     return response
 
@@ -65,7 +65,7 @@ class RevisionViewSet(PresentOnlyMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return selectors.revision_list(user=self.request.user)
 
     def retrieve(self, request, *args, **kwargs):
-        return revision_response(self.get_object())
+        return revision_response(self.get_object(), request)
 
     @extend_schema(
         summary="Request a revision of a sub-project's plan (lead)",
@@ -94,7 +94,7 @@ class RevisionViewSet(PresentOnlyMixin, mixins.ListModelMixin, mixins.RetrieveMo
         revision = services.revision_request(
             actor=request.user, node=data["project"], reason=data["reason"], changes=_changes(data)
         )
-        response = revision_response(revision, status_code=status.HTTP_201_CREATED)
+        response = revision_response(revision, request, status_code=status.HTTP_201_CREATED)
         response["Location"] = f"{request.path}{revision.pk}/"
         return response
 
@@ -113,11 +113,13 @@ class RevisionViewSet(PresentOnlyMixin, mixins.ListModelMixin, mixins.RetrieveMo
         revision = services.revision_update(
             actor=request.user, revision=revision, expected_version=version, data=dict(serializer.validated_data)
         )
-        return revision_response(revision)
+        return revision_response(revision, request)
 
     def _step(self, request, revision, service, **kwargs):
         version = expected_version(request, revision)
-        return revision_response(service(actor=request.user, revision=revision, expected_version=version, **kwargs))
+        return revision_response(
+            service(actor=request.user, revision=revision, expected_version=version, **kwargs), request
+        )
 
     @extend_schema(
         summary="Withdraw a revision before it is decided (lead)",
@@ -206,4 +208,4 @@ class RevisionViewSet(PresentOnlyMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @action(detail=False, methods=["get"], url_path="awaiting-decision", filterset_class=None)
     def awaiting_decision(self, request):
         page = self.paginate_queryset(selectors.revision_queue(user=request.user))
-        return self.get_paginated_response(RevisionSerializer(page, many=True).data)
+        return self.get_paginated_response(RevisionSerializer(page, many=True, context={"request": request}).data)

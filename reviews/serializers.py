@@ -6,6 +6,7 @@ from rest_framework import serializers
 from gstp.serializers import FastRepresentationMixin
 from projects.models import BudgetYear
 
+from . import access
 from .inputs import REPORT_CONTENT_FIELDS, IndicatorValueSerializer, MilestoneEntrySerializer
 from .models import (
     Baseline,
@@ -241,7 +242,12 @@ class RevisionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     milestones = serializers.SerializerMethodField()
     budgets = serializers.SerializerMethodField()
     indicator_targets = serializers.SerializerMethodField()
-    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    requested_by = serializers.CharField(
+        source="requested_by.username",
+        read_only=True,
+        allow_null=True,
+        help_text=_("Null for who sees the revision only because it is approved (the baseline in force)."),
+    )
     endorsed_by = serializers.CharField(source="endorsed_by.username", read_only=True, allow_null=True, default=None)
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, allow_null=True, default=None)
 
@@ -270,6 +276,13 @@ class RevisionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, revision):
+        data = super().to_representation(revision)
+        user = getattr(self.context.get("request"), "user", None)
+        if user is None or not access.can_see_revision_people(user, revision):
+            data.update(requested_by=None, endorsed_by=None, decided_by=None)
+        return data
 
     @extend_schema_field(serializers.DateField(allow_null=True))
     def get_end_date(self, revision):

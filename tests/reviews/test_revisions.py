@@ -410,3 +410,24 @@ def test_a_revision_cannot_cut_a_year_below_what_its_reports_executed(node, lead
     assert response.status_code == 400
     assert "240" in response.json()["errors"]["budgets"][0]
     assert enough.status_code == 201
+
+
+def test_who_reads_an_approved_revision_of_another_agency_sees_no_names(
+    node, lead_client, secretariat_client, reader_client, other_lead_client
+):
+    created = request(lead_client, node).json()
+    approved = step(secretariat_client, created["id"], "approve", {"reason": "同意"})
+    assert approved.status_code == 200
+
+    def people(client):
+        row = client.get(f"{REVISIONS}{created['id']}/").json()
+        listed = next(r for r in client.get(REVISIONS).json()["results"] if r["id"] == created["id"])
+        assert {key: listed[key] for key in ("requested_by", "decided_by")} == {
+            key: row[key] for key in ("requested_by", "decided_by")
+        }
+        return row["requested_by"], row["decided_by"]
+
+    assert people(reader_client) == (None, None)
+    assert people(other_lead_client) == (None, None)
+    assert people(lead_client)[0] is not None and people(lead_client)[1] is not None
+    assert None not in people(secretariat_client)
