@@ -279,12 +279,14 @@ can_change_lag_settings = oversees | rules.is_superuser
 
 can_set_budget = oversees | rules.is_superuser  # while the year is not frozen: ``baseline_frozen``
 
-ACCEPTED_ONCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)  # accepted, or reopened since
+# A report counts as accepted while it is, and while a reopened one is corrected: then with the figures it
+# was accepted with (``accepted_content``), which stay in force until the correction is accepted.
+IN_FORCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)
 
 
 def accepted_in_year(node_ref: str = "node", year_ref: str = "year"):
     """SQL of ``baseline_frozen(node, year=…)`` on rows naming a sub-project and a year."""
-    accepted = QuarterlyReport.objects.filter(ACCEPTED_ONCE, node=OuterRef(node_ref), year=OuterRef(year_ref))
+    accepted = QuarterlyReport.objects.filter(IN_FORCE, node=OuterRef(node_ref), year=OuterRef(year_ref))
     return Exists(accepted) | Exists(Baseline.objects.filter(node=OuterRef(node_ref)))
 
 
@@ -469,7 +471,7 @@ def baseline_frozen(node, *, year: int | None = None) -> bool:
     node_id = getattr(node, "pk", node)
     if node_id is None:
         return False
-    reports = QuarterlyReport.objects.filter(ACCEPTED_ONCE, node_id=node_id)
+    reports = QuarterlyReport.objects.filter(IN_FORCE, node_id=node_id)
     if year is not None:
         reports = reports.filter(year=year)
     return reports.exists() or Baseline.objects.filter(node_id=node_id).exists()

@@ -30,7 +30,6 @@ from .models import (
     ReportEvent,
     ReportIndicatorValue,
     ReportMilestoneEntry,
-    ReportStatus,
     RevisionEvent,
     Severity,
     execution_rate,
@@ -131,9 +130,7 @@ class ReportFigures:
         return str(self.quarter_obj)
 
 
-# A report counts as accepted while it is, and while a reopened one is corrected: then with the figures it
-# was accepted with (``accepted_content``), which stay in force until the correction is accepted.
-IN_FORCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)
+IN_FORCE = access.IN_FORCE  # accepted, or reopened and under correction with its accepted figures in force
 FIGURE_FIELDS = ("planned_progress", "actual_progress", "budget_spent", "budget_payables", "budget_savings")
 
 
