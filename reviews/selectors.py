@@ -32,6 +32,7 @@ from .models import (
     ReportMilestoneEntry,
     RevisionEvent,
     Severity,
+    executed_expression,
     execution_rate,
 )
 from .periods import Quarter, quarters_between, today
@@ -161,13 +162,8 @@ def latest_accepted_reports(
         if execution_below is not None:
             # execution_rate in SQL: executed * 100 < allocated * threshold, so as not to divide.
             lagging |= Q(ledger_allocated__gt=0, executed_percent__lt=F("ledger_allocated") * execution_below)
-        executed = (
-            F("budget_spent")
-            + Coalesce("budget_payables", Value(Decimal(0)))
-            + Coalesce("budget_savings", Value(Decimal(0)))
-        )
         reports = reports.annotate(
-            gap=F("actual_progress") - F("planned_progress"), executed_percent=executed * 100
+            gap=F("actual_progress") - F("planned_progress"), executed_percent=executed_expression() * 100
         ).filter(lagging)
     rows = reports.values_list(
         "pk", "node_id", "year", "quarter", *FIGURE_FIELDS, "accepted_content", "ledger_allocated"

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from reviews.models import execution_rate
+from reviews.models import executed, execution_rate
 
 from .svg import coord, join_parts, legend, marker, number_text, svg
 
@@ -28,9 +28,7 @@ class QuarterFigures:
     @property
     def budget_executed(self) -> Decimal | None:
         """What the execution rate counts as executed: spent, payables and savings."""
-        if self.budget_spent is None:
-            return None
-        return self.budget_spent + (self.budget_payables or 0) + (self.budget_savings or 0)
+        return executed(spent=self.budget_spent, payables=self.budget_payables, savings=self.budget_savings)
 
     @property
     def execution(self) -> Decimal | None:

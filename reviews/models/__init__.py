@@ -27,6 +27,8 @@ from .reports import (
     ReportIndicatorValue,
     ReportMilestoneEntry,
     ReportStatus,
+    executed,
+    executed_expression,
     execution_rate,
     late_condition,
 )
@@ -41,6 +43,8 @@ from .revisions import (
 )
 
 __all__ = [
+    "executed",
+    "executed_expression",
     "CHANGE_KEYS",
     "OPEN_REVISION_STATUSES",
     "Baseline",

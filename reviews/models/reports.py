@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -45,15 +46,33 @@ CONTENT_FIELDS = (
 )
 
 
+def executed(*, spent, payables, savings) -> Decimal | None:
+    """What the execution rate counts as executed to date: spent, payables (contract retentions included) and
+    savings, missing payables and savings as 0; None without a spent figure."""
+    if spent is None:
+        return None
+    return Decimal(spent) + Decimal(payables or 0) + Decimal(savings or 0)
+
+
+def executed_expression(prefix: str = ""):
+    """``executed`` in SQL, on report rows (or on rows reaching them through ``prefix``, e.g. ``"report__"``)."""
+    zero = Value(Decimal(0))
+    return (
+        F(f"{prefix}budget_spent")
+        + Coalesce(f"{prefix}budget_payables", zero)
+        + Coalesce(f"{prefix}budget_savings", zero)
+    )
+
+
 def execution_rate(*, spent, payables, savings, allocated, places: int | None = 1) -> Decimal | None:
     """經費執行率 as the budget office counts it: (累計實支數 + 應付未付數 + 節餘數) ÷ 累計分配數 × 100, that is
     spent, payables (contract retentions included) and savings to date over the allocation to date, in
     percent; payables and savings count as executed, and missing ones as 0. Rounded half-even to ``places``
     decimals (unrounded with None); None without an allocation (missing or 0) or a spent figure."""
-    if spent is None or not allocated:
+    done = executed(spent=spent, payables=payables, savings=savings)
+    if done is None or not allocated:
         return None
-    executed = Decimal(spent) + Decimal(payables or 0) + Decimal(savings or 0)
-    rate = executed * 100 / Decimal(allocated)
+    rate = done * 100 / Decimal(allocated)
     return rate if places is None else rate.quantize(Decimal(1).scaleb(-places))
 
 

@@ -11,15 +11,14 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from gstp.exceptions import InvalidTransition, StaleVersion
 from projects.models import QUARTERS, BudgetYear, NodeKind, PlanNode
 
 from .. import access
-from ..models import QuarterlyReport
+from ..models import QuarterlyReport, executed_expression
 from ..selectors import subproject_quarters
 
 LEDGER_FIELDS = ("appropriation", *(f"allocation_q{quarter}" for quarter in QUARTERS))
@@ -43,11 +42,7 @@ def most_executed(node, year: int) -> Decimal | None:
     an appropriation of that year may not fall below. None without figures."""
     return (
         QuarterlyReport.objects.filter(node=node, year=year)
-        .annotate(
-            executed=F("budget_spent")
-            + Coalesce("budget_payables", Value(Decimal(0)))
-            + Coalesce("budget_savings", Value(Decimal(0)))
-        )
+        .annotate(executed=executed_expression())
         .aggregate(most=Max("executed"))["most"]
     )
 
