@@ -8,6 +8,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Measure
+from projects.models import LEDGER_FIELDS
 from reviews.models import CommentKind, EvidenceFile, FlagComment, LockException, QuarterlyReport
 from reviews.models.reports import CONTENT_FIELDS
 
@@ -355,7 +356,7 @@ class LockExceptionForm(ErrorsMixin, forms.Form):
         return {name: self.data.get(self.add_prefix(name), "") for name in ("project", "expires_on", "reason")}
 
 
-BUDGET_FIELDS = ("year", "appropriation", "allocation_q1", "allocation_q2", "allocation_q3", "allocation_q4")
+BUDGET_FIELDS = ("year", *LEDGER_FIELDS)
 
 
 class RevisionForm(ErrorsMixin, forms.Form):

@@ -440,6 +440,8 @@ class Milestone(models.Model):
 
 
 QUARTERS = (1, 2, 3, 4)
+ALLOCATION_FIELDS = tuple(f"allocation_q{quarter}" for quarter in QUARTERS)  # 分配數 by quarter
+LEDGER_FIELDS = ("appropriation", *ALLOCATION_FIELDS)  # what the secretariat sets of a budget year
 
 
 class BudgetYear(models.Model):

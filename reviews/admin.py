@@ -7,7 +7,7 @@ from gstp.admin import ReadOnlyInline
 from indicators import admin as indicator_admin
 from indicators.models import Indicator
 from projects import admin as project_admin
-from projects.models import BudgetYear, Milestone, PlanNode
+from projects.models import LEDGER_FIELDS, BudgetYear, Milestone, PlanNode
 
 from . import access
 from .models import (
@@ -31,7 +31,7 @@ from .models import (
     WebhookSubscription,
 )
 from .services import budget_year_create, budget_year_update, lag_settings_update
-from .services.budgets import LEDGER_FIELDS, budget_validate
+from .services.budgets import budget_validate
 
 
 class MilestoneEntryInline(ReadOnlyInline):

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from gstp.serializers import FastRepresentationMixin
 from indicators.models import Indicator
-from projects.models import BudgetYear, Milestone, NodeKind, Plan, PlanNode
+from projects.models import LEDGER_FIELDS, BudgetYear, Milestone, NodeKind, Plan, PlanNode
 
 from .models import TEXT_MAX_CHARS, CommentKind, QuarterlyReport, ReportIndicatorValue, ReportMilestoneEntry
 from .models.reports import CONTENT_FIELDS
@@ -181,9 +181,6 @@ class FileUploadSerializer(StrictFieldsMixin, serializers.Serializer):
         if hasattr(data, "getlist") and len(data.getlist("file")) > 1:
             raise serializers.ValidationError({"file": [_("Send one file per request.")]})
         return super().to_internal_value(data)
-
-
-LEDGER_FIELDS = ["appropriation", "allocation_q1", "allocation_q2", "allocation_q3", "allocation_q4"]
 
 
 class BudgetYearUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):

@@ -21,14 +21,13 @@ from projects.models import BudgetYear, Milestone
 from projects.selectors import milestone_list
 from reviews import access, selectors, services
 from reviews.inputs import DecisionSerializer, RevisionCreateSerializer, WithdrawSerializer
-from reviews.models import OPEN_REVISION_STATUSES, PlanRevision
+from reviews.models import CHANGE_KEYS, OPEN_REVISION_STATUSES, PlanRevision
 
 from ..forms import BUDGET_FIELDS, RevisionForm
 from ..selectors import subproject_scope
 from .base import SERVICE_ERRORS, console_page, error_messages, posted_version, service_errors
 
 RECENT_REVISIONS = 50
-CHANGE_KEYS = ("end_date", "milestones", "budgets", "indicator_targets")
 
 
 def _revision(request, pk) -> PlanRevision:

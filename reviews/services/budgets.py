@@ -15,13 +15,11 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from gstp.exceptions import InvalidTransition, StaleVersion
-from projects.models import QUARTERS, BudgetYear, NodeKind, PlanNode
+from projects.models import BudgetYear, NodeKind, PlanNode
 
 from .. import access
 from ..models import QuarterlyReport, executed_expression
 from ..selectors import subproject_quarters
-
-LEDGER_FIELDS = ("appropriation", *(f"allocation_q{quarter}" for quarter in QUARTERS))
 
 
 class StaleBudget(StaleVersion):

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from gstp.exceptions import InvalidTransition, StaleVersion
 from indicators.models import Indicator, IndicatorTarget
-from projects.models import QUARTERS, BudgetYear, Milestone, NodeKind, PlanNode
+from projects.models import ALLOCATION_FIELDS, BudgetYear, Milestone, NodeKind, PlanNode
 
 from .. import access
 from ..models import (
@@ -46,7 +46,6 @@ from .notifications import revision_step_notify_enqueue, webhook_event_enqueue
 from .outbox import outbox_enqueue
 
 HUNDRED = Decimal(100)
-ALLOCATIONS = tuple(f"allocation_q{quarter}" for quarter in QUARTERS)
 
 
 def _text(value) -> str | None:
@@ -173,7 +172,7 @@ def _validate_changes(node: PlanNode, changes: dict) -> None:
                 _("Item %(index)s: %(year)s is outside the plan's years (%(first)s-%(last)s).")
                 % {"index": index, "year": year, "first": plan.start_year, "last": plan.end_year},
             )
-        allocated = sum((item.get(name) or Decimal(0) for name in ALLOCATIONS), Decimal(0))
+        allocated = sum((item.get(name) or Decimal(0) for name in ALLOCATION_FIELDS), Decimal(0))
         if allocated > item["appropriation"]:
             add(
                 "budgets",
@@ -234,7 +233,7 @@ def _as_json(changes: dict) -> dict:
             {
                 "year": item["year"],
                 "appropriation": _text(item["appropriation"]),
-                **{name: _text(item.get(name) or Decimal(0)) for name in ALLOCATIONS},
+                **{name: _text(item.get(name) or Decimal(0)) for name in ALLOCATION_FIELDS},
             }
             for item in sorted(changes["budgets"], key=lambda item: item["year"])
         ]
@@ -274,7 +273,7 @@ def _as_objects(node: PlanNode, stored: dict) -> dict:
     if stored.get("budgets"):
         changes["budgets"] = [
             {"year": item["year"], "appropriation": Decimal(item["appropriation"])}
-            | {name: Decimal(item[name]) for name in ALLOCATIONS}
+            | {name: Decimal(item[name]) for name in ALLOCATION_FIELDS}
             for item in stored["budgets"]
         ]
     if stored.get("indicator_targets"):
@@ -513,7 +512,7 @@ def baseline_apply(node: PlanNode, changes: dict, *, at=None) -> None:
             setattr(milestone, name, item[name])
         saved(milestone, update_fields=[*fields, "updated_at"])
     for item in changes.get("budgets") or []:
-        values = {"appropriation": item["appropriation"], **{name: item[name] for name in ALLOCATIONS}}
+        values = {"appropriation": item["appropriation"], **{name: item[name] for name in ALLOCATION_FIELDS}}
         budget = BudgetYear.objects.filter(node=node, year=item["year"]).first()
         if budget is None:
             saved(BudgetYear(node=node, year=item["year"], **values))
