@@ -54,7 +54,12 @@ def budget_validate(ledger: BudgetYear) -> None:
             _("%(year)s is outside the sub-project's years (%(first)s to %(last)s).")
             % {"year": ledger.year, "first": first.year, "last": last.year}
         ]
-    ledger.full_clean(exclude=["node"], validate_unique=False, validate_constraints=False)
+    try:
+        ledger.full_clean(exclude=["node"], validate_unique=False, validate_constraints=False)
+    except ValidationError as invalid:
+        for name, messages in invalid.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+        raise ValidationError(errors) from None
     allocated = sum(ledger.schedule, Decimal(0))
     if allocated > ledger.appropriation:
         errors.setdefault("appropriation", []).append(

@@ -2,16 +2,19 @@
 Executive Secretariat until a report of the year is accepted; reports show their allocation from it."""
 
 import csv
+import datetime
 import io
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from projects.models import BudgetYear
 from reviews.models import ReportStatus
 from reviews.periods import Quarter
+from reviews.services.budgets import budget_validate
 from tests.accounts.factories import UserFactory
 from tests.projects.factories import AgencyFactory, BudgetYearFactory, PlanFactory, make_tree
 from tests.reviews.factories import QuarterlyReportFactory, report_in_status
@@ -366,3 +369,15 @@ def test_the_admin_refuses_a_frozen_year_and_points_to_revisions(admin_client, l
     assert posted.status_code == 403
     assert added.status_code == 200 and "/api/v1/revisions/" in added.content.decode()
     assert BudgetYear.objects.get().allocation_q4 == D(1_500_000)
+
+
+def test_a_budget_outside_the_years_with_a_bad_figure_names_both_fields(secretariat_client, db):
+    _, _, _, (sub,) = make_tree()
+    sub.start_date, sub.end_date = datetime.date(2024, 1, 1), datetime.date(2025, 12, 31)
+    sub.save()
+    ledger = BudgetYear(node=sub, year=2031, appropriation=Decimal("-1"))
+
+    with pytest.raises(ValidationError) as refused:
+        budget_validate(ledger)
+
+    assert {"year", "appropriation"} <= set(refused.value.message_dict)
