@@ -16,7 +16,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from indicators.models import Indicator
+from indicators.models import Indicator, IndicatorTarget
 from projects.models import BudgetYear, Milestone
 from projects.selectors import milestone_list
 from reviews import access, selectors, services
@@ -114,10 +114,25 @@ def _comparison(revision) -> dict:
             )
         )
     budgets = {b.year: b for b in BudgetYear.objects.filter(node=node)}
-    budget_rows = [(item, budgets.get(item["year"])) for item in changes.get("budgets", [])]
+    original_budgets = {b["year"]: b for b in (original or {}).get("budgets", [])}
+    budget_rows = [
+        (item, original_budgets.get(item["year"]), budgets.get(item["year"])) for item in changes.get("budgets", [])
+    ]
     targets = changes.get("indicator_targets", [])
     indicators = Indicator.objects.in_bulk([item["indicator"] for item in targets]) if targets else {}
-    target_rows = [(item, indicators.get(item["indicator"])) for item in targets]
+    current_targets = {
+        (t.indicator_id, t.year, t.quarter): t.value
+        for t in IndicatorTarget.objects.filter(indicator__in=[item["indicator"] for item in targets])
+    }
+    original_targets = {
+        (t["indicator"], t["year"], t["quarter"]): t["value"] for t in (original or {}).get("indicator_targets", [])
+    }
+
+    def target_row(item):
+        key = (item["indicator"], item["year"], item.get("quarter", 0))
+        return item, indicators.get(item["indicator"]), original_targets.get(key), current_targets.get(key)
+
+    target_rows = [target_row(item) for item in targets]
     return {
         "end_rows": end_rows,
         "milestone_rows": milestone_rows,

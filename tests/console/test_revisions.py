@@ -189,3 +189,30 @@ def test_the_console_answers_as_the_revision_matrix(request, world, endorsing, r
         if response.status_code != expected:
             wrong.append(f"{role}: {response.status_code}, expected {expected}")
     assert wrong == []
+
+
+def test_the_decision_page_shows_a_budget_and_a_target_as_originally_planned_now_and_proposed(world, lead, secretariat):
+    from decimal import Decimal
+
+    from projects.models import BudgetYear
+    from tests.indicators.factories import IndicatorFactory
+
+    year = world.subproject.start_date.year
+    BudgetYear.objects.update_or_create(
+        node=world.subproject, year=year, defaults={"appropriation": Decimal(8000), "allocation_q1": Decimal(2000)}
+    )
+    indicator = IndicatorFactory(node=world.subproject, plan=world.subproject.plan, targets=[(year, 0, "120")])
+    first = request_revision(world, end_date=datetime.date(2026, 6, 30))  # records the original plan
+    services.revision_withdraw(actor=world.lead, revision=first, expected_version=first.version, reason="重提")
+    BudgetYear.objects.filter(node=world.subproject, year=year).update(appropriation=Decimal(9000))
+    revision = request_revision(
+        world,
+        budgets=[{"year": year, "appropriation": Decimal(7000), "allocation_q1": Decimal(1000)}],
+        indicator_targets=[{"indicator": indicator, "year": year, "quarter": 0, "value": Decimal(90)}],
+    )
+
+    html = secretariat.get(f"/revisions/{revision.pk}/").content.decode()
+
+    assert "8,000 / 2,000" in html  # the original plan's appropriation and first allocation
+    assert "9,000 / 2,000" in html  # the budget in force now
+    assert "120.0000" in html and "<strong>90" in html  # the target originally and as proposed
