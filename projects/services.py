@@ -244,6 +244,13 @@ def nodes_touch(*, node_ids) -> None:
     PlanNode.objects.filter(pk__in=node_ids).update(updated_at=timezone.now())
 
 
+def node_lock(node_id: int) -> None:
+    """Hold the sub-project's row until the transaction ends: what changes or freezes its baseline (a ledger
+    written, a report accepted, a revision approved) takes its turn, so no two of them decide on a state the
+    other is changing. A no-op outside PostgreSQL's row locks (SQLite writes one at a time anyway)."""
+    list(PlanNode.objects.select_for_update().filter(pk=node_id).values_list("pk", flat=True))
+
+
 def milestone_record_progress(*, milestone, completed_on=None, forecast_date=None) -> None:
     """Apply what an accepted report says of a milestone: its completion date and its new forecast."""
     values = {}

@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from gstp.exceptions import InvalidTransition, StaleVersion
+from projects import services as project_services
 from projects.models import BudgetYear, NodeKind, PlanNode
 
 from .. import access
@@ -82,6 +83,7 @@ def budget_year_create(*, actor, node: PlanNode, year: int, values: dict) -> Bud
     access.ensure(access.can_set_budget(actor), access.NOT_SECRETARIAT_TO_SET_BUDGET)
     if node.kind != NodeKind.SUBPROJECT:
         raise ValidationError({"project": [_("Budgets are set for sub-projects.")]})
+    project_services.node_lock(node.pk)  # a report of the year accepted meanwhile freezes it
     _ensure_open(node, year)
     ledger = BudgetYear(node=node, year=year, **values)
     budget_validate(ledger)
@@ -100,6 +102,7 @@ def budget_year_update(*, actor, budget_year: BudgetYear, expected_etag: str | N
     """The secretariat changes a year's appropriation or schedule; fields not in ``values`` keep theirs.
     ``expected_etag`` is the ledger's ETag as the client read it (None: whatever is current)."""
     access.ensure(access.can_set_budget(actor), access.NOT_SECRETARIAT_TO_SET_BUDGET)
+    project_services.node_lock(budget_year.node_id)  # a report of the year accepted meanwhile freezes it
     ledger = BudgetYear.objects.select_for_update().select_related("node__plan").get(pk=budget_year.pk)
     if expected_etag is not None and expected_etag != ledger.etag:
         raise StaleBudget()

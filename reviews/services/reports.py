@@ -474,6 +474,7 @@ def report_accept(*, actor, report: QuarterlyReport, expected_version: int) -> Q
     """The secretariat accepts a report waiting for it (複核): it is locked, and its milestone updates and
     indicator values become the accepted actuals, all in this transaction."""
     access.ensure_reviewer(access.may_accept_report, actor, report, access.NOT_SECRETARIAT_TO_ACCEPT)
+    project_services.node_lock(report.node_id)  # acceptance freezes the baseline: after any write to it
     _ensure_version(report, expected_version)
     if access.review_level(report) != access.ReviewLevel.SECRETARIAT:
         if report.status == ReportStatus.SUBMITTED:
