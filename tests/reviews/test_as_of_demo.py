@@ -34,3 +34,7 @@ def test_the_lights_as_of_the_end_of_each_past_quarter_differ(demo, secretariat_
     )
     now = secretariat_client.get(LIGHTS, {"plan": plan.pk, "by": "plan"}).json()[0]
     assert (now["red"], now["yellow"]) != (0, 0)
+    # the dashboard's groups stood then too, their counts adding up to the plan's
+    groups = secretariat_client.get(LIGHTS, {"plan": plan.pk, "by": "group", "as_of": quarters[0].end.isoformat()})
+    assert [row["name"] for row in groups.json()] == ["數位基盤分組", "數位創新分組", "數位治理分組", "數位包容分組"]
+    assert sum(row["red"] + row["yellow"] + row["green"] for row in groups.json()) == sum(lights[0])
