@@ -1,4 +1,4 @@
-"""Reporting periods: quarters written ``2024Q3``, and when their reports are due."""
+"""Reporting periods: quarters written ``2024Q3``, months written ``2024-07``, and when their reports are due."""
 
 from __future__ import annotations
 
@@ -44,6 +44,57 @@ class Quarter:
 
     def previous(self) -> Quarter:
         return Quarter(self.year - 1, 4) if self.quarter == 1 else Quarter(self.year, self.quarter - 1)
+
+    def due_date(self, days_after_end: int) -> datetime.date:
+        return self.end + datetime.timedelta(days=days_after_end)
+
+
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    """A month of monthly progress (月報), written ``2024-07`` (ISO 8601)."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        match = MONTH_PATTERN.match(text.strip()) if isinstance(text, str) else None
+        if not match:
+            raise ValueError(text)
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def containing(cls, day: datetime.date) -> Month:
+        return cls(day.year, day.month)
+
+    def __str__(self) -> str:
+        return f"{self.year}-{self.month:02d}"
+
+    @property
+    def quarter(self) -> Quarter:
+        return Quarter(self.year, (self.month - 1) // 3 + 1)
+
+    @property
+    def closes_quarter(self) -> bool:
+        """The last month of a quarter is reported by the quarterly report, not by a monthly update."""
+        return self.month % 3 == 0
+
+    @property
+    def start(self) -> datetime.date:
+        return datetime.date(self.year, self.month, 1)
+
+    @property
+    def end(self) -> datetime.date:
+        return self.next().start - datetime.timedelta(days=1)
+
+    def next(self) -> Month:
+        return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
+
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
 
     def due_date(self, days_after_end: int) -> datetime.date:
         return self.end + datetime.timedelta(days=days_after_end)
