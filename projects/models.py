@@ -169,6 +169,14 @@ class NodeKind(models.TextChoices):
     SUBPROJECT = "subproject", _("Sub-project")  # 計畫 (1. …【主辦機關】)
 
 
+class ControlLevel(models.TextChoices):
+    """列管等級: how closely a sub-project is watched, from the Executive Yuan's own list down to the agency's."""
+
+    EXECUTIVE_YUAN = "executive_yuan", _("Executive Yuan control")  # 院列管
+    MINISTRY = "ministry", _("Ministry control")  # 部會列管
+    AGENCY = "agency", _("Agency control")  # 自行列管
+
+
 # Which kinds may stand directly under which: the official heading hierarchy
 # 壹、 > 一、 > (一) > 1. > (1), with levels the report skips.
 ALLOWED_PARENT_KINDS = {
@@ -271,6 +279,13 @@ class PlanNode(MaterializedPathMixin):
     agencies = models.ManyToManyField(Agency, through="NodeAgency", related_name="nodes", blank=True)
     start_date = models.DateField(_("start date"), null=True, blank=True)
     end_date = models.DateField(_("end date"), null=True, blank=True)
+    control_level = models.CharField(
+        _("control level"),
+        max_length=16,
+        choices=ControlLevel.choices,
+        default=ControlLevel.AGENCY,
+        help_text=_("列管等級: set by the secretariat; it decides the reporting rhythm and the lag thresholds."),
+    )
     budget = models.DecimalField(
         _("budget (TWD)"),
         max_digits=15,
@@ -316,6 +331,7 @@ class PlanNode(MaterializedPathMixin):
                 condition=Q(budget__isnull=True) | Q(budget__gte=0), name="node_budget_not_negative"
             ),
             models.CheckConstraint(condition=~Q(parent=F("id")), name="node_not_own_parent"),
+            models.CheckConstraint(condition=Q(control_level__in=ControlLevel.values), name="node_control_level_valid"),
             models.UniqueConstraint(
                 fields=["plan", "outline_key"], condition=~Q(outline_key=""), name="node_outline_key_unique"
             ),

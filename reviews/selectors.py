@@ -23,6 +23,7 @@ from .models import (
     FlagComment,
     LagFlag,
     LagRule,
+    LagSettings,
     LockException,
     PlanRevision,
     QuarterLock,
@@ -204,6 +205,22 @@ def quarter_lock(*, node, period: Quarter, on: datetime.date | None = None) -> Q
     return lock
 
 
+def plan_settings(plan_ids) -> dict[int, LagSettings]:
+    """Each plan's lag settings with its control levels', by plan id (unsaved defaults for a plan without)."""
+    found = {s.plan_id: s for s in LagSettings.objects.filter(plan_id__in=plan_ids).prefetch_related("levels")}
+    plans = Plan.objects.in_bulk(plan_ids)
+    answer = {plan_id: found.get(plan_id) or LagSettings(plan_id=plan_id) for plan_id in plan_ids}
+    for plan_id, lag_settings in answer.items():
+        lag_settings.plan = plans[plan_id]
+    return answer
+
+
+def node_settings(node) -> LagSettings:
+    """What a sub-project is held to: its plan's lag settings as its control level sets them (rhythm, due
+    days, thresholds)."""
+    return plan_settings([node.plan_id])[node.plan_id].for_level(node.control_level)
+
+
 def review_queue(*, user) -> QuerySet[QuarterlyReport]:
     """What waits for the user's review, the longest waiting first, each report with ``endorsement_required``
     (for ``access.report_actions``): for a ministry reviewer the submitted
@@ -267,15 +284,17 @@ def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]
         (report.node_id, report.year, report.quarter): report
         for report in QuarterlyReport.objects.filter(node_id__in=[node.pk for node in nodes])
     }
+    settings = plan_settings({node.plan_id for node in nodes})
     owed = []
     for node in nodes:
+        due_days = settings[node.plan_id].for_level(node.control_level).report_due_days
         first, last = subproject_quarters(node)
         for period in quarters_between(first, min(last, current)):
             report = filed.get((node.pk, period.year, period.quarter))
             # A reopened report under correction is no report owed: its quarter was filed, and its accepted
             # figures stand until the correction is accepted.
             if report is None or (report.status in EDITABLE_STATUSES and report.accepted_content is None):
-                owed.append(OwedReport(node, period, period.due_date(node.plan.report_due_days), report))
+                owed.append(OwedReport(node, period, period.due_date(due_days), report))
     return sorted(owed, key=lambda item: (item.due_on, item.project.path))
 
 

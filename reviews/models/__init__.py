@@ -10,6 +10,8 @@ from .flags import (
     LagRule,
     LagSettings,
     LagSettingsChange,
+    LevelSettings,
+    Rhythm,
     Severity,
 )
 from .notifications import EmailLog, OutboxMessage, WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -73,6 +75,8 @@ __all__ = [
     "LagRule",
     "LagSettings",
     "LagSettingsChange",
+    "LevelSettings",
+    "Rhythm",
     "OutboxMessage",
     "QuarterlyReport",
     "ReportAction",

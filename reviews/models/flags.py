@@ -1,11 +1,17 @@
+from __future__ import annotations
+
+import copy
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from projects.models import ControlLevel
 
 from ..periods import Quarter
 
@@ -123,6 +129,31 @@ class LagSettings(models.Model):
     def __str__(self):
         return str(self.plan)
 
+    def for_level(self, level: str) -> LagSettings:
+        """The settings a sub-project of this control level is judged by: the plan's, with the level's own
+        (``LevelSettings``) in place of any it tightens, and the level's reporting rhythm and due days.
+        The copy is not saved; it is cached per level on this instance."""
+        cache = self.__dict__.setdefault("_by_level", {})
+        if level not in cache:
+            rows = self.__dict__.get("_prefetched_objects_cache", {}).get("levels")
+            if rows is None:
+                rows = list(self.levels.all()) if self.pk else []
+            row = next((row for row in rows if row.level == level), None) or LevelSettings.default(self, level)
+            effective = copy.copy(self)
+            effective.__dict__.pop("_by_level", None)
+            for name in LEVEL_THRESHOLD_FIELDS:
+                value = getattr(row, name)
+                if value is not None:
+                    setattr(effective, name, value)
+            effective.level = level
+            effective.rhythm = row.rhythm
+            effective.report_due_days = (
+                row.report_due_days if row.report_due_days is not None else self.plan.report_due_days
+            )
+            effective.monthly_due_days = row.monthly_due_days
+            cache[level] = effective
+        return cache[level]
+
     @classmethod
     def endorsement_required_for(cls, plan_id) -> bool:
         """Whether the plan's reports are endorsed by a ministry before the secretariat reviews them."""
@@ -130,6 +161,116 @@ class LagSettings(models.Model):
 
     budget_yellow_below.verbose_name = _("budget execution: yellow below (%)")
     budget_red_below.verbose_name = _("budget execution: red below (%)")
+
+
+class Rhythm(models.TextChoices):
+    MONTHLY = "monthly", _("Monthly")  # 月報 between the quarterly reports
+    QUARTERLY = "quarterly", _("Quarterly")
+
+
+DEFAULT_RHYTHM = {ControlLevel.EXECUTIVE_YUAN: Rhythm.MONTHLY}
+
+# The plan's thresholds a control level may tighten, and which way is tighter: ``1`` when a higher value
+# is stricter (a gap flagged sooner, a higher budget line), ``-1`` when a lower one is (fewer days allowed).
+LEVEL_THRESHOLD_FIELDS = {
+    "late_red_days_after_quarter_end": -1,
+    "returned_red_days": -1,
+    "milestone_red_days": -1,
+    "progress_gap_yellow": 1,
+    "progress_gap_red": 1,
+    "budget_yellow_below": 1,
+    "budget_red_below": 1,
+    "indicator_yellow_ratio": 1,
+    "indicator_red_ratio": 1,
+}
+
+
+def _tightened(name):
+    field = LagSettings._meta.get_field(name)
+    return type(field)(
+        field.verbose_name,
+        null=True,
+        blank=True,
+        validators=field.validators,
+        help_text=_("Blank: the plan's."),
+        **(
+            {"max_digits": field.max_digits, "decimal_places": field.decimal_places}
+            if field.get_internal_type() == "DecimalField"
+            else {}
+        ),
+    )
+
+
+class LevelSettings(models.Model):
+    """A control level's reporting rhythm, due days and tightened thresholds within a plan's lag settings.
+
+    A level without a row reports at its default rhythm (院列管 monthly, the others quarterly), by the plan's
+    due days and thresholds."""
+
+    lag_settings = models.ForeignKey(LagSettings, on_delete=models.CASCADE, related_name="levels")
+    level = models.CharField(_("control level"), max_length=16, choices=ControlLevel.choices)
+    rhythm = models.CharField(_("reporting rhythm"), max_length=16, choices=Rhythm.choices)
+    report_due_days = models.PositiveSmallIntegerField(
+        _("quarterly report due (days after quarter end)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(120)],
+        help_text=_("Blank: the plan's."),
+    )
+    monthly_due_days = models.PositiveSmallIntegerField(
+        _("monthly update due (days after month end)"), default=10, validators=[MaxValueValidator(60)]
+    )
+    late_red_days_after_quarter_end = _tightened("late_red_days_after_quarter_end")
+    returned_red_days = _tightened("returned_red_days")
+    milestone_red_days = _tightened("milestone_red_days")
+    progress_gap_yellow = _tightened("progress_gap_yellow")
+    progress_gap_red = _tightened("progress_gap_red")
+    budget_yellow_below = _tightened("budget_yellow_below")
+    budget_red_below = _tightened("budget_red_below")
+    indicator_yellow_ratio = _tightened("indicator_yellow_ratio")
+    indicator_red_ratio = _tightened("indicator_red_ratio")
+
+    class Meta:
+        verbose_name = _("control level settings")
+        verbose_name_plural = _("control level settings")
+        ordering = ["lag_settings", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["lag_settings", "level"], name="level_settings_one_per_level"),
+            models.CheckConstraint(condition=Q(level__in=ControlLevel.values), name="level_settings_level_valid"),
+            models.CheckConstraint(condition=Q(rhythm__in=Rhythm.values), name="level_settings_rhythm_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.lag_settings} {self.get_level_display()}"
+
+    @classmethod
+    def default(cls, lag_settings: LagSettings, level: str) -> LevelSettings:
+        return cls(lag_settings=lag_settings, level=level, rhythm=DEFAULT_RHYTHM.get(level, Rhythm.QUARTERLY))
+
+    def clean(self):
+        """A level may tighten the plan's thresholds, never loosen them; red stays beyond yellow."""
+        super().clean()
+        errors = {}
+        plan = self.lag_settings
+        for name, stricter in LEVEL_THRESHOLD_FIELDS.items():
+            value = getattr(self, name)
+            if value is not None and (value - getattr(plan, name)) * stricter < 0:
+                errors[name] = _("A control level may tighten the plan's threshold (%(plan)s), not loosen it.") % {
+                    "plan": getattr(plan, name)
+                }
+        effective = {
+            name: getattr(self, name) if getattr(self, name) is not None else getattr(plan, name)
+            for name in LEVEL_THRESHOLD_FIELDS
+        }
+        for red, yellow in (
+            ("progress_gap_red", "progress_gap_yellow"),
+            ("budget_red_below", "budget_yellow_below"),
+            ("indicator_red_ratio", "indicator_yellow_ratio"),
+        ):
+            if red not in errors and effective[red] > effective[yellow]:
+                errors[red] = _("Red must lie beyond yellow.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class LagSettingsChange(models.Model):

@@ -14,7 +14,7 @@ from functools import cached_property
 
 from django.db.models import Q, QuerySet
 
-from projects.models import Plan
+from projects.models import ControlLevel, Plan
 
 from ..models import ACTIVE_STATUSES, LagFlag, LagSettings
 from ..periods import Quarter
@@ -26,6 +26,7 @@ class SubProject:
     plan_id: int
     start_date: datetime.date | None
     end_date: datetime.date | None
+    control_level: str = ControlLevel.AGENCY
 
 
 # What the scan needs of an existing flag to decide what to do with it.
@@ -103,13 +104,14 @@ class Batch:
         return [FlagState(*row) for row in rows]
 
     def settings_for(self, sub: SubProject) -> LagSettings:
-        return self.settings[sub.plan_id]
+        """The thresholds the sub-project is judged by: its plan's, as its control level tightens them."""
+        return self.settings[sub.plan_id].for_level(sub.control_level)
 
     def settings_for_id(self, node_id: int) -> LagSettings:
-        return self.settings[self._plan_of[node_id]]
+        return self.settings_for(self._subs[node_id])
 
     def __post_init__(self):
-        self._plan_of = {sub.id: sub.plan_id for sub in self.subprojects}
+        self._subs = {sub.id: sub for sub in self.subprojects}
 
     def quarters(self, sub: SubProject) -> tuple[Quarter, Quarter]:
         plan = self.plans[sub.plan_id]

@@ -30,9 +30,9 @@ def evaluate(batch: Batch) -> list[Finding]:
     candidates: set[tuple[int, Quarter]] = set()
     due_quarter = {}  # sub-projects of one plan mostly share their dates: work each combination out once
     for sub in batch.subprojects:
-        dates = (sub.plan_id, sub.start_date, sub.end_date)
+        dates = (sub.plan_id, sub.control_level, sub.start_date, sub.end_date)
         if dates not in due_quarter:
-            due_quarter[dates] = latest_due_quarter(batch, sub, batch.plans[sub.plan_id].report_due_days)
+            due_quarter[dates] = latest_due_quarter(batch, sub, batch.settings_for(sub).report_due_days)
         if due_quarter[dates]:
             candidates.add((sub.id, due_quarter[dates]))
     # Quarters flagged before stay under watch until their report comes in.
@@ -42,19 +42,20 @@ def evaluate(batch: Batch) -> list[Finding]:
     if not candidates:
         return []
     subs = {sub.id: sub for sub in batch.subprojects}
-    deadlines = {}  # (plan, quarter): due date and red-after date, worked out once per batch
+    deadlines = {}  # (plan, level, quarter): due date and red-after date, worked out once per batch
     findings = []
     for node_id, quarter, status, returned_at in _outstanding(batch, {quarter for _, quarter in candidates}):
         if (node_id, quarter) not in candidates:
             continue
         sub = subs[node_id]
         settings = batch.settings_for(sub)
-        if (sub.plan_id, quarter) not in deadlines:
-            deadlines[sub.plan_id, quarter] = (
-                quarter.due_date(batch.plans[sub.plan_id].report_due_days),
+        key = (sub.plan_id, sub.control_level, quarter)
+        if key not in deadlines:
+            deadlines[key] = (
+                quarter.due_date(settings.report_due_days),
                 quarter.end + datetime.timedelta(days=settings.late_red_days_after_quarter_end),
             )
-        due, red_after = deadlines[sub.plan_id, quarter]
+        due, red_after = deadlines[key]
         if due >= batch.as_of:
             continue
         days_late = (batch.as_of - due).days

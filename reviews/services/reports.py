@@ -42,7 +42,7 @@ from ..models import (
 )
 from ..models.reports import CONTENT_FIELDS
 from ..periods import Quarter, today
-from ..selectors import last_accepted_before, quarter_lock, subproject_quarters
+from ..selectors import last_accepted_before, node_settings, quarter_lock, subproject_quarters
 from .notifications import report_step_notify_enqueue, webhook_event_enqueue
 from .outbox import outbox_enqueue
 
@@ -292,7 +292,7 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
         node=node,
         year=period.year,
         quarter=period.quarter,
-        due_on=period.due_date(node.plan.report_due_days),
+        due_on=period.due_date(node_settings(node).report_due_days),
         created_by=actor,
         **data,
     )

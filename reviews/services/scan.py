@@ -118,7 +118,7 @@ def _batches(subprojects, *, as_of, batch_size, settings, plans) -> Iterator[Bat
         rows = list(
             subprojects.filter(pk__gt=last_id)
             .order_by("pk")
-            .values_list("pk", "plan_id", "start_date", "end_date")[:batch_size]
+            .values_list("pk", "plan_id", "start_date", "end_date", "control_level")[:batch_size]
         )
         if not rows:
             return
@@ -180,18 +180,19 @@ def _run_in_threads(batches: Iterator[Batch], workers: int) -> list[ScanResult]:
 
 
 def _settings_for(plans: dict[int, Plan]) -> dict[int, LagSettings]:
-    existing = {s.plan_id: s for s in LagSettings.objects.filter(plan_id__in=plans)}
-    missing = [LagSettings(plan_id=plan_id) for plan_id in plans if plan_id not in existing]
-    if missing:
-        LagSettings.objects.bulk_create(missing, ignore_conflicts=True)
-        existing = {s.plan_id: s for s in LagSettings.objects.filter(plan_id__in=plans)}
+    """Each plan's lag settings with its control levels' (made with the defaults where missing)."""
+    missing = [LagSettings(plan_id=plan_id) for plan_id in plans]
+    LagSettings.objects.bulk_create(missing, ignore_conflicts=True)
+    existing = {s.plan_id: s for s in LagSettings.objects.filter(plan_id__in=plans).prefetch_related("levels")}
+    for lag_settings in existing.values():
+        lag_settings.plan = plans[lag_settings.plan_id]
     return existing
 
 
 def evaluate_rules(batch: Batch) -> list[Finding]:
     # Only reports past the loosest yellow threshold of the batch's plans come back; each rule then
     # applies its own plan's thresholds.
-    plan_settings = [batch.settings[plan_id] for plan_id in {sub.plan_id for sub in batch.subprojects}]
+    plan_settings = [batch.settings_for(sub) for sub in batch.subprojects]
     reports = latest_accepted_reports(
         batch.nodes,
         gap_at_most=max(s.progress_gap_yellow for s in plan_settings),

@@ -11,6 +11,7 @@ from projects.models import Plan
 from reviews.models import LagFlag, LagSettings
 from reviews.periods import Quarter
 from reviews.rules import Batch, SubProject
+from reviews.selectors import plan_settings
 from tests.indicators.factories import IndicatorFactory
 from tests.projects.factories import AgencyFactory, PlanFactory, make_tree
 from tests.reviews.factories import LagFlagFactory
@@ -32,8 +33,8 @@ def batch_of(subs, *, as_of: datetime.date) -> Batch:
     plan_ids = {sub.plan_id for sub in subs}
     return Batch(
         as_of=as_of,
-        subprojects=[SubProject(sub.pk, sub.plan_id, sub.start_date, sub.end_date) for sub in subs],
-        settings={s.plan_id: s for s in LagSettings.objects.filter(plan_id__in=plan_ids)},
+        subprojects=[SubProject(sub.pk, sub.plan_id, sub.start_date, sub.end_date, sub.control_level) for sub in subs],
+        settings=plan_settings(plan_ids),
         plans={plan.pk: plan for plan in Plan.objects.filter(pk__in=plan_ids)},
     )
 
