@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from indicators.models import Measure
 from projects.models import LEDGER_FIELDS
 from reviews.models import CommentKind, EvidenceFile, FlagComment, LockException, QuarterlyReport
-from reviews.models.reports import CONTENT_FIELDS
+from reviews.models.reports import CONTENT_FIELDS, MONTHLY_FIELDS
 
 FIGURE_FIELDS = (
     "planned_progress",
@@ -71,29 +71,43 @@ class ErrorsMixin:
 
 
 class ReportForm(ErrorsMixin, forms.Form):
-    """A quarterly report's figures and narrative, one row per milestone and one field per indicator."""
+    """A quarterly report's figures and narrative, one row per milestone and one field per indicator; a
+    monthly update's (``monthly``) progress, spent, note and delay reasons only."""
 
-    def __init__(self, data=None, *, milestones=(), indicators=(), report=None, periods=None, initial_period=None):
+    def __init__(
+        self,
+        data=None,
+        *,
+        milestones=(),
+        indicators=(),
+        report=None,
+        periods=None,
+        initial_period=None,
+        monthly=False,
+    ):
         super().__init__(data)
-        self.milestones = list(milestones)
-        self.indicators = list(indicators)
+        self.monthly = monthly
+        self.figure_names = [name for name in FIGURE_FIELDS if not monthly or name in MONTHLY_FIELDS]
+        self.text_names = [name for name in TEXT_FIELDS if not monthly or name in MONTHLY_FIELDS]
+        self.milestones = [] if monthly else list(milestones)
+        self.indicators = [] if monthly else list(indicators)
         self.section_errors: dict[str, list[str]] = {"milestone_entries": [], "indicator_values": []}
         self._sent_entries: list[int] = []
         self._sent_values: list[int] = []
         if periods is not None:
             self.fields["period"] = forms.CharField(
-                label=_("Quarter"),
+                label=_("Month") if monthly else _("Quarter"),
                 required=False,
                 initial=initial_period,
                 widget=forms.Select(choices=[(str(p), str(p)) for p in periods]),
             )
-        for name in FIGURE_FIELDS:
+        for name in self.figure_names:
             self.fields[name] = forms.CharField(
                 label=capfirst(_report_field(name).verbose_name),
                 required=False,
                 widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
             )
-        for name in TEXT_FIELDS:
+        for name in self.text_names:
             field = _report_field(name)
             self.fields[name] = forms.CharField(
                 label=capfirst(field.verbose_name),
@@ -128,8 +142,8 @@ class ReportForm(ErrorsMixin, forms.Form):
             self.initial = self._initial_from(report)
 
     def _initial_from(self, report) -> dict:
-        initial = {name: getattr(report, name) for name in TEXT_FIELDS}
-        for name in FIGURE_FIELDS:
+        initial = {name: getattr(report, name) for name in self.text_names}
+        for name in self.figure_names:
             value = getattr(report, name)
             initial[name] = "" if value is None else format(value.normalize(), "f")
         for entry in report.milestone_entries.all():
@@ -147,8 +161,8 @@ class ReportForm(ErrorsMixin, forms.Form):
     def payload(self) -> dict:
         """The form as the API's request body: empty figures are null, entries only where something was typed."""
         data = self.data
-        body = {name: (data.get(name, "").strip() or None) for name in FIGURE_FIELDS}
-        body.update({name: data.get(name, "") for name in TEXT_FIELDS})
+        body = {name: (data.get(name, "").strip() or None) for name in self.figure_names}
+        body.update({name: data.get(name, "") for name in self.text_names})
         if "period" in self.fields:
             body["period"] = data.get("period", "")
         entries = []
@@ -173,8 +187,9 @@ class ReportForm(ErrorsMixin, forms.Form):
                 value = data.get(f"indicator-{indicator.pk}-value", "").strip()
                 if value:
                     values.append({"indicator": indicator.pk, "value": value})
-        body["milestone_entries"] = entries
-        body["indicator_values"] = values
+        if not self.monthly:
+            body["milestone_entries"] = entries
+            body["indicator_values"] = values
         self._sent_entries = [entry["milestone"] for entry in entries]
         self._sent_values = [item["indicator"] for item in values]
         return body
@@ -205,10 +220,10 @@ class ReportForm(ErrorsMixin, forms.Form):
     # --- what the template lays out ---------------------------------------------------------------
 
     def figure_fields(self):
-        return [self[name] for name in FIGURE_FIELDS]
+        return [self[name] for name in self.figure_names]
 
     def text_fields(self):
-        return [self[name] for name in TEXT_FIELDS]
+        return [self[name] for name in self.text_names]
 
     def milestone_rows(self):
         return [

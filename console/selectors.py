@@ -16,6 +16,7 @@ from projects.selectors import plan_list
 from reviews import access
 from reviews import selectors as reviews_selectors
 from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
+from reviews.periods import period_rank
 from reviews.selectors import flag_list, node_list, with_ledger
 
 
@@ -78,9 +79,9 @@ def with_agencies_of_subprojects(page: Page) -> Page:
 
 
 def reports_of_subproject(*, user, node: PlanNode, as_of=None) -> QuerySet[QuarterlyReport]:
-    """A sub-project's reports the user may see, oldest quarter first, each with its history (the order
-    of ``report_history``, up to ``as_of``) where the user may read it."""
-    reports = with_ledger(access.reports_for(user, as_of=as_of).filter(node=node)).order_by("year", "quarter")
+    """A sub-project's reports the user may see, monthly updates and quarterly reports, oldest first, each
+    with its history (the order of ``report_history``, up to ``as_of``) where the user may read it."""
+    reports = with_ledger(access.reports_for(user, as_of=as_of).filter(node=node)).order_by(period_rank())
     if access.can_see_history_of(user, node):
         events = ReportEvent.objects.select_related("actor").order_by("at", "id")
         if as_of is not None:

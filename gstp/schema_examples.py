@@ -39,8 +39,10 @@ REPORT = {
     "project": 3,
     "plan": 1,
     "period": "2025Q4",
+    "kind": "quarterly",
     "year": 2025,
     "quarter": 4,
+    "month": None,
     "status": "accepted",
     "version": 3,
     "etag": '"16-3"',
@@ -251,6 +253,7 @@ def dated_examples(today: datetime.date) -> dict:
             "project": 3,
             "project_title": "超高速寬頻網路普及",
             "period": period,
+            "kind": "quarterly",
             "due_on": (end + datetime.timedelta(days=10)).isoformat(),  # the plan's default due days
             "status": "missing",
             "report": None,

@@ -54,6 +54,7 @@ def _report_row(report):
         "id": report.pk,
         "project": report.node_id,
         "period": report.period,
+        "kind": report.kind,
         "status": report.status,
         "planned_progress": report.planned_progress,
         "actual_progress": report.actual_progress,

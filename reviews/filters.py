@@ -14,12 +14,13 @@ from .models import (
     LagRule,
     PlanRevision,
     QuarterlyReport,
+    ReportKind,
     ReportStatus,
     RevisionStatus,
     Severity,
     late_condition,
 )
-from .periods import Quarter
+from .periods import Month, Quarter, parse_period
 
 
 class ReportFilter(UpdatedSinceFilterSet):
@@ -33,14 +34,24 @@ class ReportFilter(UpdatedSinceFilterSet):
         method="filter_agency",
         help_text=_("Sub-projects this agency or one of its sub-units leads."),
     )
-    period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
+    period = filters.CharFilter(
+        method="filter_report_period",
+        help_text=_(
+            "A quarter such as 2024Q3 (its quarterly reports), or a month such as 2024-08 (its monthly updates)."
+        ),
+    )
+    kind = filters.ChoiceFilter(
+        choices=ReportKind.choices,
+        method="filter_kind",
+        help_text=_("Quarterly reports (季報) or monthly updates (月報)."),
+    )
     year = filters.NumberFilter()
     status = filters.MultipleChoiceFilter(distinct=False, choices=ReportStatus.choices)
     late = StrictBooleanFilter(method="filter_late", help_text=_("Submitted after its due date, or overdue."))
 
     class Meta:
         model = QuarterlyReport
-        fields = ["plan", "group", "project", "agency", "period", "year", "status", "late"]
+        fields = ["plan", "group", "project", "agency", "period", "kind", "year", "status", "late"]
 
     @extend_schema_field(OpenApiTypes.INT)
     def filter_group(self, queryset, name, value):
@@ -59,6 +70,22 @@ class ReportFilter(UpdatedSinceFilterSet):
         except ValueError:
             raise ValidationError({"period": [_("Write the quarter as YYYYQn, for example 2024Q3.")]}) from None
         return queryset.filter(year=period.year, quarter=period.quarter)
+
+    def filter_report_period(self, queryset, name, value):
+        try:
+            period = parse_period(value)
+        except ValueError:
+            message = _(
+                "Write the quarter as YYYYQn, for example 2024Q3, or a monthly update's month as YYYY-MM, for "
+                "example 2024-08."
+            )
+            raise ValidationError({"period": [message]}) from None
+        if isinstance(period, Month):
+            return queryset.filter(year=period.year, month=period.month)
+        return queryset.filter(year=period.year, quarter=period.quarter, month__isnull=True)
+
+    def filter_kind(self, queryset, name, value):
+        return queryset.filter(month__isnull=value == ReportKind.QUARTERLY)
 
     def filter_late(self, queryset, name, value):
         late = late_condition()

@@ -12,7 +12,7 @@ from projects.models import LEDGER_FIELDS, BudgetYear, Milestone, NodeKind, Plan
 
 from .models import TEXT_MAX_CHARS, CommentKind, QuarterlyReport, ReportIndicatorValue, ReportMilestoneEntry
 from .models.reports import CONTENT_FIELDS
-from .periods import Quarter
+from .periods import Quarter, parse_period
 
 # Fields a client may have sent before that now come from elsewhere, with where they come from.
 FORMER_FIELDS = {
@@ -60,15 +60,28 @@ class IndicatorValueSerializer(FastRepresentationMixin, StrictFieldsMixin, seria
 
 class PeriodField(serializers.CharField):
     default_error_messages = {"invalid_period": _("Write the quarter as YYYYQn, for example 2024Q3.")}
+    parse = staticmethod(Quarter.parse)
 
     def to_internal_value(self, data):
         try:
-            return Quarter.parse(super().to_internal_value(data))
+            return self.parse(super().to_internal_value(data))
         except ValueError:
             self.fail("invalid_period")
 
     def to_representation(self, value):
         return str(value)
+
+
+class ReportPeriodField(PeriodField):
+    """A quarterly report's quarter (2024Q3) or a monthly update's month (2024-08)."""
+
+    default_error_messages = {
+        "invalid_period": _(
+            "Write the quarter as YYYYQn, for example 2024Q3, or a monthly update's month as YYYY-MM, for example "
+            "2024-08."
+        )
+    }
+    parse = staticmethod(parse_period)
 
 
 REPORT_CONTENT_FIELDS = [*CONTENT_FIELDS, "milestone_entries", "indicator_values"]
@@ -105,11 +118,12 @@ class SubprojectField(serializers.PrimaryKeyRelatedField):
 
 
 class ReportCreateSerializer(ReportUpdateSerializer):
-    """A new draft report of a sub-project for a quarter, with its figures so far. Unknown fields are
-    refused."""
+    """A new draft report of a sub-project for a quarter (2024Q3), or a monthly update (月報) for a month
+    (2024-08) of a sub-project whose control level reports monthly, with its figures so far. A monthly update
+    carries progress, spent, a note (`achievements`) and delay reasons only. Unknown fields are refused."""
 
     project = SubprojectField()
-    period = PeriodField()
+    period = ReportPeriodField()
 
     class Meta(ReportUpdateSerializer.Meta):
         fields = ["project", "period", *REPORT_CONTENT_FIELDS]

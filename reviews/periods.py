@@ -6,7 +6,9 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 PERIOD_PATTERN = re.compile(r"^(\d{4})Q([1-4])$")
@@ -47,6 +49,11 @@ class Quarter:
 
     def due_date(self, days_after_end: int) -> datetime.date:
         return self.end + datetime.timedelta(days=days_after_end)
+
+    @property
+    def rank(self) -> int:
+        """Reports' order in time (``period_rank``): a quarter after its months' monthly updates."""
+        return self.year * 12 + self.quarter * 3
 
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -98,6 +105,24 @@ class Month:
 
     def due_date(self, days_after_end: int) -> datetime.date:
         return self.end + datetime.timedelta(days=days_after_end)
+
+    @property
+    def rank(self) -> int:
+        return self.year * 12 + self.month
+
+
+def parse_period(text: str) -> Quarter | Month:
+    """A quarter (a quarterly report's period) or a month (a monthly update's); ValueError for neither."""
+    try:
+        return Quarter.parse(text)
+    except ValueError:
+        return Month.parse(text)
+
+
+def period_rank() -> models.Expression:
+    """Reports' periods in time, in SQL (``Quarter.rank``, ``Month.rank``): a monthly update ranks by its
+    month, a quarterly report by its quarter's last month, so after the quarter's monthly updates."""
+    return F("year") * 12 + Coalesce(F("month"), F("quarter") * 3)
 
 
 def in_quarters(quarters) -> Q:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -17,7 +18,7 @@ from projects.selectors import allocated_to_date, node_tree
 from . import access
 from .models import (
     ACTIVE_STATUSES,
-    EDITABLE_STATUSES,
+    FILED_STATUSES,
     Baseline,
     EvidenceFile,
     FlagComment,
@@ -30,13 +31,15 @@ from .models import (
     QuarterlyReport,
     ReportEvent,
     ReportIndicatorValue,
+    ReportKind,
     ReportMilestoneEntry,
     RevisionEvent,
+    Rhythm,
     Severity,
     executed_expression,
     execution_rate,
 )
-from .periods import Quarter, quarters_between, today
+from .periods import Month, Quarter, period_rank, quarters_between, today
 
 
 def node_list(*, user, as_of=None):
@@ -107,6 +110,7 @@ class ReportFigures:
     node_id: int
     year: int
     quarter: int
+    month: int | None
     planned_progress: Decimal | None
     actual_progress: Decimal | None
     budget_spent: Decimal | None
@@ -129,29 +133,40 @@ class ReportFigures:
 
     @property
     def period(self) -> str:
-        return str(self.quarter_obj)
+        return str(Month(self.year, self.month) if self.month else self.quarter_obj)
 
 
 IN_FORCE = access.IN_FORCE  # accepted, or reopened and under correction with its accepted figures in force
 FIGURE_FIELDS = ("planned_progress", "actual_progress", "budget_spent", "budget_payables", "budget_savings")
 
 
-def _as_accepted(pk, node_id, year, quarter, figures, accepted_content, allocated) -> ReportFigures:
+FIGURES_ROW = ("pk", "node_id", "year", "quarter", "month", *FIGURE_FIELDS, "accepted_content", "ledger_allocated")
+
+
+def _as_accepted(pk, node_id, year, quarter, month, *figures) -> ReportFigures:
+    *figures, accepted_content, allocated = figures
     if accepted_content is not None:
         figures = [
             None if accepted_content.get(name) is None else Decimal(accepted_content[name]) for name in FIGURE_FIELDS
         ]
-    return ReportFigures(pk, node_id, year, quarter, *figures, allocated)
+    return ReportFigures(pk, node_id, year, quarter, month, *figures, allocated)
 
 
 def latest_accepted_reports(
-    node_ids, *, gap_at_most: Decimal | None = None, execution_below: Decimal | None = None
+    node_ids,
+    *,
+    gap_at_most: Decimal | None = None,
+    execution_below: Decimal | None = None,
+    quarterly_only: bool = False,
 ) -> list[ReportFigures]:
-    """Each sub-project's latest accepted report (``IN_FORCE``), in one query. With thresholds, only the
-    reports whose progress gap is at most ``gap_at_most`` points or whose execution is below
-    ``execution_below`` percent (and the few being corrected), so the database, not Python, sets aside the
-    reports on plan."""
-    newest = QuarterlyReport.objects.filter(IN_FORCE, node_id=OuterRef("pk")).order_by("-year", "-quarter")
+    """Each sub-project's latest accepted report (``IN_FORCE``), monthly update or quarterly report, in one
+    query (only quarterly reports with ``quarterly_only``: the budget's execution is judged on the quarter's
+    ledger). With thresholds, only the reports whose progress gap is at most ``gap_at_most`` points or whose
+    execution is below ``execution_below`` percent (and the few being corrected), so the database, not
+    Python, sets aside the reports on plan."""
+    newest = QuarterlyReport.objects.filter(IN_FORCE, node_id=OuterRef("pk")).order_by(period_rank().desc())
+    if quarterly_only:
+        newest = newest.filter(month__isnull=True)
     latest = (
         PlanNode.objects.filter(pk__in=node_ids).annotate(report=Subquery(newest.values("pk")[:1])).values("report")
     )
@@ -166,13 +181,7 @@ def latest_accepted_reports(
         reports = reports.annotate(
             gap=F("actual_progress") - F("planned_progress"), executed_percent=executed_expression() * 100
         ).filter(lagging)
-    rows = reports.values_list(
-        "pk", "node_id", "year", "quarter", *FIGURE_FIELDS, "accepted_content", "ledger_allocated"
-    )
-    return [
-        _as_accepted(pk, node, year, quarter, figures, content, allocated)
-        for pk, node, year, quarter, *figures, content, allocated in rows
-    ]
+    return [_as_accepted(*row) for row in reports.values_list(*FIGURES_ROW)]
 
 
 def report_history(*, report: QuarterlyReport) -> QuerySet[ReportEvent]:
@@ -180,19 +189,18 @@ def report_history(*, report: QuarterlyReport) -> QuerySet[ReportEvent]:
     return report.events.select_related("actor").order_by("at", "id")
 
 
-def last_accepted_before(*, node, year: int, quarter: int) -> ReportFigures | None:
-    """The sub-project's latest accepted report (``IN_FORCE``) before the quarter, with its figures."""
+def last_accepted_before(*, node, period: Quarter | Month) -> ReportFigures | None:
+    """The sub-project's latest accepted report (``IN_FORCE``) before the period, monthly or quarterly, with
+    its figures."""
     row = (
         with_ledger(QuarterlyReport.objects.filter(IN_FORCE, node=node))
-        .filter(Q(year__lt=year) | Q(year=year, quarter__lt=quarter))
-        .order_by("-year", "-quarter")
-        .values_list("pk", "node_id", "year", "quarter", *FIGURE_FIELDS, "accepted_content", "ledger_allocated")
+        .alias(rank=period_rank())
+        .filter(rank__lt=period.rank)
+        .order_by("-rank")
+        .values_list(*FIGURES_ROW)
         .first()
     )
-    if row is None:
-        return None
-    pk, node_id, year, quarter, *figures, content, allocated = row
-    return _as_accepted(pk, node_id, year, quarter, figures, content, allocated)
+    return None if row is None else _as_accepted(*row)
 
 
 def quarter_lock(*, node, period: Quarter, on: datetime.date | None = None) -> QuarterLock | None:
@@ -242,21 +250,50 @@ def subproject_quarters(node) -> tuple[Quarter, Quarter]:
     return first, last
 
 
-def periods_to_file(*, node) -> list[Quarter]:
-    """The quarters a lead may still file for the sub-project: each of its quarters up to the current one
-    that has no report yet (one report per sub-project and quarter)."""
+def _update_months(node, first: Quarter, last: Quarter, on: datetime.date) -> list[Month]:
+    """The months a monthly-reporting sub-project gives an update for, from its first quarter to ``on``'s
+    month within its last quarter: each month that does not close its quarter."""
+    months, month = [], Month(first.year, first.quarter * 3 - 2)
+    end = min(Month.containing(on), Month(last.year, last.quarter * 3))
+    while month <= end:
+        if not month.closes_quarter:
+            months.append(month)
+        month = month.next()
+    return months
+
+
+def _filed(report) -> bool:
+    """Submitted or further, or reopened with its accepted figures in force: no longer owed."""
+    return report is not None and (report.status in FILED_STATUSES or report.accepted_content is not None)
+
+
+def periods_to_file(*, node) -> list[Quarter | Month]:
+    """The periods a lead may still open a report for: each of the sub-project's quarters up to the current
+    one with no report yet (one per sub-project and quarter) and, where its control level reports monthly,
+    each month up to the current one with no update while its quarter's report is not filed yet, in order."""
     first, last = subproject_quarters(node)
-    current = Quarter.containing(today())
-    filed = {Quarter(year, quarter) for year, quarter in node.reports.values_list("year", "quarter")}
-    return [period for period in quarters_between(first, min(last, current)) if period not in filed]
+    on = today()
+    reports = {report.period_obj: report for report in node.reports.all()}
+    periods = [period for period in quarters_between(first, min(last, Quarter.containing(on))) if period not in reports]
+    if node_settings(node).rhythm == Rhythm.MONTHLY:
+        periods += [
+            month
+            for month in _update_months(node, first, last, on)
+            if month not in reports and not _filed(reports.get(month.quarter))
+        ]
+    return sorted(periods, key=attrgetter("rank"))
 
 
 @dataclass(frozen=True)
 class OwedReport:
     project: PlanNode
-    period: Quarter
+    period: Quarter | Month
     due_on: datetime.date
     report: QuarterlyReport | None
+
+    @property
+    def kind(self) -> str:
+        return ReportKind.MONTHLY if isinstance(self.period, Month) else ReportKind.QUARTERLY
 
     @property
     def status(self) -> str:
@@ -274,27 +311,33 @@ class OwedReport:
 def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]:
     """What an agency (with its sub-units) still owes: every quarter up to the current one, within each
     led sub-project's dates, whose report is missing, a draft or returned (not reopened: a correction is
-    asked for by its own notice); the earliest due first."""
+    asked for by its own notice), and, for the sub-projects whose control level reports monthly, every such
+    month's update while its quarter's report is not filed; the earliest due first."""
     on = on or today()
     current = Quarter.containing(on)
     nodes = list(PlanNode.objects.filter(kind=NodeKind.SUBPROJECT).filter(led_by_agency(agency)).select_related("plan"))
     # The sub-projects' ids as a list, not as a subquery: the database need not plan the agency condition
     # once per report.
     filed = {
-        (report.node_id, report.year, report.quarter): report
+        (report.node_id, report.period_obj): report
         for report in QuarterlyReport.objects.filter(node_id__in=[node.pk for node in nodes])
     }
     settings = plan_settings({node.plan_id for node in nodes})
     owed = []
     for node in nodes:
-        due_days = settings[node.plan_id].for_level(node.control_level).report_due_days
+        level = settings[node.plan_id].for_level(node.control_level)
         first, last = subproject_quarters(node)
         for period in quarters_between(first, min(last, current)):
-            report = filed.get((node.pk, period.year, period.quarter))
+            report = filed.get((node.pk, period))
             # A reopened report under correction is no report owed: its quarter was filed, and its accepted
             # figures stand until the correction is accepted.
-            if report is None or (report.status in EDITABLE_STATUSES and report.accepted_content is None):
-                owed.append(OwedReport(node, period, period.due_date(due_days), report))
+            if not _filed(report):
+                owed.append(OwedReport(node, period, period.due_date(level.report_due_days), report))
+        if level.rhythm == Rhythm.MONTHLY:
+            for month in _update_months(node, first, last, on):
+                report = filed.get((node.pk, month))
+                if not _filed(report) and not _filed(filed.get((node.pk, month.quarter))):
+                    owed.append(OwedReport(node, month, month.due_date(level.monthly_due_days), report))
     return sorted(owed, key=lambda item: (item.due_on, item.project.path))
 
 

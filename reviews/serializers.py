@@ -16,6 +16,7 @@ from .models import (
     QuarterLock,
     QuarterlyReport,
     ReportEvent,
+    ReportKind,
     RevisionEvent,
 )
 
@@ -27,7 +28,11 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
 
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
     plan = serializers.IntegerField(source="node.plan_id", read_only=True)
-    period = serializers.CharField(read_only=True)
+    period = serializers.CharField(
+        read_only=True,
+        help_text=_("The quarter of a quarterly report (2024Q3), the month of a monthly update (2024-08)."),
+    )
+    kind = serializers.ChoiceField(choices=ReportKind.choices, read_only=True)
     etag = serializers.CharField(
         read_only=True,
         help_text=_('The report\'s version as an entity tag, quotes included ("16-3"): send it as If-Match.'),
@@ -63,8 +68,10 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
             "project",
             "plan",
             "period",
+            "kind",
             "year",
             "quarter",
+            "month",
             "status",
             "version",
             "etag",
@@ -106,12 +113,13 @@ class ReportEventSerializer(FastRepresentationMixin, serializers.ModelSerializer
 
 
 class OwedReportSerializer(serializers.Serializer):
-    """A quarterly report an agency still owes: the sub-project, the quarter, its due date and the
-    report filed so far, if any."""
+    """A quarterly report or monthly update an agency still owes: the sub-project, the quarter or month, its
+    due date and the report filed so far, if any."""
 
     project = serializers.IntegerField(source="project.pk")
     project_title = serializers.CharField(source="project.title")
     period = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ReportKind.choices)
     due_on = serializers.DateField()
     status = serializers.CharField()
     report = serializers.IntegerField(source="report_id", allow_null=True)

@@ -15,6 +15,7 @@ from projects.selectors import agency_subtree, milestone_list
 from reviews import access, services
 from reviews.inputs import ReportCreateSerializer, ReportUpdateSerializer
 from reviews.models import FILED_STATUSES, QuarterlyReport, ReportStatus
+from reviews.periods import Month, parse_period
 from reviews.selectors import periods_to_file, report_files, report_history, reports_owed
 
 from ..forms import FIGURE_FIELDS, EvidenceForm, ReportForm
@@ -60,10 +61,20 @@ def agency_page(request):
     return render(request, "console/agency.html", context)
 
 
-def _form_parts(user, node):
+def _form_parts(user, node, *, monthly=False):
+    """What a report's form asks besides its figures: each milestone and indicator; none in a monthly update."""
+    if monthly:
+        return {"monthly": True}
     milestones = milestone_list(user=user).filter(node=node).order_by("planned_date", "id")
     indicators = indicator_list(user=user).filter(node=node)
     return {"milestones": list(milestones), "indicators": list(indicators)}
+
+
+def _is_month(text: str) -> bool:
+    try:
+        return isinstance(parse_period(text), Month)
+    except ValueError:
+        return False
 
 
 def _submit(request, form, report) -> bool:
@@ -81,15 +92,19 @@ def report_new(request, pk):
     user = request.user
     node = get_object_or_404(subproject_scope(user).select_related("plan"), pk=pk)
     access.ensure(access.can_file_report(user, node), access.NOT_LEAD_TO_FILE)
-    periods = periods_to_file(node=node)
-    wanted = request.GET.get("period", "")
+    # A quarterly report, or (a month asked for, where the control level reports monthly) a monthly update.
+    every_period = periods_to_file(node=node)
+    wanted = (request.POST if request.method == "POST" else request.GET).get("period", "")
+    monthly = _is_month(wanted)
+    periods = [period for period in every_period if isinstance(period, Month) == monthly]
     initial = wanted if wanted in {str(p) for p in periods} else (str(periods[0]) if periods else None)
     form = ReportForm(
         request.POST if request.method == "POST" else None,
         periods=periods,
         initial_period=initial,
-        **_form_parts(user, node),
+        **_form_parts(user, node, monthly=monthly),
     )
+    other_kind = next((period for period in every_period if isinstance(period, Month) != monthly), None)
     if request.method == "POST":
         form.full_clean()
         serializer = ReportCreateSerializer(data={**form.payload(), "project": node.pk})
@@ -107,7 +122,11 @@ def report_new(request, pk):
                 messages.success(request, _("Saved the %(period)s report as a draft.") % {"period": report.period})
                 if request.POST.get("action") == SUBMIT:
                     form = ReportForm(
-                        request.POST, report=report, milestones=form.milestones, indicators=form.indicators
+                        request.POST,
+                        report=report,
+                        milestones=form.milestones,
+                        indicators=form.indicators,
+                        monthly=report.is_monthly,
                     )
                     form.full_clean()
                     if not _submit(request, form, report):
@@ -116,7 +135,7 @@ def report_new(request, pk):
     return render(
         request,
         "console/report_new.html",
-        {"node": node, "form": form},
+        {"node": node, "form": form, "monthly": monthly, "other_kind": other_kind},
         status=400 if form.is_bound and form.errors else 200,
     )
 
@@ -128,7 +147,7 @@ def report_page(request, pk):
     report = get_object_or_404(access.reports_for(user).select_related("node", "node__plan"), pk=pk)
     if request.method == "POST":
         access.ensure(access.can_edit_report(user, report), access.NOT_LEAD_TO_EDIT)
-        form = ReportForm(request.POST, report=report, **_form_parts(user, report.node))
+        form = ReportForm(request.POST, report=report, **_form_parts(user, report.node, monthly=report.is_monthly))
         form.full_clean()
         if _save(request, form, report):
             return redirect("console:report", pk=report.pk)
@@ -143,7 +162,7 @@ def report_response(request, report, form=None, *, status=200, file_form=None):
     user = request.user
     actions = access.report_actions(user, report)
     if form is None and "edit" in actions:
-        form = ReportForm(report=report, **_form_parts(user, report.node))
+        form = ReportForm(report=report, **_form_parts(user, report.node, monthly=report.is_monthly))
     can_add_files = "edit" in actions and access.can_add_report_files(user, report)
     if can_add_files and file_form is None:
         file_form = EvidenceForm()

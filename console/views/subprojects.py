@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 from indicators.selectors import indicator_evaluate, indicator_list
 from projects.selectors import milestone_list
 from reviews import access
-from reviews.models import ACTIVE_STATUSES, ReportStatus
-from reviews.periods import today
-from reviews.selectors import subproject_quarters
+from reviews.models import ACTIVE_STATUSES, ReportStatus, Rhythm
+from reviews.periods import Month, today
+from reviews.selectors import node_settings, periods_to_file, subproject_quarters
 
 from .. import charts
 from ..selectors import ancestors_of, flag_queue, reports_of_subproject, subproject_scope
@@ -20,7 +20,7 @@ from .revisions import subproject_baseline
 
 
 def quarter_figures(reports) -> list[charts.QuarterFigures]:
-    """The accepted quarters: the figures that count."""
+    """The accepted reports, monthly updates and quarterly reports in time order: the figures that count."""
     return [
         charts.QuarterFigures(
             period=report.period,
@@ -52,6 +52,8 @@ def subproject_page(request, pk):
         (indicator, indicator_evaluate(indicator, on=on))
         for indicator in indicator_list(user=user, as_of=as_of).filter(node=node)
     ]
+    can_file = as_of is None and access.can_file_report(user, node)
+    rhythm = Rhythm(node_settings(node).rhythm)
     context = {
         "as_of": as_of,
         "as_of_error": as_of_error,
@@ -83,7 +85,11 @@ def subproject_page(request, pk):
         "active_flags": [row for row in flags if row.flag.status in ACTIVE_STATUSES],
         "closed_flags": [row for row in flags if row.flag.status not in ACTIVE_STATUSES],
         "reports": list(reversed(reports)),
-        "can_file": as_of is None and access.can_file_report(user, node),
+        "can_file": can_file,
+        "rhythm": rhythm,
+        "month_to_file": next((p for p in periods_to_file(node=node) if isinstance(p, Month)), None)
+        if can_file and rhythm == Rhythm.MONTHLY
+        else None,
         "history_visible": access.can_see_history_of(user, node),
         **baseline,
     }

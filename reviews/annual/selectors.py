@@ -134,11 +134,12 @@ def annual_report_data(*, plan: Plan, year: int, user) -> AnnualData:
 
 
 def latest_in_force_of_year(*, plan: Plan, year: int, user) -> dict[int, AcceptedReport]:
-    """Each sub-project's last report of the year in force (``IN_FORCE``: accepted, or reopened and under
-    correction), in one query, as accepted: a reopened report's figures and words are read from its
+    """Each sub-project's last quarterly report of the year in force (``IN_FORCE``: accepted, or reopened and
+    under correction; monthly updates are the secretariat's working figures, not published), in one query,
+    as accepted: a reopened report's figures and words are read from its
     ``accepted_content``, so nothing of the correction in progress is published."""
     newest = (
-        QuarterlyReport.objects.filter(IN_FORCE, node_id=OuterRef("node_id"), year=year)
+        QuarterlyReport.objects.filter(IN_FORCE, node_id=OuterRef("node_id"), year=year, month__isnull=True)
         .order_by("-quarter")
         .values("pk")[:1]
     )

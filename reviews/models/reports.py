@@ -1,3 +1,5 @@
+import functools
+import operator
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,7 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from projects.models import BudgetYear
 
-from ..periods import Quarter, today
+from ..periods import Month, Quarter, today
 
 PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
 NOT_NEGATIVE = [MinValueValidator(Decimal(0))]
@@ -82,14 +84,41 @@ def late_condition() -> Q:
     return Q(submitted_on_time=False) | Q(first_submitted_at__isnull=True, due_on__lt=today())
 
 
+class ReportKind(models.TextChoices):
+    QUARTERLY = "quarterly", _("Quarterly report")  # 季報
+    MONTHLY = "monthly", _("Monthly update")  # 月報
+
+
+# The months a monthly update may be for, by quarter: the last month of a quarter is the quarterly report's.
+UPDATE_MONTHS = {1: (1, 2), 2: (4, 5), 3: (7, 8), 4: (10, 11)}
+
+# What a monthly update carries: cumulative progress and spending, a short note and, when behind, why.
+MONTHLY_FIELDS = (
+    "planned_progress",
+    "actual_progress",
+    "budget_spent",
+    "achievements",
+    "delay_reasons",
+    "countermeasures",
+    "progress_explanation",
+)
+
+
 class QuarterlyReport(models.Model):
-    """季報: a sub-project's progress in one quarter, filed by its lead agency and reviewed by the secretariat."""
+    """季報: a sub-project's progress in one quarter, filed by its lead agency and reviewed by the secretariat.
+
+    A row with a ``month`` is a monthly update (月報) of a sub-project whose control level reports monthly:
+    the same lifecycle, review chain and rules, with the figures of ``MONTHLY_FIELDS`` only, for a month
+    that does not close its quarter (``quarter`` is the month's)."""
 
     node = models.ForeignKey(
         "projects.PlanNode", verbose_name=_("sub-project"), on_delete=models.PROTECT, related_name="reports"
     )
     year = models.PositiveSmallIntegerField(_("year"))
     quarter = models.PositiveSmallIntegerField(_("quarter"))
+    month = models.PositiveSmallIntegerField(
+        _("month"), null=True, blank=True, help_text=_("A monthly update's month; blank for the quarterly report.")
+    )
     status = models.CharField(_("status"), max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
     version = models.PositiveIntegerField(_("version"), default=1)
     planned_progress = models.DecimalField(
@@ -181,10 +210,27 @@ class QuarterlyReport(models.Model):
     class Meta:
         verbose_name = _("quarterly report")
         verbose_name_plural = _("quarterly reports")
-        ordering = ["-year", "-quarter", "node_id"]
+        # Within a sub-project's quarter, its monthly updates, then the quarterly report.
+        ordering = ["-year", "-quarter", "node_id", models.F("month").asc(nulls_last=True)]
         constraints = [
-            models.UniqueConstraint(fields=["node", "year", "quarter"], name="report_one_per_subproject_quarter"),
+            models.UniqueConstraint(
+                fields=["node", "year", "quarter"],
+                condition=Q(month__isnull=True),
+                name="report_one_per_subproject_quarter",
+            ),
+            models.UniqueConstraint(
+                fields=["node", "year", "month"],
+                condition=Q(month__isnull=False),
+                name="report_one_update_per_subproject_month",
+            ),
             models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="report_quarter_range"),
+            models.CheckConstraint(
+                condition=Q(month__isnull=True)
+                | functools.reduce(
+                    operator.or_, (Q(quarter=q, month__in=months) for q, months in UPDATE_MONTHS.items())
+                ),
+                name="report_month_in_its_quarter",
+            ),
             models.CheckConstraint(condition=Q(status__in=ReportStatus.values), name="report_status_valid"),
             models.CheckConstraint(
                 condition=Q(planned_progress__isnull=True) | Q(planned_progress__gte=0, planned_progress__lte=100),
@@ -226,11 +272,24 @@ class QuarterlyReport(models.Model):
 
     @property
     def period(self) -> str:
-        return str(Quarter(self.year, self.quarter))
+        return str(self.period_obj)
+
+    @property
+    def period_obj(self) -> Quarter | Month:
+        """The month of a monthly update, the quarter of a quarterly report."""
+        return Month(self.year, self.month) if self.month else Quarter(self.year, self.quarter)
 
     @property
     def quarter_obj(self) -> Quarter:
         return Quarter(self.year, self.quarter)
+
+    @property
+    def kind(self) -> str:
+        return ReportKind.MONTHLY if self.month else ReportKind.QUARTERLY
+
+    @property
+    def is_monthly(self) -> bool:
+        return self.month is not None
 
     @property
     def budget_allocated(self) -> Decimal | None:

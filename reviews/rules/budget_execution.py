@@ -1,5 +1,6 @@
 """Budget execution: the execution rate (經費執行率, ``reviews.models.execution_rate``: spent, payables and
-savings over the ledger's allocation to date) of the latest accepted report, below 90 % (yellow) or 80 % (red)."""
+savings over the ledger's allocation to date) of the latest accepted quarterly report (a monthly update gives
+spent alone), below 90 % (yellow) or 80 % (red)."""
 
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ RULE = LagRule.BUDGET_EXECUTION
 
 
 def evaluate(batch: Batch, reports=None) -> list[Finding]:
-    reports = reports if reports is not None else latest_accepted_reports(batch.nodes)
+    reports = reports if reports is not None else latest_accepted_reports(batch.nodes, quarterly_only=True)
     subs = {sub.id: sub for sub in batch.subprojects}
     findings = []
     for report in reports:

@@ -1,5 +1,10 @@
 """Late or missing report: not submitted by its due date (yellow); still not submitted N days after the
-quarter ended, or returned and not resubmitted within M days (red)."""
+quarter ended, or returned and not resubmitted within M days (red).
+
+A sub-project whose control level reports monthly is also late when a month's update is not submitted by
+its due date, while its quarter's report is not filed (which covers the months before it); red N days after
+the month ended. The flag is the quarter's, its evidence names the month (``kind``: ``monthly``); once the
+quarter's own report is due and outstanding, its lateness is the flag's."""
 
 import datetime
 from decimal import Decimal
@@ -9,8 +14,8 @@ from django.utils import timezone
 
 from projects.models import PlanNode
 
-from ..models import FILED_STATUSES, LagRule, QuarterlyReport, ReportStatus, Severity
-from ..periods import Quarter
+from ..models import FILED_STATUSES, LagRule, QuarterlyReport, ReportKind, ReportStatus, Rhythm, Severity
+from ..periods import Month, Quarter
 from . import Batch, Finding
 
 RULE = LagRule.LATE_REPORT
@@ -26,44 +31,72 @@ def latest_due_quarter(batch: Batch, sub, due_days: int) -> Quarter | None:
     return None
 
 
+def latest_due_month(batch: Batch, sub, due_days: int) -> Month | None:
+    """The latest month, up to the sub-project's last quarter, whose monthly update was due before the
+    scan's day."""
+    first, last = batch.quarters(sub)
+    start = Month(first.year, first.quarter * 3 - 2)
+    month = min(Month.containing(batch.as_of), Month(last.year, last.quarter * 3))
+    while month >= start:
+        if not month.closes_quarter and month.due_date(due_days) < batch.as_of:
+            return month
+        month = month.previous()
+    return None
+
+
+def _watched(flag) -> Quarter | Month:
+    """The period a late-report flag is about: a monthly update's month, or the quarter."""
+    if flag.evidence.get("kind") == ReportKind.MONTHLY:
+        try:
+            return Month.parse(flag.evidence.get("period", ""))
+        except ValueError:
+            pass
+    return Quarter(flag.year, flag.quarter)
+
+
 def evaluate(batch: Batch) -> list[Finding]:
-    candidates: set[tuple[int, Quarter]] = set()
-    due_quarter = {}  # sub-projects of one plan mostly share their dates: work each combination out once
+    candidates: set[tuple[int, Quarter | Month]] = set()
+    due = {}  # sub-projects of one plan and level mostly share their dates: work each combination out once
     for sub in batch.subprojects:
         dates = (sub.plan_id, sub.control_level, sub.start_date, sub.end_date)
-        if dates not in due_quarter:
-            due_quarter[dates] = latest_due_quarter(batch, sub, batch.settings_for(sub).report_due_days)
-        if due_quarter[dates]:
-            candidates.add((sub.id, due_quarter[dates]))
-    # Quarters flagged before stay under watch until their report comes in.
+        if dates not in due:
+            settings = batch.settings_for(sub)
+            due[dates] = [latest_due_quarter(batch, sub, settings.report_due_days)]
+            if settings.rhythm == Rhythm.MONTHLY:
+                due[dates].append(latest_due_month(batch, sub, settings.monthly_due_days))
+        candidates.update((sub.id, period) for period in due[dates] if period)
+    # Periods flagged before stay under watch until their report comes in.
     for flag in batch.active_flags:
         if flag.rule == RULE:
-            candidates.add((flag.node_id, Quarter(flag.year, flag.quarter)))
+            candidates.add((flag.node_id, _watched(flag)))
     if not candidates:
         return []
     subs = {sub.id: sub for sub in batch.subprojects}
-    deadlines = {}  # (plan, level, quarter): due date and red-after date, worked out once per batch
-    findings = []
-    for node_id, quarter, status, returned_at in _outstanding(batch, {quarter for _, quarter in candidates}):
-        if (node_id, quarter) not in candidates:
+    deadlines = {}  # (plan, level, period): due date and red-after date, worked out once per batch
+    findings = {}
+    for node_id, period, status, returned_at in _outstanding(batch, {period for _, period in candidates}):
+        if (node_id, period) not in candidates:
             continue
         sub = subs[node_id]
         settings = batch.settings_for(sub)
-        key = (sub.plan_id, sub.control_level, quarter)
+        monthly = isinstance(period, Month)
+        quarter = period.quarter if monthly else period
+        key = (sub.plan_id, sub.control_level, period)
         if key not in deadlines:
             deadlines[key] = (
-                quarter.due_date(settings.report_due_days),
-                quarter.end + datetime.timedelta(days=settings.late_red_days_after_quarter_end),
+                period.due_date(settings.monthly_due_days if monthly else settings.report_due_days),
+                period.end + datetime.timedelta(days=settings.late_red_days_after_quarter_end),
             )
-        due, red_after = deadlines[key]
-        if due >= batch.as_of:
+        due_on, red_after = deadlines[key]
+        if due_on >= batch.as_of:
             continue
-        days_late = (batch.as_of - due).days
+        days_late = (batch.as_of - due_on).days
         evidence = {
             "rule": RULE,
-            "period": str(quarter),
+            "period": str(period),
+            **({"kind": ReportKind.MONTHLY} if monthly else {}),
             "report_status": status,
-            "due_on": due.isoformat(),
+            "due_on": due_on.isoformat(),
             "days_late": days_late,
             "red_after": red_after.isoformat(),
         }
@@ -80,9 +113,13 @@ def evaluate(batch: Batch) -> list[Finding]:
             severity = Severity.RED
         else:
             severity = Severity.RED if batch.as_of > red_after else Severity.YELLOW
-        findings.append(Finding(node_id, RULE, quarter, severity, Decimal(days_late), evidence))
-    findings.sort(key=lambda finding: (finding.node_id, finding.period.year, finding.period.quarter))
-    return findings
+        # One flag a quarter: the quarter's own report, once due, before any of its months' updates.
+        finding = Finding(node_id, RULE, quarter, severity, Decimal(days_late), evidence)
+        held = findings.get((node_id, quarter))
+        held_monthly = held is not None and "kind" in held.evidence
+        if held is None or (held_monthly and not monthly) or (held_monthly == monthly and finding.score > held.score):
+            findings[node_id, quarter] = finding
+    return sorted(findings.values(), key=lambda finding: (finding.node_id, finding.period.year, finding.period.quarter))
 
 
 # A report in one of these is filed; in any other, or with no report at all ("missing"), it is outstanding.
@@ -91,20 +128,32 @@ FILED = FILED_STATUSES
 REOPENED = "reopened"
 
 
-def _outstanding(batch: Batch, periods: set[Quarter]):
-    """(sub-project, quarter, status or "missing", returned at) for the batch's reports of ``periods`` that
-    are neither submitted nor accepted, in one query: a column pair per quarter, and only the sub-projects
-    with a quarter not filed come back, so the database sets aside the reports filed."""
-    periods = sorted(periods)
+def _outstanding(batch: Batch, periods: set[Quarter | Month]):
+    """(sub-project, period, status or "missing", returned at) for the batch's reports of ``periods`` that
+    are neither submitted nor accepted, in one query: a column pair per period, and only the sub-projects
+    with a period not filed come back, so the database sets aside the reports filed. A month's update is
+    not outstanding once its quarter's report is filed."""
+    periods = sorted(periods, key=lambda period: period.rank)
     columns, outstanding = {}, Q(pk__in=[])
-    for i, quarter in enumerate(periods):
-        report = QuarterlyReport.objects.filter(
-            node=OuterRef("pk"), year=quarter.year, quarter=quarter.quarter
-        ).order_by()
+    filed = Q(status__in=FILED) | Q(accepted_content__isnull=False)
+    for i, period in enumerate(periods):
+        if isinstance(period, Month):
+            report = QuarterlyReport.objects.filter(node=OuterRef("pk"), year=period.year, month=period.month)
+            quarter = period.quarter
+            quarterly = QuarterlyReport.objects.filter(
+                filed, node=OuterRef("pk"), year=quarter.year, quarter=quarter.quarter, month__isnull=True
+            )
+            columns[f"covered_{i}"] = Exists(quarterly)
+            outstanding |= ~Q(Exists(report.filter(filed))) & ~Q(Exists(quarterly))
+        else:
+            report = QuarterlyReport.objects.filter(
+                node=OuterRef("pk"), year=period.year, quarter=period.quarter, month__isnull=True
+            )
+            outstanding |= ~Q(Exists(report.filter(filed)))
+        report = report.order_by()
         status = Case(When(accepted_content__isnull=False, then=Value(REOPENED)), default=F("status"))
         columns[f"status_{i}"] = Subquery(report.annotate(filed_status=status).values("filed_status")[:1])
         columns[f"returned_{i}"] = Subquery(report.values("returned_at")[:1])
-        outstanding |= ~Q(Exists(report.filter(Q(status__in=FILED) | Q(accepted_content__isnull=False))))
     rows = (
         PlanNode.objects.filter(batch.within("pk"))
         .filter(outstanding)
@@ -112,8 +161,11 @@ def _outstanding(batch: Batch, periods: set[Quarter]):
         .order_by()
         .values_list("pk", *columns)
     )
+    names = list(columns)
     for node_id, *values in rows:
-        for i, quarter in enumerate(periods):
-            status, returned_at = values[2 * i], values[2 * i + 1]
-            if status not in FILED and status != REOPENED:
-                yield node_id, quarter, status or "missing", returned_at
+        row = dict(zip(names, values, strict=True))
+        for i, period in enumerate(periods):
+            status, returned_at = row[f"status_{i}"], row[f"returned_{i}"]
+            if row.get(f"covered_{i}") or status in FILED or status == REOPENED:
+                continue
+            yield node_id, period, status or "missing", returned_at

@@ -1,5 +1,6 @@
-"""Progress gap: actual minus planned cumulative progress in the latest accepted report,
-at or below -5 points (yellow) or -10 points (red)."""
+"""Progress gap: actual minus planned cumulative progress in the latest accepted figures (a monthly update's,
+where the sub-project reports monthly, or a quarterly report's), at or below -5 points (yellow) or -10 points
+(red), or its control level's tighter thresholds. The flag is the quarter's; its evidence names the month."""
 
 from decimal import Decimal
 

@@ -33,6 +33,7 @@ from ..models import (
     QuarterlyReport,
     ReportAction,
     ReportEvent,
+    ReportKind,
     ReportStatus,
     RevisionEvent,
     RevisionStatus,
@@ -174,6 +175,12 @@ def weekly_digest(*, week_of: datetime.date) -> bool:
     )
 
 
+def _owed_name(item) -> str:
+    """A report owed as a reminder names it: the sub-project and period, and 月報 for a monthly update."""
+    kind = " 月報" if item.kind == ReportKind.MONTHLY else ""
+    return f"{item.project.title} {item.period}{kind}"
+
+
 @translation.override(settings.LANGUAGE_CODE)  # emails speak the secretariat's language
 def report_reminders(*, on: datetime.date) -> int:
     """Remind each lead of the reports its agency owes that fall due within the plan's reminder window
@@ -191,10 +198,8 @@ def report_reminders(*, on: datetime.date) -> int:
         overdue = [item for item in owed if item.due_on < on]
         if not (soon or overdue):
             continue
-        lines = [f"{item.project.title} {item.period}：{item.due_on.isoformat()} 到期" for item in soon]
-        lines += [
-            f"{item.project.title} {item.period}：已逾期（{item.due_on.isoformat()} 到期）" for item in overdue[:50]
-        ]
+        lines = [f"{_owed_name(item)}：{item.due_on.isoformat()} 到期" for item in soon]
+        lines += [f"{_owed_name(item)}：已逾期（{item.due_on.isoformat()} 到期）" for item in overdue[:50]]
         sent += send_once(
             key=f"reminder:{lead.pk}:{on.isoformat()}",
             subject=f"[GSTP] 季報提醒：{len(soon)} 件即將到期，{len(overdue)} 件逾期",

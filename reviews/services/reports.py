@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +31,7 @@ from .. import access
 from ..models import (
     ACTIVE_STATUSES,
     EDITABLE_STATUSES,
+    FILED_STATUSES,
     EvidenceFile,
     LagFlag,
     LagRule,
@@ -39,9 +41,10 @@ from ..models import (
     ReportIndicatorValue,
     ReportMilestoneEntry,
     ReportStatus,
+    Rhythm,
 )
-from ..models.reports import CONTENT_FIELDS
-from ..periods import Quarter, today
+from ..models.reports import CONTENT_FIELDS, MONTHLY_FIELDS
+from ..periods import Month, Quarter, today
 from ..selectors import last_accepted_before, node_settings, quarter_lock, subproject_quarters
 from .notifications import report_step_notify_enqueue, webhook_event_enqueue
 from .outbox import outbox_enqueue
@@ -171,7 +174,7 @@ def _validate_content(report: QuarterlyReport, *, entries, values, for_submissio
     planned, actual = report.planned_progress, report.actual_progress
     if planned is not None and actual is not None and actual < planned and not report.delay_reasons.strip():
         add("delay_reasons", _("Actual progress is behind plan: give the reasons for the delay."))
-    previous = last_accepted_before(node=report.node, year=report.year, quarter=report.quarter)
+    previous = last_accepted_before(node=report.node, period=report.period_obj)
     if actual is not None:
         if (
             previous is not None
@@ -267,14 +270,46 @@ def _replace_children(report, *, entries, values) -> None:
     report.forget_prefetched(milestone_entries=entries is not None, indicator_values=values is not None)
 
 
+def _ensure_monthly_content(data: dict) -> None:
+    """A monthly update carries ``MONTHLY_FIELDS`` only: anything else is refused, field by field."""
+    others = sorted(name for name in data if name not in MONTHLY_FIELDS)
+    if others:
+        message = _("Not part of a monthly update: it is given in the quarterly report.")
+        raise ValidationError({name: [message] for name in others})
+
+
+def _ensure_month_open(node: PlanNode, month: Month) -> None:
+    """A monthly update is for a sub-project whose control level reports monthly, for a month that does
+    not close its quarter, while the quarter's report is not filed yet (it covers the months before it)."""
+    if node_settings(node).rhythm != Rhythm.MONTHLY:
+        message = _("This sub-project reports quarterly (its control level): file the quarterly report instead.")
+        raise ValidationError({"period": [message]})
+    if month.closes_quarter:
+        message = _("%(month)s closes %(quarter)s: the quarterly report covers it.")
+        raise ValidationError({"period": [message % {"month": month, "quarter": month.quarter}]})
+    quarter = month.quarter
+    filed = QuarterlyReport.objects.filter(
+        Q(status__in=FILED_STATUSES) | Q(accepted_content__isnull=False),
+        node=node,
+        year=quarter.year,
+        quarter=quarter.quarter,
+        month__isnull=True,
+    )
+    if filed.exists():
+        message = _("The quarterly report of %(quarter)s is filed and covers %(month)s.")
+        raise ValidationError({"period": [message % {"month": month, "quarter": quarter}]})
+
+
 @transaction.atomic
-def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> QuarterlyReport:
-    """A lead of the sub-project opens the quarter's report as a draft."""
+def report_create(*, actor, node: PlanNode, period: Quarter | Month, data: dict) -> QuarterlyReport:
+    """A lead of the sub-project opens the quarter's report, or a month's update (``Month``), as a draft."""
     if node.kind != NodeKind.SUBPROJECT:
         raise ValidationError({"project": [_("Reports are filed for sub-projects.")]})
     access.ensure(access.can_file_report(actor, node), access.NOT_LEAD_TO_FILE)
+    monthly = isinstance(period, Month)
+    quarter = period.quarter if monthly else period
     first, last = subproject_quarters(node)
-    if not first <= period <= last:
+    if not first <= quarter <= last:
         raise ValidationError(
             {
                 "period": [
@@ -285,14 +320,19 @@ def report_create(*, actor, node: PlanNode, period: Quarter, data: dict) -> Quar
         )
     if period.start > today():
         raise ValidationError({"period": [_("%(period)s has not begun yet.") % {"period": period}]})
-    ensure_quarter_open(node=node, period=period)
+    settings = node_settings(node)
+    if monthly:
+        _ensure_monthly_content(data)
+        _ensure_month_open(node, period)
+    ensure_quarter_open(node=node, period=quarter)
     entries = data.pop("milestone_entries", [])
     values = data.pop("indicator_values", [])
     report = QuarterlyReport(
         node=node,
         year=period.year,
-        quarter=period.quarter,
-        due_on=period.due_date(node_settings(node).report_due_days),
+        quarter=quarter.quarter,
+        month=period.month if monthly else None,
+        due_on=period.due_date(settings.monthly_due_days if monthly else settings.report_due_days),
         created_by=actor,
         **data,
     )
@@ -327,6 +367,8 @@ def report_update(*, actor, report: QuarterlyReport, expected_version: int, data
     if report.status not in EDITABLE_STATUSES:
         raise InvalidTransition(_("Only a draft or a returned report can be edited."))
     ensure_quarter_open(node=report.node, period=report.quarter_obj)
+    if report.is_monthly:
+        _ensure_monthly_content(data)
     entries = data.pop("milestone_entries", None)
     values = data.pop("indicator_values", None)
     changes = {}

@@ -190,19 +190,19 @@ def _settings_for(plans: dict[int, Plan]) -> dict[int, LagSettings]:
 
 
 def evaluate_rules(batch: Batch) -> list[Finding]:
-    # Only reports past the loosest yellow threshold of the batch's plans come back; each rule then
-    # applies its own plan's thresholds.
-    plan_settings = [batch.settings_for(sub) for sub in batch.subprojects]
-    reports = latest_accepted_reports(
-        batch.nodes,
-        gap_at_most=max(s.progress_gap_yellow for s in plan_settings),
-        execution_below=max(s.budget_yellow_below for s in plan_settings),
+    # Only reports past the loosest yellow threshold of the batch's sub-projects come back; each rule then
+    # applies the sub-project's own thresholds. Progress is judged on the latest figures, a monthly update's
+    # or a quarterly report's; the budget on the latest quarterly report, whose quarter the ledger allocates.
+    level_settings = [batch.settings_for(sub) for sub in batch.subprojects]
+    reports = latest_accepted_reports(batch.nodes, gap_at_most=max(s.progress_gap_yellow for s in level_settings))
+    quarterly = latest_accepted_reports(
+        batch.nodes, execution_below=max(s.budget_yellow_below for s in level_settings), quarterly_only=True
     )
     findings = [
         *late_report.evaluate(batch),
         *milestone_overdue.evaluate(batch),
         *progress_gap.evaluate(batch, reports),
-        *budget_execution.evaluate(batch, reports),
+        *budget_execution.evaluate(batch, quarterly),
         *indicator_behind.evaluate(batch),
         *review_overdue.evaluate(batch),
         *rebaselined.evaluate(batch),

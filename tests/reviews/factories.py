@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import factory
+from django.db.models import Q
 from django.utils import timezone
 
 from projects.access import reviewing_ministries
-from projects.models import AgencyRole, BudgetYear, NodeAgency
+from projects.models import AgencyRole, BudgetYear, ControlLevel, NodeAgency
 from reviews import services
 from reviews.models import (
     CommentKind,
@@ -37,16 +38,46 @@ from reviews.models import (
     LagRule,
     LagSettings,
     QuarterlyReport,
+    ReportKind,
     ReportStatus,
+    Rhythm,
     Severity,
     WebhookEvent,
     WebhookSubscription,
 )
-from reviews.periods import Quarter
+from reviews.periods import Month, Quarter, parse_period
+from reviews.selectors import node_settings
 from tests.accounts.factories import lead_user, reviewer_user, secretariat_user
 from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, allocate, make_tree
 
 DEFAULT_PERIOD = Quarter(2024, 1)
+# Reports come in two kinds: the quarterly report, and the monthly update of a sub-project whose control
+# level reports monthly. Tests of what both share run over both (the ``report_kind`` fixture).
+REPORT_KINDS = (ReportKind.QUARTERLY, ReportKind.MONTHLY)
+DEFAULT_MONTH = Month(2024, 2)  # a month of DEFAULT_PERIOD with an update of its own
+
+
+def of_kind(node, kind):
+    """``node`` made to report as ``kind`` asks: monthly at the Executive Yuan's level (院列管); else as stored
+    (a node shared by a module's tests may still hold the level a rolled-back test gave it)."""
+    if kind == ReportKind.MONTHLY:
+        node.control_level = ControlLevel.EXECUTIVE_YUAN
+        node.save(update_fields=["control_level"])
+    else:
+        node.refresh_from_db(fields=["control_level"])
+    return node
+
+
+def in_period(period: Quarter | Month) -> Q:
+    """Reports of ``period``: a month's update, or a quarter's quarterly report."""
+    if isinstance(period, Month):
+        return Q(year=period.year, month=period.month)
+    return Q(year=period.year, quarter=period.quarter, month__isnull=True)
+
+
+def reports_monthly(node) -> bool:
+    return node_settings(node).rhythm == Rhythm.MONTHLY
+
 
 # Enough to pass the checks on submission: every required figure, actual ahead of plan (so no delay reasons
 # are needed) and no earlier accepted quarter to fall behind. ``budget_allocated`` is not the report's: the
@@ -80,7 +111,7 @@ def report_in_status(
     *,
     node,
     status=ReportStatus.DRAFT,
-    period: Quarter = DEFAULT_PERIOD,
+    period: Quarter | Month | None = None,
     author=None,
     reviewer=None,
     endorser=None,
@@ -95,6 +126,8 @@ def report_in_status(
     ``budget_allocated`` (None: leave the ledger alone) goes to the sub-project's ledger of the year. Returns the
     report fresh from the database.
     """
+    if period is None:
+        period = DEFAULT_MONTH if reports_monthly(node) else DEFAULT_PERIOD
     author = author or lead_user_for(node)
     reviewer = reviewer or secretariat_user()
     endorsed_first = status == ReportStatus.ENDORSED or (
@@ -103,7 +136,8 @@ def report_in_status(
     content = {**COMPLETE_CONTENT, **content}
     allocated = content.pop("budget_allocated")
     if allocated is not None:
-        allocate(node, period.year, period.quarter, allocated)
+        quarter = period.quarter if isinstance(period, Month) else period
+        allocate(node, period.year, quarter.quarter, allocated)
     report = services.report_create(actor=author, node=node, period=period, data=content)
     if status != ReportStatus.DRAFT:
         report = services.report_submit(actor=author, report=report, expected_version=report.version)
@@ -171,8 +205,12 @@ class QuarterlyReportFactory(factory.django.DjangoModelFactory):
 
     # A sub-project needs its tree and a lead agency; pass ``node=`` to file for a sub-project of your own.
     node = factory.LazyFunction(lambda: make_tree(lead_agency=AgencyFactory())[3][0])
+    # ``period`` a Month: the month's monthly update.
     year = factory.LazyAttribute(lambda o: o.period.year)
-    quarter = factory.LazyAttribute(lambda o: o.period.quarter)
+    quarter = factory.LazyAttribute(
+        lambda o: o.period.quarter.quarter if isinstance(o.period, Month) else o.period.quarter
+    )
+    month = factory.LazyAttribute(lambda o: o.period.month if isinstance(o.period, Month) else None)
     status = ReportStatus.DRAFT
     version = 1
     due_on = factory.LazyAttribute(lambda o: o.period.due_date(o.node.plan.report_due_days))
@@ -199,12 +237,14 @@ API_REPORT_CONTENT = {
     "achievements": "完成平臺上線。",
 }
 API_ALLOCATED = Decimal("5000000")
+API_MONTH = "2024-08"
 
 
 def report_body(node, **fields) -> dict:
     """The body that files a report for ``node``: ``API_REPORT_CONTENT`` changed by ``fields`` (None is sent as
-    null)."""
-    return {"project": node.pk, **API_REPORT_CONTENT, **fields}
+    null); for a sub-project that reports monthly, the update of a month of its quarter (``API_MONTH``)."""
+    monthly = {"period": API_MONTH} if reports_monthly(node) else {}
+    return {"project": node.pk, **API_REPORT_CONTENT, **monthly, **fields}
 
 
 @dataclass
@@ -248,9 +288,10 @@ def file_report_through_api(
     and the secretariat returns or accepts it. Every request must succeed (201, then 200). A sub-project without
     a ledger for the year first gets one allocating API_ALLOCATED up to the quarter."""
     filed = FiledReport()
-    period = Quarter.parse(report_body(node, **fields)["period"])
+    period = parse_period(report_body(node, **fields)["period"])
+    quarter = period.quarter if isinstance(period, Month) else period
     if not BudgetYear.objects.filter(node=node, year=period.year).exists():
-        allocate(node, period.year, period.quarter, API_ALLOCATED)
+        allocate(node, period.year, quarter.quarter, API_ALLOCATED)
 
     def step(action, call, expected=200):
         started = time.perf_counter()

@@ -33,7 +33,7 @@ from reviews.periods import Quarter, quarters_between
 from tests.accounts.factories import UserFactory, secretariat_user
 from tests.projects.factories import make_tree
 
-from .factories import report_in_status
+from .factories import of_kind, report_in_status
 
 REPORTS = "/api/v1/reports/"
 ROUNDS = 10
@@ -45,9 +45,11 @@ race = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def subproject(agency):
+def subproject(agency, report_kind):
+    """A sub-project filing quarterly reports, or (``report_kind``) monthly updates: Idempotency-Key and
+    If-Match hold for both."""
     _group, _strategy, _measure, (node,) = make_tree(lead_agency=agency)
-    return node
+    return of_kind(node, report_kind)
 
 
 @pytest.fixture

@@ -7,20 +7,24 @@ import pytest
 
 from indicators.models import IndicatorActual
 from projects.models import AgencyRole
-from reviews.models import QuarterlyReport, ReportEvent
+from reviews.models import QuarterlyReport, ReportEvent, ReportKind
 from reviews.periods import Quarter, today
 from tests.accounts.factories import lead_user
 from tests.indicators.factories import IndicatorFactory
 from tests.projects.factories import AgencyFactory, MilestoneFactory, NodeAgencyFactory, PlanFactory, make_tree
-from tests.reviews.factories import file_report_through_api, report_body
+from tests.reviews.factories import file_report_through_api, of_kind, report_body
 
+# Milestone entries and indicator values are the quarterly report's alone.
+QUARTERLY_ONLY = pytest.mark.parametrize("report_kind", [ReportKind.QUARTERLY])
 REPORTS = "/api/v1/reports/"
 
 
 @pytest.fixture
-def subproject(agency):
+def subproject(agency, report_kind):
+    """A sub-project that files quarterly reports, or (``report_kind``) monthly updates: what follows holds
+    for both."""
     _, _, _, (sub,) = make_tree(PlanFactory(), lead_agency=agency)
-    return sub
+    return of_kind(sub, report_kind)
 
 
 def act(client, response, action, **body):
@@ -102,6 +106,7 @@ def test_who_did_what_is_never_taken_from_the_body(lead_client, secretariat_clie
     assert QuarterlyReport.objects.get().status == "submitted"
 
 
+@QUARTERLY_ONLY
 def test_accepting_applies_milestones_and_indicator_values_as_actuals(lead_client, secretariat_client, subproject):
     milestone = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 9, 30))
     later = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 12, 31))
@@ -293,6 +298,7 @@ def test_a_lead_of_a_sub_unit_files_for_the_sub_units_subprojects(agency, db):
     assert unit_lead.post(REPORTS, report_body(subproject), format="json").status_code == 201
 
 
+@QUARTERLY_ONLY
 def test_an_edit_answers_with_the_entries_and_values_it_saved(lead_client, subproject):
     milestone = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 9, 30))
     later = MilestoneFactory(node=subproject, planned_date=datetime.date(2024, 12, 31))

@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_issue
 from projects.models import AgencyRole
-from reviews.models import QuarterlyReport, ReportEvent, ReportStatus
-from reviews.periods import Quarter, quarters_between
+from reviews.models import QuarterlyReport, ReportEvent, ReportKind, ReportStatus
+from reviews.periods import Month, Quarter, quarters_between
 from tests.accounts.factories import lead_user
 from tests.projects.factories import (
     AgencyFactory,
@@ -30,7 +30,7 @@ from tests.projects.factories import (
 )
 from tests.support.module_data import data_for_the_module
 
-from .factories import LagSettingsFactory, QuarterlyReportFactory, report_in_status
+from .factories import LagSettingsFactory, QuarterlyReportFactory, in_period, of_kind, report_in_status
 
 REPORTS = "/api/v1/reports/"
 NOT_FILED_PERIOD = "2024Q2"  # the factories file 2024Q1 unless told otherwise
@@ -76,8 +76,16 @@ def module_world(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def world(module_world, db):
-    return module_world
+def world(module_world, db, report_kind):
+    """The world, its sub-projects filing quarterly reports or (``report_kind``) monthly updates: in each period
+    the matrix names by its quarter (``world.period``), the update of the quarter's first month."""
+    for node in module_world.nodes.values():
+        of_kind(node, report_kind)
+    monthly = report_kind == ReportKind.MONTHLY
+    return SimpleNamespace(
+        **vars(module_world),
+        period=lambda quarter: Month(quarter.year, quarter.quarter * 3 - 2) if monthly else quarter,
+    )
 
 
 @pytest.fixture
@@ -262,7 +270,8 @@ def test_report_access(request, world, endpoint, status):
     if endpoint != "create":
         assert not any(_writes(endpoint, expected) for role, _owner, expected in cells if role == "anonymous")
         shared = {
-            owner: report_in_status(node=world.nodes[owner], status=status, period=SHARED_PERIOD) for owner in OWNERS
+            owner: report_in_status(node=world.nodes[owner], status=status, period=world.period(SHARED_PERIOD))
+            for owner in OWNERS
         }
     wrong = []
     for role, owner, expected in cells:
@@ -280,10 +289,10 @@ def _check_cell(request, world, shared, endpoint, status, role, owner, expected)
     node = world.nodes[owner]
 
     if endpoint == "create":
-        period = CREATE_PERIODS[role]
+        period = world.period(CREATE_PERIODS[role])
         response = client.post(REPORTS, {"project": node.pk, "period": str(period)}, format="json")
         assert response.status_code == expected, f"expected {expected}, got {response.status_code}"
-        created = QuarterlyReport.objects.filter(node=node, year=period.year, quarter=period.quarter)
+        created = QuarterlyReport.objects.filter(in_period(period), node=node)
         if expected == 201:
             assert created.get().pk == response.json()["id"]
             assert created.get().status == ReportStatus.DRAFT
@@ -292,7 +301,7 @@ def _check_cell(request, world, shared, endpoint, status, role, owner, expected)
         return
 
     if _writes(endpoint, expected):
-        report = report_in_status(node=node, status=status, period=CELL_PERIODS[role])
+        report = report_in_status(node=node, status=status, period=world.period(CELL_PERIODS[role]))
     else:
         report = QuarterlyReport.objects.get(pk=shared[owner].pk)
         assert report.status == status, f"the shared report is {report.status} (an earlier cell wrote)"

@@ -25,6 +25,7 @@ from reviews.models import (
     QuarterLock,
     QuarterlyReport,
     ReportAction,
+    ReportKind,
     ReportStatus,
 )
 from reviews.periods import Quarter, today
@@ -33,9 +34,11 @@ from tests.accounts.factories import UserFactory, lead_user, reviewer_user, secr
 from tests.indicators.factories import IndicatorFactory
 from tests.projects.factories import AgencyFactory, MilestoneFactory, PlanFactory, SubprojectFactory, make_tree
 
-from .factories import LagSettingsFactory, report_in_status
+from .factories import LagSettingsFactory, of_kind, report_in_status
 from .test_report_concurrency import ROUND_PERIODS, client_for, post, race, run_together
 
+# Milestone entries and indicator values are the quarterly report's alone.
+QUARTERLY_ONLY = pytest.mark.parametrize("report_kind", [ReportKind.QUARTERLY])
 REPORTS = "/api/v1/reports/"
 LOCKS = "/api/v1/locks/"
 
@@ -48,9 +51,10 @@ def plan(db):
 
 
 @pytest.fixture
-def node(plan, agency):
+def node(plan, agency, report_kind):
+    """A sub-project whose quarterly reports, or (``report_kind``) monthly updates, go through the chain."""
     _group, _strategy, _measure, (node,) = make_tree(plan, lead_agency=agency)
-    return node
+    return of_kind(node, report_kind)
 
 
 def step(client, report, name, body=None, etag=None):
@@ -312,6 +316,7 @@ def accepted_with_actuals(node):
     return fresh(report), milestone, indicator
 
 
+@QUARTERLY_ONLY
 def test_reopening_sends_an_accepted_report_back_and_keeps_what_it_applied(
     accepted_with_actuals, secretariat_client, lead_client, reader_client
 ):
@@ -335,6 +340,7 @@ def test_reopening_sends_an_accepted_report_back_and_keeps_what_it_applied(
     assert reader_client.get(f"{REPORTS}{report.pk}/").status_code == 404
 
 
+@QUARTERLY_ONLY
 def test_while_corrected_the_lag_rules_read_the_accepted_figures(
     accepted_with_actuals, secretariat_client, lead_client
 ):
@@ -357,6 +363,7 @@ def test_while_corrected_the_lag_rules_read_the_accepted_figures(
     assert not any(item.report_id == report.pk for item in owed)  # a correction, not a report overdue
 
 
+@QUARTERLY_ONLY
 def test_a_corrected_report_accepted_again_replaces_the_figures(
     accepted_with_actuals, secretariat_client, lead_client, reviewer_client
 ):
@@ -379,6 +386,7 @@ def test_a_corrected_report_accepted_again_replaces_the_figures(
     assert actions(stored)[-5:] == ["reopen", "update", "submit", "endorse", "accept"]
 
 
+@QUARTERLY_ONLY
 def test_a_reopened_quarter_is_no_late_report(accepted_with_actuals, secretariat_client):
     report, _milestone, _indicator = accepted_with_actuals
     step(secretariat_client, report, "reopen", {"reason": "請更正"})

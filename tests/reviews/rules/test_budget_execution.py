@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from reviews.periods import Quarter
+from reviews.models import ReportKind
+from reviews.periods import Month, Quarter
 from reviews.rules import budget_execution
 from reviews.selectors import latest_accepted_reports
-from tests.projects.factories import BudgetYearFactory
-from tests.reviews.factories import QuarterlyReportFactory
+from tests.projects.factories import BudgetYearFactory, allocate
+from tests.reviews.factories import QuarterlyReportFactory, of_kind
 
 from .builders import batch_of, only, subprojects
 
@@ -230,3 +231,15 @@ def test_the_databases_shortlist_counts_payables_and_savings():
 
     # then only the one executed below 90 % is read
     assert [(r.node_id, r.execution_rate()) for r in shortlist] == [(lagging.pk, D("70.0"))]
+
+
+def test_a_monthly_update_is_not_judged_on_the_quarters_allocation():
+    # given a 院列管 sub-project whose 2024Q2 report executes its allocation in full, and whose July update
+    # (spent alone, a month into the quarter's allocation) would be far below it
+    (sub,) = subprojects()
+    of_kind(sub, ReportKind.MONTHLY)
+    QuarterlyReportFactory(node=sub, period=Quarter(2024, 2), accepted=True, budget_spent=D(500000))
+    QuarterlyReportFactory(node=sub, period=Month(2024, 7), accepted=True, budget_spent=D(510000))
+    allocate(sub, 2024, 3, D(2000000))
+    # then the budget is judged on the latest quarterly report: on plan
+    assert budget_execution.evaluate(batch_of([sub], as_of=datetime.date(2024, 8, 20))) == []

@@ -7,11 +7,11 @@ import datetime
 import pytest
 
 from projects.models import PlanNode
-from reviews.models import LagRule, ReportStatus
-from reviews.periods import Quarter
+from reviews.models import LagRule, ReportKind, ReportStatus
+from reviews.periods import Month, Quarter
 from reviews.rules import late_report
 from tests.projects.factories import PlanFactory
-from tests.reviews.factories import QuarterlyReportFactory
+from tests.reviews.factories import QuarterlyReportFactory, of_kind
 
 from .builders import batch_of, flag, only, subprojects, taipei
 
@@ -238,3 +238,68 @@ def test_queries_do_not_grow_with_the_batch(django_assert_num_queries):
         assert len(late_report.evaluate(small)) == 2
     with django_assert_num_queries(2):
         assert len(late_report.evaluate(large)) == 40
+
+
+# --------------------------------------------------------------------------- monthly updates (月報)
+
+JULY, AUGUST = Month(2024, 7), Month(2024, 8)
+
+
+@pytest.fixture
+def monthly():
+    """A 院列管 sub-project, which gives a monthly update for the first two months of each quarter; its 2024Q2
+    report was accepted."""
+    (node,) = subprojects()
+    node = of_kind(node, ReportKind.MONTHLY)
+    QuarterlyReportFactory(node=node, period=Q2, accepted=True)
+    return node
+
+
+@pytest.mark.parametrize(
+    "as_of, severity",
+    [
+        (day(8, 11), "yellow"),  # a day after July's update fell due (08-10)
+        (day(8, 30), "yellow"),  # the month's end + 30 days
+        (day(8, 31), "red"),
+    ],
+)
+def test_a_missing_monthly_update_is_late_by_the_months_due_date(monthly, as_of, severity):
+    finding = only(evaluate(monthly, as_of=as_of))
+
+    days_late = (as_of - day(8, 10)).days
+    assert (finding.period, finding.severity, finding.score) == (Q3, severity, days_late)
+    assert finding.evidence == {
+        "rule": "late_report",
+        "period": "2024-07",
+        "kind": "monthly",
+        "report_status": "missing",
+        "due_on": "2024-08-10",
+        "days_late": days_late,
+        "red_after": "2024-08-30",
+    }
+
+
+def test_a_quarterly_sub_project_owes_no_monthly_update(sub):
+    assert evaluate(sub, as_of=day(8, 20)) == []
+
+
+def test_a_submitted_update_or_the_quarters_report_filed_ends_the_months_lateness(monthly):
+    # given July's update submitted: August's is not due before 09-10
+    QuarterlyReportFactory(node=monthly, period=JULY, submitted=True)
+    assert evaluate(monthly, as_of=day(9, 10)) == []
+    # August's, once due, is late
+    assert only(evaluate(monthly, as_of=day(9, 11))).evidence["period"] == "2024-08"
+    # until the quarter's own report is filed: it covers the months before it
+    QuarterlyReportFactory(node=monthly, period=Q3, submitted=True)
+    assert evaluate(monthly, as_of=day(9, 11)) == []
+
+
+def test_a_month_flagged_before_stays_under_watch_and_the_quarters_own_lateness_takes_the_flag(monthly):
+    # given July's update flagged late, and never filed
+    flag(monthly, rule=LagRule.LATE_REPORT, period=Q3, evidence={"period": "2024-07", "kind": "monthly"})
+    QuarterlyReportFactory(node=monthly, period=AUGUST, submitted=True)
+    # then July is still late once August's update is in
+    assert only(evaluate(monthly, as_of=day(9, 20))).evidence["period"] == "2024-07"
+    # and once the quarter's report is due and missing, the flag is about the quarter
+    finding = only(evaluate(monthly, as_of=day(10, 11)))
+    assert (finding.period, finding.evidence["period"], "kind" in finding.evidence) == (Q3, "2024Q3", False)

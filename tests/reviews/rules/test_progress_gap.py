@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from reviews.models import ReportStatus
-from reviews.periods import Quarter
+from reviews.models import ReportKind, ReportStatus
+from reviews.periods import Month, Quarter
 from reviews.rules import progress_gap
-from tests.reviews.factories import QuarterlyReportFactory
+from tests.reviews.factories import QuarterlyReportFactory, of_kind
 
 from .builders import batch_of, only, subprojects
 
@@ -145,3 +145,25 @@ def test_queries_do_not_grow_with_the_batch(django_assert_num_queries):
         assert len(progress_gap.evaluate(small)) == 1
     with django_assert_num_queries(1):
         assert len(progress_gap.evaluate(large)) == 20
+
+
+def test_the_latest_figures_are_read_a_monthly_updates_or_the_quarters():
+    def evaluate(sub):
+        return progress_gap.evaluate(batch_of([sub], as_of=AS_OF))
+
+    # given a 院列管 sub-project on plan in its 2024Q2 report, behind in its accepted July update
+    (sub,) = subprojects()
+    of_kind(sub, ReportKind.MONTHLY)
+    accepted(sub, planned="50", actual="50", period=Q2)
+    july = accepted(sub, planned="55", actual="43", period=Month(2024, 7))
+    # then the gap is July's, flagged in the quarter July belongs to
+    finding = only(evaluate(sub))
+    assert (finding.period, finding.severity, finding.evidence["period"], finding.evidence["report"]) == (
+        Q3,
+        "red",
+        "2024-07",
+        july.pk,
+    )
+    # and the 2024Q3 report, once accepted, comes after July's update and is read instead
+    accepted(sub, planned="60", actual="60", period=Q3)
+    assert evaluate(sub) == []
