@@ -15,7 +15,8 @@ sub-project granted an exception); in the latest quarter some reports are drafts
 submission), waiting for endorsement (some for over two weeks), endorsed and waiting for the secretariat,
 returned by the ministry or by the secretariat. Some carry evidence files, real small PDF and PNG files.
 A few sub-projects' plans were revised (``revisions``): one moved twice, one with a cut budget, one request
-pending and one rejected.
+pending and one rejected. The sub-projects whose control level reports monthly also gave monthly updates
+(``monthly``), the latest missing for some of them.
 Sub-projects whose agencies have no demo account are filed and endorsed by stand-in accounts of their
 ministries, which never sign in.
 """
@@ -59,6 +60,7 @@ from .figures import (
     report_content,
 )
 from .histories import Cast
+from .monthly import demo_monthly_updates
 from .revisions import demo_revisions_load
 
 __all__ = [
@@ -92,7 +94,8 @@ EXCEPTION_DAYS = 30
 
 @dataclass(frozen=True)
 class DemoReports:
-    filed: int
+    filed: int  # quarterly reports
+    updates: int  # monthly updates
     revisions: int
     files: int
     first: Quarter
@@ -124,6 +127,7 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
         _endorsement_required(plan, secretariat, since=calendar.start)
     casts = _casts(subprojects, secretariat)
     reports, events, uploads, actuals, accepted = [], [], [], [], []
+    node_ledgers, node_profiles = {}, {}
     for index, node in enumerate(subprojects):
         calendar, cast = calendars[node.plan_id], casts[node.pk]
         profile = PROFILES[index % len(PROFILES)]
@@ -131,7 +135,8 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
         PlanNode.objects.filter(pk=node.pk).update(start_date=calendar.start, end_date=calendar.end, budget=budget)
         demo_milestones(node, profile, calendar)
         indicator = demo_indicator(node, index, calendar)
-        ledgers = demo_ledgers(node, budget, calendar)
+        ledgers = node_ledgers[node.pk] = demo_ledgers(node, budget, calendar)
+        node_profiles[node.pk] = profile
         for period in calendar.reported():
             step = calendar.step(period)
             story = _story(index, period, calendar, profile)
@@ -165,6 +170,12 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
                     )
                 )
                 accepted.append(report.accepted_at)
+    for update, update_events, update_uploads in demo_monthly_updates(
+        subprojects, calendars=calendars, casts=casts, ledgers=node_ledgers, profiles=node_profiles, on=on
+    ):
+        reports.append(update)
+        events.append(update_events)
+        uploads.append(update_uploads)
     QuarterlyReport.objects.bulk_create(reports)
     files = _files_store(reports, uploads, casts)
     ReportEvent.objects.bulk_create(
@@ -181,7 +192,8 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
     revisions = demo_revisions_load(subprojects, casts, on=on)
     return DemoReports(
         revisions=revisions,
-        filed=len(reports),
+        filed=sum(1 for report in reports if report.month is None),
+        updates=sum(1 for report in reports if report.month is not None),
         files=files,
         first=min(calendar.first for calendar in calendars.values()),
         latest=max(calendar.latest for calendar in calendars.values()),

@@ -12,11 +12,11 @@ from html import unescape
 import pytest
 from rest_framework.test import APIClient
 
-from reviews.models import QuarterlyReport, ReportAction, ReportStatus
+from reviews.models import QuarterlyReport, ReportAction, ReportKind, ReportStatus
 from reviews.periods import Quarter
 from tests.indicators.factories import IndicatorFactory
 from tests.projects.factories import BudgetYearFactory
-from tests.reviews.factories import report_in_status
+from tests.reviews.factories import of_kind, report_in_status
 
 
 def field_errors(response, name) -> list[str]:
@@ -289,3 +289,50 @@ def test_the_secretariat_reviews_on_the_report_page(secretariat, world):
     accepted = secretariat.post(f"/reports/{report.pk}/accept/", {"version": report.version})
     assert accepted.status_code == 302
     assert QuarterlyReport.objects.get(pk=report.pk).status == ReportStatus.ACCEPTED
+
+
+# --- monthly updates (月報) ------------------------------------------------------------------------
+
+
+def test_a_monthly_update_is_filed_on_its_own_form_and_charted_with_the_quarters(lead, secretariat, world):
+    # given a 院列管 sub-project, which reports monthly between its quarterly reports
+    node = of_kind(world.subproject, ReportKind.MONTHLY)
+    page = lead.get(f"/projects/{node.pk}/")
+    html = page.content.decode()
+    assert "院列管 · 每月" in html
+    link = re.search(r'<a class="button button--secondary" href="([^"]+)" id="file-monthly-link">', html).group(1)
+    assert link == new_report_url(node) + "?period=2024-01"
+
+    # when the lead opens it: the update's form asks no milestone, indicator, payables or forecast
+    form = lead.get(link).content.decode()
+    assert "填報月報" in form
+    assert 'name="period"' in form and '<option value="2024-01" selected>' in form
+    assert '<option value="2024Q1"' not in form
+    for absent in ("milestone-", "budget_payables", "budget_forecast_rate", "indicator-"):
+        assert absent not in form, absent
+
+    # and files and submits it
+    typed = {
+        "planned_progress": "10",
+        "actual_progress": "10",
+        "budget_spent": "100000",
+        "achievements": "完成需求訪談",
+    }
+    response = lead.post(new_report_url(node), {"period": "2024-02", "action": "submit", **typed})
+    update = QuarterlyReport.objects.get(node=node, month=2)
+    assert response.status_code == 302 and response["Location"] == f"/reports/{update.pk}/"
+    assert (update.kind, update.status, update.due_on) == (
+        "monthly",
+        ReportStatus.SUBMITTED,
+        datetime.date(2024, 3, 10),
+    )
+
+    # then, accepted, its figures are on the sub-project's charts beside the quarterly report's
+    api = APIClient()
+    api.force_authenticate(world.secretariat)
+    accepted = api.post(f"/api/v1/reports/{update.pk}/accept/", {}, format="json", HTTP_IF_MATCH=update.etag)
+    assert accepted.status_code == 200, accepted.content
+    report_in_status(node=node, status=ReportStatus.ACCEPTED, period=Quarter(2024, 1))
+    charts = lead.get(f"/projects/{node.pk}/").content.decode()
+    progress = re.search(r'id="progress-chart".*?</svg>', charts, re.S).group(0)
+    assert progress.index("2024-02") < progress.index("2024Q1")

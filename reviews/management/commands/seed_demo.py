@@ -69,8 +69,9 @@ class Command(BaseCommand):
         if loaded:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Filed {loaded.filed} demo quarterly reports ({loaded.first}-{loaded.latest}) "
-                    f"with {loaded.files} evidence files and {loaded.revisions} plan revisions."
+                    f"Filed {loaded.filed} demo quarterly reports ({loaded.first}-{loaded.latest}) and "
+                    f"{loaded.updates} monthly updates, with {loaded.files} evidence files and {loaded.revisions} "
+                    "plan revisions."
                 )
             )
             scan = lag_scan(as_of=on)
