@@ -126,7 +126,7 @@ def test_shipped_demo_outline_is_the_importers_own_output(seed_report_path):
 def test_shipped_outline_then_report_adds_prose_without_new_nodes(db, seed_report_path):
     outline_import(document=read_outline(SHIPPED_OUTLINE))
     nodes = PlanNode.objects.count()
-    assert nodes == 181
+    assert nodes == 188
     assert not PlanNode.objects.exclude(description="").exists()
 
     result = outline_import(document=read_outline(seed_report_path))
@@ -142,7 +142,7 @@ def test_seed_demo_loads_the_shipped_structure_and_accounts_once(db):
 
     assert Plan.objects.count() == 1
     assert PlanNode.objects.filter(kind=NodeKind.GROUP).count() == 4
-    assert PlanNode.objects.subprojects().count() == 149
+    assert PlanNode.objects.subprojects().count() == 150
     lead = User.objects.get(username="moda-lead")
     assert (lead.role, lead.agency.name) == ("lead", "數位發展部")
     assert lead.check_password("moda-lead-demo")
