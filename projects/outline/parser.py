@@ -271,9 +271,9 @@ def _classify(entry: Entry, parent_kind: str) -> None:
     elif at_measure_level and tagged:
         entry.kind = "measure"
         entry.carries_own_work = True
-    elif at_measure_level and entry.tag is None and _take_label_as_title(entry):
-        entry.kind = "measure"
     elif entry.level == 3 and reads_as_title(entry.title) and not entry.title.endswith("。"):
+        entry.kind = "measure"
+    elif at_measure_level and entry.tag is None and _take_label_as_title(entry):
         entry.kind = "measure"
     else:
         entry.kind = "narrative"

@@ -276,6 +276,8 @@ def test_a_bulleted_list_of_measures_written_label_colon_results_gives_one_measu
         - （二）擴大公共參與機制：中央選舉委員會「全國性公民投票電子連署系統」上線。
 
         (三) 執行洗錢防制：法務部針對金融業、非金融業辦理洗錢防制教育訓練計 2,555 場。
+
+        (四) 開放政府：推動國家行動方案
         """
     )
 
@@ -285,6 +287,7 @@ def test_a_bulleted_list_of_measures_written_label_colon_results_gives_one_measu
         ("measure", "(一)", "推動資料開放與資訊公開"),
         ("measure", "(二)", "擴大公共參與機制"),
         ("measure", "(三)", "執行洗錢防制"),
+        ("measure", "(四)", "開放政府：推動國家行動方案"),  # a title with a colon, kept whole
     ]
     first = strategy.children[0]
     assert first.description.startswith("數位發展部完成政府資料高應用價值主題評估程序")
