@@ -145,7 +145,8 @@ def plan_tree_import(
         written_nodes(document), (Row(id=row.pk, key=row.outline_key, kind=row.kind, title=row.title) for row in rows)
     )
     existing = {key: by_id[row_id] for key, row_id in matches.items()}
-    left = [row for row in rows if row.pk not in set(matches.values())]
+    continued = set(matches.values())
+    left = [row for row in rows if row.pk not in continued]
     _free_keys(rows, matches, left)
 
     seen: set[str] = set()
