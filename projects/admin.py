@@ -1,4 +1,5 @@
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from .models import Agency, AgencyAlias, Milestone, NodeAgency, Plan, PlanNode
 
@@ -36,7 +37,10 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(PlanNode)
-class PlanNodeAdmin(admin.ModelAdmin):
+class PlanNodeAdmin(SimpleHistoryAdmin):
+    """A node's history (its History page) is its change log too: what each import changed ("imported: renamed",
+    "imported: moved") and what was edited here."""
+
     list_display = ["__str__", "kind", "plan", "parent", "updated_at"]
     list_filter = ["plan", "kind"]
     search_fields = ["title", "outline_key"]

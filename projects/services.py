@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import ProtectedError
+from django.db import connection, router, transaction
+from django.db.models import Max, ProtectedError, RestrictedError
+from django.db.models.deletion import Collector
 from django.utils import timezone
 from django.utils.text import slugify
 
 from .models import Agency, AgencyAlias, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
 from .outline import agencies as agency_names
 from .outline.document import OutlineDocument, OutlineError, OutlineNode
+from .outline.matching import Row, match_rows, written_nodes
 from .selectors import agency_find
+
+
+@dataclass(frozen=True)
+class NodeChange:
+    """One entry of an import's change log: what happened to a node (created, renamed, moved, removed or pruned),
+    its key and title as they now stand, and what it was (the title before a rename, the parent before a move)."""
+
+    change: str
+    key: str
+    title: str
+    node_id: int | None = None
+    was: str = ""
+    now: str = ""  # the parent after a move
+    protected: bool = False  # removed from the outline, but records (reports) keep its row
 
 
 @dataclass
@@ -25,7 +41,9 @@ class ImportResult:
     unchanged: int = 0
     pruned: int = 0
     agencies_created: int = 0
+    agencies_added: list[str] = field(default_factory=list)  # the names of the agencies the import created
     absent: list[str] = field(default_factory=list)  # keys in the database but not in the outline
+    changes: list[NodeChange] = field(default_factory=list)  # the change log, in outline order
     nodes: dict[str, PlanNode] = field(default_factory=dict)  # the outline's nodes by key, as written
 
     def add(self, other) -> None:
@@ -37,6 +55,9 @@ class ImportResult:
     @property
     def changed(self) -> bool:
         return bool(self.created or self.updated or self.pruned or self.agencies_created)
+
+    def count(self, change: str) -> int:
+        return sum(1 for entry in self.changes if entry.change == change)
 
 
 def _save_if_changed(instance, values: dict) -> bool:
@@ -89,10 +110,12 @@ def plan_tree_import(
     """Write an outline's plan tree into the database, in one transaction (``indicators.services.outline_import``
     writes the whole outline: this and the indicators it states).
 
-    Nodes are matched by their outline key (貳/二/(一)/1), so importing the same
-    outline again changes nothing and a revised one updates nodes in place.
-    Nodes no longer in the outline are reported in ``absent`` and deleted only
-    with ``prune``.
+    Each node of the outline continues the row it was before (``projects.outline.matching``: by key and title,
+    so a renamed measure or a sub-project moved to another measure keeps its row, its id and what hangs on it),
+    so importing the same outline again changes nothing and a revised one updates the tree in place. Each change
+    is in ``result.changes`` and in the node's history (``history_change_reason``: "imported: renamed, moved").
+    Nodes no longer in the outline are reported in ``absent`` and deleted only with ``prune``, which refuses to
+    delete one that other records (quarterly reports) keep.
     """
     code = plan_code or plan_code_for(document)
     plan = Plan.objects.select_for_update().filter(code=code).first()
@@ -115,31 +138,86 @@ def plan_tree_import(
     else:
         result.unchanged += 1
 
-    agencies_before = Agency.objects.count()
-    existing = {node.outline_key: node for node in PlanNode.objects.filter(plan=plan).exclude(outline_key="")}
+    last_agency = Agency.objects.aggregate(last=Max("pk"))["last"] or 0
+    rows = list(PlanNode.objects.filter(plan=plan).exclude(outline_key="").order_by("path"))
+    by_id = {row.pk: row for row in rows}
+    matches = match_rows(
+        written_nodes(document), (Row(id=row.pk, key=row.outline_key, kind=row.kind, title=row.title) for row in rows)
+    )
+    existing = {key: by_id[row_id] for key, row_id in matches.items()}
+    continued = set(matches.values())
+    left = [row for row in rows if row.pk not in continued]
+    _free_keys(rows, matches, left)
+
     seen: set[str] = set()
     for position, group in enumerate(document.groups):
         _import_node(group, parent=None, position=position, plan=plan, existing=existing, seen=seen, result=result)
         if progress:
             progress(f"{group.number}、{group.title}: {sum(1 for _ in group.walk())} nodes")
 
-    absent = sorted(set(existing) - seen, key=lambda key: existing[key].path)
-    result.absent = absent
-    if prune and absent:
-        # Deepest first, so no node is deleted through its parent before it is counted.
-        for key in sorted(absent, key=lambda key: -len(existing[key].path)):
-            try:
-                existing[key].delete()
-            except ProtectedError as exc:
-                raise OutlineError(
-                    f"{key} {existing[key].title[:30]} is no longer in the outline but has quarterly reports; "
-                    "it cannot be pruned"
-                ) from exc
-        result.pruned = len(absent)
+    result.absent = [row.outline_key for row in left]
+    for row in left:
+        result.changes.append(
+            NodeChange(
+                change="removed",
+                key=row.outline_key,
+                title=row.title,
+                node_id=row.pk,
+                protected=_kept_by_other_records(row),
+            )
+        )
+    if prune and left:
+        kept = [entry for entry in result.changes if entry.change == "removed" and entry.protected]
+        if kept:
+            raise OutlineError(
+                f"{kept[0].key} {kept[0].title[:30]} is no longer in the outline but has quarterly reports; "
+                "it cannot be pruned"
+            )
+        # Deepest first, so no node is deleted through its parent before it is recorded.
+        for row in sorted(left, key=lambda row: -len(row.path)):
+            row._change_reason = "imported: removed"
+            row.delete()
+        result.changes = [
+            replace(entry, change="pruned") if entry.change == "removed" else entry for entry in result.changes
+        ]
+        result.pruned = len(left)
 
-    result.agencies_created = Agency.objects.count() - agencies_before
+    added = Agency.objects.filter(pk__gt=last_agency).order_by("path")
+    result.agencies_added = list(added.values_list("name", flat=True))
+    result.agencies_created = len(result.agencies_added)
     result.nodes = {key: existing[key] for key in seen}
     return result
+
+
+def _free_keys(rows: list[PlanNode], matches: dict[str, int], left: list[PlanNode]) -> None:
+    """Give the rows their keys in the revised outline, and a row no longer in it a key of its own when a new
+    node takes its old one (貳/二/(一)/2#17): first each a placeholder, as one row's new key may still be
+    another's (the unique constraint is checked row by row)."""
+    wanted = {row_id: key for key, row_id in matches.items()}
+    for row in left:
+        if row.outline_key in matches:
+            suffix = f"#{row.pk}"
+            wanted[row.pk] = row.outline_key[: 120 - len(suffix)] + suffix
+    moving = [row for row in rows if row.pk in wanted and wanted[row.pk] != row.outline_key]
+    if not moving:
+        return
+    for row in moving:
+        row.outline_key = f"#{row.pk}"
+    PlanNode.objects.bulk_update(moving, ["outline_key"])
+    # The rows no longer in the outline take their key now; the others with their other changes.
+    gone = [row for row in moving if row in left]
+    for row in gone:
+        row.outline_key = wanted[row.pk]
+    PlanNode.objects.bulk_update(gone, ["outline_key"])
+
+
+def _kept_by_other_records(node: PlanNode) -> bool:
+    """Whether deleting the node (and what stands below it) would be refused: records protect it."""
+    try:
+        Collector(using=router.db_for_write(PlanNode)).collect([node])
+    except (ProtectedError, RestrictedError):
+        return True
+    return False
 
 
 def _import_node(
@@ -161,41 +239,69 @@ def _import_node(
     if outline.convening_agency:
         convening, _ = agency_get_or_create(name=outline.convening_agency)
     values = {
-        "parent": parent,
+        "parent_id": parent.pk if parent else None,
         "kind": outline.kind,
         "number": outline.number,
         "position": position,
         "title": outline.title[:500],
-        "convening_agency": convening,
+        "outline_key": outline.key,
+        "convening_agency_id": convening.pk if convening else None,
     }
     if outline.description is not None:
         values["description"] = outline.description
     node = existing.get(outline.key)
     created = node is None
     changed: list[str] = []
+    log: list[NodeChange] = []
     if created:
-        node = PlanNode(plan=plan, outline_key=outline.key, **values)
+        node = PlanNode(plan=plan, **values)
+        log.append(NodeChange(change="created", key=outline.key, title=node.title))
     else:
         changed = [name for name, value in values.items() if getattr(node, name) != value]
+        if "title" in changed:
+            log.append(NodeChange(change="renamed", key=outline.key, title=values["title"], was=node.title))
+        if "parent_id" in changed:
+            log.append(
+                NodeChange(
+                    change="moved",
+                    key=outline.key,
+                    title=values["title"],
+                    was=str(node.parent) if node.parent_id else "",
+                    now=str(parent) if parent else "",
+                )
+            )
         for name in changed:
             setattr(node, name, values[name])
+    node.parent = parent
+    node.convening_agency = convening
+    reason = "imported: " + (", ".join(entry.change for entry in log) or "updated")
     if created or changed:
         _validate(node, outline)
-        node.save()
+        _save_with_reason(node, reason)
     existing[outline.key] = node
     agencies_changed = _sync_agencies(node, outline)
     if created:
         result.created += 1
     elif changed or agencies_changed:
         if not changed:
-            node.save(update_fields=["updated_at"])
+            _save_with_reason(node, reason, update_fields=["updated_at"])
         result.updated += 1
     else:
         result.unchanged += 1
+    result.changes.extend(replace(entry, node_id=node.pk) for entry in log)
     for child_position, child in enumerate(outline.children):
         _import_node(
             child, parent=node, position=child_position, plan=plan, existing=existing, seen=seen, result=result
         )
+
+
+def _save_with_reason(node: PlanNode, reason: str, **kwargs) -> None:
+    """Save the node with the reason its history row records (django-simple-history's change reason)."""
+    node._change_reason = reason
+    try:
+        node.save(**kwargs)
+    finally:
+        del node._change_reason
 
 
 def _validate(node: PlanNode, outline: OutlineNode) -> None:

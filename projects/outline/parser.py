@@ -9,6 +9,11 @@ are measures, sub-projects or narrative:
   title, not a sentence, is a sub-project;
 - an entry with titled entries below it is a measure (or, when tagged, a
   sub-project with parts);
+- a (一) entry right under a strategy section stands at the measure level:
+  tagged with agencies but stating an aim over result sentences, it is a
+  measure whose one sub-project is the tagged agencies' work (titled as the
+  measure); written ``label：results`` (a list of measures, often bulleted),
+  it is a measure titled by its label, the results its description;
 - everything else (result sentences, untitled lists, paragraphs, the
   group's 整體推動效益 summary) is narrative, kept as the description of the
   node it belongs to.
@@ -81,6 +86,7 @@ class Entry:
     children: list[Entry] = field(default_factory=list)
     paragraphs: list[str] = field(default_factory=list)
     kind: str = ""  # group, strategy, measure, subproject, summary or narrative
+    carries_own_work: bool = False  # a measure whose tagged agencies' work is its one sub-project
 
     @property
     def level(self) -> int:
@@ -252,15 +258,22 @@ def _classify(entry: Entry, parent_kind: str) -> None:
     for child in entry.children:
         _classify(child, parent_kind=own_kind or "entry")
     titled_below = any(child.kind in ("measure", "subproject") for child in entry.children)
+    at_measure_level = entry.level == 3 and parent_kind == "strategy"
+    tagged = entry.tag is not None and not _is_convening_tag(entry.tag)
     if own_kind:
         entry.kind = own_kind
     elif entry.level >= 6:
         entry.kind = "narrative"
-    elif entry.tag is not None and reads_as_title(entry.title) and not _is_convening_tag(entry.tag):
+    elif tagged and reads_as_title(entry.title):
         entry.kind = "measure" if titled_below and entry.level == 3 else "subproject"
     elif titled_below:
         entry.kind = "measure"
+    elif at_measure_level and tagged:
+        entry.kind = "measure"
+        entry.carries_own_work = True
     elif entry.level == 3 and reads_as_title(entry.title) and not entry.title.endswith("。"):
+        entry.kind = "measure"
+    elif at_measure_level and entry.tag is None and _take_label_as_title(entry):
         entry.kind = "measure"
     else:
         entry.kind = "narrative"
@@ -268,6 +281,18 @@ def _classify(entry: Entry, parent_kind: str) -> None:
         raise OutlineError(
             f"{entry.number} {entry.title[:30]} stands in a group before any 一、 section", entry.block.line
         )
+
+
+def _take_label_as_title(entry: Entry) -> bool:
+    """For an entry written ``label：results``, make the label its title and the results the first of its
+    paragraphs; False (and the entry unchanged) when it is not written so."""
+    label, colon, results = entry.title.partition("：")
+    label = label.strip()
+    if not colon or not results.strip() or not label or len(label) > LABEL_MAX_CHARS or not reads_as_title(label):
+        return False
+    entry.title = label
+    entry.paragraphs.insert(0, results.strip())
+    return True
 
 
 def _is_convening_tag(tag: str) -> bool:
@@ -381,9 +406,27 @@ def _child_nodes(entry: Entry, parent_key: str) -> list[OutlineNode]:
         )
         if not node.title:
             raise OutlineError(f"heading {child.number} has no title", child.block.line)
-        node.children = _child_nodes(child, key)
+        if child.carries_own_work:
+            node.children = [_own_work(node)]
+            node.description = ""
+        else:
+            node.children = _child_nodes(child, key)
         nodes.append(node)
     return nodes
+
+
+def _own_work(measure: OutlineNode) -> OutlineNode:
+    """The one sub-project of a measure its tagged agencies carry out, with the results the report gives."""
+    return OutlineNode(
+        kind="subproject",
+        number="",
+        title=measure.title,
+        key=f"{measure.key}/1",
+        line=measure.line,
+        lead_agencies=list(measure.lead_agencies),
+        co_agencies=list(measure.co_agencies),
+        description=measure.description,
+    )
 
 
 def _read_overall_indicators(blocks: list[Block]) -> list[OutlineIndicator]:

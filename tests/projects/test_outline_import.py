@@ -75,6 +75,28 @@ def test_revised_report_updates_in_place_and_keeps_removed_nodes_until_pruned(db
     assert not PlanNode.objects.filter(pk=removed.pk).exists()
 
 
+def test_the_change_log_is_in_the_import_summary_and_the_nodes_admin_history(db, tmp_path, client):
+    import_text(tmp_path, SMALL_REPORT)
+    measure = node("精進政府資料品質")
+    revised = SMALL_REPORT.replace("(一) 精進政府資料品質", "(一) 提升政府資料品質")
+    revised = revised.replace("【內政部資訊服務司】", "【內政部資訊服務司、內政部地政司】")
+    path = tmp_path / "revised.txt"
+    path.write_text(revised, encoding="utf-8")
+    out = io.StringIO()
+
+    call_command("import_outline", str(path), stdout=out)
+
+    assert "2 updated" in out.getvalue()
+    assert "Plan tree: 0 created, 1 renamed, 0 moved, 0 removed" in out.getvalue()
+    assert "  renamed  肆/二/(一) 精進政府資料品質 → 提升政府資料品質" in out.getvalue()
+    assert "  agency added  內政部地政司" in out.getvalue()
+    client.force_login(User.objects.create_user("root", role="secretariat", is_staff=True, is_superuser=True))
+    history = client.get(f"/admin/projects/plannode/{measure.pk}/history/")
+    assert history.status_code == 200
+    assert "imported: renamed" in history.content.decode()
+    assert "imported: created" in history.content.decode()
+
+
 def test_unreadable_input_imports_nothing(db, tmp_path):
     broken = SMALL_REPORT + "\n(二) 數位人文創新人才培育計畫【不明的東西 123】\n"
 
@@ -126,7 +148,7 @@ def test_shipped_demo_outline_is_the_importers_own_output(seed_report_path):
 def test_shipped_outline_then_report_adds_prose_without_new_nodes(db, seed_report_path):
     outline_import(document=read_outline(SHIPPED_OUTLINE))
     nodes = PlanNode.objects.count()
-    assert nodes == 181
+    assert nodes == 188
     assert not PlanNode.objects.exclude(description="").exists()
 
     result = outline_import(document=read_outline(seed_report_path))
@@ -142,7 +164,7 @@ def test_seed_demo_loads_the_shipped_structure_and_accounts_once(db):
 
     assert Plan.objects.count() == 1
     assert PlanNode.objects.filter(kind=NodeKind.GROUP).count() == 4
-    assert PlanNode.objects.subprojects().count() == 149
+    assert PlanNode.objects.subprojects().count() == 150
     lead = User.objects.get(username="moda-lead")
     assert (lead.role, lead.agency.name) == ("lead", "數位發展部")
     assert lead.check_password("moda-lead-demo")

@@ -227,6 +227,94 @@ def test_long_result_sentences_stay_narrative_not_subprojects():
     assert "14 開發符合車規可靠度" in measure.description
 
 
+def test_a_tagged_measure_stating_its_aim_over_results_holds_its_agencies_work_as_one_subproject():
+    document = outline(
+        """
+        參、數位創新分組推動成果【召集部會：經濟部】
+
+        二、擴大數位經濟
+
+        (五) 推動多元的運動數據應用發展【數位發展部數位產業署】
+
+        1. 建置運動數據公益平臺，累計運動數據 5,848,810 筆。
+
+        (六) 針對文化科技領域整合自主 5G 專網系統，帶動文化數位體驗科技應用創新，展現科技、文化與藝術結合之跨域應用，帶動地域性投資促進產業轉型。【文化部資訊處、數位發展部數位產業署】
+
+        1. 本計畫於 5G 試煉場域中正紀念堂舉辦「科藝福爾摩沙-新媒體藝術展」，總參觀人數共 38 萬 2,784 人次。
+
+        2. 完成 2 處 5G 專網服務系統，國產化比例高於 80%。
+        """
+    )
+
+    titled, stated = document.groups[0].children[0].children
+    assert (titled.kind, titled.number, titled.children) == ("subproject", "(五)", [])
+    assert (stated.kind, stated.number, stated.key) == ("measure", "(六)", "參/二/(六)")
+    assert stated.title.startswith("針對文化科技領域整合自主 5G 專網系統")
+    assert stated.lead_agencies == ["文化部資訊處", "數位發展部數位產業署"]
+    (work,) = stated.children
+    assert (work.kind, work.number, work.key, work.title) == ("subproject", "", "參/二/(六)/1", stated.title)
+    assert work.lead_agencies == ["文化部資訊處", "數位發展部數位產業署"]
+    assert "總參觀人數共 38 萬 2,784 人次" in work.description
+    assert "國產化比例高於 80%" in work.description
+    assert stated.description == ""
+
+
+def test_a_bulleted_list_of_measures_written_label_colon_results_gives_one_measure_per_item():
+    document = outline(
+        """
+        肆、數位治理分組推動成果【召集部會：數位發展部】
+
+        一、2024 年數位治理整體推動效益
+
+        - (一) 主要績效目標 1：政府機關每年至少發展 3 項高價值資料集及建立資料應用典範。已開放資料集 875 項。
+
+        五、促進公民協力參與
+
+        國家發展委員會社會發展處推動「臺灣開放政府國家行動方案（2021-2024）」，五大範疇承諾事項重點成果包括：
+
+        - （一）推動資料開放與資訊公開：數位發展部完成政府資料高應用價值主題評估程序；環境部完成離岸風電資料介接。
+        - （二）擴大公共參與機制：中央選舉委員會「全國性公民投票電子連署系統」上線。
+
+        (三) 執行洗錢防制：法務部針對金融業、非金融業辦理洗錢防制教育訓練計 2,555 場。
+
+        (四) 開放政府：推動國家行動方案
+        """
+    )
+
+    (group,) = document.groups
+    (strategy,) = group.children
+    assert [(child.kind, child.number, child.title) for child in strategy.children] == [
+        ("measure", "(一)", "推動資料開放與資訊公開"),
+        ("measure", "(二)", "擴大公共參與機制"),
+        ("measure", "(三)", "執行洗錢防制"),
+        ("measure", "(四)", "開放政府：推動國家行動方案"),  # a title with a colon, kept whole
+    ]
+    first = strategy.children[0]
+    assert first.description.startswith("數位發展部完成政府資料高應用價值主題評估程序")
+    assert (first.lead_agencies, first.children) == ([], [])
+    assert "五大範疇承諾事項" in strategy.description
+    # the same shape in the group's summary section is narrative
+    assert "主要績效目標 1" in group.description
+
+
+def test_result_sentences_under_a_subproject_are_not_measures():
+    document = outline(
+        """
+        參、數位創新分組推動成果【召集部會：經濟部】
+
+        二、擴大數位經濟
+
+        (三) 鼓勵業者與地方合作，發展民眾有感智慧應用服務。【數位發展部數位產業署】
+
+        1. 逐步發展智慧應用服務生態系：除強化數位服務研發外，更強調智慧服務永續營運，藉此發展我國智慧城市生態系。
+        """
+    )
+
+    (subproject,) = document.groups[0].children[0].children
+    assert (subproject.kind, subproject.children) == ("subproject", [])
+    assert "1 逐步發展智慧應用服務生態系：" in subproject.description
+
+
 def test_group_summary_section_becomes_the_group_description():
     document = outline(
         """

@@ -1,16 +1,23 @@
 """Importing the full 2024 report into the plan tree: groups, strategies, measures, sub-projects and their lead
-agencies, the overall indicators; and a second import that changes nothing."""
+agencies, the overall indicators; a second import that changes nothing; and a revised copy of the report imported
+over it, which updates the tree in place (the same rows, so what hangs on a sub-project stays on it) and records
+what changed. The revised copy is the report with a measure renamed, a sub-project moved to another measure (those
+after it renumbered), an agency added and a sub-project with reports removed."""
 
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 
 from indicators.models import Indicator
 from indicators.services import outline_import
 from projects.models import Agency, NodeKind, Plan, PlanNode
 from projects.outline import read_outline
 from projects.selectors import agency_find
+from reviews.models import LagFlag, QuarterlyReport
 from tests.conftest import SEED_REPORT
+from tests.reviews.factories import LagFlagFactory, QuarterlyReportFactory
 from tests.support.module_data import data_for_the_module
 
 from .test_outline_import import leads, node
@@ -45,7 +52,7 @@ def test_seed_imports_four_groups_with_their_convening_agencies(seed_import):
 
 def test_seed_strategy_sections_and_measures_stand_under_their_group(seed_import):
     counts = {kind: PlanNode.objects.filter(kind=kind).count() for kind in NodeKind.values}
-    assert counts == {"group": 4, "strategy": 16, "measure": 12, "subproject": 149}
+    assert counts == {"group": 4, "strategy": 16, "measure": 18, "subproject": 150}
 
     sections = {
         group.title: list(group.children.order_by("position").values_list("title", flat=True))
@@ -118,15 +125,17 @@ def test_seed_titled_subprojects_with_their_lead_agencies(seed_import, title, pa
 
 
 def test_seed_every_subproject_has_a_lead_agency_and_reads_as_a_title(seed_import):
-    for subproject in PlanNode.objects.subprojects().prefetch_related("agency_links__agency"):
+    for subproject in PlanNode.objects.subprojects().select_related("parent").prefetch_related("agency_links__agency"):
         assert subproject.lead_agencies, subproject.title
-        assert len(subproject.title) <= 64, subproject.title
+        # but the one sub-project of a measure stating an aim, which carries the measure's title
+        assert len(subproject.title) <= 64 or subproject.title == subproject.parent.title, subproject.title
         assert "。" not in subproject.title.rstrip("。"), subproject.title
 
 
 def test_seed_result_sentences_are_narrative_not_subprojects(seed_import):
     assert not PlanNode.objects.filter(title__startswith="工研院開發高效浸沒式液冷散熱技術").exists()
-    assert not PlanNode.objects.filter(title__startswith="落實清廉施政").exists()
+    # a measure of a list written 「label：results」: the label is its title, the results its description
+    assert "法務部廉政署成立機關採購廉政平臺" in node("落實清廉施政", kind=NodeKind.MEASURE).description
     measure = node("打造臺灣成為亞洲「高階製造、半導體先進製程」中心，至2025年至少吸引1家國際大廠來臺設立 Demo Lab。")
     assert "工研院開發高效浸沒式液冷散熱技術達 1200W" in measure.description
     assert "圖 " not in node("5G 行動寬頻網路普及").description
@@ -184,3 +193,128 @@ def test_second_import_of_the_seed_changes_nothing(seed_import, seed_report_path
     assert (again.created, again.updated, again.agencies_created) == (0, 0, 0)
     assert list(PlanNode.objects.order_by("pk").values_list("pk", "updated_at", "path")) == before
     assert Agency.objects.count() == agencies_before
+
+
+RENAMED_FROM = "(二) 強化民眾資料自主應用機制，推動數位服務個人化服務，"
+RENAMED_TO = "(二) 深化民眾資料自主運用，推動個人化數位服務，"
+MOVED = "3. 邁向智慧國土，推動 3D 國家底圖服務【內政部地政司】"
+MOVED_BLOCK_ENDS = "4. 提供海域圖資倉儲服務，實現海域調查資料共享目標【內政部地政司】"
+REMOVED = "3. 提供退休俸人員家屬水電優待申請線上服務納入 MyData 機制【國軍退除役官兵輔導委員會】"
+REMOVED_BLOCK_ENDS = "三、推升智慧政府服務"
+NEW_AGENCY_FROM = "2. 金融領域 MyData 線上服務【金融管理委員會】"
+NEW_AGENCY_TO = "2. 金融領域 MyData 線上服務【金融管理委員會、國家發展委員會資訊管理處】"
+# The sub-projects after the moved one under 精進政府資料品質…, numbered 4 to 9 in the report.
+RENUMBERED = [
+    "提供海域圖資倉儲服務，實現海域調查資料共享目標",
+    "建構全島之山崩目錄，支援天災應變",
+    "提供 3 項砂石產業開放資料集，發展 Open API 服務",
+    "氣象衛星資料監測服務計畫",
+    "建立原住民族相關事務決策資訊協助",
+    "活化並綜合應用各項科技計畫成果，於各層面加強動智慧國家願景",
+]
+
+
+def revised(report: str) -> str:
+    """The report with a measure renamed, a sub-project moved, an agency added and a sub-project removed."""
+    moved_at = report.index(MOVED)
+    moved_end = report.index(MOVED_BLOCK_ENDS, moved_at)
+    moved = report[moved_at:moved_end]
+    text = report[:moved_at] + report[moved_end:]
+    for number, title in enumerate(RENUMBERED, start=3):
+        at = text.index(f"{number + 1}. {title}", moved_at)
+        text = text[:at] + f"{number}. " + text[at + len(f"{number + 1}. ") :]
+    # the moved sub-project takes the removed one's place and number: 3. under the renamed measure
+    removed_at = text.index(REMOVED)
+    removed_end = text.index(REMOVED_BLOCK_ENDS, removed_at)  # not the table of contents' entry
+    text = text[:removed_at] + moved + text[removed_end:]
+    assert RENAMED_FROM in text and NEW_AGENCY_FROM in text
+    return text.replace(RENAMED_FROM, RENAMED_TO).replace(NEW_AGENCY_FROM, NEW_AGENCY_TO)
+
+
+@pytest.fixture
+def revised_report(seed_import, tmp_path):
+    path = tmp_path / "revised.txt"
+    path.write_text(revised(SEED_REPORT.read_text(encoding="utf-8")), encoding="utf-8")
+    return path
+
+
+def import_command(path) -> str:
+    out = io.StringIO()
+    call_command("import_outline", str(path), stdout=out)
+    return out.getvalue()
+
+
+def test_a_revised_report_updates_the_tree_in_place_and_logs_the_changes(revised_report):
+    # given the tree as the report gave it, with reports and a flag on sub-projects
+    renamed = node("強化民眾資料自主應用機制，推動數位服務個人化服務")
+    moved = node("邁向智慧國土，推動 3D 國家底圖服務")
+    first_measure = moved.parent
+    renumbered = [node(title, parent=first_measure) for title in RENUMBERED]
+    removed = node("提供退休俸人員家屬水電優待申請線上服務納入 MyData 機制")
+    with_new_agency = node("金融領域 MyData 線上服務")
+    report_on_moved = QuarterlyReportFactory(node=moved)
+    flag_on_moved = LagFlagFactory(node=moved)
+    report_on_removed = QuarterlyReportFactory(node=removed)
+    counts = {kind: PlanNode.objects.filter(kind=kind).count() for kind in NodeKind.values}
+
+    # when the revised report is imported over it
+    output = import_command(revised_report)
+
+    # then the same rows stand renamed and moved, the others renumbered where they are
+    renamed.refresh_from_db()
+    assert (renamed.title, renamed.outline_key) == ("深化民眾資料自主運用，推動個人化數位服務", "肆/二/(二)")
+    moved.refresh_from_db()
+    assert (moved.parent_id, moved.number, moved.outline_key) == (renamed.pk, "3", "肆/二/(二)/3")
+    assert moved.path.startswith(renamed.path)
+    for number, before in enumerate(renumbered, start=3):
+        after = PlanNode.objects.get(pk=before.pk)
+        assert (after.title, after.parent_id, after.number) == (before.title, first_measure.pk, str(number))
+        assert after.outline_key == f"肆/二/(一)/{number}"
+    # what hangs on the moved sub-project stays on it
+    assert QuarterlyReport.objects.get(pk=report_on_moved.pk).node_id == moved.pk
+    assert LagFlag.objects.get(pk=flag_on_moved.pk).node_id == moved.pk
+    # the new agency is created under its ministry and leads with the other
+    added = Agency.objects.get(name="國家發展委員會資訊管理處")
+    assert added.parent == Agency.objects.get(name="國家發展委員會")
+    assert leads(with_new_agency) == ["金融監督管理委員會", "國家發展委員會資訊管理處"]
+    # the removed sub-project has a report: it is kept, out of the outline, and said so
+    assert QuarterlyReport.objects.filter(pk=report_on_removed.pk, node_id=removed.pk).exists()
+    assert PlanNode.objects.get(pk=removed.pk).outline_key == f"肆/二/(二)/3#{removed.pk}"
+    assert {kind: PlanNode.objects.filter(kind=kind).count() for kind in NodeKind.values} == counts
+
+    # and the change log says what changed: the nodes' history and the command's summary
+    def reason(row):
+        return PlanNode.history.filter(id=row.pk).latest("history_date", "history_id").history_change_reason
+
+    assert reason(renamed) == "imported: renamed"
+    assert reason(moved) == "imported: moved"
+    assert reason(renumbered[0]) == "imported: updated"
+    assert reason(with_new_agency) == "imported: updated"
+    assert "Plan tree: 0 created, 1 renamed, 1 moved, 1 removed" in output
+    assert (
+        "  renamed  肆/二/(二) 強化民眾資料自主應用機制，推動數位服務個人化服務 → 深化民眾資料自主運用，推動個人化數位服務"
+        in output
+    )
+    assert (
+        "  moved    肆/二/(二)/3 邁向智慧國土，推動 3D 國家底圖服務: "
+        "from (一) 精進政府資料品質，優先聚焦開放高價值資料及建立資料應用典範 "
+        "to (二) 深化民眾資料自主運用，推動個人化數位服務"
+    ) in output
+    assert (
+        f"  removed  肆/二/(二)/3#{removed.pk} 提供退休俸人員家屬水電優待申請線上服務納入 MyData 機制 (has reports, kept)"
+        in output
+    )
+    assert "  agency added  國家發展委員會資訊管理處" in output
+
+
+def test_importing_the_revised_report_again_changes_nothing(revised_report):
+    import_command(revised_report)
+    before = list(PlanNode.objects.order_by("pk").values_list("pk", "updated_at", "path", "outline_key"))
+    history = PlanNode.history.count()
+
+    result = outline_import(document=read_outline(revised_report))
+
+    assert (result.created, result.updated, result.agencies_created) == (0, 0, 0)
+    assert [entry.change for entry in result.changes] == ["removed"]
+    assert list(PlanNode.objects.order_by("pk").values_list("pk", "updated_at", "path", "outline_key")) == before
+    assert PlanNode.history.count() == history

@@ -76,14 +76,14 @@ def calendar():
 def test_every_subproject_gets_dates_milestones_an_indicator_and_eight_quarters(demo):
     subprojects = PlanNode.objects.subprojects()
 
-    assert subprojects.count() == 149
+    assert subprojects.count() == 150
     # but for the one whose end date two approved plan revisions moved by 210 days
     moved = subprojects.filter(revisions__status=RevisionStatus.APPROVED, revisions__changes__has_key="end_date")
     assert set(subprojects.exclude(pk__in=moved).values_list("start_date", "end_date")) == {
         (calendar().start, calendar().end)
     }
     assert set(moved.values_list("end_date", flat=True)) == {calendar().end + datetime.timedelta(days=210)}
-    assert Milestone.objects.count() == 149 * 4
+    assert Milestone.objects.count() == 150 * 4
     per_project = set(QuarterlyReport.objects.values("node").annotate(n=Count("id")).values_list("n", flat=True))
     assert per_project == {8}
     reported = set(QuarterlyReport.objects.values_list("year", "quarter"))

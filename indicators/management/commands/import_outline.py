@@ -31,6 +31,32 @@ class Command(BaseCommand):
                 + (f", {result.pruned} pruned" if result.pruned else "")
             )
         )
+        self.write_changes(result, prune)
+
+    def write_changes(self, result, prune):
+        """The change log: nodes created, renamed, moved, removed, and the agencies added."""
+        counts = {change: result.count(change) for change in ("created", "renamed", "moved", "removed", "pruned")}
+        self.stdout.write(
+            "Plan tree: "
+            + ", ".join(f"{count} {change}" for change, count in counts.items() if count or change != "pruned")
+        )
+        first_import = counts["created"] == len(result.nodes)
+        for entry in result.changes:
+            if entry.change == "created" and first_import:
+                continue  # a new plan: every node is new, the counts say it
+            if entry.change == "created":
+                self.stdout.write(f"  created  {entry.key} {entry.title}")
+            elif entry.change == "renamed":
+                self.stdout.write(f"  renamed  {entry.key} {entry.was} → {entry.title}")
+            elif entry.change == "moved":
+                self.stdout.write(f"  moved    {entry.key} {entry.title}: from {entry.was} to {entry.now}")
+            elif entry.change == "pruned":
+                self.stdout.write(f"  pruned   {entry.key} {entry.title}")
+            else:
+                kept = "has reports, kept" if entry.protected else "kept; --prune deletes it"
+                self.stdout.write(self.style.WARNING(f"  removed  {entry.key} {entry.title} ({kept})"))
+        for name in result.agencies_added:
+            self.stdout.write(f"  agency added  {name}")
         if result.absent and not prune:
             self.stdout.write(
                 self.style.WARNING(
