@@ -321,6 +321,7 @@ sub-project's leads and its ministry's reviewers see a report's files; anyone el
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "NodeKindEnum": "projects.models.NodeKind",
+        "ReportKindEnum": "reviews.models.reports.ReportKind",
         "ReportStatusEnum": "reviews.models.reports.ReportStatus",
         "FlagStatusEnum": "reviews.models.flags.FlagStatus",
         "CommentKindEnum": "reviews.models.flags.CommentKind",

@@ -584,7 +584,15 @@ def test_full_clean_with_a_missing_or_unknown_kind_is_a_validation_error(tree, k
 def admin_add_node(client, tree, **fields):
     client.force_login(UserFactory(username="root", role=Role.SECRETARIAT, is_staff=True, is_superuser=True))
     client.raise_request_exception = False
-    data = {"plan": tree.plan.pk, "parent": tree.measure.pk, "number": "", "position": 0, "description": "", **fields}
+    data = {
+        "plan": tree.plan.pk,
+        "parent": tree.measure.pk,
+        "number": "",
+        "position": 0,
+        "description": "",
+        "control_level": "agency",
+        **fields,
+    }
     for prefix in ("agency_links", "milestones"):
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
     return client.post("/admin/projects/plannode/add/", data)
