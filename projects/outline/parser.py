@@ -9,11 +9,14 @@ are measures, sub-projects or narrative:
   title, not a sentence, is a sub-project;
 - an entry with titled entries below it is a measure (or, when tagged, a
   sub-project with parts);
-- a (一) entry right under a strategy section stands at the measure level:
-  tagged with agencies but stating an aim over result sentences, it is a
-  measure whose one sub-project is the tagged agencies' work (titled as the
-  measure); written ``label：results`` (a list of measures, often bulleted),
-  it is a measure titled by its label, the results its description;
+- the (一) entries right under a strategy section stand at one rank, decided
+  by the section, whatever their titles: when one of them is a measure, each
+  tagged one with no titled entries below it is a measure whose one
+  sub-project is the tagged agencies' work (titled as the measure, the
+  results its description); when none is, the tagged ones are the section's
+  sub-projects. Written ``label：results`` (a list of measures, often
+  bulleted), an untagged one is a measure titled by its label, the results
+  its description;
 - everything else (result sentences, untitled lists, paragraphs, the
   group's 整體推動效益 summary) is narrative, kept as the description of the
   node it belongs to.
@@ -262,15 +265,14 @@ def _classify(entry: Entry, parent_kind: str) -> None:
     tagged = entry.tag is not None and not _is_convening_tag(entry.tag)
     if own_kind:
         entry.kind = own_kind
+        if own_kind == "strategy":
+            _settle_measure_level(entry)
     elif entry.level >= 6:
         entry.kind = "narrative"
-    elif tagged and reads_as_title(entry.title):
+    elif tagged and (at_measure_level or reads_as_title(entry.title)):
         entry.kind = "measure" if titled_below and entry.level == 3 else "subproject"
     elif titled_below:
         entry.kind = "measure"
-    elif at_measure_level and tagged:
-        entry.kind = "measure"
-        entry.carries_own_work = True
     elif entry.level == 3 and reads_as_title(entry.title) and not entry.title.endswith("。"):
         entry.kind = "measure"
     elif at_measure_level and entry.tag is None and _take_label_as_title(entry):
@@ -281,6 +283,19 @@ def _classify(entry: Entry, parent_kind: str) -> None:
         raise OutlineError(
             f"{entry.number} {entry.title[:30]} stands in a group before any 一、 section", entry.block.line
         )
+
+
+def _settle_measure_level(section: Entry) -> None:
+    """A strategy section's (一) entries stand at one rank. When one of them is a measure, the section's (一)
+    level is the measure level: each tagged (一) entry without titled entries below it is then a measure whose
+    one sub-project is the tagged agencies' work. Otherwise they are the section's sub-projects."""
+    entries = [child for child in section.children if child.level == 3]
+    if not any(child.kind == "measure" for child in entries):
+        return
+    for child in entries:
+        if child.kind == "subproject":
+            child.kind = "measure"
+            child.carries_own_work = True
 
 
 def _take_label_as_title(entry: Entry) -> bool:

@@ -11,8 +11,10 @@ from accounts.models import User
 from indicators.services import outline_import
 from projects.models import Agency, NodeKind, Plan, PlanNode
 from projects.outline import read_outline
-from projects.outline.document import OutlineError, document_to_data
+from projects.outline.document import OutlineError, document_from_data, document_to_data
+from reviews.models import LagFlag, QuarterlyReport
 from tests.conftest import REPO_ROOT
+from tests.reviews.factories import LagFlagFactory, QuarterlyReportFactory
 
 SHIPPED_OUTLINE = REPO_ROOT / "projects" / "data" / "smart-nation-2024.json"
 
@@ -97,6 +99,55 @@ def test_the_change_log_is_in_the_import_summary_and_the_nodes_admin_history(db,
     assert "imported: created" in history.content.decode()
 
 
+def shipped_section(key: str) -> dict:
+    """The shipped outline cut down to one strategy section: its group, the section and what stands below it."""
+    data = json.loads(SHIPPED_OUTLINE.read_text(encoding="utf-8"))
+    group = next(group for group in data["groups"] if key.startswith(group["key"] + "/"))
+    group["children"] = [section for section in group["children"] if section["key"] == key]
+    return {**data, "groups": [group], "indicators": [], "group_targets": []}
+
+
+def test_a_subproject_once_right_under_its_section_keeps_its_row_under_the_measure_now_read_above_it(db):
+    # given the section as an earlier reading gave it: 參/二/(四), a tagged (一) entry beside measures, a sub-project
+    # of the section, with a report and a flag on it
+    current = shipped_section("參/二")
+    earlier = json.loads(json.dumps(current))
+    (section,) = earlier["groups"][0]["children"]
+    at = next(index for index, child in enumerate(section["children"]) if child["key"] == "參/二/(四)")
+    measure = section["children"][at]
+    assert [child["key"] for child in measure["children"]] == ["參/二/(四)/1"]
+    section["children"][at] = {**measure, "kind": "subproject", "children": []}
+    outline_import(document=document_from_data(earlier))
+    subproject = node("推動多元的運動數據應用發展", kind=NodeKind.SUBPROJECT)
+    assert (subproject.outline_key, subproject.parent.title) == ("參/二/(四)", "擴大數位經濟")
+    report = QuarterlyReportFactory(node=subproject)
+    flag = LagFlagFactory(node=subproject)
+
+    # when the outline as now read is imported over it
+    result = outline_import(document=document_from_data(current))
+
+    # then the same row stands, moved under the new measure of its title and agencies, with what hangs on it
+    moved = PlanNode.objects.get(pk=subproject.pk)
+    new_measure = moved.parent
+    assert (moved.kind, moved.outline_key, moved.number) == (NodeKind.SUBPROJECT, "參/二/(四)/1", "")
+    assert (new_measure.kind, new_measure.outline_key, new_measure.title) == (
+        NodeKind.MEASURE,
+        "參/二/(四)",
+        "推動多元的運動數據應用發展",
+    )
+    assert new_measure.parent_id == subproject.parent_id
+    assert moved.path.startswith(new_measure.path)
+    assert leads(new_measure) == leads(moved) == ["數位發展部數位產業署"]
+    assert QuarterlyReport.objects.get(pk=report.pk).node_id == moved.pk
+    assert LagFlag.objects.get(pk=flag.pk).node_id == moved.pk
+    assert [(entry.change, entry.key, entry.node_id) for entry in result.changes] == [
+        ("created", "參/二/(四)", new_measure.pk),
+        ("moved", "參/二/(四)/1", moved.pk),
+    ]
+    history = PlanNode.history.filter(id=moved.pk).latest("history_date", "history_id")
+    assert history.history_change_reason == "imported: moved"
+
+
 def test_unreadable_input_imports_nothing(db, tmp_path):
     broken = SMALL_REPORT + "\n(二) 數位人文創新人才培育計畫【不明的東西 123】\n"
 
@@ -148,7 +199,7 @@ def test_shipped_demo_outline_is_the_importers_own_output(seed_report_path):
 def test_shipped_outline_then_report_adds_prose_without_new_nodes(db, seed_report_path):
     outline_import(document=read_outline(SHIPPED_OUTLINE))
     nodes = PlanNode.objects.count()
-    assert nodes == 188
+    assert nodes == 199
     assert not PlanNode.objects.exclude(description="").exists()
 
     result = outline_import(document=read_outline(seed_report_path))

@@ -32,12 +32,22 @@ def outline():
 def test_counts_per_level(outline):
     counts = Counter(node["kind"] for node, _ in outline.values())
 
-    assert counts == {"group": 4, "strategy": 16, "measure": 18, "subproject": 150}
+    assert counts == {"group": 4, "strategy": 16, "measure": 29, "subproject": 150}
 
 
 # Each measure of the report: its key, the heading it stands under, its title, the agencies its own heading names
 # and the number of sub-projects below it.
 MEASURES = [
+    (
+        "貳/三/(一)",
+        "先進網路建設整備",
+        "強化公部門網路服務與運算雲端基礎設施",
+        ["數位發展部", "國家科學及技術委員會", "教育部"],
+        1,
+    ),
+    ("貳/三/(二)", "先進網路建設整備", "完善臺灣光纜通道", ["交通部"], 1),
+    ("貳/三/(三)", "先進網路建設整備", "建置海纜及 5G 雲端聯網中心", ["國家科學及技術委員會"], 1),
+    ("貳/三/(四)", "先進網路建設整備", "推動海纜與網路之發展政策及安全防護", ["數位發展部"], 1),
     ("貳/三/(五)", "先進網路建設整備", "連結亞太強韌陸海空網路", ["數位發展部", "交通部", "國家科學及技術委員會"], 5),
     (
         "參/二/(一)",
@@ -54,11 +64,47 @@ MEASURES = [
         2,
     ),
     (
+        "參/二/(二)",
+        "擴大數位經濟",
+        "促進跨業合作，加速場域布建，經由行動支付多元應用增值服務，擴大民眾消費體驗，加速行動支付應用普及擴散。",
+        ["數位發展部數位產業署"],
+        1,
+    ),
+    (
+        "參/二/(三)",
+        "擴大數位經濟",
+        "鼓勵業者與地方合作，發展民眾有感智慧應用服務，協助地方深化數位治理與產業轉型。",
+        ["數位發展部數位產業署"],
+        1,
+    ),
+    ("參/二/(四)", "擴大數位經濟", "推動多元的運動數據應用發展", ["數位發展部數位產業署"], 1),
+    (
+        "參/二/(五)",
+        "擴大數位經濟",
+        "透過多元化輔導政策機制，發展運動科技產創新應用典範案例，帶動提升整體運動科技產業生態正向循環。",
+        ["數位發展部數位產業署"],
+        1,
+    ),
+    (
         "參/二/(六)",
         "擴大數位經濟",
         "針對文化科技領域整合自主 5G 專網系統，帶動文化數位體驗科技應用創新，展現科技、文化與藝術結合之跨域應用，"
         "帶動地域性投資促進產業轉型。",
         ["文化部資訊處", "數位發展部數位產業署"],
+        1,
+    ),
+    (
+        "參/二/(七)",
+        "擴大數位經濟",
+        "推動數據信任與合規環境，建立國際合作平臺以促進數據經濟，支持業者拓展海外市場，並推動數據創新服務生態系統的發展。",
+        ["數位發展部數位產業署"],
+        1,
+    ),
+    (
+        "參/二/(八)",
+        "擴大數位經濟",
+        "輔導電商零售業應用數位創新科技並協助業者跨境發展，提升數位經濟產值。",
+        ["數位發展部數位產業署"],
         1,
     ),
     (
@@ -84,6 +130,13 @@ MEASURES = [
         "帶動所涉領域中小企業新增營收累計達 20 億元",
         [],
         16,
+    ),
+    (
+        "參/四/(二)",
+        "產業轉型基盤",
+        "推升數位軟體之創新與應用，提升電腦及資訊服務業年營業額",
+        ["經濟部產業發展署", "數位發展部數位產業署"],
+        1,
     ),
     ("肆/二/(一)", "建構資料治理生態系", "精進政府資料品質，優先聚焦開放高價值資料及建立資料應用典範", [], 9),
     ("肆/二/(二)", "建構資料治理生態系", "強化民眾資料自主應用機制，推動數位服務個人化服務", [], 3),
@@ -119,18 +172,18 @@ def test_every_measure_under_its_parent_with_its_agencies_and_subprojects(outlin
     assert measures == MEASURES
 
 
-# Sub-projects that stand right under their strategy section (no measure between), by section: kept where the
-# report puts them, beside the measures of the same section.
+# Sub-projects that stand right under their strategy section (no measure between), by section: the tagged (一)
+# entries of the sections whose (一) entries are not measures. Beside a measure, a tagged (一) entry is a measure.
 SUBPROJECTS_UNDER_STRATEGIES = {
     "貳/二": ["(一)", "(二)", "(三)", "(四)", "(五)"],
-    "貳/三": ["(一)", "(二)", "(三)", "(四)"],
+    "貳/三": [],
     "貳/四": [],
     "貳/五": [],
     "貳/六": ["(一)", "(二)", "(三)"],
     "貳/七": ["(一)", "(二)"],
-    "參/二": ["(二)", "(三)", "(四)", "(五)", "(七)", "(八)"],
+    "參/二": [],
     "參/三": [],
-    "參/四": ["(二)"],
+    "參/四": [],
     "肆/二": [],
     "肆/三": [],
     "肆/四": ["(一)", "(二)"],
@@ -150,15 +203,45 @@ def test_subprojects_right_under_their_strategy_stay_there(outline):
     } == SUBPROJECTS_UNDER_STRATEGIES
 
 
-def test_a_tagged_measure_stating_its_aim_holds_its_agencies_work_as_its_one_subproject(outline):
-    measure, strategy = outline["參/二/(六)"]
+# The tagged (一) entries with no titled entries below them that stand beside a measure, short titles and long.
+MEASURES_CARRYING_THEIR_OWN_WORK = [
+    "貳/三/(一)",
+    "貳/三/(二)",
+    "貳/三/(三)",
+    "貳/三/(四)",
+    "參/二/(二)",
+    "參/二/(三)",
+    "參/二/(四)",
+    "參/二/(五)",
+    "參/二/(六)",
+    "參/二/(七)",
+    "參/二/(八)",
+    "參/四/(二)",
+]
 
-    (work,) = measure["children"]
-    assert (work["kind"], work["key"], work["title"]) == ("subproject", "參/二/(六)/1", measure["title"])
-    assert work["lead_agencies"] == measure["lead_agencies"] == ["文化部資訊處", "數位發展部數位產業署"]
-    # its neighbours in the report, tagged with titles over their results, stay sub-projects of the section
-    numbers = [(child["number"], child["kind"]) for child in strategy["children"]]
-    assert numbers[4:7] == [("(五)", "subproject"), ("(六)", "measure"), ("(七)", "subproject")]
+
+def test_a_tagged_measure_beside_measures_holds_its_agencies_work_as_its_one_subproject(outline):
+    carrying = [
+        key
+        for key, (node, parent) in outline.items()
+        if node["kind"] == "measure"
+        and parent["kind"] == "strategy"
+        and node["lead_agencies"]
+        and [child["key"] for child in node.get("children", [])] == [f"{key}/1"]
+    ]
+    assert carrying == MEASURES_CARRYING_THEIR_OWN_WORK
+
+    for key in carrying:
+        measure, _ = outline[key]
+        (work,) = measure["children"]
+        assert (work["kind"], work["number"], work["title"]) == ("subproject", "", measure["title"]), key
+        assert work["lead_agencies"] == measure["lead_agencies"], key
+    short, _ = outline["參/二/(四)"]
+    assert short["title"] == "推動多元的運動數據應用發展"
+    # every (一) entry of these sections is a measure
+    for section in ("貳/三", "參/二", "參/四"):
+        strategy, _ = outline[section]
+        assert {child["kind"] for child in strategy["children"]} == {"measure"}, section
 
 
 def test_a_bulleted_list_of_measures_gives_one_measure_per_item(outline):

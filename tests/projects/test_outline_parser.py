@@ -227,12 +227,16 @@ def test_long_result_sentences_stay_narrative_not_subprojects():
     assert "14 開發符合車規可靠度" in measure.description
 
 
-def test_a_tagged_measure_stating_its_aim_over_results_holds_its_agencies_work_as_one_subproject():
+def test_tagged_entries_beside_a_measure_are_measures_holding_their_agencies_work_whatever_their_title():
     document = outline(
         """
         參、數位創新分組推動成果【召集部會：經濟部】
 
         二、擴大數位經濟
+
+        (一) 強化 5G 領航領域跨域整合運用
+
+        1. 5G 文化科技領航應用計畫【文化部】
 
         (五) 推動多元的運動數據應用發展【數位發展部數位產業署】
 
@@ -246,8 +250,11 @@ def test_a_tagged_measure_stating_its_aim_over_results_holds_its_agencies_work_a
         """
     )
 
-    titled, stated = document.groups[0].children[0].children
-    assert (titled.kind, titled.number, titled.children) == ("subproject", "(五)", [])
+    listed, short, stated = document.groups[0].children[0].children
+    assert (listed.kind, titles(listed)) == ("measure", ["5G 文化科技領航應用計畫"])
+    # a short title and a long one: both measures, as the measure beside them
+    assert (short.kind, short.key, titles(short)) == ("measure", "參/二/(五)", ["推動多元的運動數據應用發展"])
+    assert "建置運動數據公益平臺" in short.children[0].description
     assert (stated.kind, stated.number, stated.key) == ("measure", "(六)", "參/二/(六)")
     assert stated.title.startswith("針對文化科技領域整合自主 5G 專網系統")
     assert stated.lead_agencies == ["文化部資訊處", "數位發展部數位產業署"]
@@ -257,6 +264,31 @@ def test_a_tagged_measure_stating_its_aim_over_results_holds_its_agencies_work_a
     assert "總參觀人數共 38 萬 2,784 人次" in work.description
     assert "國產化比例高於 80%" in work.description
     assert stated.description == ""
+
+
+def test_tagged_entries_of_a_section_without_measures_are_its_subprojects_whatever_their_title():
+    document = outline(
+        """
+        參、數位創新分組推動成果【召集部會：經濟部】
+
+        二、擴大數位經濟
+
+        (五) 推動多元的運動數據應用發展【數位發展部數位產業署】
+
+        1. 建置運動數據公益平臺，累計運動數據 5,848,810 筆。
+
+        (六) 針對文化科技領域整合自主 5G 專網系統，帶動文化數位體驗科技應用創新，展現科技、文化與藝術結合之跨域應用，帶動地域性投資促進產業轉型。【文化部資訊處、數位發展部數位產業署】
+
+        1. 完成 2 處 5G 專網服務系統，國產化比例高於 80%。
+        """
+    )
+
+    short, stated = document.groups[0].children[0].children
+    assert [(node.kind, node.key, node.children) for node in (short, stated)] == [
+        ("subproject", "參/二/(五)", []),
+        ("subproject", "參/二/(六)", []),
+    ]
+    assert "國產化比例高於 80%" in stated.description
 
 
 def test_a_bulleted_list_of_measures_written_label_colon_results_gives_one_measure_per_item():

@@ -52,7 +52,7 @@ def test_seed_imports_four_groups_with_their_convening_agencies(seed_import):
 
 def test_seed_strategy_sections_and_measures_stand_under_their_group(seed_import):
     counts = {kind: PlanNode.objects.filter(kind=kind).count() for kind in NodeKind.values}
-    assert counts == {"group": 4, "strategy": 16, "measure": 18, "subproject": 150}
+    assert counts == {"group": 4, "strategy": 16, "measure": 29, "subproject": 150}
 
     sections = {
         group.title: list(group.children.order_by("position").values_list("title", flat=True))
@@ -127,7 +127,7 @@ def test_seed_titled_subprojects_with_their_lead_agencies(seed_import, title, pa
 def test_seed_every_subproject_has_a_lead_agency_and_reads_as_a_title(seed_import):
     for subproject in PlanNode.objects.subprojects().select_related("parent").prefetch_related("agency_links__agency"):
         assert subproject.lead_agencies, subproject.title
-        # but the one sub-project of a measure stating an aim, which carries the measure's title
+        # but the one sub-project of a tagged measure beside measures, which carries the measure's title
         assert len(subproject.title) <= 64 or subproject.title == subproject.parent.title, subproject.title
         assert "。" not in subproject.title.rstrip("。"), subproject.title
 
