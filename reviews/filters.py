@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
+from gstp.calendar import QUARTER_FORMS
 from projects.filters import IsoDateTimeFilter, StrictBooleanFilter, UpdatedSinceFilterSet
 from projects.models import Agency, AgencyRole, BudgetYear, NodeAgency, NodeKind, Plan, PlanNode
 
@@ -33,7 +34,7 @@ class ReportFilter(UpdatedSinceFilterSet):
         method="filter_agency",
         help_text=_("Sub-projects this agency or one of its sub-units leads."),
     )
-    period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
+    period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3 (or 113年第3季)."))
     year = filters.NumberFilter()
     status = filters.MultipleChoiceFilter(distinct=False, choices=ReportStatus.choices)
     late = StrictBooleanFilter(method="filter_late", help_text=_("Submitted after its due date, or overdue."))
@@ -57,7 +58,7 @@ class ReportFilter(UpdatedSinceFilterSet):
         try:
             period = Quarter.parse(value)
         except ValueError:
-            raise ValidationError({"period": [_("Write the quarter as YYYYQn, for example 2024Q3.")]}) from None
+            raise ValidationError({"period": [QUARTER_FORMS]}) from None
         return queryset.filter(year=period.year, quarter=period.quarter)
 
     def filter_late(self, queryset, name, value):
@@ -77,7 +78,7 @@ class FlagFilter(UpdatedSinceFilterSet):
     rule = filters.MultipleChoiceFilter(distinct=False, choices=LagRule.choices)
     severity = filters.MultipleChoiceFilter(distinct=False, choices=Severity.choices)
     status = filters.MultipleChoiceFilter(distinct=False, choices=FlagStatus.choices)
-    period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
+    period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3 (or 113年第3季)."))
     opened_since = IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
 
     class Meta:
