@@ -7,6 +7,7 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from gstp.calendar import format_period
 from indicators.models import Measure
 from projects.models import LEDGER_FIELDS
 from reviews.models import CommentKind, EvidenceFile, FlagComment, LockException, QuarterlyReport
@@ -85,7 +86,7 @@ class ReportForm(ErrorsMixin, forms.Form):
                 label=_("Quarter"),
                 required=False,
                 initial=initial_period,
-                widget=forms.Select(choices=[(str(p), str(p)) for p in periods]),
+                widget=forms.Select(choices=[(str(p), format_period(p)) for p in periods]),
             )
         for name in FIGURE_FIELDS:
             self.fields[name] = forms.CharField(

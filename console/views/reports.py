@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from gstp import calendar
 from gstp.exceptions import StaleVersion
 from indicators.selectors import indicator_list
 from projects.models import AgencyRole
@@ -72,7 +73,9 @@ def _submit(request, form, report) -> bool:
     except SERVICE_ERRORS as exc:
         form.errors_apply(service_errors(exc))
         return False
-    messages.success(request, _("Submitted the %(period)s report for review.") % {"period": report.period})
+    messages.success(
+        request, _("Submitted the %(period)s report for review.") % {"period": calendar.format_period(report.period)}
+    )
     return True
 
 
@@ -104,7 +107,10 @@ def report_new(request, pk):
             except SERVICE_ERRORS as exc:  # what was typed, or a quarter the secretariat locked
                 form.errors_apply(service_errors(exc))
             else:
-                messages.success(request, _("Saved the %(period)s report as a draft.") % {"period": report.period})
+                messages.success(
+                    request,
+                    _("Saved the %(period)s report as a draft.") % {"period": calendar.format_period(report.period)},
+                )
                 if request.POST.get("action") == SUBMIT:
                     form = ReportForm(
                         request.POST, report=report, milestones=form.milestones, indicators=form.indicators
@@ -186,7 +192,9 @@ def _save(request, form, report) -> bool:
         version = posted_version(request)
         if form.has_changes(report, validated):
             services.report_update(actor=request.user, report=report, expected_version=version, data=validated)
-            messages.success(request, _("Saved the %(period)s report.") % {"period": report.period})
+            messages.success(
+                request, _("Saved the %(period)s report.") % {"period": calendar.format_period(report.period)}
+            )
         elif version != report.version:
             raise StaleVersion()
     except SERVICE_ERRORS as exc:
