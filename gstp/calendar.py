@@ -35,6 +35,7 @@ class Calendar(models.TextChoices):
 QUARTER_FORMS = _("Write the quarter as 2024Q3, 113Q3, 113年第3季 or 民國113年第3季.")
 MONTH_FORMS = _("Write the month as 2024-07, 113/07, 113年7月 or 民國113年7月.")
 DATE_FORMS = _("Write the date as 2024-07-01, 113/07/01, 113/7/1 or 民國113年7月1日.")
+YEAR_FORMS = _("Write the year as 2024, 113, 113年 or 民國113年.")
 
 
 class CalendarError(ValueError):
@@ -53,6 +54,7 @@ class CalendarError(ValueError):
 
 _YEAR = r"(?P<roc>民國)?(?P<year>\d{1,4})"
 _CHINESE_QUARTERS = {"一": "1", "二": "2", "三": "3", "四": "4"}
+_YEAR_PATTERN = re.compile(_YEAR + r"(?:年(?:度)?)?")
 _QUARTER_PATTERNS = (
     re.compile(r"(?P<year>\d{1,4})Q(?P<quarter>\d)", re.IGNORECASE),
     re.compile(_YEAR + r"年(?:度)?第(?P<quarter>\d|[一二三四])季"),
@@ -92,6 +94,15 @@ def _gregorian_year(match) -> int | None:
         return int(digits)
     roc_year = int(digits)
     return roc_year + ROC_OFFSET if roc_year >= 1 else None
+
+
+def parse_year(text) -> int:
+    """The Gregorian year of ``2024``, ``113``, ``113年`` or ``民國113年``."""
+    match = _YEAR_PATTERN.fullmatch(_normalized(text))
+    year = _gregorian_year(match) if match else None
+    if year is None:
+        raise CalendarError(text, YEAR_FORMS)
+    return year
 
 
 def parse_quarter(text) -> tuple[int, int]:
