@@ -33,3 +33,10 @@ def moment(value):
 def period(value):
     """``2024Q3`` or ``113年第3季``; ``2024-07`` or ``113年7月``."""
     return calendar.format_period(value)
+
+
+@register.simple_tag
+def reads_roc() -> bool:
+    """Whether the reader reads the ROC calendar: a date field is then a text input (113/07/01), not the
+    browser's Gregorian date picker. ``{% reads_roc as roc %}``"""
+    return calendar.active() == calendar.Calendar.ROC

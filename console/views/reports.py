@@ -16,6 +16,7 @@ from projects.selectors import agency_subtree, milestone_list
 from reviews import access, services
 from reviews.inputs import ReportCreateSerializer, ReportUpdateSerializer
 from reviews.models import FILED_STATUSES, QuarterlyReport, ReportStatus
+from reviews.periods import Quarter
 from reviews.selectors import periods_to_file, report_files, report_history, reports_owed
 
 from ..forms import FIGURE_FIELDS, EvidenceForm, ReportForm
@@ -85,7 +86,10 @@ def report_new(request, pk):
     node = get_object_or_404(subproject_scope(user).select_related("plan"), pk=pk)
     access.ensure(access.can_file_report(user, node), access.NOT_LEAD_TO_FILE)
     periods = periods_to_file(node=node)
-    wanted = request.GET.get("period", "")
+    try:
+        wanted = str(Quarter.parse(request.GET.get("period", "")))  # either calendar: 2024Q3 or 113年第3季
+    except ValueError:
+        wanted = ""
     initial = wanted if wanted in {str(p) for p in periods} else (str(periods[0]) if periods else None)
     form = ReportForm(
         request.POST if request.method == "POST" else None,

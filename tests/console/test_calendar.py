@@ -105,3 +105,38 @@ def test_a_past_moment_typed_in_the_roc_calendar(secretariat, world):
 
     assert response.status_code == 200
     assert 'id="as-of-banner"' in response.content.decode()
+
+
+def test_date_fields_are_text_inputs_for_who_reads_roc(lead, world):
+    choose(lead, Calendar.ROC)
+
+    form = lead.get(f"/projects/{world.subproject.pk}/revisions/new/").content.decode()
+    page = lead.get(f"/projects/{world.subproject.pk}/").content.decode()
+
+    assert 'name="end_date" value="114/12/31"' in form and 'placeholder="113/07/01"' in form
+    assert 'type="text" placeholder="113/07/01"' in page and 'name="as_of"' in page
+
+
+def test_a_revision_typed_in_the_roc_calendar_sends_only_what_changed(lead, world):
+    choose(lead, Calendar.ROC)
+    milestone = world.subproject.milestones.order_by("planned_date").last()
+
+    response = lead.post(
+        f"/projects/{world.subproject.pk}/revisions/new/",
+        {
+            "reason": "工期展延",
+            "end_date": "114/12/31",  # as it stands: not a change
+            f"milestone-{milestone.pk}-planned_date": "民國114年9月30日",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    revision = world.subproject.revisions.get()
+    assert "end_date" not in revision.changes
+    assert revision.changes["milestones"][0]["planned_date"] == "2025-09-30"
+
+
+def test_the_filing_link_takes_a_roc_quarter(lead, world):
+    page = lead.get(f"/projects/{world.subproject.pk}/reports/new/", {"period": "114年第2季"}).content.decode()
+
+    assert '<option value="2025Q2" selected>' in page
