@@ -8,6 +8,7 @@ import pytest
 from gstp.calendar import Calendar
 from reviews.models import QuarterLock, QuarterlyReport, ReportStatus
 from reviews.periods import Quarter
+from tests.console.conftest import make_flag
 from tests.reviews.factories import report_in_status
 
 FIGURES = {"planned_progress": "50", "actual_progress": "55", "achievements": "完成資料盤點"}
@@ -140,3 +141,12 @@ def test_the_filing_link_takes_a_roc_quarter(lead, world):
     page = lead.get(f"/projects/{world.subproject.pk}/reports/new/", {"period": "114年第2季"}).content.decode()
 
     assert '<option value="2025Q2" selected>' in page
+
+
+def test_a_flag_and_its_evidence_in_the_roc_calendar(secretariat, world):
+    make_flag(world.subproject, evidence={"period": "2024Q4", "due_on": "2025-01-10", "days_late": 21})
+    choose(secretariat, Calendar.ROC)
+
+    html = secretariat.get("/dashboard/").content.decode()
+
+    assert "113年第4季" in html and "114/01/10" in html and "2025-01-10" not in html
