@@ -7,8 +7,10 @@ import datetime
 
 from django import forms
 from django.db import models
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as django_filters
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 from . import calendar
 
@@ -58,3 +60,15 @@ class DateFilter(django_filters.DateFilter):
     """``?planned_after=113/07/01`` as ``?planned_after=2024-07-01``; bad text is a 400 naming the parameter."""
 
     field_class = DateFormField
+
+
+def calendar_asked(request) -> str | None:
+    """The calendar ``?calendar=`` asks a file to be written in (gregorian or roc), None when not given; a
+    400 naming ``calendar`` for any other."""
+    value = request.query_params.get("calendar")
+    if value is None:
+        return None
+    chosen = calendar.calendar_choice(value)
+    if chosen is None:
+        raise ValidationError({"calendar": [_("Use gregorian or roc.")]})
+    return chosen

@@ -26,6 +26,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from . import calendar
+from .calendar_fields import calendar_asked
 
 CHUNK = 2000  # rows read from the database at a time
 BLOCK_LINES = 200  # lines sent to the client at a time
@@ -163,10 +164,7 @@ class ExportView(APIView):
         fmt = request.query_params.get("format", "csv")
         if fmt not in FORMATS:
             raise ValidationError({"format": [_("Use csv, xlsx or jsonl.")]})
-        chosen = request.query_params.get("calendar")
-        if chosen is not None and calendar.calendar_choice(chosen) is None:
-            raise ValidationError({"calendar": [_("Use gregorian or roc.")]})
-        chosen = calendar.calendar_choice(chosen) or self.reading_calendar(request)
+        chosen = calendar_asked(request) or self.reading_calendar(request)
         export = self.resources[resource]
         filterset_class, row = export.filterset_class, export.row
         queryset = export.rows_for(request.user)

@@ -7,12 +7,12 @@ from urllib.parse import quote
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from gstp.calendar import calendar_choice
+from gstp.calendar_fields import calendar_asked
 from projects.selectors import reading_calendar
 
 from .. import access
@@ -53,10 +53,7 @@ class AnnualReportView(APIView):
             plan = annual_report_plan(user=request.user, year=year, code=request.query_params.get("plan"))
         except ReportPlanError as exc:
             raise NotFound(str(exc)) from exc
-        chosen = request.query_params.get("calendar")
-        if chosen is not None and calendar_choice(chosen) is None:
-            raise ValidationError({"calendar": [_("Use gregorian or roc.")]})
-        chosen = calendar_choice(chosen) or reading_calendar(user=request.user, plan=plan)
+        chosen = calendar_asked(request) or reading_calendar(user=request.user, plan=plan)
         report = annual_report_build(plan=plan, year=year, user=request.user, calendar=chosen)
         response = HttpResponse(output.render(report), content_type=output.media_type)
         response["Content-Disposition"] = attachment(
