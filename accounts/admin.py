@@ -24,7 +24,7 @@ class UserAdmin(BaseUserAdmin):
     autocomplete_fields = ["agency"]
     fieldsets = [
         *BaseUserAdmin.fieldsets,
-        (_("GSTP"), {"fields": ["role", "agency"]}),
+        (_("GSTP"), {"fields": ["role", "agency", "calendar"]}),
     ]
     add_fieldsets = [
         *BaseUserAdmin.add_fieldsets,

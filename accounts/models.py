@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gstp.calendar import Calendar
+
 
 class Role(models.TextChoices):
     SECRETARIAT = "secretariat", _("Executive Secretariat")  # 執行秘書室
@@ -23,6 +25,13 @@ class User(AbstractUser):
         null=True,
         blank=True,
         related_name="users",
+    )
+    calendar = models.CharField(
+        _("calendar"),
+        max_length=16,
+        choices=Calendar.choices,
+        blank=True,
+        help_text=_("How dates and periods are written for you; blank for the plan's own."),
     )
 
     class Meta:

@@ -96,3 +96,11 @@ def token_issue(*, user: User, rotate: bool = False, name: str = "", created_by:
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_calendar_set(*, user: User, calendar: str) -> User:
+    """The calendar the user reads dates and periods in (``gstp.calendar.Calendar``; blank for their plan's)."""
+    user.calendar = calendar
+    user.full_clean(validate_unique=False, validate_constraints=False)
+    user.save(update_fields=["calendar"])
+    return user

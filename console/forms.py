@@ -7,6 +7,7 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from gstp.calendar import Calendar, CalendarError, active, format_date, format_period, parse_date
 from indicators.models import Measure
 from projects.models import LEDGER_FIELDS
 from reviews.models import CommentKind, EvidenceFile, FlagComment, LockException, QuarterlyReport
@@ -29,12 +30,25 @@ def _report_field(name):
 
 
 def _iso(day) -> str:
-    """A date as a date input holds it, whatever the language's date format."""
-    return day.isoformat() if day else ""
+    """A date as a date input holds it: ISO 8601 for the browser's date picker, 113/07/01 in the ROC
+    calendar (a text input, since the picker writes Gregorian dates only)."""
+    return format_date(day) if day else ""
 
 
-def _date_input():
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+def _date_input(**attrs):
+    """The browser's date picker, or a text input for who reads the ROC calendar (it takes either form)."""
+    if active() == Calendar.ROC:
+        return forms.TextInput(attrs={"placeholder": "113/07/01", "autocomplete": "off", "size": 10, **attrs})
+    return forms.DateInput(attrs={"type": "date", **attrs}, format="%Y-%m-%d")
+
+
+def _changed(typed: str, day) -> bool:
+    """Whether the typed date (either calendar) differs from ``day``; text that is no date is a change, for
+    the serializer to refuse."""
+    try:
+        return parse_date(typed) != day
+    except CalendarError:
+        return True
 
 
 def _messages(value) -> list[str]:
@@ -99,7 +113,7 @@ class ReportForm(ErrorsMixin, forms.Form):
                 label=_("Month") if monthly else _("Quarter"),
                 required=False,
                 initial=initial_period,
-                widget=forms.Select(choices=[(str(p), str(p)) for p in periods]),
+                widget=forms.Select(choices=[(str(p), format_period(p)) for p in periods]),
             )
         for name in self.figure_names:
             self.fields[name] = forms.CharField(
@@ -360,7 +374,7 @@ class LockExceptionForm(ErrorsMixin, forms.Form):
         self.fields["expires_on"] = forms.CharField(
             label=capfirst(LockException._meta.get_field("expires_on").verbose_name),
             required=False,
-            widget=forms.DateInput(attrs={"type": "date", "required": True}),
+            widget=_date_input(required=True),
         )
         self.fields["reason"] = forms.CharField(
             label=_("Reason (optional)"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -381,12 +395,13 @@ class RevisionForm(ErrorsMixin, forms.Form):
     reason = forms.CharField(
         label=capfirst(_("reason")), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    end_date = forms.CharField(label=_("New end date"), required=False, widget=_date_input())
+    end_date = forms.CharField(label=_("New end date"), required=False)
 
     def __init__(self, data=None, *, node, milestones=(), budget_labels=None):
         super().__init__(data)
         self.node = node
         self.milestones = list(milestones)
+        self.fields["end_date"].widget = _date_input()
         self.fields["end_date"].initial = _iso(node.end_date)
         for milestone in self.milestones:
             self.fields[f"milestone-{milestone.pk}-planned_date"] = forms.CharField(
@@ -411,14 +426,14 @@ class RevisionForm(ErrorsMixin, forms.Form):
         data = self.data
         body = {"project": self.node.pk, "reason": data.get("reason", "")}
         end_date = data.get("end_date", "").strip()
-        if end_date and end_date != _iso(self.node.end_date):
+        if end_date and _changed(end_date, self.node.end_date):
             body["end_date"] = end_date
         changes = []
         for milestone in self.milestones:
             item = {}
             planned = data.get(f"milestone-{milestone.pk}-planned_date", "").strip()
             weight = data.get(f"milestone-{milestone.pk}-weight", "").strip()
-            if planned and planned != _iso(milestone.planned_date):
+            if planned and _changed(planned, milestone.planned_date):
                 item["planned_date"] = planned
             if weight and weight != format(milestone.weight.normalize(), "f"):
                 item["weight"] = weight

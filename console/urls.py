@@ -20,6 +20,7 @@ urlpatterns = [
         views.lock_exception_revoke,
         name="lock-exception-revoke",
     ),
+    path("preferences/", views.preferences_page, name="preferences"),
     path("plan/", views.plan_default, name="plan-default"),
     path("plans/<int:pk>/", views.plan_page, name="plan"),
     path("projects/<int:pk>/", views.subproject_page, name="subproject"),

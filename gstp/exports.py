@@ -4,9 +4,14 @@ Each app says what it exports (``ExportResource``: the rows a user may see, the 
 function; ``reviews.exports`` gathers them into the view). Rows are streamed from a server-side
 iterator, with the same scoping and filters as the lists, so memory stays flat however many rows there
 are (XLSX goes through a temporary file, which openpyxl's write-only workbook needs).
+
+CSV and XLSX are read by people: ``?calendar=roc`` writes their dates ``113/07/01``, moments
+``113/07/01 14:03`` (Asia/Taipei) and periods ``113年第3季`` (``gstp.calendar``); by default, the calendar the
+user reads in. JSON Lines is read by programs and stays ISO 8601 and ``2024Q3``, as the API.
 """
 
 import csv
+import datetime
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +24,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
+
+from . import calendar
+from .calendar_fields import calendar_asked
 
 CHUNK = 2000  # rows read from the database at a time
 BLOCK_LINES = 200  # lines sent to the client at a time
@@ -34,6 +42,7 @@ class ExportResource:
     rows_for: Callable  # (user) -> the queryset of rows the user may see
     filterset_class: type | None  # the list's filters, or None
     row: Callable  # (object) -> dict: the row's columns, in order
+    period_columns: tuple[str, ...] = ("period",)  # columns holding a period (2024Q3), written in the calendar
 
 
 class _Echo:
@@ -47,6 +56,24 @@ def _text(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def _for_people(rows, chosen: str, period_columns):
+    """Rows with their dates, moments and periods as ``chosen`` writes them (Gregorian rows unchanged)."""
+    if chosen != calendar.Calendar.ROC:
+        yield from rows
+        return
+    for row in rows:
+        yield {
+            name: (
+                calendar.format_period(value, chosen)
+                if name in period_columns and value is not None
+                else calendar.format_value(value, chosen)
+                if isinstance(value, datetime.date)
+                else value
+            )
+            for name, value in row.items()
+        }
 
 
 def _in_blocks(lines):
@@ -97,6 +124,10 @@ def _xlsx(rows, title):
 class ExportView(APIView):
     resources: dict[str, ExportResource] = {}  # path name -> resource; set by the app that serves them
 
+    def reading_calendar(self, request) -> str:
+        """The calendar the user reads in when ``?calendar=`` is not given (the app that serves knows)."""
+        return calendar.Calendar.GREGORIAN
+
     def perform_content_negotiation(self, request, force=False):
         # ?format= names the file's format here, not a renderer; errors are JSON.
         return JSONRenderer(), JSONRenderer.media_type
@@ -107,6 +138,16 @@ class ExportView(APIView):
             OpenApiParameter("resource", OpenApiTypes.STR, OpenApiParameter.PATH),
             OpenApiParameter(
                 "format", OpenApiTypes.STR, enum=list(FORMATS), description=_("csv (default), xlsx or jsonl")
+            ),
+            OpenApiParameter(
+                "calendar",
+                OpenApiTypes.STR,
+                enum=list(calendar.Calendar.values),
+                description=_(
+                    "How CSV and XLSX write dates and periods: gregorian (2024-07-01, 2024Q3) or roc "
+                    "(113/07/01, 113年第3季). By default, the calendar you read in (yours, else the plan's). "
+                    "JSON Lines is always ISO 8601."
+                ),
             ),
         ],
         responses={
@@ -123,17 +164,21 @@ class ExportView(APIView):
         fmt = request.query_params.get("format", "csv")
         if fmt not in FORMATS:
             raise ValidationError({"format": [_("Use csv, xlsx or jsonl.")]})
+        chosen = calendar_asked(request) or self.reading_calendar(request)
         export = self.resources[resource]
         filterset_class, row = export.filterset_class, export.row
         queryset = export.rows_for(request.user)
         if filterset_class is not None:
             params = request.query_params.copy()
             params.pop("format", None)
+            params.pop("calendar", None)
             filterset = filterset_class(params, queryset=queryset, request=request)
             if not filterset.is_valid():
                 raise ValidationError(filterset.errors)
             queryset = filterset.qs
         rows = (row(item) for item in queryset.iterator(chunk_size=CHUNK))
+        if fmt != "jsonl":
+            rows = _for_people(rows, chosen, export.period_columns)
         filename = f"gstp-{resource}.{fmt}"
         if fmt == "xlsx":
             return FileResponse(_xlsx(rows, resource), as_attachment=True, filename=filename, content_type=FORMATS[fmt])

@@ -32,34 +32,42 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from simple_history.manager import HistoricalQuerySet
 
+from . import calendar
 from .middleware import _latest_update
 
 AS_OF = "as_of"
 HISTORY_BEGAN = "history began"  # the mark of the starting points recorded for rows older than their history
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 UNESCAPED_PLUS = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
 
 
 def parse_as_of(value: str, *, now: datetime.datetime | None = None) -> datetime.datetime:
-    """The moment ``?as_of=`` names: a date is the end of that day in Asia/Taipei (``TIME_ZONE``), a time
-    is ISO 8601 with its offset (``2025-09-30T18:00:00+08:00``, ``...Z``). A 400 naming ``as_of`` for
-    anything else, for a time without an offset, and for a moment still to come."""
+    """The moment ``?as_of=`` names: a date (either calendar, ``gstp.calendar``) is the end of that day in
+    Asia/Taipei (``TIME_ZONE``), a time is ISO 8601 with its offset (``2025-09-30T18:00:00+08:00``,
+    ``...Z``). A 400 naming ``as_of`` for anything else, for a time without an offset, and for a moment
+    still to come."""
     # A "+" left unescaped in a query string arrives as a space: "...T18:00:00 08:00" means +08:00.
     value = UNESCAPED_PLUS.sub(r"+\1", value.strip())
-    moment = None
+    moment, is_day = None, False
     try:
-        if DATE.fullmatch(value):
-            day = datetime.date.fromisoformat(value)
-            moment = datetime.datetime.combine(day, datetime.time.max, tzinfo=ZoneInfo(settings.TIME_ZONE))
-        elif "T" in value or " " in value:
-            moment = parse_datetime(value)
+        day, is_day = calendar.parse_date(value), True
+        moment = datetime.datetime.combine(day, datetime.time.max, tzinfo=ZoneInfo(settings.TIME_ZONE))
     except ValueError:
-        moment = None
+        try:
+            moment = parse_datetime(value) if "T" in value or " " in value else None
+        except ValueError:
+            moment = None
     if moment is None or moment.tzinfo is None:
         raise ValidationError(
-            {AS_OF: [_("Use a date (2025-09-30) or an ISO 8601 time with its offset (2025-09-30T18:00:00+08:00).")]}
+            {
+                AS_OF: [
+                    _(
+                        "Use a date (2025-09-30, 114/09/30 or 民國114年9月30日) or an ISO 8601 time with its offset "
+                        "(2025-09-30T18:00:00+08:00)."
+                    )
+                ]
+            }
         )
-    if moment > (now or timezone.now()) and not (DATE.fullmatch(value) and moment.date() <= timezone.localdate()):
+    if moment > (now or timezone.now()) and not (is_day and moment.date() <= timezone.localdate()):
         raise ValidationError({AS_OF: [_("Name a moment that has passed: history has nothing to say of it yet.")]})
     began = history_began()
     if began is not None and moment < began:

@@ -3,6 +3,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from gstp.calendar_fields import DateFilter
 from projects.filters import UpdatedSinceFilterSet
 from projects.models import Agency, Plan, PlanNode
 from projects.selectors import agency_subtree
@@ -33,7 +34,7 @@ class IndicatorFilter(UpdatedSinceFilterSet):
         method="filter_noop",
         help_text=_("Computed status on `on` (the day of `as_of`, else today, by default)."),
     )
-    on = filters.DateFilter(
+    on = DateFilter(
         method="filter_noop",
         help_text=_("Evaluate the indicators on this date (the day of `as_of`, else today, by default)."),
     )

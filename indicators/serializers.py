@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gstp.calendar_fields import DateInputsMixin
 from gstp.serializers import FastRepresentationMixin
 
 from .models import Indicator, IndicatorActual, IndicatorTarget
@@ -92,7 +93,7 @@ class IndicatorSerializer(FastRepresentationMixin, serializers.ModelSerializer):
         return EvaluationSerializer(evaluation).data
 
 
-class ActualWriteSerializer(serializers.ModelSerializer):
+class ActualWriteSerializer(DateInputsMixin, serializers.ModelSerializer):
     """A plan- or group-level indicator's actual value, with where it comes from; a second one for the
     same year and quarter replaces the first."""
 

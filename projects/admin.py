@@ -20,7 +20,7 @@ class AgencyAdmin(admin.ModelAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "start_year", "end_year", "report_due_days"]
+    list_display = ["name", "code", "start_year", "end_year", "report_due_days", "calendar"]
     search_fields = ["name", "code"]
 
 

@@ -7,6 +7,8 @@ from django_filters import rest_framework as django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from gstp.calendar_fields import DateFilter
+
 from .models import Agency, AgencyRole, Milestone, NodeAgency, NodeKind, Plan, PlanNode, Tombstone
 from .selectors import agency_subtree
 from .tombstones import TRACKED
@@ -130,8 +132,8 @@ class MilestoneFilter(UpdatedSinceFilterSet):
     plan = django_filters.ModelChoiceFilter(field_name="node__plan", queryset=Plan.objects.all())
     is_critical = StrictBooleanFilter()
     completed = StrictBooleanFilter(method="filter_completed")
-    planned_before = django_filters.DateFilter(field_name="planned_date", lookup_expr="lte")
-    planned_after = django_filters.DateFilter(field_name="planned_date", lookup_expr="gte")
+    planned_before = DateFilter(field_name="planned_date", lookup_expr="lte")
+    planned_after = DateFilter(field_name="planned_date", lookup_expr="gte")
 
     class Meta:
         model = Milestone

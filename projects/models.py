@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from gstp.calendar import Calendar
+
 
 def path_ids(path: str) -> list[int]:
     """The ids a materialized path names, the root's first."""
@@ -143,6 +145,15 @@ class Plan(models.Model):
     secretariat = models.CharField(_("secretariat"), max_length=200, blank=True)
     report_due_days = models.PositiveSmallIntegerField(
         _("days after quarter end a report is due"), default=10, validators=[MaxValueValidator(120)]
+    )
+    calendar = models.CharField(
+        _("calendar"),
+        max_length=16,
+        choices=Calendar.choices,
+        default=Calendar.GREGORIAN,
+        help_text=_(
+            "How dates and periods are written for readers who have not chosen (as the plan's reports write them)."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)

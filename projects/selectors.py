@@ -5,10 +5,11 @@ from decimal import Decimal
 from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.lookups import GreaterThanOrEqual
 
+from gstp.calendar import Calendar
 from gstp.history import is_as_of, rows
 
 from . import access
-from .models import QUARTERS, Agency, BudgetYear, Milestone, attach_agency_links
+from .models import QUARTERS, Agency, BudgetYear, Milestone, Plan, attach_agency_links
 from .outline import agencies as agency_names
 
 
@@ -77,3 +78,17 @@ def allocated_to_date(*, node: str = "node", year: str = "year", quarter: str = 
 def budget_year_of(*, node: int, year: int) -> BudgetYear | None:
     """The sub-project's budget ledger of the year, if the secretariat has set it."""
     return BudgetYear.objects.filter(node_id=node, year=year).first()
+
+
+def reading_calendar(*, user, plan: Plan | None = None) -> str:
+    """The calendar ``user`` reads dates and periods in (``gstp.calendar``): their own choice, else the
+    plan's (``plan``, else the latest plan they see), else Gregorian."""
+    chosen = getattr(user, "calendar", "")
+    if chosen:
+        return chosen
+    if plan is not None:
+        return plan.calendar
+    if not getattr(user, "is_authenticated", False):
+        return Calendar.GREGORIAN
+    plans = plan_list(user=user).order_by("-end_year", "code")
+    return plans.values_list("calendar", flat=True).first() or Calendar.GREGORIAN

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gstp.calendar_fields import DateInputsMixin
 from gstp.serializers import FastRepresentationMixin
 
 from .models import Agency, AgencyRole, Milestone, Plan, PlanNode, Tombstone
@@ -33,7 +34,7 @@ class PlanSerializer(FastRepresentationMixin, serializers.ModelSerializer):
         fields = ["id", "code", "name", "start_year", "end_year", "secretariat", "report_due_days", "updated_at"]
 
 
-class ProjectSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class ProjectSerializer(FastRepresentationMixin, DateInputsMixin, serializers.ModelSerializer):
     """A node of the plan tree: group, strategy section, measure or sub-project."""
 
     lead_agencies = serializers.SerializerMethodField()
@@ -87,7 +88,7 @@ class DeletionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
         fields = ["resource", "id", "deleted_at"]
 
 
-class MilestoneSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class MilestoneSerializer(FastRepresentationMixin, DateInputsMixin, serializers.ModelSerializer):
     """A milestone (查核點) of a sub-project: planned, forecast and completion dates, its weight and
     whether it is critical (a critical one overdue raises a red flag)."""
 

@@ -12,6 +12,7 @@ from gstp.exports import ExportResource
 from gstp.exports import ExportView as BaseExportView
 from indicators.exports import INDICATOR_VALUES
 from projects.models import AgencyRole
+from projects.selectors import reading_calendar
 
 from . import access, selectors
 from .filters import BudgetYearFilter, FlagFilter, ReportFilter
@@ -122,3 +123,6 @@ RESOURCES = {
 )
 class ExportView(BaseExportView):
     resources = RESOURCES
+
+    def reading_calendar(self, request) -> str:
+        return reading_calendar(user=request.user)

@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
+from gstp.calendar import PERIOD_FORMS, QUARTER_FORMS
 from projects.filters import IsoDateTimeFilter, StrictBooleanFilter, UpdatedSinceFilterSet
 from projects.models import Agency, AgencyRole, BudgetYear, NodeAgency, NodeKind, Plan, PlanNode
 
@@ -37,7 +38,8 @@ class ReportFilter(UpdatedSinceFilterSet):
     period = filters.CharFilter(
         method="filter_report_period",
         help_text=_(
-            "A quarter such as 2024Q3 (its quarterly reports), or a month such as 2024-08 (its monthly updates)."
+            "A quarter such as 2024Q3 or 113年第3季 (its quarterly reports), or a month such as 2024-08 or "
+            "113年8月 (its monthly updates)."
         ),
     )
     kind = filters.ChoiceFilter(
@@ -68,18 +70,14 @@ class ReportFilter(UpdatedSinceFilterSet):
         try:
             period = Quarter.parse(value)
         except ValueError:
-            raise ValidationError({"period": [_("Write the quarter as YYYYQn, for example 2024Q3.")]}) from None
+            raise ValidationError({"period": [QUARTER_FORMS]}) from None
         return queryset.filter(year=period.year, quarter=period.quarter)
 
     def filter_report_period(self, queryset, name, value):
         try:
             period = parse_period(value)
         except ValueError:
-            message = _(
-                "Write the quarter as YYYYQn, for example 2024Q3, or a monthly update's month as YYYY-MM, for "
-                "example 2024-08."
-            )
-            raise ValidationError({"period": [message]}) from None
+            raise ValidationError({"period": [PERIOD_FORMS]}) from None
         if isinstance(period, Month):
             return queryset.filter(year=period.year, month=period.month)
         return queryset.filter(year=period.year, quarter=period.quarter, month__isnull=True)
@@ -104,7 +102,7 @@ class FlagFilter(UpdatedSinceFilterSet):
     rule = filters.MultipleChoiceFilter(distinct=False, choices=LagRule.choices)
     severity = filters.MultipleChoiceFilter(distinct=False, choices=Severity.choices)
     status = filters.MultipleChoiceFilter(distinct=False, choices=FlagStatus.choices)
-    period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3."))
+    period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3 (or 113年第3季)."))
     opened_since = IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
 
     class Meta:

@@ -6,6 +6,8 @@ with the same words, next to the field.
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from gstp.calendar import PERIOD_FORMS, QUARTER_FORMS
+from gstp.calendar_fields import DateField, DateInputsMixin
 from gstp.serializers import FastRepresentationMixin
 from indicators.models import Indicator
 from projects.models import LEDGER_FIELDS, BudgetYear, Milestone, NodeKind, Plan, PlanNode
@@ -37,7 +39,9 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
-class MilestoneEntrySerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
+class MilestoneEntrySerializer(
+    FastRepresentationMixin, StrictFieldsMixin, DateInputsMixin, serializers.ModelSerializer
+):
     """What a report says of one of the sub-project's milestones: done on a date, or a new forecast."""
 
     milestone = serializers.PrimaryKeyRelatedField(queryset=Milestone.objects.all())
@@ -59,7 +63,7 @@ class IndicatorValueSerializer(FastRepresentationMixin, StrictFieldsMixin, seria
 
 
 class PeriodField(serializers.CharField):
-    default_error_messages = {"invalid_period": _("Write the quarter as YYYYQn, for example 2024Q3.")}
+    default_error_messages = {"invalid_period": QUARTER_FORMS}
     parse = staticmethod(Quarter.parse)
 
     def to_internal_value(self, data):
@@ -75,12 +79,7 @@ class PeriodField(serializers.CharField):
 class ReportPeriodField(PeriodField):
     """A quarterly report's quarter (2024Q3) or a monthly update's month (2024-08)."""
 
-    default_error_messages = {
-        "invalid_period": _(
-            "Write the quarter as YYYYQn, for example 2024Q3, or a monthly update's month as YYYY-MM, for example "
-            "2024-08."
-        )
-    }
+    default_error_messages = {"invalid_period": PERIOD_FORMS}
     parse = staticmethod(parse_period)
 
 
@@ -163,7 +162,7 @@ class LockExceptionCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """A sub-project let into a locked quarter until a date (inclusive)."""
 
     project = SubprojectField()
-    expires_on = serializers.DateField()
+    expires_on = DateField()
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -222,7 +221,7 @@ class MilestoneChangeSerializer(StrictFieldsMixin, serializers.Serializer):
     """A milestone of the sub-project with its new planned date, its new weight (%), or both."""
 
     milestone = serializers.PrimaryKeyRelatedField(queryset=Milestone.objects.all())
-    planned_date = serializers.DateField(required=False)
+    planned_date = DateField(required=False)
     weight = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
 
 
@@ -251,7 +250,7 @@ class RevisionUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     refused."""
 
     reason = serializers.CharField(max_length=5000, help_text=_("Why the plan should be revised."))
-    end_date = serializers.DateField(required=False, allow_null=True, help_text=_("The sub-project's new end date."))
+    end_date = DateField(required=False, allow_null=True, help_text=_("The sub-project's new end date."))
     milestones = MilestoneChangeSerializer(many=True, required=False)
     budgets = BudgetChangeSerializer(many=True, required=False)
     indicator_targets = TargetChangeSerializer(many=True, required=False)

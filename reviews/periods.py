@@ -1,9 +1,11 @@
-"""Reporting periods: quarters written ``2024Q3``, months written ``2024-07``, and when their reports are due."""
+"""Reporting periods: quarters written ``2024Q3``, months written ``2024-07``, and when their reports are due.
+
+Both read the ROC calendar too (``113年第3季``, ``113年7月``: ``gstp.calendar``); ``str()`` is always the
+Gregorian form the API writes."""
 
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass
 
 from django.db import models
@@ -11,7 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})Q([1-4])$")
+from gstp import calendar
 
 
 @dataclass(frozen=True, order=True)
@@ -21,10 +23,9 @@ class Quarter:
 
     @classmethod
     def parse(cls, text: str) -> Quarter:
-        match = PERIOD_PATTERN.match(text.strip().upper()) if isinstance(text, str) else None
-        if not match:
-            raise ValueError(text)
-        return cls(int(match.group(1)), int(match.group(2)))
+        """``2024Q3``, ``113Q3``, ``113年第3季`` or ``民國113年第3季``; a ``ValueError`` (``CalendarError``,
+        whose message lists the forms) for anything else."""
+        return cls(*calendar.parse_quarter(text))
 
     @classmethod
     def containing(cls, day: datetime.date) -> Quarter:
@@ -56,9 +57,6 @@ class Quarter:
         return self.year * 12 + self.quarter * 3
 
 
-MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
 @dataclass(frozen=True, order=True)
 class Month:
     """A month of monthly progress (月報), written ``2024-07`` (ISO 8601)."""
@@ -68,10 +66,9 @@ class Month:
 
     @classmethod
     def parse(cls, text: str) -> Month:
-        match = MONTH_PATTERN.match(text.strip()) if isinstance(text, str) else None
-        if not match:
-            raise ValueError(text)
-        return cls(int(match.group(1)), int(match.group(2)))
+        """``2024-07``, ``113/07``, ``113年7月`` or ``民國113年7月``; a ``ValueError`` (``CalendarError``) for
+        anything else."""
+        return cls(*calendar.parse_month(text))
 
     @classmethod
     def containing(cls, day: datetime.date) -> Month:

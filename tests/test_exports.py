@@ -1,6 +1,7 @@
 """Bulk exports: the list's rows, scoping and filters, as CSV, XLSX and JSON Lines, streamed."""
 
 import csv
+import datetime
 import io
 import json
 
@@ -8,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from gstp import exports
+from gstp.calendar import Calendar
 from reviews.models import ReportStatus
 from reviews.periods import Quarter
 from tests.projects.factories import PlanFactory, make_tree
@@ -106,3 +108,70 @@ def test_bad_requests_are_json_errors(secretariat_client, url, params, status, f
 
 def test_anonymous_gets_nothing(anonymous_client, reports):
     assert anonymous_client.get("/api/v1/exports/reports/").status_code == 401
+
+
+# --- the calendar people read dates in ---------------------------------------------------------------
+
+
+def csv_rows(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(body(response).decode("utf-8-sig"))))
+
+
+def test_csv_in_the_roc_calendar(secretariat_client, reports):
+    gregorian = csv_rows(secretariat_client.get("/api/v1/exports/reports/", {"status": "accepted"}))
+    roc = csv_rows(secretariat_client.get("/api/v1/exports/reports/", {"status": "accepted", "calendar": "roc"}))
+
+    assert (gregorian[0]["period"], gregorian[0]["due_on"]) == ("2024Q1", "2024-04-10")
+    assert (roc[0]["period"], roc[0]["due_on"]) == ("113年第1季", "113/04/10")
+    accepted = reports[0].accepted_at.astimezone(datetime.timezone(datetime.timedelta(hours=8)))
+    assert roc[0]["accepted_at"] == f"{accepted.year - 1911}/{accepted:%m/%d %H:%M}"
+    assert gregorian[0]["accepted_at"].startswith(reports[0].accepted_at.date().isoformat())
+
+
+def test_xlsx_cells_in_the_roc_calendar(secretariat_client, reports):
+    response = secretariat_client.get("/api/v1/exports/reports/", {"format": "xlsx", "calendar": "roc"})
+
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    header, *rows = list(workbook.active.iter_rows(values_only=True))
+    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert by_id[reports[2].pk]["period"] == "113年第2季"
+    assert by_id[reports[2].pk]["due_on"] == "113/07/10"
+
+
+def test_the_user_s_own_calendar_is_the_default_and_json_lines_stay_iso(secretariat_client, reports):
+    user = secretariat_client.user
+    user.calendar = Calendar.ROC
+    user.save()
+
+    assert csv_rows(secretariat_client.get("/api/v1/exports/reports/", {"status": "accepted"}))[0]["period"] == (
+        "113年第1季"
+    )
+    asked = csv_rows(
+        secretariat_client.get("/api/v1/exports/reports/", {"status": "accepted", "calendar": "gregorian"})
+    )
+    assert asked[0]["period"] == "2024Q1"
+    lines = body(secretariat_client.get("/api/v1/exports/reports/", {"format": "jsonl", "status": "accepted"}))
+    assert json.loads(lines)["period"] == "2024Q1"
+    assert json.loads(lines)["due_on"] == "2024-04-10"
+
+
+def test_the_plan_s_calendar_is_the_default_for_who_has_not_chosen(secretariat_client, reports):
+    reports[0].node.plan.__class__.objects.update(calendar=Calendar.ROC)
+
+    assert csv_rows(secretariat_client.get("/api/v1/exports/reports/", {"status": "accepted"}))[0]["period"] == (
+        "113年第1季"
+    )
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", "Use gregorian or roc."), ("zh-Hant", "民國")])
+def test_an_unknown_calendar_is_refused_naming_it(secretariat_client, reports, language, text):
+    response = secretariat_client.get("/api/v1/exports/reports/", {"calendar": "julian"}, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    assert text in response.json()["errors"]["calendar"][0]
+
+
+def test_a_filter_takes_a_roc_quarter(secretariat_client, reports):
+    rows = csv_rows(secretariat_client.get("/api/v1/exports/reports/", {"period": "113年第2季"}))
+
+    assert [int(row["id"]) for row in rows] == [reports[2].pk]

@@ -9,6 +9,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from gstp.calendar import format_date
+
 from .svg import coord, join_parts, legend, marker, shortened, svg
 
 
@@ -106,7 +108,7 @@ def milestone_timeline(
                     coord(y),
                 )
             )
-            tip = f"{milestone.title}: {original_label} {original.isoformat()}"
+            tip = f"{milestone.title}: {original_label} {format_date(original)}"
             parts.append(marker("diamond", x_of(original), y, "mark--original-date", tip))
         other = milestone.completed_on or milestone.forecast_date
         if other and other != milestone.planned_date:
@@ -126,19 +128,19 @@ def milestone_timeline(
                 x_of(milestone.planned_date),
                 y,
                 "mark--planned-date",
-                f"{milestone.title}: {planned_label} {milestone.planned_date.isoformat()}",
+                f"{milestone.title}: {planned_label} {format_date(milestone.planned_date)}",
             )
         )
-        text = f"{milestone.title}: {planned_label} {milestone.planned_date.isoformat()}"
+        text = f"{milestone.title}: {planned_label} {format_date(milestone.planned_date)}"
         if original:
-            text += f" ({original_label} {original.isoformat()})"
+            text += f" ({original_label} {format_date(original)})"
         if milestone.completed_on:
-            tip = f"{milestone.title}: {done_label} {milestone.completed_on.isoformat()}"
+            tip = f"{milestone.title}: {done_label} {format_date(milestone.completed_on)}"
             parts.append(marker("circle", x_of(milestone.completed_on), y, "mark--done", tip))
-            text += f", {done_label} {milestone.completed_on.isoformat()}"
+            text += f", {done_label} {format_date(milestone.completed_on)}"
         elif milestone.forecast_date:
-            tip = f"{milestone.title}: {forecast_label} {milestone.forecast_date.isoformat()}"
+            tip = f"{milestone.title}: {forecast_label} {format_date(milestone.forecast_date)}"
             parts.append(marker("circle", x_of(milestone.forecast_date), y, "mark--forecast", tip))
-            text += f", {forecast_label} {milestone.forecast_date.isoformat()}"
+            text += f", {forecast_label} {format_date(milestone.forecast_date)}"
         descriptions.append(text)
     return svg(chart_id, title, "; ".join(descriptions), height, join_parts(parts))

@@ -1,3 +1,6 @@
+import datetime
+import re
+
 from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
@@ -7,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from console import labels
 from console.charts import number_text
+from gstp.calendar import format_date, format_period
 from indicators.models import Indicator, IndicatorActual
 from projects.models import AgencyRole, Milestone, PlanNode
 from reviews.models import (
@@ -21,6 +25,7 @@ from reviews.models import (
 )
 
 register = template.Library()
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @register.simple_tag
@@ -93,7 +98,11 @@ def _evidence_value(key, value):
     if key == "status":
         return labels.INDICATOR_STATUS.get(value, value)
     if key == "escalated" and isinstance(value, dict):
-        return _("yellow in %(period)s as well") % {"period": value.get("previous_period", "?")}
+        return _("yellow in %(period)s as well") % {"period": format_period(value.get("previous_period", "?"))}
+    if key.endswith("period"):
+        return format_period(value)
+    if isinstance(value, str) and ISO_DAY.fullmatch(value):
+        return format_date(datetime.date.fromisoformat(value))  # a day the rule recorded, as the reader reads it
     if isinstance(value, str) and value.replace(".", "", 1).lstrip("-").isdigit():
         return number_text(value, 4)
     if isinstance(value, int | float):

@@ -4,6 +4,7 @@ from .evidence import report_file_add, report_file_remove
 from .flags import flag_acknowledge, flag_comment, flag_resolve
 from .locks import lock_delete, lock_exception_grant, lock_exception_revoke, locks_page
 from .plans import plan_default, plan_page
+from .preferences import preferences_page
 from .reports import agency_page, report_new, report_page
 from .reviews import report_accept, report_endorse, report_reopen, report_return, report_withdraw, review_page
 from .revisions import (
@@ -18,6 +19,7 @@ from .revisions import (
 from .subprojects import subproject_page
 
 __all__ = [
+    "preferences_page",
     "revision_approve",
     "revision_endorse",
     "revision_new",

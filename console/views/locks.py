@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from gstp import calendar
 from projects.selectors import plan_list
 from reviews import access, services
 from reviews.inputs import LockCreateSerializer, LockExceptionCreateSerializer
@@ -96,7 +97,9 @@ def locks_page(request):
             form.errors_apply(service_errors(exc))
         else:
             messages.success(
-                request, _("Locked %(period)s: no report of it is filed or edited now.") % {"period": lock.period}
+                request,
+                _("Locked %(period)s: no report of it is filed or edited now.")
+                % {"period": calendar.format_period(lock.period)},
             )
             return redirect(locks_url(plan))
     return _page(request, plan, lock_form=form, status=400)
@@ -108,7 +111,7 @@ def lock_delete(request, pk):
     lock = _lock(request, pk)
     access.ensure(access.can_lock_quarters(request.user), access.NOT_SECRETARIAT_TO_LOCK)
     services.quarter_lock_delete(actor=request.user, lock=lock)
-    messages.success(request, _("Unlocked %(period)s.") % {"period": lock.period})
+    messages.success(request, _("Unlocked %(period)s.") % {"period": calendar.format_period(lock.period)})
     return redirect(locks_url(lock.plan))
 
 
@@ -137,7 +140,11 @@ def lock_exception_grant(request, pk):
             messages.success(
                 request,
                 _("%(project)s may file and edit its %(period)s report until %(date)s.")
-                % {"project": exception.node.title, "period": lock.period, "date": exception.expires_on.isoformat()},
+                % {
+                    "project": exception.node.title,
+                    "period": calendar.format_period(lock.period),
+                    "date": calendar.format_date(exception.expires_on),
+                },
             )
             return redirect(locks_url(lock.plan))
     return _page(request, lock.plan, bound_exception=(lock.pk, form), status=400)

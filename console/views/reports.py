@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from gstp import calendar
 from gstp.exceptions import StaleVersion
 from indicators.selectors import indicator_list
 from projects.models import AgencyRole
@@ -70,20 +71,15 @@ def _form_parts(user, node, *, monthly=False):
     return {"milestones": list(milestones), "indicators": list(indicators)}
 
 
-def _is_month(text: str) -> bool:
-    try:
-        return isinstance(parse_period(text), Month)
-    except ValueError:
-        return False
-
-
 def _submit(request, form, report) -> bool:
     try:
         services.report_submit(actor=request.user, report=report, expected_version=report.version)
     except SERVICE_ERRORS as exc:
         form.errors_apply(service_errors(exc))
         return False
-    messages.success(request, _("Submitted the %(period)s report for review.") % {"period": report.period})
+    messages.success(
+        request, _("Submitted the %(period)s report for review.") % {"period": calendar.format_period(report.period)}
+    )
     return True
 
 
@@ -92,11 +88,16 @@ def report_new(request, pk):
     user = request.user
     node = get_object_or_404(subproject_scope(user).select_related("plan"), pk=pk)
     access.ensure(access.can_file_report(user, node), access.NOT_LEAD_TO_FILE)
-    # A quarterly report, or (a month asked for, where the control level reports monthly) a monthly update.
+    # A quarterly report, or (a month asked for, where the control level reports monthly) a monthly update;
+    # the period asked for in either calendar (2024Q3 or 113年第3季, 2024-08 or 113年8月).
     every_period = periods_to_file(node=node)
-    wanted = (request.POST if request.method == "POST" else request.GET).get("period", "")
-    monthly = _is_month(wanted)
+    try:
+        asked = parse_period((request.POST if request.method == "POST" else request.GET).get("period", ""))
+    except ValueError:
+        asked = None
+    monthly = isinstance(asked, Month)
     periods = [period for period in every_period if isinstance(period, Month) == monthly]
+    wanted = str(asked) if asked else ""
     initial = wanted if wanted in {str(p) for p in periods} else (str(periods[0]) if periods else None)
     form = ReportForm(
         request.POST if request.method == "POST" else None,
@@ -119,7 +120,10 @@ def report_new(request, pk):
             except SERVICE_ERRORS as exc:  # what was typed, or a quarter the secretariat locked
                 form.errors_apply(service_errors(exc))
             else:
-                messages.success(request, _("Saved the %(period)s report as a draft.") % {"period": report.period})
+                messages.success(
+                    request,
+                    _("Saved the %(period)s report as a draft.") % {"period": calendar.format_period(report.period)},
+                )
                 if request.POST.get("action") == SUBMIT:
                     form = ReportForm(
                         request.POST,
@@ -205,7 +209,9 @@ def _save(request, form, report) -> bool:
         version = posted_version(request)
         if form.has_changes(report, validated):
             services.report_update(actor=request.user, report=report, expected_version=version, data=validated)
-            messages.success(request, _("Saved the %(period)s report.") % {"period": report.period})
+            messages.success(
+                request, _("Saved the %(period)s report.") % {"period": calendar.format_period(report.period)}
+            )
         elif version != report.version:
             raise StaleVersion()
     except SERVICE_ERRORS as exc:

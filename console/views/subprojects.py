@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gstp import calendar
 from indicators.selectors import indicator_evaluate, indicator_list
 from projects.selectors import milestone_list
 from reviews import access
@@ -23,7 +24,7 @@ def quarter_figures(reports) -> list[charts.QuarterFigures]:
     """The accepted reports, monthly updates and quarterly reports in time order: the figures that count."""
     return [
         charts.QuarterFigures(
-            period=report.period,
+            period=calendar.format_period(report.period),
             planned_progress=report.planned_progress,
             actual_progress=report.actual_progress,
             budget_allocated=report.budget_allocated,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from gstp.calendar import format_period, format_quarter, format_year, override
 from indicators.models import Direction, Measure
 from indicators.selectors import indicator_evaluate
 from indicators.semantics import Status, target_reached
@@ -86,16 +87,24 @@ class AnnualReport:
         return f"{self.plan.code}-{self.year}-annual-report.{extension}"
 
 
-def annual_report_build(*, plan: Plan, year: int, user, generated_on: datetime.date | None = None) -> AnnualReport:
-    """The year's report draft for ``plan``, as ``user`` may see it, in a fixed number of queries."""
+def annual_report_build(
+    *, plan: Plan, year: int, user, generated_on: datetime.date | None = None, calendar: str | None = None
+) -> AnnualReport:
+    """The year's report draft for ``plan``, as ``user`` may see it, in a fixed number of queries; its years,
+    dates and quarters in ``calendar`` (``gstp.calendar``; by default the plan's)."""
+    with override(calendar or plan.calendar):
+        return _build(plan=plan, year=year, user=user, generated_on=generated_on)
+
+
+def _build(*, plan: Plan, year: int, user, generated_on: datetime.date | None) -> AnnualReport:
     data = annual_report_data(plan=plan, year=year, user=user)
     generated_on = generated_on or today()
     report = AnnualReport(
         plan=plan,
         year=year,
         generated_on=generated_on,
-        title=texts.TITLE.format(plan=plan.name, start=plan.start_year, end=plan.end_year),
-        subtitle=texts.SUBTITLE.format(year=year),
+        title=texts.TITLE.format(plan=plan.name, start=format_year(plan.start_year), end=format_year(plan.end_year)),
+        subtitle=texts.SUBTITLE.format(year=format_year(year)),
         byline=tuple(
             line
             for line in (
@@ -113,6 +122,7 @@ class _Builder:
     def __init__(self, data: AnnualData, blocks: list[Block]):
         self.data = data
         self.year = data.year
+        self.year_text = format_year(self.year)
         self.blocks = blocks
         self.children: dict[int | None, list[PlanNode]] = defaultdict(list)
         for node in data.nodes:
@@ -131,7 +141,7 @@ class _Builder:
             pending.extend(reversed(self.children[node.pk]))
 
     def build(self) -> None:
-        self.blocks.append(Paragraph(texts.DRAFT_NOTE.format(year=self.year, report=texts.REPORT_NAME)))
+        self.blocks.append(Paragraph(texts.DRAFT_NOTE.format(year=self.year_text, report=texts.REPORT_NAME)))
         self._foreword()
         for index, group in enumerate(self.groups, start=2):
             self._group(group, number=group.number or capital_numeral(index))
@@ -146,7 +156,7 @@ class _Builder:
         self.blocks.append(
             Paragraph(
                 texts.OVERVIEW.format(
-                    year=self.year,
+                    year=self.year_text,
                     groups=len(self.groups),
                     subprojects=len(subprojects),
                     reported=sum(1 for node in subprojects if node.pk in self.data.reports),
@@ -159,7 +169,9 @@ class _Builder:
         self.blocks.append(Heading(2, numbered(chinese_numeral(1), texts.OVERALL)))
         rows = self.data.overall
         target_year = max((row.target_year for row in rows if row.target_year), default=self.data.plan.end_year)
-        self.blocks.append(Paragraph(texts.OVERALL_INTRO.format(target_year=target_year, year=self.year)))
+        self.blocks.append(
+            Paragraph(texts.OVERALL_INTRO.format(target_year=format_year(target_year), year=self.year_text))
+        )
         table_rows: list[Row] = []
         dimension = None
         for row in rows:
@@ -178,15 +190,16 @@ class _Builder:
                     met = texts.MET if reached else texts.NOT_MET
             target = texts.NOT_AVAILABLE if row.target is None else number_text(row.target, unit)
             if row.target_year is not None and row.target_year != target_year:
-                target = texts.TARGET_OF_YEAR.format(value=target, year=row.target_year)
+                target = texts.TARGET_OF_YEAR.format(value=target, year=format_year(row.target_year))
             table_rows.append(Row((row.indicator.name, target, result, met)))
         self.blocks.append(
             Table(
                 columns=tuple(
-                    column.format(target_year=target_year, year=self.year) for column in texts.OVERALL_COLUMNS
+                    column.format(target_year=format_year(target_year), year=self.year_text)
+                    for column in texts.OVERALL_COLUMNS
                 ),
                 rows=tuple(table_rows),
-                caption=texts.OVERALL_CAPTION.format(plan=self.data.plan.name, year=self.year),
+                caption=texts.OVERALL_CAPTION.format(plan=self.data.plan.name, year=self.year_text),
             )
         )
 
@@ -200,7 +213,9 @@ class _Builder:
         children = self.children[group.pk]
         summary_number = "" if any(child.number == chinese_numeral(1) for child in children) else chinese_numeral(1)
         name = group.title.removesuffix("分組")
-        self.blocks.append(Heading(2, numbered(summary_number, texts.GROUP_SUMMARY.format(year=self.year, name=name))))
+        self.blocks.append(
+            Heading(2, numbered(summary_number, texts.GROUP_SUMMARY.format(year=self.year_text, name=name)))
+        )
         subprojects = [
             node for node in self.data.nodes if node.kind == NodeKind.SUBPROJECT and self.group_of[node.pk] == group.pk
         ]
@@ -210,7 +225,7 @@ class _Builder:
             Paragraph(
                 texts.GROUP_OVERVIEW.format(
                     group=group.title,
-                    year=self.year,
+                    year=self.year_text,
                     subprojects=len(subprojects),
                     reported=sum(1 for node in subprojects if node.pk in self.data.reports),
                     flags=len(flags),
@@ -222,7 +237,7 @@ class _Builder:
         targets = self.data.indicators.get(group.pk, [])
         if targets:
             self.blocks.append(
-                Paragraph(texts.GROUP_TARGETS_INTRO.format(group=group.title, count=len(targets), year=self.year))
+                Paragraph(texts.GROUP_TARGETS_INTRO.format(group=group.title, count=len(targets), year=self.year_text))
             )
             rows = []
             for index, indicator in enumerate(targets, start=1):
@@ -241,7 +256,7 @@ class _Builder:
         self.blocks.append(Heading(level, numbered(node.number, title)))
         children = self.children[node.pk]
         if node.kind == NodeKind.MEASURE and any(child.kind == NodeKind.SUBPROJECT for child in children):
-            self.blocks.append(Paragraph(texts.MEASURE_INTRO.format(year=self.year)))
+            self.blocks.append(Paragraph(texts.MEASURE_INTRO.format(year=self.year_text)))
         if node.kind == NodeKind.SUBPROJECT:
             self._progress(node)
         elif not children:
@@ -253,7 +268,7 @@ class _Builder:
     def _progress(self, node: PlanNode) -> None:
         report = self.data.reports.get(node.pk)
         if report is None:
-            self.blocks.append(Paragraph(texts.NO_ACCEPTED_REPORT.format(year=self.year)))
+            self.blocks.append(Paragraph(texts.NO_ACCEPTED_REPORT.format(year=self.year_text)))
             return
         gap = ""
         if report.planned_progress is not None and report.actual_progress is not None:
@@ -265,7 +280,7 @@ class _Builder:
         self.blocks.append(
             Paragraph(
                 texts.PROGRESS.format(
-                    period=report.period,
+                    period=format_period(report.period),
                     planned=percent_text(report.planned_progress),
                     actual=percent_text(report.actual_progress),
                     gap=gap,
@@ -299,7 +314,7 @@ class _Builder:
         if not indicators:
             return
         rows = tuple(Row((indicator.name, *self._indicator_cells(indicator))) for indicator in indicators)
-        columns = tuple(column.format(year=self.year) for column in texts.INDICATOR_COLUMNS)
+        columns = tuple(column.format(year=self.year_text) for column in texts.INDICATOR_COLUMNS)
         self.blocks.append(Table(columns=columns, rows=rows))
 
     def _indicator_cells(self, indicator) -> tuple[str, str, str]:
@@ -313,7 +328,7 @@ class _Builder:
         if evaluation.target is not None:
             target = number_text(evaluation.target, indicator.unit)
             if evaluation.target_year != self.year:
-                target = texts.TARGET_OF_YEAR.format(value=target, year=evaluation.target_year)
+                target = texts.TARGET_OF_YEAR.format(value=target, year=format_year(evaluation.target_year))
         actual = texts.NOT_AVAILABLE if evaluation.actual is None else number_text(evaluation.actual, indicator.unit)
         status = texts.STATUS[evaluation.status]
         due = evaluation.target_year is not None and evaluation.target_year <= self.year
@@ -324,13 +339,13 @@ class _Builder:
     # -- the year's flags
 
     def _flags(self, *, number: str) -> None:
-        self.blocks.append(Heading(1, numbered(number, texts.FLAGS.format(year=self.year))))
+        self.blocks.append(Heading(1, numbered(number, texts.FLAGS.format(year=self.year_text))))
         flags = self.data.flags
         if not flags:
-            self.blocks.append(Paragraph(texts.NO_FLAGS.format(year=self.year)))
+            self.blocks.append(Paragraph(texts.NO_FLAGS.format(year=self.year_text)))
             return
         self.blocks.append(Heading(2, numbered(chinese_numeral(1), texts.FLAG_COUNTS)))
-        self.blocks.append(Paragraph(texts.FLAG_COUNTS_INTRO.format(year=self.year)))
+        self.blocks.append(Paragraph(texts.FLAG_COUNTS_INTRO.format(year=self.year_text)))
         counts = Counter((self.group_of.get(flag.node_id), flag.severity, flag.rule) for flag in flags)
         rules = list(LagRule)
         rows = []
@@ -350,9 +365,9 @@ class _Builder:
             key=lambda flag: (self.order.get(flag.node_id, 0), flag.quarter, flag.rule),
         )
         if not red:
-            self.blocks.append(Paragraph(texts.NO_OPEN_RED_FLAGS.format(year=self.year)))
+            self.blocks.append(Paragraph(texts.NO_OPEN_RED_FLAGS.format(year=self.year_text)))
             return
-        self.blocks.append(Paragraph(texts.OPEN_RED_FLAGS_INTRO.format(year=self.year, count=len(red))))
+        self.blocks.append(Paragraph(texts.OPEN_RED_FLAGS_INTRO.format(year=self.year_text, count=len(red))))
         self.blocks.append(BulletList(tuple(self._red_flag_line(flag) for flag in red)))
 
     def _red_flag_line(self, flag: FlagRow) -> str:
@@ -363,7 +378,7 @@ class _Builder:
             group=group.title if group else "",
             project=numbered(node.number, node.title + agencies_tag(node)),
             rule=texts.RULES.get(flag.rule, flag.rule),
-            period=f"{self.year}Q{flag.quarter}",
+            period=format_quarter(self.year, flag.quarter),
             status=texts.FLAG_STATUSES.get(flag.status, flag.status),
             evidence=f"，{evidence}" if evidence else "",
         )

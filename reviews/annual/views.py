@@ -1,4 +1,6 @@
-"""Download of the annual report draft: ``/reports/annual/2024.docx`` or ``.md`` (``?plan=CODE`` optional)."""
+"""Download of the annual report draft: ``/reports/annual/2024.docx`` or ``.md`` (``?plan=CODE`` optional;
+``?calendar=roc`` for years, dates and quarters written 113 年, 113/07/01, 113年第3季: by default the user's
+calendar, else the plan's)."""
 
 from urllib.parse import quote
 
@@ -9,6 +11,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
+
+from gstp.calendar_fields import calendar_asked
+from projects.selectors import reading_calendar
 
 from .. import access
 from .document import annual_report_build
@@ -48,7 +53,8 @@ class AnnualReportView(APIView):
             plan = annual_report_plan(user=request.user, year=year, code=request.query_params.get("plan"))
         except ReportPlanError as exc:
             raise NotFound(str(exc)) from exc
-        report = annual_report_build(plan=plan, year=year, user=request.user)
+        chosen = calendar_asked(request) or reading_calendar(user=request.user, plan=plan)
+        report = annual_report_build(plan=plan, year=year, user=request.user, calendar=chosen)
         response = HttpResponse(output.render(report), content_type=output.media_type)
         response["Content-Disposition"] = attachment(
             report.filename(output.extension), report.ascii_filename(output.extension)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from gstp.calendar import format_date, format_period, format_year
 from projects.models import AgencyRole, PlanNode
 
 from ..models import LagRule
@@ -50,7 +51,16 @@ def agencies_tag(node: PlanNode) -> str:
 
 
 def date_text(day: datetime.date) -> str:
-    return texts.DATE.format(year=day.year, month=day.month, day=day.day)
+    """113 年 7 月 1 日 (or 2024 年 7 月 1 日), as the report's calendar writes the year."""
+    return texts.DATE.format(year=format_year(day.year), month=day.month, day=day.day)
+
+
+def day_text(value) -> str:
+    """A day a flag's evidence holds (ISO 8601) as the report's calendar writes it; anything else as it is."""
+    try:
+        return format_date(datetime.date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def number_text(value, unit: str = "", *, places: int = 4) -> str:
@@ -79,14 +89,14 @@ def evidence_text(rule: str, evidence: dict) -> str:
         return ""
     escalated = evidence.get("escalated")
     if isinstance(escalated, dict) and escalated.get("previous_period"):
-        text += texts.EVIDENCE_ESCALATED.format(previous_period=escalated["previous_period"])
+        text += texts.EVIDENCE_ESCALATED.format(previous_period=format_period(escalated["previous_period"]))
     return text
 
 
 def _late_evidence(evidence: dict) -> str:
     status = evidence["report_status"]
     text = texts.EVIDENCE_LATE.format(
-        due_on=evidence["due_on"],
+        due_on=day_text(evidence["due_on"]),
         days_late=evidence["days_late"],
         report_status=texts.REPORT_STATUSES.get(status, status),
     )
@@ -96,11 +106,11 @@ def _late_evidence(evidence: dict) -> str:
 
 
 def _milestone_evidence(evidence: dict) -> str:
-    text = texts.EVIDENCE_MILESTONE.format(title=evidence["title"], planned_date=evidence["planned_date"])
+    text = texts.EVIDENCE_MILESTONE.format(title=evidence["title"], planned_date=day_text(evidence["planned_date"]))
     if evidence.get("days_overdue"):
         text += texts.EVIDENCE_MILESTONE_OVERDUE.format(days_overdue=evidence["days_overdue"])
     if evidence.get("forecast_date"):
-        text += texts.EVIDENCE_MILESTONE_FORECAST.format(forecast_date=evidence["forecast_date"])
+        text += texts.EVIDENCE_MILESTONE_FORECAST.format(forecast_date=day_text(evidence["forecast_date"]))
     reasons = [
         texts.EVIDENCE_MILESTONE_REASONS[reason].format(red_over_days=evidence.get("red_over_days", ""))
         for reason in evidence.get("red_because", [])
@@ -140,7 +150,7 @@ def _indicator_evidence(evidence: dict) -> str:
         actual=number_text(evidence["actual"], places=2),
         expected=number_text(evidence["expected"], places=2),
         target=number_text(evidence["target"], places=2),
-        target_year=evidence["target_year"],
+        target_year=format_year(int(evidence["target_year"])),
         ratio=number_text(evidence["ratio"]),
     )
 
@@ -148,7 +158,7 @@ def _indicator_evidence(evidence: dict) -> str:
 def _review_overdue_evidence(evidence: dict) -> str:
     names = [ministry["name"] for ministry in evidence.get("reviewing_ministries") or []]
     return texts.EVIDENCE_REVIEW_OVERDUE.format(
-        submitted_on=evidence["submitted_on"],
+        submitted_on=day_text(evidence["submitted_on"]),
         ministries=texts.SEPARATOR.join(names) or texts.REVIEWING_MINISTRY,
         days_waiting=evidence["days_waiting"],
         threshold_days=evidence["threshold_days"],
@@ -157,8 +167,8 @@ def _review_overdue_evidence(evidence: dict) -> str:
 
 def _rebaselined_evidence(evidence: dict) -> str:
     return texts.EVIDENCE_REBASELINED.format(
-        original_end_date=evidence["original_end_date"],
-        current_end_date=evidence["current_end_date"],
+        original_end_date=day_text(evidence["original_end_date"]),
+        current_end_date=day_text(evidence["current_end_date"]),
         days_moved=evidence["days_moved"],
         revisions=evidence["revisions"],
     )

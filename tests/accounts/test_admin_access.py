@@ -195,3 +195,28 @@ def test_the_admin_shows_an_indicators_actuals_without_letting_them_change(capsy
 
     assert "42" in page  # shown
     assert 'name="actuals-0-value"' not in page and 'name="actuals-__prefix__-value"' not in page  # not editable
+
+
+@pytest.mark.django_db
+def test_the_secretariat_sets_an_account_s_calendar_in_the_admin(capsys):
+    call_command("create_account", "officer", "--role", "secretariat", "--password", "a long passphrase 2025")
+    call_command("create_account", "reader", "--role", "reader", "--password", "a long passphrase 2025")
+    reader = User.objects.get(username="reader")
+    client = _signed_in("officer")
+    assert 'name="calendar"' in client.get(f"/admin/accounts/user/{reader.pk}/change/").content.decode()
+
+    response = client.post(
+        f"/admin/accounts/user/{reader.pk}/change/",
+        {
+            "username": "reader",
+            "role": "reader",
+            "calendar": "roc",
+            "is_active": "on",
+            "date_joined_0": "2025-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    reader.refresh_from_db()
+    assert reader.calendar == "roc"

@@ -574,6 +574,8 @@ def test_milestone_list_and_detail(secretariat_client, milestones):
         ({"planned_before": "2024-06-30"}, {"done", "nested"}),
         ({"planned_after": "2024-06-30"}, {"nested", "critical", "other"}),
         ({"planned_after": "2024-04-01", "planned_before": "2024-12-31"}, {"nested", "critical"}),
+        ({"planned_after": "113/4/1", "planned_before": "民國113年12月31日"}, {"nested", "critical"}),
+        ({"planned_before": "１１３／０６／３０"}, {"done", "nested"}),
         ({"is_critical": "true", "completed": "false", "planned_before": "2024-12-31"}, {"critical"}),
     ],
 )
@@ -591,6 +593,17 @@ def test_milestone_filter_project_and_plan(secretariat_client, structure, milest
     assert ids(by_project) == {milestones.done.pk, milestones.critical.pk}
     assert ids(by_plan) == {milestones.done.pk, milestones.critical.pk, milestones.nested.pk}
     assert ids(by_other_plan) == {milestones.other.pk}
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", "Write the date as"), ("zh-Hant", "日期請寫成")])
+def test_a_bad_date_filter_is_refused_naming_it_with_every_form(secretariat_client, milestones, language, text):
+    response = secretariat_client.get(
+        "/api/v1/milestones/", {"planned_after": "113/13/01"}, HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    message = assert_json_error(response, 400)["errors"]["planned_after"][0]
+    assert text in message
+    assert all(form in message for form in ("2024-07-01", "113/07/01", "113/7/1", "民國113年7月1日"))
 
 
 def test_milestone_filter_project_must_be_a_sub_project(secretariat_client, structure, milestones):

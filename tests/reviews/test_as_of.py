@@ -139,6 +139,15 @@ def test_an_as_of_answer_has_an_etag_and_is_not_modified_after_its_moment(secret
     assert later.status_code == 200
 
 
+@pytest.mark.parametrize("day", ["113/12/31", "民國113年12月31日", "１１３／１２／３１"])
+def test_as_of_a_day_written_in_the_roc_calendar(secretariat_client, db, day):
+    roc = secretariat_client.get(PROJECTS, {"as_of": day})
+    iso = secretariat_client.get(PROJECTS, {"as_of": "2024-12-31"})
+
+    assert roc.status_code == iso.status_code == 200
+    assert roc.json() == iso.json()
+
+
 @pytest.mark.parametrize(
     ("value", "language", "message"),
     [
@@ -148,6 +157,9 @@ def test_an_as_of_answer_has_an_etag_and_is_not_modified_after_its_moment(secret
         ("2999-01-01", "en", "has passed"),
         ("2999-01-01T00:00:00+08:00", "en", "has passed"),
         ("2025-13-01", "zh-hant", "日期"),
+        ("114/13/01", "en", "114/09/30 or 民國114年9月30日"),
+        ("民國0年1月1日", "zh-hant", "民國114年9月30日"),
+        ("民國888年1月1日", "en", "has passed"),
         ("2999-01-01", "zh-hant", "尚未"),
     ],
 )

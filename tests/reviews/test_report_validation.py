@@ -200,7 +200,7 @@ def test_an_invalid_edit_writes_nothing(lead_client, subproject):
 
 @pytest.mark.parametrize(
     ("language", "text"),
-    [("en", "Write the quarter as YYYYQn"), ("zh-Hant", "2024Q3")],
+    [("en", "Write the quarter as 2024Q3, 113Q3"), ("zh-Hant", "113年第3季")],
 )
 def test_errors_speak_the_clients_language(lead_client, subproject, language, text):
     response = lead_client.post(

@@ -639,8 +639,9 @@ def run_command(*args) -> tuple[int, ...]:
     return tuple(int(number) for number in match.groups())
 
 
-def test_the_command_scans_and_prints_its_summary(programme):
-    summary = run_command("--as-of", "2024-12-31")
+@pytest.mark.parametrize("day", ["2024-12-31", "113/12/31", "民國113年12月31日"])
+def test_the_command_scans_and_prints_its_summary(programme, day):
+    summary = run_command("--as-of", day)
 
     opened = LagFlag.objects.filter(opened_at__gt=taipei(2024, 8, 15, 2)).count()
     assert summary == (7, 1, opened, 0, 0, 1)
@@ -659,9 +660,9 @@ def test_the_command_takes_a_plan_and_a_batch_size():
     assert {flag.node.plan.code for flag in LagFlag.objects.select_related("node__plan")} == {"smart-nation"}
 
 
-@pytest.mark.parametrize("value", ["2024-13-01", "31/12/2024", "yesterday"])
+@pytest.mark.parametrize("value", ["2024-13-01", "31/12/2024", "yesterday", "113/13/01", "民國0年1月1日"])
 def test_a_bad_date_is_a_command_error(value):
-    with pytest.raises(CommandError, match="--as-of"):
+    with pytest.raises(CommandError, match="--as-of.*民國113年7月1日"):
         call_command("scan_lagging", "--as-of", value, stdout=io.StringIO())
     assert not LagFlag.objects.exists()
 
