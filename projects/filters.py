@@ -7,7 +7,7 @@ from django_filters import rest_framework as django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .models import Agency, AgencyRole, Milestone, NodeAgency, NodeKind, Plan, PlanNode, Tombstone
+from .models import Agency, AgencyRole, ControlLevel, Milestone, NodeAgency, NodeKind, Plan, PlanNode, Tombstone
 from .selectors import agency_subtree
 from .tombstones import TRACKED
 
@@ -82,6 +82,9 @@ class ProjectFilter(UpdatedSinceFilterSet):
         queryset=PlanNode.objects.all(), method="filter_ancestor", help_text=_("Every node below this one.")
     )
     kind = django_filters.MultipleChoiceFilter(distinct=False, choices=NodeKind.choices)
+    control_level = django_filters.MultipleChoiceFilter(
+        distinct=False, choices=ControlLevel.choices, help_text=_("Sub-projects at this control level (列管等級).")
+    )
     agency = django_filters.ModelChoiceFilter(
         queryset=Agency.objects.all(),
         method="filter_agency",
@@ -94,7 +97,7 @@ class ProjectFilter(UpdatedSinceFilterSet):
 
     class Meta:
         model = PlanNode
-        fields = ["plan", "parent", "kind"]
+        fields = ["plan", "parent", "kind", "control_level"]
 
     @extend_schema_field(OpenApiTypes.INT)
     def filter_ancestor(self, queryset, name, value):

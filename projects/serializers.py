@@ -57,6 +57,7 @@ class ProjectSerializer(FastRepresentationMixin, serializers.ModelSerializer):
             "start_date",
             "end_date",
             "budget",
+            "control_level",
             "updated_at",
         ]
 
