@@ -89,6 +89,7 @@ class LightsView(AsOfMixin, APIView):
                 OpenApiTypes.STR,
                 enum=ControlLevel.values,
                 many=True,
+                style="form",
                 explode=True,
                 description=_("Only the sub-projects at this control level (列管等級); repeat it for several."),
             ),
