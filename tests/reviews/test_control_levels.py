@@ -9,11 +9,13 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin as admin_site
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
+from django.test import RequestFactory
 
 from accounts.models import Role
-from projects.models import ControlLevel
+from projects.models import ControlLevel, PlanNode
 from reviews import services
 from reviews.models import LagFlag, LagRule, LagSettings, LagSettingsChange, LevelSettings, ReportStatus, Rhythm
 from reviews.periods import Quarter
@@ -290,3 +292,41 @@ def test_saving_the_page_untouched_creates_no_level_rows(client, staff, lag_sett
     assert response.status_code == 302
     assert not LevelSettings.objects.exists()
     assert not LagSettingsChange.objects.exists()
+
+
+# --------------------------------------------------------------------------- a sub-project's level in the admin
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="admin", role=Role.SECRETARIAT, is_staff=True, is_superuser=True)
+
+
+def test_the_plan_tree_admin_lists_and_filters_sub_projects_by_level(client, superuser, plan, agency):
+    watched, own = two_subprojects(plan, agency)
+
+    response = admin_client_for(client, superuser).get(
+        "/admin/projects/plannode/", {"control_level__exact": EY, "kind__exact": "subproject"}
+    )
+
+    assert response.status_code == 200
+    assert [node.pk for node in response.context["cl"].result_list] == [watched.pk]
+    assert "院列管" in response.content.decode()
+
+
+def test_the_level_is_editable_on_a_sub_project_only_and_by_the_secretariat(client, superuser, plan, agency):
+    group, _strategy, _measure, (sub,) = make_tree(plan, lead_agency=agency)
+    admin = admin_client_for(client, superuser)
+
+    def form_fields(node):
+        response = admin.get(f"/admin/projects/plannode/{node.pk}/change/")
+        assert response.status_code == 200
+        return response.context["adminform"].form.fields
+
+    assert "control_level" in form_fields(sub)
+    assert "control_level" not in form_fields(group)  # shown, read-only: a group has no level of its own
+    # a staff account of another role with the plan tree's permissions still may not set it
+    reader = UserFactory(username="reader-staff", role=Role.READER, is_staff=True)
+    request = RequestFactory().get("/")
+    request.user = reader
+    assert "control_level" in admin_site.site._registry[PlanNode].get_readonly_fields(request, sub)
