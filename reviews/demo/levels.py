@@ -22,7 +22,7 @@ EXECUTIVE_YUAN_SETTINGS = {
     "rhythm": Rhythm.MONTHLY,
     "progress_gap_yellow": Decimal(-3),
     "progress_gap_red": Decimal(-7),
-    "budget_yellow_below": Decimal(92),
+    "budget_yellow_below": Decimal(95),
     "late_red_days_after_quarter_end": 20,
 }
 

@@ -275,13 +275,14 @@ def test_a_loosened_level_threshold_is_shown_next_to_its_field_and_nothing_is_sa
 
 
 def test_a_plan_threshold_that_would_loosen_a_levels_is_refused(client, staff, lag_settings):
-    # 院列管 flags at -6 while the plan flags at -5; moving the plan's to -7 leaves -6 the tighter: fine.
-    # Moving it to -4 would make 院列管's -6 the looser one: refused on the level's row.
+    # 院列管 flags a gap of -5, as the plan does; moving the plan's line to -4 would leave 院列管's the looser
     level_row(lag_settings, EY, progress_gap_yellow=Decimal(-5))
 
     response = post_change(admin_client_for(client, staff), lag_settings, progress_gap_yellow="-4.00")
 
     assert response.status_code == 200
+    (levels,) = [i for i in response.context["inline_admin_formsets"] if i.formset.model is LevelSettings]
+    assert [list(form.errors) for form in levels.formset.forms] == [["progress_gap_yellow"], [], []]
     assert LagSettings.objects.get(pk=lag_settings.pk).progress_gap_yellow == Decimal("-5.00")
     assert not LagSettingsChange.objects.exists()
 
