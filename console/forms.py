@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gstp.calendar import Calendar, CalendarError, active, format_date, format_period, parse_date
 from indicators.models import Measure
-from projects.models import LEDGER_FIELDS
+from projects.models import LEDGER_FIELDS, ControlLevel
 from reviews.models import CommentKind, EvidenceFile, FlagComment, LockException, QuarterlyReport
 from reviews.models.reports import CONTENT_FIELDS, MONTHLY_FIELDS
 
@@ -23,6 +23,17 @@ FIGURE_FIELDS = (
 )
 TEXT_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in FIGURE_FIELDS)
 ENTRY_FIELDS = ("completed_on", "forecast_date", "note")
+
+
+class ControlLevelForm(forms.Form):
+    """The dashboard narrowed to the sub-projects of one control level (列管等級): its lights, flags and reviews."""
+
+    control_level = forms.ChoiceField(
+        label=_("Control level"), choices=[("", _("All control levels")), *ControlLevel.choices], required=False
+    )
+
+    def level(self) -> str:
+        return self.cleaned_data["control_level"] if self.is_valid() else ""
 
 
 def _report_field(name):

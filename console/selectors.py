@@ -46,11 +46,13 @@ class LightRow:
     total: int
 
 
-def light_rollup(*, plan: Plan, user, by: str, as_of=None) -> list[LightRow]:
+def light_rollup(*, plan: Plan, user, by: str, as_of=None, control_levels=()) -> list[LightRow]:
     """The units and counts of ``/api/v1/lights/`` (``reviews.selectors.light_rollup``), agencies by short name."""
     return [
         LightRow(row["id"], row["short_name"] or row["name"], row["red"], row["yellow"], row["green"], row["total"])
-        for row in reviews_selectors.light_rollup(plan=plan, user=user, by=by, as_of=as_of)
+        for row in reviews_selectors.light_rollup(
+            plan=plan, user=user, by=by, as_of=as_of, control_levels=control_levels
+        )
     ]
 
 
@@ -60,11 +62,13 @@ def flag_queue(*, user, as_of=None):
     return flag_list(user=user, as_of=as_of).select_related("node__plan")
 
 
-def review_queue(*, user, with_files: bool = False) -> QuerySet[QuarterlyReport]:
+def review_queue(*, user, with_files: bool = False, control_levels=()) -> QuerySet[QuarterlyReport]:
     """What waits for the user's review, the longest waiting first (``reviews.selectors.review_queue``: a
     ministry reviewer's reports awaiting its endorsement, the secretariat's awaiting its acceptance), each
     with its sub-project's plan and, ``with_files``, the evidence files the user may see as ``visible_files``."""
     reports = reviews_selectors.review_queue(user=user).select_related("node__plan")
+    if control_levels:
+        reports = reports.filter(node__control_level__in=list(control_levels))
     if with_files:
         files = access.evidence_files_for(user).select_related("uploaded_by").order_by("uploaded_at", "id")
         reports = reports.prefetch_related(Prefetch("files", queryset=files, to_attr="visible_files"))

@@ -25,6 +25,7 @@ PROJECT = {
     "start_date": "2024-01-01",
     "end_date": "2025-12-31",
     "budget": "30000000",
+    "control_level": "executive_yuan",
     "light": "red",
     "baseline": {
         "version": 2,
@@ -219,6 +220,7 @@ EXAMPLES = {
     "PatchedReportUpdateRequest": {"actual_progress": "73.00", "delay_reasons": "採購作業延宕兩週。"},
     "ReturnRequest": {"reason": "預算執行率與附件不符，請更正。"},
     "ResolveRequest": {"reason": "已於 2026Q1 補提季報。", "override": False},
+    "ControlLevelRequest": {"control_level": "executive_yuan", "reason": "行政院指定為重點列管計畫。"},
     "CommentRequest": {"body": "調整採購時程，2026Q1 完成系統上線。", "kind": "improvement_plan"},
     "ActualWriteRequest": {
         "year": 2024,

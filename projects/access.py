@@ -1,7 +1,8 @@
 """Who sees and does what with the plan structure: agencies, plans, the plan tree, milestones.
 
 Every signed-in user reads the whole plan structure, in the console as in the API; nobody changes it
-through either (the outline importer and the admin do). What the structure decides for the other apps is
+through either (the outline importer and the admin do), but for a sub-project's control level (列管等級),
+which the secretariat sets in the API as in the admin. What the structure decides for the other apps is
 who leads a sub-project: a lead acts for its agency and the agency's sub-units, so it leads the
 sub-projects whose lead agencies are in its agency's subtree. Roles are read through ``accounts.access``.
 """
@@ -12,8 +13,9 @@ from collections import defaultdict
 
 import rules
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
-from accounts.access import Capability, acting_agency, is_signed_in, reviewing_agency, users_with
+from accounts.access import Capability, acting_agency, is_signed_in, oversees, reviewing_agency, users_with
 from gstp.history import rows
 
 from .models import Agency, AgencyRole, BudgetYear, Milestone, NodeAgency, Plan, PlanNode, Tombstone
@@ -146,4 +148,12 @@ def reviewers_of_node(node):
     return users_with(Capability.ENDORSE).filter(agency__path__in=_paths_above_leads(node))
 
 
+# --- actions ---------------------------------------------------------------------------------------------
+
+# 列管等級: the secretariat decides how closely a sub-project is watched.
+can_set_control_level = oversees | rules.is_superuser
+NOT_ALLOWED_TO_SET_CONTROL_LEVEL = _("Only the Executive Secretariat sets a sub-project's control level.")
+
+
 rules.add_perm("projects.view_structure", is_signed_in)
+rules.add_perm("projects.set_control_level", can_set_control_level)

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Agency, AgencyAlias, Milestone, NodeAgency, Plan, PlanNode
+from . import access
+from .models import Agency, AgencyAlias, Milestone, NodeAgency, NodeKind, Plan, PlanNode
 
 
 class AgencyAliasInline(admin.TabularInline):
@@ -41,13 +42,20 @@ class PlanNodeAdmin(SimpleHistoryAdmin):
     """A node's history (its History page) is its change log too: what each import changed ("imported: renamed",
     "imported: moved") and what was edited here."""
 
-    list_display = ["__str__", "kind", "plan", "parent", "updated_at"]
-    list_filter = ["plan", "kind"]
+    list_display = ["__str__", "kind", "plan", "parent", "control_level", "updated_at"]
+    list_filter = ["plan", "kind", "control_level"]
     search_fields = ["title", "outline_key"]
     autocomplete_fields = ["parent", "convening_agency"]
     readonly_fields = ["outline_key", "created_at", "updated_at"]
     inlines = [NodeAgencyInline, MilestoneInline]
     list_select_related = ["plan", "parent"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # 列管等級 is a sub-project's, set by the secretariat (``access.can_set_control_level``).
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None or obj.kind != NodeKind.SUBPROJECT or not access.can_set_control_level(request.user, obj):
+            fields.append("control_level")
+        return fields
 
 
 @admin.register(Milestone)

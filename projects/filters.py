@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from gstp.calendar_fields import DateFilter
 
-from .models import Agency, AgencyRole, Milestone, NodeAgency, NodeKind, Plan, PlanNode, Tombstone
+from .models import Agency, AgencyRole, ControlLevel, Milestone, NodeAgency, NodeKind, Plan, PlanNode, Tombstone
 from .selectors import agency_subtree
 from .tombstones import TRACKED
 
@@ -84,6 +84,9 @@ class ProjectFilter(UpdatedSinceFilterSet):
         queryset=PlanNode.objects.all(), method="filter_ancestor", help_text=_("Every node below this one.")
     )
     kind = django_filters.MultipleChoiceFilter(distinct=False, choices=NodeKind.choices)
+    control_level = django_filters.MultipleChoiceFilter(
+        distinct=False, choices=ControlLevel.choices, help_text=_("Sub-projects at this control level (列管等級).")
+    )
     agency = django_filters.ModelChoiceFilter(
         queryset=Agency.objects.all(),
         method="filter_agency",
@@ -96,7 +99,7 @@ class ProjectFilter(UpdatedSinceFilterSet):
 
     class Meta:
         model = PlanNode
-        fields = ["plan", "parent", "kind"]
+        fields = ["plan", "parent", "kind", "control_level"]
 
     @extend_schema_field(OpenApiTypes.INT)
     def filter_ancestor(self, queryset, name, value):

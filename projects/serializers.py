@@ -58,6 +58,7 @@ class ProjectSerializer(FastRepresentationMixin, DateInputsMixin, serializers.Mo
             "start_date",
             "end_date",
             "budget",
+            "control_level",
             "updated_at",
         ]
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, router, transaction
 from django.db.models import Max, ProtectedError, RestrictedError
 from django.db.models.deletion import Collector
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from .models import Agency, AgencyAlias, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
+from . import access
+from .models import Agency, AgencyAlias, AgencyRole, ControlLevel, NodeAgency, NodeKind, Plan, PlanNode
 from .outline import agencies as agency_names
 from .outline.document import OutlineDocument, OutlineError, OutlineNode
 from .outline.matching import Row, match_rows, written_nodes
@@ -68,6 +70,26 @@ def _save_if_changed(instance, values: dict) -> bool:
         instance.full_clean()
         instance.save(update_fields=[*changed, "updated_at"])
     return bool(changed)
+
+
+@transaction.atomic
+def node_control_level_set(*, node: PlanNode, actor, level: str, reason: str) -> PlanNode:
+    """Set a sub-project's control level (列管等級); its history records the level with who set it and why.
+    Setting the level it has changes nothing."""
+    if not access.can_set_control_level(actor, node):
+        raise PermissionDenied(access.NOT_ALLOWED_TO_SET_CONTROL_LEVEL)
+    if node.kind != NodeKind.SUBPROJECT:
+        raise ValidationError({"control_level": [_("Only a sub-project has a control level.")]})
+    if level not in ControlLevel.values:
+        raise ValidationError({"control_level": [_("Use executive_yuan, ministry or agency.")]})
+    node = PlanNode.objects.select_for_update().get(pk=node.pk)
+    if node.control_level == level:
+        return node
+    node.control_level = level
+    node._change_reason = reason
+    node._history_user = actor
+    node.save(update_fields=["control_level", "updated_at"])
+    return node
 
 
 def agency_get_or_create(*, name: str) -> tuple[Agency, bool]:

@@ -1,13 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from gstp.admin import ReadOnlyInline
 from indicators import admin as indicator_admin
 from indicators.models import Indicator
 from projects import admin as project_admin
-from projects.models import LEDGER_FIELDS, BudgetYear, Milestone, PlanNode
+from projects.models import LEDGER_FIELDS, BudgetYear, ControlLevel, Milestone, PlanNode
 
 from . import access
 from .models import (
@@ -18,6 +19,7 @@ from .models import (
     LagFlag,
     LagSettings,
     LagSettingsChange,
+    LevelSettings,
     LockException,
     OutboxMessage,
     PlanRevision,
@@ -30,6 +32,7 @@ from .models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from .models.flags import LEVEL_THRESHOLD_FIELDS
 from .services import budget_year_create, budget_year_update, lag_settings_update
 from .services.budgets import budget_validate
 
@@ -112,6 +115,82 @@ class LagSettingsChangeInline(ReadOnlyInline):
     ordering = ["-at"]
 
 
+LEVEL_ORDER = Case(
+    *(When(level=level, then=Value(place)) for place, level in enumerate(ControlLevel.values)),
+    output_field=IntegerField(),
+)
+
+
+class LevelSettingsForm(forms.ModelForm):
+    class Meta:
+        model = LevelSettings
+        fields = ["level", "rhythm", "report_due_days", "monthly_due_days", *LEVEL_THRESHOLD_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["level"].disabled = True  # one row per level, always
+
+
+class LevelSettingsFormSet(forms.BaseInlineFormSet):
+    """The three control levels, always: a level's row where it has one, else a row of its defaults (saved
+    only once something in it is changed). A blank threshold is the plan's, shown as the placeholder."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        present = {row.level for row in self.get_queryset()}
+        self.initial_extra = [
+            {
+                "level": level,
+                "rhythm": LevelSettings.default(self.instance, level).rhythm,
+                "monthly_due_days": LevelSettings._meta.get_field("monthly_due_days").default,
+            }
+            for level in ControlLevel.values
+            if level not in present
+        ]
+        self.extra = len(self.initial_extra)
+
+    def get_queryset(self):
+        if not hasattr(self, "_level_rows"):
+            self._level_rows = super().get_queryset().order_by(LEVEL_ORDER)
+        return self._level_rows
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        plan_values = {name: getattr(self.instance, name) for name in LEVEL_THRESHOLD_FIELDS}
+        plan_values["report_due_days"] = self.instance.plan.report_due_days if self.instance.plan_id else None
+        for name, value in plan_values.items():
+            if value is not None:
+                form.fields[name].widget.attrs["placeholder"] = str(value)
+        return form
+
+
+class LevelSettingsInline(admin.TabularInline):
+    """列管等級: each level's reporting rhythm, due days and the thresholds it tightens, one row per level. They
+    are part of the plan's lag settings: whoever changes those changes them, and each change is recorded
+    with the settings' own."""
+
+    model = LevelSettings
+    form = LevelSettingsForm
+    formset = LevelSettingsFormSet
+    can_delete = False
+    min_num = 0
+    max_num = len(ControlLevel.values)
+    verbose_name = _("control level")
+    verbose_name_plural = _("Control levels (列管等級)")
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("reviews.change_lagsettings")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("reviews.change_lagsettings")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("reviews.view_lagsettings") or self.has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(LagSettings)
 class LagSettingsAdmin(admin.ModelAdmin):
     """The secretariat changes a plan's thresholds, reminders and review chain (whether its ministries endorse
@@ -165,13 +244,34 @@ class LagSettingsAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    inlines = [LagSettingsChangeInline]
+    inlines = [LevelSettingsInline, LagSettingsChangeInline]
 
     def save_model(self, request, obj, form, change):
+        pass  # saved with its levels' rows in ``save_related``, as one recorded change
+
+    def save_related(self, request, form, formsets, change):
         values = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
         if not change:
             values = {name: form.cleaned_data[name] for name in form.cleaned_data}
-        lag_settings_update(lag_settings=obj, actor=request.user, values=values)
+        levels = {}
+        for formset in formsets:
+            if formset.model is not LevelSettings:
+                continue
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            for level_form in formset.forms:
+                if not level_form.has_changed():
+                    continue
+                levels[level_form.cleaned_data["level"]] = {
+                    name: level_form.cleaned_data[name] for name in level_form.changed_data if name != "level"
+                }
+                if level_form.instance.pk is None:
+                    formset.new_objects.append(level_form.instance)
+                else:
+                    formset.changed_objects.append((level_form.instance, level_form.changed_data))
+        lag_settings_update(lag_settings=form.instance, actor=request.user, values=values, levels=levels)
+        for formset in formsets:
+            if formset.model is not LevelSettings:
+                self.save_formset(request, form, formset, change)
 
 
 class FlagCommentInline(admin.TabularInline):

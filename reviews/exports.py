@@ -36,6 +36,7 @@ def _project_row(node):
         "start_date": node.start_date,
         "end_date": node.end_date,
         "budget": node.budget,
+        "control_level": node.control_level,
         "light": node.light,
         "updated_at": node.updated_at,
     }

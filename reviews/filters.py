@@ -7,7 +7,7 @@ from rest_framework.exceptions import ValidationError
 
 from gstp.calendar import PERIOD_FORMS, QUARTER_FORMS
 from projects.filters import IsoDateTimeFilter, StrictBooleanFilter, UpdatedSinceFilterSet
-from projects.models import Agency, AgencyRole, BudgetYear, NodeAgency, NodeKind, Plan, PlanNode
+from projects.models import Agency, AgencyRole, BudgetYear, ControlLevel, NodeAgency, NodeKind, Plan, PlanNode
 
 from .models import (
     FlagStatus,
@@ -22,6 +22,15 @@ from .models import (
     late_condition,
 )
 from .periods import Month, Quarter, parse_period
+
+
+def control_level_filter():
+    return filters.MultipleChoiceFilter(
+        field_name="node__control_level",
+        distinct=False,
+        choices=ControlLevel.choices,
+        help_text=_("Of sub-projects at this control level (列管等級)."),
+    )
 
 
 class ReportFilter(UpdatedSinceFilterSet):
@@ -50,10 +59,11 @@ class ReportFilter(UpdatedSinceFilterSet):
     year = filters.NumberFilter()
     status = filters.MultipleChoiceFilter(distinct=False, choices=ReportStatus.choices)
     late = StrictBooleanFilter(method="filter_late", help_text=_("Submitted after its due date, or overdue."))
+    control_level = control_level_filter()
 
     class Meta:
         model = QuarterlyReport
-        fields = ["plan", "group", "project", "agency", "period", "kind", "year", "status", "late"]
+        fields = ["plan", "group", "project", "agency", "period", "kind", "year", "status", "late", "control_level"]
 
     @extend_schema_field(OpenApiTypes.INT)
     def filter_group(self, queryset, name, value):
@@ -104,10 +114,22 @@ class FlagFilter(UpdatedSinceFilterSet):
     status = filters.MultipleChoiceFilter(distinct=False, choices=FlagStatus.choices)
     period = filters.CharFilter(method="filter_period", help_text=_("A quarter such as 2024Q3 (or 113年第3季)."))
     opened_since = IsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
+    control_level = control_level_filter()
 
     class Meta:
         model = LagFlag
-        fields = ["plan", "group", "project", "agency", "rule", "severity", "status", "period", "opened_since"]
+        fields = [
+            "plan",
+            "group",
+            "project",
+            "agency",
+            "rule",
+            "severity",
+            "status",
+            "period",
+            "opened_since",
+            "control_level",
+        ]
 
     filter_group = ReportFilter.filter_group
     filter_agency = ReportFilter.filter_agency
@@ -126,10 +148,11 @@ class BudgetYearFilter(UpdatedSinceFilterSet):
         help_text=_("Sub-projects this agency or one of its sub-units leads."),
     )
     year = filters.NumberFilter()
+    control_level = control_level_filter()
 
     class Meta:
         model = BudgetYear
-        fields = ["plan", "group", "project", "agency", "year"]
+        fields = ["plan", "group", "project", "agency", "year", "control_level"]
 
     filter_group = ReportFilter.filter_group
     filter_agency = ReportFilter.filter_agency

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from gstp.history import AsOfMixin
 from projects.access import plans_for
+from projects.models import ControlLevel
 
 from . import access, selectors, services
 from .filters import FlagFilter
@@ -83,6 +84,15 @@ class LightsView(AsOfMixin, APIView):
         parameters=[
             OpenApiParameter("plan", OpenApiTypes.INT, required=True),
             OpenApiParameter("by", OpenApiTypes.STR, enum=["plan", "group", "agency"]),
+            OpenApiParameter(
+                "control_level",
+                OpenApiTypes.STR,
+                enum=ControlLevel.values,
+                many=True,
+                style="form",
+                explode=True,
+                description=_("Only the sub-projects at this control level (列管等級); repeat it for several."),
+            ),
         ],
         responses=LightCountSerializer(many=True),
     )
@@ -94,5 +104,8 @@ class LightsView(AsOfMixin, APIView):
         by = request.query_params.get("by", "group")
         if by not in selectors.LIGHT_ROLLUPS:
             raise ValidationError({"by": [_("Use plan, group or agency.")]})
-        rows = selectors.light_rollup(plan=plan, user=request.user, by=by, as_of=self.as_of)
+        levels = request.query_params.getlist("control_level")
+        if set(levels) - set(ControlLevel.values):
+            raise ValidationError({"control_level": [_("Use executive_yuan, ministry or agency.")]})
+        rows = selectors.light_rollup(plan=plan, user=request.user, by=by, as_of=self.as_of, control_levels=levels)
         return Response(LightCountSerializer(rows, many=True).data)

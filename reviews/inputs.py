@@ -10,7 +10,7 @@ from gstp.calendar import PERIOD_FORMS, QUARTER_FORMS
 from gstp.calendar_fields import DateField, DateInputsMixin
 from gstp.serializers import FastRepresentationMixin
 from indicators.models import Indicator
-from projects.models import LEDGER_FIELDS, BudgetYear, Milestone, NodeKind, Plan, PlanNode
+from projects.models import LEDGER_FIELDS, BudgetYear, ControlLevel, Milestone, NodeKind, Plan, PlanNode
 
 from .models import TEXT_MAX_CHARS, CommentKind, QuarterlyReport, ReportIndicatorValue, ReportMilestoneEntry
 from .models.reports import CONTENT_FIELDS
@@ -173,6 +173,17 @@ class ResolveSerializer(StrictFieldsMixin, serializers.Serializer):
     override = serializers.BooleanField(
         default=False, help_text=_("Keep the next scans from reopening it unless its numbers get worse.")
     )
+
+
+class ControlLevelSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A sub-project's new control level (列管等級), and why: recorded in its history."""
+
+    control_level = serializers.ChoiceField(
+        choices=ControlLevel.choices,
+        help_text=_("executive_yuan (院列管), ministry (部會列管) or agency (自行列管)."),
+    )
+    # The history keeps a reason of up to 100 characters.
+    reason = serializers.CharField(max_length=100)
 
 
 class CommentSerializer(StrictFieldsMixin, serializers.Serializer):

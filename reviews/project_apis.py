@@ -9,18 +9,22 @@ here, on the side that owns them, from the projects app's own views, serializers
 
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as django_filters
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from gstp.history import requested_as_of
+from projects import access as project_access
 from projects import apis as project_apis
 from projects import filters as project_filters
 from projects import serializers as project_serializers
+from projects import services as project_services
 from projects.models import NodeKind
 
 from . import selectors, services
+from .inputs import ControlLevelSerializer
 from .selectors import light_condition
 from .serializers import BaselineVersionSerializer
 
@@ -150,6 +154,29 @@ class ProjectViewSet(BaselinesMixin, project_apis.ProjectViewSet):
             content = services.baseline_content(node)
             versions = [{"project": node.pk, "version": 1, "revision": None, "created_at": None, "content": content}]
         return Response(versions)
+
+    @extend_schema(
+        summary="Set a sub-project's control level (列管等級, the Executive Secretariat)",
+        request=ControlLevelSerializer,
+        responses={
+            200: ProjectSerializer,
+            400: OpenApiResponse(description=_("Not a sub-project, or not a control level.")),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="control-level", filterset_class=None)
+    def control_level(self, request, pk=None):
+        node = self.get_object()
+        if not project_access.can_set_control_level(request.user, node):
+            raise PermissionDenied(project_access.NOT_ALLOWED_TO_SET_CONTROL_LEVEL)
+        serializer = ControlLevelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project_services.node_control_level_set(
+            node=node,
+            actor=request.user,
+            level=serializer.validated_data["control_level"],
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=node.pk)).data)
 
 
 class MilestoneSerializer(project_serializers.MilestoneSerializer):

@@ -390,11 +390,14 @@ def light_counts(*, subprojects, as_of=None) -> dict[str, int]:
 LIGHT_ROLLUPS = ("plan", "group", "agency")
 
 
-def light_rollup(*, plan: Plan, user, by: str, as_of=None) -> list[dict]:
+def light_rollup(*, plan: Plan, user, by: str, as_of=None, control_levels=()) -> list[dict]:
     """Red, yellow and green sub-project counts for the whole plan, by group, or by top-level lead agency
     (with its sub-units): ``{"id", "name", "short_name", "red", "yellow", "green", "total"}`` per unit; of
-    the plan tree and flags as they were at ``as_of``."""
+    the plan tree and flags as they were at ``as_of``; of the sub-projects at ``control_levels`` (列管等級)
+    when given."""
     subprojects = nodes_for(user, as_of=as_of).filter(plan=plan, kind=NodeKind.SUBPROJECT)
+    if control_levels:
+        subprojects = subprojects.filter(control_level__in=list(control_levels))
     if by == "plan":
         units = [(plan.pk, plan.name, "", subprojects)]
     elif by == "group":

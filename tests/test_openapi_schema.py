@@ -159,6 +159,9 @@ def test_list_typed_filters_take_one_value_or_repeat_it_and_name_their_enum(sche
     assert lists["/api/v1/projects/?kind"] == "NodeKindEnum"
     assert lists["/api/v1/flags/?severity"] == "SeverityEnum"
     assert lists["/api/v1/reports/?status"] == "ReportStatusEnum"
+    assert lists["/api/v1/projects/?control_level"] == "ControlLevelEnum"
+    assert lists["/api/v1/flags/?control_level"] == "ControlLevelEnum"
+    assert "/api/v1/lights/?control_level" in lists
 
 
 def test_exports_declare_their_media_types(schema):

@@ -11,6 +11,7 @@ from reviews import access
 
 from .. import charts
 from ..filters import FlagQueueFilter
+from ..forms import ControlLevelForm
 from ..selectors import (
     default_plan,
     flag_queue,
@@ -58,16 +59,26 @@ def dashboard(request):
     user = request.user
     plan = _plan(request)
     as_of, as_of_error = page_as_of(request)
-    context = {"plan": plan, "as_of": as_of, "as_of_error": as_of_error, "as_of_value": request.GET.get("as_of", "")}
+    level_form = ControlLevelForm(request.GET)
+    level = level_form.level()
+    levels = [level] if level else []
+    context = {
+        "plan": plan,
+        "as_of": as_of,
+        "as_of_error": as_of_error,
+        "as_of_value": request.GET.get("as_of", ""),
+        "level_form": level_form,
+        "control_level": level,
+    }
     if plan is not None:
-        by_group = light_rollup(plan=plan, user=user, by="group", as_of=as_of)
+        by_group = light_rollup(plan=plan, user=user, by="group", as_of=as_of, control_levels=levels)
         # The agencies with the most red first: the ones to call.
         by_agency = sorted(
-            light_rollup(plan=plan, user=user, by="agency", as_of=as_of),
+            light_rollup(plan=plan, user=user, by="agency", as_of=as_of, control_levels=levels),
             key=lambda row: (-row.red, -row.yellow, -row.total),
         )
         context.update(
-            overall=light_rollup(plan=plan, user=user, by="plan", as_of=as_of)[0],
+            overall=light_rollup(plan=plan, user=user, by="plan", as_of=as_of, control_levels=levels)[0],
             by_group=by_group,
             by_agency=by_agency,
             group_chart=charts.light_bars(by_group, chart_id="lights-by-group", title=_("Lights by group")),
@@ -76,6 +87,7 @@ def dashboard(request):
         if access.can_download_annual_report(user) and as_of is None:
             context["annual_reports"] = annual_report_links(plan)
 
+    # The flag queue is narrowed by the level through its own filter (``control_level``, carried by its form).
     filterset = FlagQueueFilter(request.GET, queryset=flag_queue(user=user, as_of=as_of), plan=plan, request=request)
     flags = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     flag_page = with_agencies_of_subprojects(Paginator(flags, FLAGS_PER_PAGE).get_page(request.GET.get("page")))
@@ -84,7 +96,9 @@ def dashboard(request):
     # The review queue is work to do now: not shown on the dashboard of a past moment.
     if access.can_see_review_queue(user) and as_of is None:
         review_page = with_agencies_of_subprojects(
-            Paginator(review_queue(user=user), REPORTS_PER_PAGE).get_page(request.GET.get("reviews"))
+            Paginator(review_queue(user=user, control_levels=levels), REPORTS_PER_PAGE).get_page(
+                request.GET.get("reviews")
+            )
         )
         # The buttons are offered when the user may accept a report of the page; each step checks again.
         can_review = access.may_accept_report(user) and any(

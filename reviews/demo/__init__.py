@@ -60,6 +60,7 @@ from .figures import (
     report_content,
 )
 from .histories import Cast
+from .levels import demo_levels_set
 from .monthly import demo_monthly_updates
 from .revisions import demo_revisions_load
 
@@ -125,6 +126,7 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
             start_year=min(plan.start_year, calendar.first.year), end_year=max(plan.end_year, calendar.last.year)
         )
         _endorsement_required(plan, secretariat, since=calendar.start)
+    demo_levels_set(subprojects, secretariat, calendars)
     casts = _casts(subprojects, secretariat)
     reports, events, uploads, actuals, accepted = [], [], [], [], []
     node_ledgers, node_profiles = {}, {}

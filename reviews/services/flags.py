@@ -19,6 +19,7 @@ from ..models import (
     LagFlag,
     LagSettings,
     LagSettingsChange,
+    LevelSettings,
 )
 from .notifications import webhook_event_enqueue
 
@@ -79,8 +80,13 @@ def lag_flag_comment(*, flag: LagFlag, actor, body: str, kind: str = CommentKind
 
 
 @transaction.atomic
-def lag_settings_update(*, lag_settings: LagSettings, actor, values: dict) -> LagSettings:
-    """Change a plan's thresholds, recording who changed what from what."""
+def lag_settings_update(
+    *, lag_settings: LagSettings, actor, values: dict, levels: dict[str, dict] | None = None
+) -> LagSettings:
+    """Change a plan's thresholds and its control levels' settings (``levels``: the values of each level's
+    row, made from the level's defaults when it has none), recording who changed what from what in one row:
+    ``{field: [before, after], "levels": {level: {field: [before, after]}}}``. Every level's row is checked
+    against the plan's thresholds as they now are: a level tightens them, never loosens them."""
     access.ensure(access.can_change_lag_settings(actor, lag_settings), access.NOT_ALLOWED_TO_CHANGE_LAG_SETTINGS)
     before = LagSettings.objects.select_for_update().get(pk=lag_settings.pk) if lag_settings.pk else None
     changes = {}
@@ -91,9 +97,39 @@ def lag_settings_update(*, lag_settings: LagSettings, actor, values: dict) -> La
         setattr(lag_settings, field, value)
     lag_settings.full_clean()
     lag_settings.save()
+    level_changes = _levels_update(lag_settings, levels or {})
+    if level_changes:
+        changes["levels"] = level_changes
     if changes:
         LagSettingsChange.objects.create(lag_settings=lag_settings, actor=actor, changes=changes)
     return lag_settings
+
+
+def _levels_update(lag_settings: LagSettings, levels: dict[str, dict]) -> dict:
+    rows = {row.level: row for row in LevelSettings.objects.select_for_update().filter(lag_settings=lag_settings)}
+    changes = {}
+    for level, level_values in levels.items():
+        row = rows.get(level) or LevelSettings.default(lag_settings, level)
+        changed = {}
+        for field, value in level_values.items():
+            if getattr(row, field) != value:
+                changed[field] = [_plain(getattr(row, field)), _plain(value)]
+            setattr(row, field, value)
+        if changed:
+            rows[level] = row
+            changes[level] = changed
+    errors = {}
+    for level, row in rows.items():
+        row.lag_settings = lag_settings  # judged by the plan's thresholds as just saved
+        try:
+            row.full_clean()
+        except ValidationError as exc:
+            errors.update({f"{level}.{field}": messages for field, messages in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    for level in changes:
+        rows[level].save()
+    return changes
 
 
 def _plain(value):

@@ -271,6 +271,7 @@ def test_project_detail_fields(secretariat_client, structure):
         "start_date": "2021-01-01",
         "end_date": "2025-12-31",
         "budget": "1000000",
+        "control_level": "agency",
         "light": "green",
         # never revised: the original plan is the current one, version 1
         "baseline": {

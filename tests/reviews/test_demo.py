@@ -153,19 +153,24 @@ def test_flags_show_at_once_in_red_and_yellow_with_evidence(demo):
 
 # Sub-projects of the demo the budget rule flagged by spent over allocated alone and no longer flags by the
 # government's execution rate (payables, retentions and savings counted as executed), the year cut by a revision
-# measured against its revised allocation.
-MISFLAGGED_BY_SPENT_ALONE = 39
+# measured against its revised allocation; each judged by its control level's line (院列管 yellow below 95 %, which
+# still flags four that their payables lift over the plan's 90 %).
+MISFLAGGED_BY_SPENT_ALONE = 35
 
 
 def test_the_budget_rules_flags_before_and_after_payables_and_savings_count(demo):
     # given each demo sub-project's latest accepted report, as the budget rule reads it
     subprojects = PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
     settings = LagSettings.objects.filter(plan=Plan.objects.get()).first() or LagSettings()
+    levels = dict(subprojects.values_list("pk", "control_level"))
     reports = latest_accepted_reports(subprojects.values_list("pk", flat=True))
 
+    def below(report, rate):  # the yellow line of the sub-project's control level
+        return rate < settings.for_level(levels[report.node_id]).budget_yellow_below
+
     # when judged by spent over allocated (the old rate) and by the execution rate
-    old = {r.node_id for r in reports if r.budget_spent * 100 / r.budget_allocated < settings.budget_yellow_below}
-    new = {r.node_id for r in reports if r.execution_rate(places=None) < settings.budget_yellow_below}
+    old = {r.node_id for r in reports if below(r, r.budget_spent * 100 / r.budget_allocated)}
+    new = {r.node_id for r in reports if below(r, r.execution_rate(places=None))}
 
     # then the scan flags what the execution rate says, the old rate flagged every one of them and more:
     # sub-projects on track once their payables and savings count
@@ -245,7 +250,47 @@ def test_the_demo_plan_asks_for_the_ministries_endorsement(demo):
 
     assert LagSettings.endorsement_required_for(plan.pk)
     assert plan.lag_settings.endorsement_days == 7
-    assert plan.lag_settings.changes.get().changes == {"endorsement_required": [False, True]}
+    assert plan.lag_settings.changes.exclude(changes__has_key="levels").get().changes == {
+        "endorsement_required": [False, True]
+    }
+
+
+def test_the_demo_plan_has_sub_projects_at_every_control_level_and_watches_the_executive_yuans_closer(demo):
+    plan = Plan.objects.get()
+    subprojects = PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
+    counts = dict(subprojects.values_list("control_level").annotate(n=Count("id")).values_list("control_level", "n"))
+
+    # about 10 %, 25 % and 65 % of each group, the largest budgets the most closely watched
+    assert counts == {"executive_yuan": 15, "ministry": 38, "agency": 96}
+    for group in PlanNode.objects.filter(kind=NodeKind.GROUP):
+        budgets = {
+            level: list(
+                subprojects.filter(path__startswith=group.path, control_level=level).values_list("budget", flat=True)
+            )
+            for level in ("executive_yuan", "ministry", "agency")
+        }
+        assert budgets["executive_yuan"], group
+        assert min(budgets["executive_yuan"]) >= max(budgets["ministry"] + budgets["agency"])
+    # 院列管 reports monthly and is held to tighter thresholds, set before the sub-projects began
+    watched = plan.lag_settings.for_level("executive_yuan")
+    assert (watched.rhythm, watched.progress_gap_yellow, watched.progress_gap_red) == ("monthly", -3, -7)
+    assert (watched.budget_yellow_below, watched.late_red_days_after_quarter_end) == (95, 20)
+    assert plan.lag_settings.for_level("ministry").rhythm == "quarterly"
+    change = plan.lag_settings.changes.get(changes__has_key="levels")
+    assert change.at.date() < calendar().start
+    # and the scan judged them by those: a flag of a 院列管 sub-project says its level's threshold
+    flag = LagFlag.objects.filter(node__control_level="executive_yuan", rule="progress_gap").first()
+    assert flag.evidence["yellow_at_or_below"] == "-3"
+    late = LagFlag.objects.filter(node__control_level="executive_yuan", rule="late_report").first()
+    assert (
+        late.evidence["red_after"] == (Quarter.parse(late.evidence["period"]).end + datetime.timedelta(20)).isoformat()
+    )
+    # some flagged by their level alone: an execution rate the plan's 90 % passes, 院列管's 95 % does not
+    yellow = LagFlag.objects.filter(node__control_level="executive_yuan", rule="budget_execution", severity="yellow")
+    by_level_alone = [flag.evidence for flag in yellow if Decimal(flag.evidence["execution_rate"]) >= 90]
+    assert by_level_alone
+    assert {evidence["yellow_below"] for evidence in by_level_alone} == {"95"}
+    assert all(Decimal(evidence["execution_rate"]) < 95 for evidence in by_level_alone)
 
 
 def test_reports_in_every_status_withdrawn_reopened_and_endorsed_among_them(demo):

@@ -20,8 +20,10 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
+from projects.models import ControlLevel
 from reviews import services
-from reviews.models import LagFlag, LagRule, LagSettings, LagSettingsChange, ReportStatus
+from reviews.models import LagFlag, LagRule, LagSettings, LagSettingsChange, LevelSettings, ReportStatus
+from reviews.models.flags import LEVEL_THRESHOLD_FIELDS
 from reviews.periods import Quarter
 from tests.accounts.factories import UserFactory
 from tests.projects.factories import PlanFactory, make_tree
@@ -97,9 +99,40 @@ def admin_client_for(client, user):
     return client
 
 
-def form_data(lag_settings, **changes):
-    """Every field of the change form as the browser sends it, with ``changes`` applied."""
-    data = {"plan": lag_settings.plan_id}
+def level_form_data(lag_settings, levels=None):
+    """The control levels' table as the browser sends it: one row per level, the levels' saved rows first,
+    then a row of its defaults for each level without one; ``levels`` changes cells: ``{level: {field: value}}``."""
+    rows = sorted(lag_settings.levels.all(), key=lambda row: ControlLevel.values.index(row.level))
+    saved = len(rows)
+    rows += [
+        LevelSettings.default(lag_settings, level)
+        for level in ControlLevel.values
+        if level not in {row.level for row in rows}
+    ]
+    data = {
+        "levels-TOTAL_FORMS": len(rows),
+        "levels-INITIAL_FORMS": saved,
+        "levels-MIN_NUM_FORMS": 0,
+        "levels-MAX_NUM_FORMS": len(rows),
+    }
+    for index, row in enumerate(rows):
+        cells = {
+            "id": row.pk,
+            "lag_settings": lag_settings.pk,
+            "rhythm": row.rhythm,
+            "report_due_days": row.report_due_days,
+            "monthly_due_days": row.monthly_due_days,
+            **{name: getattr(row, name) for name in LEVEL_THRESHOLD_FIELDS},
+            **(levels or {}).get(row.level, {}),
+        }
+        data.update({f"levels-{index}-{name}": "" if value is None else value for name, value in cells.items()})
+    return data
+
+
+def form_data(lag_settings, levels=None, **changes):
+    """Every field of the change form as the browser sends it, with ``changes`` applied (and ``levels``
+    to the control levels' table, ``level_form_data``)."""
+    data = {"plan": lag_settings.plan_id, **level_form_data(lag_settings, levels)}
     for name in FIELDS:
         data[name] = getattr(lag_settings, name)
     data.update(changes)
@@ -119,8 +152,8 @@ def form_data(lag_settings, **changes):
     return {name: str(value) for name, value in data.items()}
 
 
-def post_change(client, lag_settings, **changes):
-    return client.post(change_url(lag_settings), form_data(lag_settings, **changes))
+def post_change(client, lag_settings, levels=None, **changes):
+    return client.post(change_url(lag_settings), form_data(lag_settings, levels, **changes))
 
 
 # --------------------------------------------------------------------------- access
@@ -143,7 +176,9 @@ def test_the_change_form_with_its_history_opens(client, lag_settings, user, requ
     response = admin_client_for(client, request.getfixturevalue(user)).get(change_url(lag_settings))
 
     assert response.status_code == 200
-    (inline,) = response.context["inline_admin_formsets"]
+    (inline,) = [
+        inline for inline in response.context["inline_admin_formsets"] if inline.formset.model is LagSettingsChange
+    ]
     assert [form.instance.changes for form in inline.formset.forms] == [{"milestone_red_days": [90, 60]}]
 
 

@@ -204,7 +204,7 @@ def test_an_invalid_edit_writes_nothing(lead_client, subproject):
 )
 def test_errors_speak_the_clients_language(lead_client, subproject, language, text):
     response = lead_client.post(
-        REPORTS, body_for(subproject, period="2024-3"), format="json", HTTP_ACCEPT_LANGUAGE=language
+        REPORTS, body_for(subproject, period="2024-13"), format="json", HTTP_ACCEPT_LANGUAGE=language
     )
 
     assert text in response.json()["errors"]["period"][0]

@@ -20,7 +20,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from indicators.models import IndicatorActual
-from projects.models import BudgetYear
+from projects.models import BudgetYear, PlanNode
 from reviews.models import (
     EvidenceFile,
     FlagComment,
@@ -56,6 +56,7 @@ GET plan-detail                   401 401 401   200 200 200   200 200 200   200 
 GET plan-indicators               401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 GET project-detail                401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 GET project-baselines             401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+POST project-control-level        401 401 401   200 200 200   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
 GET milestone-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 GET indicator-detail              401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 POST indicator-actuals            401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
@@ -119,6 +120,7 @@ BODIES = {
     # an exception for the sub-project the lock already lets in: granting it again moves its date
     "lock-exceptions": lambda lock: {"project": lock.exceptions.get().node_id, "expires_on": "2099-06-30"},
     "budget-detail": lambda ledger: {"appropriation": str(ledger.appropriation + 1)},
+    "project-control-level": {"control_level": "executive_yuan", "reason": "行政院指定重點列管"},
 }
 
 
@@ -184,6 +186,7 @@ def _target(world, key, owner):
         "plan-indicators": world.plan,
         "project-detail": world.nodes[owner],
         "project-baselines": world.nodes[owner],
+        "project-control-level": world.nodes[owner],
         "milestone-detail": world.milestones[owner],
         "indicator-detail": world.indicators[owner],
         "indicator-actuals": world.indicators[owner],
@@ -221,6 +224,10 @@ def _locks_state():
     )
 
 
+def _levels_state():
+    return sorted(PlanNode.objects.values_list("pk", "control_level"))
+
+
 def _budgets_state():
     return sorted(BudgetYear.objects.values_list("pk", "appropriation"))
 
@@ -237,6 +244,7 @@ def _check_cell(client, key, target, expected):
     actuals_before = IndicatorActual.objects.count()
     locks_before = _locks_state()
     budgets_before = _budgets_state()
+    levels_before = _levels_state()
 
     response = _call(client, endpoint, target)
 
@@ -254,6 +262,8 @@ def _check_cell(client, key, target, expected):
             return "a refused request changed the locks"
         if _budgets_state() != budgets_before:
             return "a refused request changed a budget"
+        if _levels_state() != levels_before:
+            return "a refused request changed a control level"
     if expected == 404:
         missing = type(target)(pk=type(target).objects.order_by("-pk").values_list("pk", flat=True).first() + 1_000_000)
         absent = _call(client, endpoint, missing)
@@ -275,6 +285,7 @@ def _check_cell(client, key, target, expected):
             "DELETE lock-detail": lambda: not QuarterLock.objects.filter(pk=target.pk).exists(),
             "POST lock-exceptions": lambda: target.exceptions.get().expires_on.isoformat() == "2099-06-30",
             "DELETE lock-exception-detail": lambda: not LockException.objects.filter(pk=target.pk).exists(),
+            "POST project-control-level": lambda: PlanNode.objects.get(pk=target.pk).control_level == "executive_yuan",
             "PATCH budget-detail": lambda: BudgetYear.objects.get(pk=target.pk).appropriation
             == target.appropriation + 1,
         }.get(key, lambda: True)
