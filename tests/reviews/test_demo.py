@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from projects.models import BudgetYear, Milestone, NodeKind, Plan, PlanNode
 from reviews import services
 from reviews.demo import demo_calendar
 from reviews.models import (
+    FILED_STATUSES,
     Baseline,
     EvidenceFile,
     LagFlag,
@@ -38,7 +39,7 @@ from reviews.models import (
     RevisionStatus,
 )
 from reviews.models.reports import CONTENT_FIELDS
-from reviews.periods import Quarter, today
+from reviews.periods import Month, Quarter, parse_period, today
 from reviews.selectors import latest_accepted_reports
 from tests.support.module_data import data_for_the_module
 
@@ -84,9 +85,10 @@ def test_every_subproject_gets_dates_milestones_an_indicator_and_eight_quarters(
     }
     assert set(moved.values_list("end_date", flat=True)) == {calendar().end + datetime.timedelta(days=210)}
     assert Milestone.objects.count() == 150 * 4
-    per_project = set(QuarterlyReport.objects.values("node").annotate(n=Count("id")).values_list("n", flat=True))
+    quarterly = QuarterlyReport.objects.filter(month__isnull=True)  # besides the 院列管 ones' monthly updates
+    per_project = set(quarterly.values("node").annotate(n=Count("id")).values_list("n", flat=True))
     assert per_project == {8}
-    reported = set(QuarterlyReport.objects.values_list("year", "quarter"))
+    reported = set(quarterly.values_list("year", "quarter"))
     assert reported == {(period.year, period.quarter) for period in calendar().reported()}
     assert not subprojects.filter(indicators__isnull=True).exists()
 
@@ -112,7 +114,8 @@ def test_the_calendar_counts_eight_quarters_back_and_runs_on_past_the_next(day, 
 
 def test_latest_quarter_has_drafts_review_queues_and_returned_reports(demo):
     latest_quarter = calendar().latest
-    in_latest = QuarterlyReport.objects.filter(year=latest_quarter.year, quarter=latest_quarter.quarter)
+    quarterly = QuarterlyReport.objects.filter(month__isnull=True)  # the monthly updates have their own test
+    in_latest = quarterly.filter(year=latest_quarter.year, quarter=latest_quarter.quarter)
     latest = dict(in_latest.values_list("status").annotate(n=Count("id")))
 
     assert latest[ReportStatus.DRAFT] > 0
@@ -121,7 +124,7 @@ def test_latest_quarter_has_drafts_review_queues_and_returned_reports(demo):
     assert latest[ReportStatus.RETURNED] > 0
     assert latest[ReportStatus.ACCEPTED] > latest[ReportStatus.SUBMITTED]
     # before it, every report was accepted, but for those the secretariat reopened since
-    before = QuarterlyReport.objects.exclude(pk__in=in_latest)
+    before = quarterly.exclude(pk__in=in_latest)
     assert set(before.exclude(status=ReportStatus.ACCEPTED).values_list("status", flat=True)) == {"returned"}
     assert not before.exclude(status=ReportStatus.ACCEPTED).filter(reopened_at__isnull=True).exists()
 
@@ -163,7 +166,7 @@ def test_the_budget_rules_flags_before_and_after_payables_and_savings_count(demo
     subprojects = PlanNode.objects.filter(kind=NodeKind.SUBPROJECT)
     settings = LagSettings.objects.filter(plan=Plan.objects.get()).first() or LagSettings()
     levels = dict(subprojects.values_list("pk", "control_level"))
-    reports = latest_accepted_reports(subprojects.values_list("pk", flat=True))
+    reports = latest_accepted_reports(subprojects.values_list("pk", flat=True), quarterly_only=True)
 
     def below(report, rate):  # the yellow line of the sub-project's control level
         return rate < settings.for_level(levels[report.node_id]).budget_yellow_below
@@ -261,7 +264,7 @@ def test_the_demo_plan_has_sub_projects_at_every_control_level_and_watches_the_e
     counts = dict(subprojects.values_list("control_level").annotate(n=Count("id")).values_list("control_level", "n"))
 
     # about 10 %, 25 % and 65 % of each group, the largest budgets the most closely watched
-    assert counts == {"executive_yuan": 15, "ministry": 38, "agency": 96}
+    assert counts == {"executive_yuan": 16, "ministry": 38, "agency": 96}
     for group in PlanNode.objects.filter(kind=NodeKind.GROUP):
         budgets = {
             level: list(
@@ -283,7 +286,7 @@ def test_the_demo_plan_has_sub_projects_at_every_control_level_and_watches_the_e
     assert flag.evidence["yellow_at_or_below"] == "-3"
     late = LagFlag.objects.filter(node__control_level="executive_yuan", rule="late_report").first()
     assert (
-        late.evidence["red_after"] == (Quarter.parse(late.evidence["period"]).end + datetime.timedelta(20)).isoformat()
+        late.evidence["red_after"] == (parse_period(late.evidence["period"]).end + datetime.timedelta(20)).isoformat()
     )
     # some flagged by their level alone: an execution rate the plan's 90 % passes, 院列管's 95 % does not
     yellow = LagFlag.objects.filter(node__control_level="executive_yuan", rule="budget_execution", severity="yellow")
@@ -291,6 +294,45 @@ def test_the_demo_plan_has_sub_projects_at_every_control_level_and_watches_the_e
     assert by_level_alone
     assert {evidence["yellow_below"] for evidence in by_level_alone} == {"95"}
     assert all(Decimal(evidence["execution_rate"]) < 95 for evidence in by_level_alone)
+
+
+def test_the_executive_yuans_sub_projects_report_monthly_and_a_missing_update_is_flagged_by_their_level(demo):
+    on = today()
+    monthly = PlanNode.objects.filter(kind=NodeKind.SUBPROJECT, control_level="executive_yuan")
+    updates = QuarterlyReport.objects.filter(month__isnull=False)
+    # only the 院列管 sub-projects give monthly updates, each for the first two months of its quarters so far
+    assert set(updates.values_list("node", flat=True)) == set(monthly.values_list("pk", flat=True))
+    assert set(updates.values_list("month", flat=True)) == {1, 2, 4, 5, 7, 8, 10, 11}
+    assert updates.filter(status=ReportStatus.ACCEPTED).count() > 0.9 * updates.count()
+    assert all(update.due_on == update.period_obj.due_date(10) for update in updates)
+    # the latest update due is missing for some: each is a late report in its quarter, red the level's 20 days
+    # (not the plan's 30) after its month ended
+    latest_due = max(
+        month
+        for month in (Month.containing(on - datetime.timedelta(days=days)) for days in range(0, 100))
+        if not month.closes_quarter and month.due_date(10) < on
+    )
+    missing = monthly.exclude(pk__in=updates.filter(year=latest_due.year, month=latest_due.month).values("node"))
+    assert missing.exists()
+    quarter = latest_due.quarter
+    # (in the days after a quarter's report fell due, the quarter's report covers its months: nothing is late)
+    covered = QuarterlyReport.objects.filter(
+        Q(status__in=FILED_STATUSES) | Q(accepted_content__isnull=False),
+        year=quarter.year,
+        quarter=quarter.quarter,
+        month__isnull=True,
+    )
+    for node in missing:
+        flags = LagFlag.objects.filter(node=node, rule="late_report", year=quarter.year, quarter=quarter.quarter)
+        if covered.filter(node=node).exists():
+            assert not flags.filter(evidence__kind="monthly").exists()
+            continue
+        flag = flags.get()
+        assert (flag.evidence["kind"], flag.evidence["period"]) == ("monthly", str(latest_due))
+        assert flag.evidence["red_after"] == (latest_due.end + datetime.timedelta(20)).isoformat()
+        assert flag.severity == ("red" if on > latest_due.end + datetime.timedelta(20) else "yellow")
+    # the other levels give none
+    assert not updates.exclude(node__control_level="executive_yuan").exists()
 
 
 def test_reports_in_every_status_withdrawn_reopened_and_endorsed_among_them(demo):
