@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from gstp.calendar import parse_year
+
 from . import agencies
 from .document import OutlineDocument, OutlineError, OutlineGroupTarget, OutlineIndicator, OutlineNode
 
@@ -51,10 +53,12 @@ BULLET = re.compile(r"^(?:[-*•·]\s+)+")
 TAG = re.compile(r"[【［]([^【】［］]*)[】］]")
 TAG_ONLY = re.compile(r"^[【［]([^【】]*)[】］]$")
 TERMINAL = tuple("。！？；：」』】）)!?;:")
-PLAN_TITLE = re.compile(r"^(?P<name>\S.*?)\s*[(（]\s*(?P<start>\d{4})\s*[-–—~至]\s*(?P<end>\d{4})\s*年?\s*[)）]")
-REPORT_YEAR = re.compile(r"(\d{4})\s*年\s*(?:度)?\s*階段成果報告")
+# Years as the report writes them (2021) or in the ROC calendar (110, 民國110): ``gstp.calendar.parse_year``.
+YEAR = r"(?:民國\s*)?\d{2,4}"
+PLAN_TITLE = re.compile(rf"^(?P<name>\S.*?)\s*[(（]\s*(?P<start>{YEAR})\s*[-－–—~～至]\s*(?P<end>{YEAR})\s*年?\s*[)）]")
+REPORT_YEAR = re.compile(rf"({YEAR})\s*年\s*(?:度)?\s*階段成果報告")
 COMPILER = re.compile(r"^(\S+?)彙編$")
-RESULTS_FOLLOW = re.compile(r"[，,]?\s*(?:截至|至)\s*\d{4}\s*年[^，,。]*?(?:推動|執行)?(?:成果|情形)如下\s*[：:]?$")
+RESULTS_FOLLOW = re.compile(rf"[，,]?\s*(?:截至|至)\s*{YEAR}\s*年[^，,。]*?(?:推動|執行)?(?:成果|情形)如下\s*[：:]?$")
 SUMMARY_SECTION = re.compile(r"整體推動效益")
 GROUP_TITLE = re.compile(r"^(?P<name>.*?分組)")
 VALUE = re.compile(r"^(?P<number>[\d,]+(?:\.\d+)?)\s*(?P<unit>[^\d\s(（]*)\s*(?P<estimate>[(（]\s*預估值\s*[)）])?$")
@@ -204,8 +208,8 @@ def _read_plan_header(blocks: list[Block]) -> OutlineDocument:
         if match:
             document = OutlineDocument(
                 plan_name=match.group("name").strip(),
-                start_year=int(match.group("start")),
-                end_year=int(match.group("end")),
+                start_year=parse_year(match.group("start")),
+                end_year=parse_year(match.group("end")),
             )
             if document.end_year < document.start_year:
                 raise OutlineError("the plan's last year comes before its first", block.line)
@@ -214,7 +218,7 @@ def _read_plan_header(blocks: list[Block]) -> OutlineDocument:
         raise OutlineError("the report must open with the plan's name and years, such as 智慧國家方案(2021-2025 年)", 1)
     for block in blocks[:10]:
         if year := REPORT_YEAR.search(block.text):
-            document.report_year = int(year.group(1))
+            document.report_year = parse_year(year.group(1))
         if compiler := COMPILER.match(block.text):
             document.secretariat = compiler.group(1)
     return document
@@ -378,7 +382,7 @@ def _group_targets(entry: Entry, group: OutlineNode, year: int | None) -> list[O
             if not match:
                 continue
             number, statement = int(match.group(1)), match.group(2).strip()
-            name = re.split(r"。|，\s*(?:截至\s*)?\d{4}\s*年", statement, maxsplit=1)[0].strip()
+            name = re.split(rf"。|，\s*(?:截至\s*)?{YEAR}\s*年", statement, maxsplit=1)[0].strip()
             name = re.sub(r"^為", "", name)
             target = OutlineGroupTarget(
                 key=f"{group.key}/target/{number}",
@@ -453,12 +457,12 @@ def _read_overall_indicators(blocks: list[Block]) -> list[OutlineIndicator]:
     if index is None:
         return indicators
     header = [cell.strip() for cell in blocks[index].text.split("\t")]
-    years = [re.search(r"(\d{4})\s*年", cell) for cell in header[1:3]]
+    years = [re.search(rf"({YEAR})\s*年", cell) for cell in header[1:3]]
     if len(header) < 3 or not all(years):
         raise OutlineError(
             "the indicator table's header must name the target year and the result year", blocks[index].line
         )
-    target_year, result_year = (int(year.group(1)) for year in years)
+    target_year, result_year = (parse_year(year.group(1)) for year in years)
     dimension = ""
     footnotes: dict[str, list[OutlineIndicator]] = {}
     position = index + 1

@@ -37,6 +37,19 @@ def test_plan_header_gives_name_years_and_report_year():
     assert document.secretariat == "國家科學及技術委員會"
 
 
+@pytest.mark.parametrize(
+    ("plan_years", "report_year"),
+    [("110-114 年", "113 年"), ("民國110-民國114年", "民國113年"), ("１１０－１１４年", "１１３ 年")],
+)
+def test_a_report_dated_in_the_roc_calendar_gives_the_same_years(plan_years, report_year):
+    body = "貳、數位治理分組推動成果【召集部會：數位發展部】\n"
+    header = HEADER.replace("2021-2025 年", plan_years).replace("2024 年", report_year)
+    document = parse(header + body)
+
+    assert (document.plan_name, document.start_year, document.end_year) == ("智慧國家方案", 2021, 2025)
+    assert document.report_year == 2024
+
+
 def test_group_strategy_measure_subproject_hierarchy():
     document = outline(
         """
