@@ -24,7 +24,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 ROC_OFFSET = 1911  # 民國 N 年 is Gregorian N + 1911
-FIRST_ROC_DAY = datetime.date(1912, 1, 1)
 
 
 class Calendar(models.TextChoices):
@@ -58,17 +57,25 @@ class CalendarError(ValueError):
 
 _YEAR = r"(?P<roc>民國)?(?P<year>\d{1,4})"
 _CHINESE_QUARTERS = {"一": "1", "二": "2", "三": "3", "四": "4"}
-_YEAR_PATTERN = re.compile(_YEAR + r"(?:年(?:度)?)?")
+# Written with digits and signs alone (113Q3, 113/07, 113/07/01), a year has three or four digits: an ROC
+# year below 100 is written 099, so that 07/01/24 or 24Q3 is refused rather than read as 民國7 or 24年.
+# With 年 or 民國 it may have fewer (99年第4季, 民國1年1月1日).
+_BARE_YEAR = r"(?P<year>\d{3,4})"
+_YEAR_PATTERNS = (
+    re.compile(_BARE_YEAR),
+    re.compile(_YEAR + r"年(?:度)?"),
+    re.compile(r"(?P<roc>民國)(?P<year>\d{1,4})"),
+)
 _QUARTER_PATTERNS = (
-    re.compile(r"(?P<year>\d{1,4})Q(?P<quarter>\d)", re.IGNORECASE),
+    re.compile(_BARE_YEAR + r"Q(?P<quarter>\d)", re.IGNORECASE),
     re.compile(_YEAR + r"年(?:度)?第(?P<quarter>\d|[一二三四])季"),
 )
 _MONTH_PATTERNS = (
-    re.compile(r"(?P<year>\d{1,4})(?P<sep>[-/.])(?P<month>\d{1,2})"),
+    re.compile(_BARE_YEAR + r"(?P<sep>[-/.])(?P<month>\d{1,2})"),
     re.compile(_YEAR + r"年(?P<month>\d{1,2})月"),
 )
 _DATE_PATTERNS = (
-    re.compile(r"(?P<year>\d{1,4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"),
+    re.compile(_BARE_YEAR + r"(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"),
     re.compile(_YEAR + r"年(?P<month>\d{1,2})月(?P<day>\d{1,2})日"),
 )
 
@@ -102,7 +109,7 @@ def _gregorian_year(match) -> int | None:
 
 def parse_year(text) -> int:
     """The Gregorian year of ``2024``, ``113``, ``113年`` or ``民國113年``."""
-    match = _YEAR_PATTERN.fullmatch(_normalized(text))
+    match = _match(_YEAR_PATTERNS, _normalized(text))
     year = _gregorian_year(match) if match else None
     if year is None:
         raise CalendarError(text, YEAR_FORMS)
@@ -153,17 +160,26 @@ def roc_year(year: int) -> int:
     return year - ROC_OFFSET
 
 
+LAST_ROC_YEAR = 999 + ROC_OFFSET  # 民國999年 (2910): later years have four digits, read as Gregorian
+
+
+def _writes_roc(calendar, year: int) -> bool:
+    """Whether ``year`` is written in the ROC calendar: chosen, and within 民國1年 to 民國999年 (other years
+    stay Gregorian, so that what is written reads back as the same year)."""
+    return _chosen(calendar) == Calendar.ROC and ROC_OFFSET < year <= LAST_ROC_YEAR
+
+
 def format_year(year: int, calendar: str | None = None) -> str:
     """``2024``, or ``113`` in the ROC calendar (years before 1912 stay Gregorian)."""
-    if _chosen(calendar) == Calendar.ROC and year > ROC_OFFSET:
-        return str(roc_year(year))
+    if _writes_roc(calendar, year):
+        return f"{roc_year(year):03d}"
     return str(year)
 
 
 def format_date(day: datetime.date, calendar: str | None = None) -> str:
     """``2024-07-01``, or ``113/07/01`` in the ROC calendar (days before 1912 stay ISO 8601)."""
-    if _chosen(calendar) == Calendar.ROC and day >= FIRST_ROC_DAY:
-        return f"{roc_year(day.year)}/{day.month:02d}/{day.day:02d}"
+    if _writes_roc(calendar, day.year):
+        return f"{roc_year(day.year):03d}/{day.month:02d}/{day.day:02d}"
     return day.isoformat()
 
 
@@ -176,14 +192,14 @@ def format_datetime(moment: datetime.datetime, calendar: str | None = None) -> s
 
 def format_quarter(year: int, quarter: int, calendar: str | None = None) -> str:
     """``2024Q3``, or ``113年第3季`` in the ROC calendar."""
-    if _chosen(calendar) == Calendar.ROC and year > ROC_OFFSET:
+    if _writes_roc(calendar, year):
         return f"{roc_year(year)}年第{quarter}季"
     return f"{year}Q{quarter}"
 
 
 def format_month(year: int, month: int, calendar: str | None = None) -> str:
     """``2024-07``, or ``113年7月`` in the ROC calendar."""
-    if _chosen(calendar) == Calendar.ROC and year > ROC_OFFSET:
+    if _writes_roc(calendar, year):
         return f"{roc_year(year)}年{month}月"
     return f"{year}-{month:02d}"
 

@@ -62,6 +62,28 @@ class DateFilter(django_filters.DateFilter):
     field_class = DateFormField
 
 
+class YearFormField(forms.IntegerField):
+    """A year typed in either calendar: ``2024``, ``113``, ``113年`` or ``民國113年``."""
+
+    default_error_messages = {"invalid": calendar.YEAR_FORMS}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, int):
+            return value
+        try:
+            return calendar.parse_year(value)
+        except calendar.CalendarError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class YearFilter(django_filters.NumberFilter):
+    """``?year=113`` as ``?year=2024``; bad text is a 400 naming the parameter."""
+
+    field_class = YearFormField
+
+
 def calendar_asked(request) -> str | None:
     """The calendar ``?calendar=`` asks a file to be written in (gregorian or roc), None when not given; a
     400 naming ``calendar`` for any other."""

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from gstp.calendar import PERIOD_FORMS, QUARTER_FORMS
+from gstp.calendar_fields import YearFilter
 from projects.filters import IsoDateTimeFilter, StrictBooleanFilter, UpdatedSinceFilterSet
 from projects.models import Agency, AgencyRole, BudgetYear, ControlLevel, NodeAgency, NodeKind, Plan, PlanNode
 
@@ -56,7 +57,7 @@ class ReportFilter(UpdatedSinceFilterSet):
         method="filter_kind",
         help_text=_("Quarterly reports (季報) or monthly updates (月報)."),
     )
-    year = filters.NumberFilter()
+    year = YearFilter(help_text=_("A year: 2024, 113, 113年 or 民國113年."))
     status = filters.MultipleChoiceFilter(distinct=False, choices=ReportStatus.choices)
     late = StrictBooleanFilter(method="filter_late", help_text=_("Submitted after its due date, or overdue."))
     control_level = control_level_filter()
@@ -147,7 +148,7 @@ class BudgetYearFilter(UpdatedSinceFilterSet):
         method="filter_agency",
         help_text=_("Sub-projects this agency or one of its sub-units leads."),
     )
-    year = filters.NumberFilter()
+    year = YearFilter(help_text=_("A year: 2024, 113, 113年 or 民國113年."))
     control_level = control_level_filter()
 
     class Meta:

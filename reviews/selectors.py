@@ -250,11 +250,20 @@ def subproject_quarters(node) -> tuple[Quarter, Quarter]:
     return first, last
 
 
-def _update_months(node, first: Quarter, last: Quarter, on: datetime.date) -> list[Month]:
-    """The months a monthly-reporting sub-project gives an update for, from its first quarter to ``on``'s
-    month within its last quarter: each month that does not close its quarter."""
-    months, month = [], Month(first.year, first.quarter * 3 - 2)
-    end = min(Month.containing(on), Month(last.year, last.quarter * 3))
+def update_months_of(node) -> tuple[Month, Month]:
+    """The first and last month a sub-project runs: its dates', else its plan's years'."""
+    first, last = subproject_quarters(node)
+    return (
+        Month.containing(node.start_date) if node.start_date else Month(first.year, first.quarter * 3 - 2),
+        Month.containing(node.end_date) if node.end_date else Month(last.year, last.quarter * 3),
+    )
+
+
+def _update_months(node, on: datetime.date) -> list[Month]:
+    """The months a monthly-reporting sub-project gives an update for, from its first month to ``on``'s within
+    its dates: each month that does not close its quarter."""
+    month, last = update_months_of(node)
+    months, end = [], min(Month.containing(on), last)
     while month <= end:
         if not month.closes_quarter:
             months.append(month)
@@ -278,7 +287,7 @@ def periods_to_file(*, node) -> list[Quarter | Month]:
     if node_settings(node).rhythm == Rhythm.MONTHLY:
         periods += [
             month
-            for month in _update_months(node, first, last, on)
+            for month in _update_months(node, on)
             if month not in reports and not _filed(reports.get(month.quarter))
         ]
     return sorted(periods, key=attrgetter("rank"))
@@ -334,7 +343,7 @@ def reports_owed(*, agency, on: datetime.date | None = None) -> list[OwedReport]
             if not _filed(report):
                 owed.append(OwedReport(node, period, period.due_date(level.report_due_days), report))
         if level.rhythm == Rhythm.MONTHLY:
-            for month in _update_months(node, first, last, on):
+            for month in _update_months(node, on):
                 report = filed.get((node.pk, month))
                 if not _filed(report) and not _filed(filed.get((node.pk, month.quarter))):
                     owed.append(OwedReport(node, month, month.due_date(level.monthly_due_days), report))

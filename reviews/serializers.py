@@ -30,7 +30,7 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     plan = serializers.IntegerField(source="node.plan_id", read_only=True)
     period = serializers.CharField(
         read_only=True,
-        help_text=_("The quarter of a quarterly report (2024Q3), the month of a monthly update (2024-08)."),
+        help_text=_("The quarter of a quarterly report (2024Q3), or the month of a monthly update (2024-08)."),
     )
     kind = serializers.ChoiceField(choices=ReportKind.choices, read_only=True)
     etag = serializers.CharField(

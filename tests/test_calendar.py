@@ -24,10 +24,24 @@ QUARTERS = [
     ("１１３Ｑ３", (2024, 3)),
     ("113年第三季", (2024, 3)),
     ("2024年第3季", (2024, 3)),
-    ("1Q1", (1912, 1)),
+    ("001Q1", (1912, 1)),
     ("99年第4季", (2010, 4)),
+    ("民國1年第1季", (1912, 1)),
 ]
-BAD_QUARTERS = ["113Q5", "113Q0", "2024Q5", "民國0年第1季", "0Q1", "民國2024年第3季", "0113Q3", "2024-07", "", "Q3"]
+BAD_QUARTERS = [
+    "1Q1",
+    "24Q3",
+    "113Q5",
+    "113Q0",
+    "2024Q5",
+    "民國0年第1季",
+    "0Q1",
+    "民國2024年第3季",
+    "0113Q3",
+    "2024-07",
+    "",
+    "Q3",
+]
 
 MONTHS = [
     ("2024-07", (2024, 7)),
@@ -40,7 +54,7 @@ MONTHS = [
     ("１１３年７月", (2024, 7)),
     ("113年12月", (2024, 12)),
 ]
-BAD_MONTHS = ["113/13", "113年0月", "民國0年7月", "2024-13", "2024Q3", "113年7月1日", "July"]
+BAD_MONTHS = ["24/7", "7/2024", "113/13", "113年0月", "民國0年7月", "2024-13", "2024Q3", "113年7月1日", "July"]
 
 DATES = [
     ("2024-07-01", datetime.date(2024, 7, 1)),
@@ -56,10 +70,14 @@ DATES = [
     ("民國１１３年７月１日", datetime.date(2024, 7, 1)),
     ("２０２４－０７－０１", datetime.date(2024, 7, 1)),
     ("113/02/29", datetime.date(2024, 2, 29)),
-    ("1/1/1", datetime.date(1912, 1, 1)),
+    ("001/1/1", datetime.date(1912, 1, 1)),
+    ("民國1年1月1日", datetime.date(1912, 1, 1)),
     ("099/12/31", datetime.date(2010, 12, 31)),
 ]
 BAD_DATES = [
+    "07/01/24",  # a month, a day and a year, not 民國7年
+    "1/1/1",
+    "99/12/31",  # 民國99年 is written 099/12/31, or with 年
     "113/13/01",
     "113/02/30",
     "112/02/29",
@@ -135,11 +153,14 @@ def test_the_message_speaks_traditional_chinese():
     ("writer", "args", "gregorian", "roc"),
     [
         (calendar.format_date, (datetime.date(2024, 7, 1),), "2024-07-01", "113/07/01"),
-        (calendar.format_date, (datetime.date(1912, 1, 1),), "1912-01-01", "1/01/01"),
+        (calendar.format_date, (datetime.date(1912, 1, 1),), "1912-01-01", "001/01/01"),
+        (calendar.format_date, (datetime.date(2910, 12, 31),), "2910-12-31", "999/12/31"),
+        (calendar.format_date, (datetime.date(2911, 1, 1),), "2911-01-01", "2911-01-01"),
         (calendar.format_date, (datetime.date(1911, 12, 31),), "1911-12-31", "1911-12-31"),
         (calendar.format_quarter, (2024, 3), "2024Q3", "113年第3季"),
         (calendar.format_month, (2024, 7), "2024-07", "113年7月"),
         (calendar.format_year, (2024,), "2024", "113"),
+        (calendar.format_year, (2010,), "2010", "099"),
         (calendar.format_period, ("2024Q3",), "2024Q3", "113年第3季"),
         (calendar.format_period, (Quarter(2024, 3),), "2024Q3", "113年第3季"),
         (calendar.format_period, ("2024-07",), "2024-07", "113年7月"),
@@ -169,20 +190,20 @@ def test_the_active_calendar_is_gregorian_unless_one_is_chosen():
     assert calendar.active() == Calendar.GREGORIAN
 
 
-@pytest.mark.parametrize(("year", "quarter"), [(1912, 1), (2024, 3), (2910, 4)])
+@pytest.mark.parametrize(("year", "quarter"), [(1912, 1), (2024, 3), (2910, 4), (2911, 1)])
 def test_quarters_round_trip(year, quarter):
     for chosen in Calendar.values:
         assert calendar.parse_quarter(calendar.format_quarter(year, quarter, chosen)) == (year, quarter)
 
 
-@pytest.mark.parametrize(("year", "month"), [(1912, 1), (2024, 7), (2910, 12)])
+@pytest.mark.parametrize(("year", "month"), [(1912, 1), (2024, 7), (2910, 12), (2911, 1)])
 def test_months_round_trip(year, month):
     for chosen in Calendar.values:
         assert calendar.parse_month(calendar.format_month(year, month, chosen)) == (year, month)
 
 
-# ROC years of one to three digits reach 2910 (民國999年); later days are only written Gregorian.
-@given(st.dates(min_value=datetime.date(1912, 1, 1), max_value=datetime.date(2910, 12, 31)))
+# Every day from 1912: ROC years of up to three digits reach 2910 (民國999年); later days are written Gregorian.
+@given(st.dates(min_value=datetime.date(1912, 1, 1)))
 def test_gregorian_to_roc_and_back_is_the_identity(day):
     assert calendar.parse_date(calendar.format_date(day, Calendar.ROC)) == day
     assert calendar.parse_date(calendar.format_date(day, Calendar.GREGORIAN)) == day

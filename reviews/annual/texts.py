@@ -108,7 +108,8 @@ REPORT_STATUSES = {
 }
 
 # The evidence of a flag, in one sentence per rule (keys as the rules write them).
-EVIDENCE_LATE = "應於 {due_on} 前提報，逾期 {days_late} 日，季報狀態：{report_status}"
+EVIDENCE_LATE = "應於 {due_on} 前提報，逾期 {days_late} 日，{kind}狀態：{report_status}"
+REPORT_KINDS = {"quarterly": "季報", "monthly": "月報"}
 EVIDENCE_RETURNED = "；退回後 {days_since_returned} 日未再提報"
 EVIDENCE_MILESTONE = "查核點「{title}」預定 {planned_date} 完成"
 EVIDENCE_MILESTONE_OVERDUE = "，逾期 {days_overdue} 日"

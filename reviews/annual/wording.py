@@ -98,6 +98,7 @@ def _late_evidence(evidence: dict) -> str:
     text = texts.EVIDENCE_LATE.format(
         due_on=day_text(evidence["due_on"]),
         days_late=evidence["days_late"],
+        kind=texts.REPORT_KINDS[evidence.get("kind", "quarterly")],
         report_status=texts.REPORT_STATUSES.get(status, status),
     )
     if evidence.get("days_since_returned") is not None:

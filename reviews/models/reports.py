@@ -92,7 +92,8 @@ class ReportKind(models.TextChoices):
 # The months a monthly update may be for, by quarter: the last month of a quarter is the quarterly report's.
 UPDATE_MONTHS = {1: (1, 2), 2: (4, 5), 3: (7, 8), 4: (10, 11)}
 
-# What a monthly update carries: cumulative progress and spending, a short note and, when behind, why.
+# What a monthly update carries: cumulative progress and spending, a short note and, when behind, why (and
+# why a cumulative figure fell, when it did).
 MONTHLY_FIELDS = (
     "planned_progress",
     "actual_progress",
@@ -101,6 +102,7 @@ MONTHLY_FIELDS = (
     "delay_reasons",
     "countermeasures",
     "progress_explanation",
+    "budget_explanation",
 )
 
 

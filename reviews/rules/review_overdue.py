@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from projects.access import reviewing_ministries_of
 
-from ..models import LagRule, QuarterlyReport, ReportStatus, Severity
-from ..periods import Quarter
+from ..models import LagRule, QuarterlyReport, ReportKind, ReportStatus, Severity
+from ..periods import Month, Quarter
 from . import Batch, Finding
 
 RULE = LagRule.REVIEW_OVERDUE
@@ -45,25 +45,32 @@ def evaluate(batch: Batch) -> list[Finding]:
         QuarterlyReport.objects.filter(
             batch.within(), status=ReportStatus.SUBMITTED, submitted_at__lt=waiting_since, node__plan_id__in=days
         )
-        .order_by("node_id", "year", "quarter")
-        .values_list("pk", "node_id", "node__plan_id", "year", "quarter", "submitted_at")
+        .order_by("node_id", "year", "quarter", "pk")
+        .values_list("pk", "node_id", "node__plan_id", "year", "quarter", "month", "submitted_at")
     )
     overdue = []
-    for pk, node_id, plan_id, year, quarter, submitted_at in reports:
+    for pk, node_id, plan_id, year, quarter, month, submitted_at in reports:
         submitted_on = timezone.localdate(submitted_at)
         waited = (batch.as_of - submitted_on).days
         if waited > days[plan_id] * YELLOW_TIMES:
-            overdue.append((pk, node_id, plan_id, Quarter(year, quarter), submitted_on, waited))
+            overdue.append((pk, node_id, plan_id, Quarter(year, quarter), month, submitted_on, waited))
     if not overdue:
         return []
     ministries = reviewing_ministries_of({node_id for _, node_id, *_ in overdue})
+    # One flag a quarter: of its reports waiting (the quarter's own, its monthly updates), the one waiting longest.
+    longest = {}
+    for row in overdue:
+        key = (row[1], row[3])
+        if key not in longest or row[-1] > longest[key][-1]:
+            longest[key] = row
     findings = []
-    for pk, node_id, plan_id, period, submitted_on, waited in overdue:
+    for pk, node_id, plan_id, period, month, submitted_on, waited in longest.values():
         reminder_days = days[plan_id]
         severity = Severity.RED if waited > reminder_days * RED_TIMES else Severity.YELLOW
         evidence = {
             "rule": RULE,
-            "period": str(period),
+            "period": str(Month(period.year, month) if month else period),
+            **({"kind": ReportKind.MONTHLY} if month else {}),
             "report": pk,
             "submitted_on": submitted_on.isoformat(),
             "days_waiting": waited,

@@ -234,7 +234,8 @@ def notify_report_step(*, report_id: int, step: str, version: int) -> bool:
     event = ReportEvent.objects.filter(report=report, version=version, action=action).first()
     status = event.to_status if event else report.status
     reason = event.reason if event else report.return_reason
-    lines = [f"子計畫：{report.node.title}", f"季報：{report.period}（{ReportStatus(status).label}）"]
+    kind = "月報" if report.is_monthly else "季報"
+    lines = [f"子計畫：{report.node.title}", f"{kind}：{report.period}（{ReportStatus(status).label}）"]
     if step in ("returned", "reopened") and reason:
         lines.append(f"原因：{reason}")
     addresses = _emails(recipients(report.node))
@@ -242,7 +243,7 @@ def notify_report_step(*, report_id: int, step: str, version: int) -> bool:
         addresses += _emails(access.review_recipients(report.node))
     return send_once(
         key=f"report-step:{report.pk}:{version}:{step}",
-        subject=f"[GSTP] 季報{what}：{report.node.title} {report.period}",
+        subject=f"[GSTP] {kind}{what}：{report.node.title} {report.period}",
         body="\n".join(lines),
         recipients=addresses,
     )
@@ -345,6 +346,7 @@ def _payload(event: str, obj_id: int, version: int | None = None) -> dict | None
             "id": report.pk,
             "project": report.node_id,
             "period": report.period,
+            "kind": report.kind,
             "status": status,
             "version": report.version if version is None else version,
         }

@@ -45,7 +45,7 @@ from ..models import (
 )
 from ..models.reports import CONTENT_FIELDS, MONTHLY_FIELDS
 from ..periods import Month, Quarter, today
-from ..selectors import last_accepted_before, node_settings, quarter_lock, subproject_quarters
+from ..selectors import last_accepted_before, node_settings, quarter_lock, subproject_quarters, update_months_of
 from .notifications import report_step_notify_enqueue, webhook_event_enqueue
 from .outbox import outbox_enqueue
 
@@ -89,7 +89,9 @@ def _validate_budget(report: QuarterlyReport, previous, add) -> None:
         "budget_payables": _("Cumulative spent and payables"),
         "budget_savings": _("Cumulative savings"),
     }
-    for name, to_date in BUDGET_TO_DATE:
+    # A monthly update gives spent alone: against it, or from it, only spent is compared.
+    compared = BUDGET_TO_DATE[:1] if report.is_monthly or previous.month is not None else BUDGET_TO_DATE
+    for name, to_date in compared:
         before, now = to_date(previous), to_date(report)
         if before is not None and now is not None and now < before:
             add(
@@ -318,6 +320,11 @@ def report_create(*, actor, node: PlanNode, period: Quarter | Month, data: dict)
                 ]
             }
         )
+    if monthly:
+        first_month, last_month = update_months_of(node)
+        if not first_month <= period <= last_month:
+            message = _("%(period)s is outside the sub-project's months (%(first)s to %(last)s).")
+            raise ValidationError({"period": [message % {"period": period, "first": first_month, "last": last_month}]})
     if period.start > today():
         raise ValidationError({"period": [_("%(period)s has not begun yet.") % {"period": period}]})
     settings = node_settings(node)

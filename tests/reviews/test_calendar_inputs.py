@@ -92,3 +92,25 @@ def test_a_quarter_locked_and_an_exception_granted_in_the_roc_calendar(secretari
     )
     assert granted.status_code == 201, granted.json()
     assert granted.json()["expires_on"] == "2999-12-31"
+
+
+@pytest.mark.parametrize("year", ["2024", "113", "113年", "民國113年", "１１３"])
+def test_reports_and_budgets_filter_by_a_year_in_either_calendar(lead_client, subproject, year):
+    report = report_in_status(node=subproject, period=Quarter(2024, 2))
+    report_in_status(node=subproject, period=Quarter(2023, 4))
+
+    reports = lead_client.get(REPORTS, {"year": year})
+    budgets = lead_client.get("/api/v1/budgets/", {"year": year})
+
+    assert [row["id"] for row in reports.json()["results"]] == [report.pk]
+    assert {row["year"] for row in budgets.json()["results"]} == {2024}
+
+
+@pytest.mark.parametrize(
+    ("year", "language", "text"), [("24", "en", "Write the year as"), ("abc", "zh-Hant", "年度請寫成")]
+)
+def test_a_bad_year_is_refused_naming_it(lead_client, year, language, text):
+    response = lead_client.get(REPORTS, {"year": year}, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    assert text in str(response.json()["errors"]["year"])

@@ -7,16 +7,18 @@ test_report_concurrency and test_report_permissions).
 """
 
 import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
-from reviews.models import QuarterlyReport, ReportKind, ReportStatus
+from reviews.models import LagFlag, QuarterlyReport, ReportKind, ReportStatus
 from reviews.periods import Month, Quarter
+from reviews.services.scan import lag_scan
 from tests.projects.factories import PlanFactory, make_tree
 
-from .factories import API_REPORTS, QuarterlyReportFactory, file_report_through_api, of_kind
+from .factories import API_REPORTS, LagSettingsFactory, QuarterlyReportFactory, file_report_through_api, of_kind
 
 UPDATE = {
     "period": "2024-08",
@@ -160,3 +162,63 @@ def test_what_is_owed_lists_the_months_until_the_quarters_report_is_filed(monkey
     QuarterlyReportFactory(node=monthly, period=Month(2024, 7), submitted=True)
     QuarterlyReportFactory(node=monthly, period=Quarter(2024, 3), submitted=True)
     assert owed() == [(quarterly.pk, "2024Q3", "quarterly", "2024-10-10", False)]
+
+
+def test_an_update_after_a_quarter_with_payables_compares_spent_alone(lead_client, monthly):
+    # given 2024Q2 accepted with 3,000,000 spent and 500,000 payables
+    QuarterlyReportFactory(
+        node=monthly,
+        period=Quarter(2024, 2),
+        accepted=True,
+        budget_spent=Decimal(3_000_000),
+        budget_payables=Decimal(500_000),
+        budget_allocated=Decimal(4_000_000),
+    )
+    # then July's 3,200,000 spent is no fall, though spent and payables were 3,500,000
+    assert post(lead_client, monthly, period="2024-07", budget_spent="3200000").status_code == 201
+    # and a spent figure that falls is explained in the update itself
+    fell = post(lead_client, monthly, period="2024-08", budget_spent="2900000")
+    assert fell.status_code == 400 and "budget_explanation" in fell.json()["errors"]
+    explained = post(lead_client, monthly, period="2024-08", budget_spent="2900000", budget_explanation="沖銷預付款")
+    assert explained.status_code == 201, explained.content
+
+
+def test_updates_are_for_the_months_within_the_sub_projects_dates(monkeypatch, lead_client, monthly):
+    # given a sub-project running from 2024-08-15 to 2024-10-20, its 2024Q3 and 2024Q4 reports not filed
+    monthly.start_date, monthly.end_date = datetime.date(2024, 8, 15), datetime.date(2024, 10, 20)
+    monthly.save()
+    moment = datetime.datetime(2024, 11, 25, 10, tzinfo=ZoneInfo("Asia/Taipei"))
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+
+    # then July and November are outside it
+    for month in ("2024-07", "2024-11"):
+        response = post(lead_client, monthly, period=month)
+        assert response.status_code == 400 and "outside the sub-project's months" in str(response.json()), month
+    # and what is owed are August's and October's updates beside the two quarters
+    owed = lead_client.get(f"{API_REPORTS}owed/").json()
+    assert [(row["period"], row["kind"]) for row in owed] == [
+        ("2024-08", "monthly"),
+        ("2024Q3", "quarterly"),
+        ("2024-10", "monthly"),
+        ("2024Q4", "quarterly"),
+    ]
+    # and the late-report rule looks at October's, not November's
+    lag_scan(as_of=datetime.date(2024, 11, 25))
+    late = LagFlag.objects.get(node=monthly, rule="late_report", year=2024, quarter=4)
+    assert (late.evidence["period"], late.evidence["kind"]) == ("2024-10", "monthly")
+
+
+def test_updates_waiting_for_their_ministry_make_one_flag_of_the_longest_wait(plan, monthly):
+    # given July's and August's updates submitted on their due dates and waiting for the ministry since
+    LagSettingsFactory(plan=plan, endorsement_required=True)
+    july = QuarterlyReportFactory(node=monthly, period=Month(2024, 7), submitted=True)
+    QuarterlyReportFactory(node=monthly, period=Month(2024, 8), submitted=True)
+
+    # when scanned on 2024-10-01: July waited 52 days (red after 28), August 21 (yellow after 14)
+    lag_scan(as_of=datetime.date(2024, 10, 1))
+
+    # then the quarter has one flag, July's
+    flag = LagFlag.objects.get(node=monthly, rule="review_overdue")
+    assert (flag.year, flag.quarter, flag.severity) == (2024, 3, "red")
+    assert (flag.evidence["period"], flag.evidence["kind"], flag.evidence["report"]) == ("2024-07", "monthly", july.pk)
+    assert flag.evidence["days_waiting"] == 52

@@ -89,6 +89,7 @@ def test_fan_out_makes_one_delivery_per_active_subscription_to_the_event(report)
                 "id": report.pk,
                 "project": report.node_id,
                 "period": "2024Q1",
+                "kind": "quarterly",
                 "status": "accepted",
                 "version": report.version,
             },
@@ -377,6 +378,7 @@ def test_accepting_a_report_reaches_the_receiver(receiver):
         "id": report.pk,
         "project": node.pk,
         "period": "2024Q1",
+        "kind": "quarterly",
         "status": "accepted",
         "version": report.version,
     }
@@ -492,6 +494,7 @@ def test_a_late_fan_out_tells_of_the_step_not_of_the_report_as_it_is_now(chain):
         "id": report.pk,
         "project": chain.node.pk,
         "period": "2024Q1",
+        "kind": "quarterly",
         "status": "returned",
         "version": 3,
     }
