@@ -141,6 +141,7 @@ class LagSettings(models.Model):
             row = next((row for row in rows if row.level == level), None) or LevelSettings.default(self, level)
             effective = copy.copy(self)
             effective.__dict__.pop("_by_level", None)
+            effective.pk = None  # a copy to read: saved by mistake, it could not write over the plan's row
             for name in LEVEL_THRESHOLD_FIELDS:
                 value = getattr(row, name)
                 if value is not None:
@@ -191,7 +192,7 @@ def _tightened(name):
         field.verbose_name,
         null=True,
         blank=True,
-        validators=field.validators,
+        validators=field._validators,  # its own, not the database's ranges
         help_text=_("Blank: the plan's."),
         **(
             {"max_digits": field.max_digits, "decimal_places": field.decimal_places}
