@@ -21,8 +21,9 @@ from .models import (
     RevisionStatus,
     Severity,
     late_condition,
+    period_condition,
 )
-from .periods import Month, Quarter, parse_period
+from .periods import Quarter, parse_period
 
 
 def control_level_filter():
@@ -89,9 +90,7 @@ class ReportFilter(UpdatedSinceFilterSet):
             period = parse_period(value)
         except ValueError:
             raise ValidationError({"period": [PERIOD_FORMS]}) from None
-        if isinstance(period, Month):
-            return queryset.filter(year=period.year, month=period.month)
-        return queryset.filter(year=period.year, quarter=period.quarter, month__isnull=True)
+        return queryset.filter(period_condition(period))
 
     def filter_kind(self, queryset, name, value):
         return queryset.filter(month__isnull=value == ReportKind.QUARTERLY)

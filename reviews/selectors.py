@@ -18,7 +18,6 @@ from projects.selectors import allocated_to_date, node_tree
 from . import access
 from .models import (
     ACTIVE_STATUSES,
-    FILED_STATUSES,
     Baseline,
     EvidenceFile,
     FlagComment,
@@ -215,18 +214,19 @@ def quarter_lock(*, node, period: Quarter, on: datetime.date | None = None) -> Q
 
 def plan_settings(plan_ids) -> dict[int, LagSettings]:
     """Each plan's lag settings with its control levels', by plan id (unsaved defaults for a plan without)."""
-    found = {s.plan_id: s for s in LagSettings.objects.filter(plan_id__in=plan_ids).prefetch_related("levels")}
-    plans = Plan.objects.in_bulk(plan_ids)
-    answer = {plan_id: found.get(plan_id) or LagSettings(plan_id=plan_id) for plan_id in plan_ids}
-    for plan_id, lag_settings in answer.items():
-        lag_settings.plan = plans[plan_id]
-    return answer
+    rows = LagSettings.objects.filter(plan_id__in=plan_ids).select_related("plan").prefetch_related("levels")
+    found = {lag_settings.plan_id: lag_settings for lag_settings in rows}
+    missing = [plan_id for plan_id in plan_ids if plan_id not in found]
+    if missing:
+        found.update({plan.pk: LagSettings(plan=plan) for plan in Plan.objects.filter(pk__in=missing)})
+    return found
 
 
 def node_settings(node) -> LagSettings:
     """What a sub-project is held to: its plan's lag settings as its control level sets them (rhythm, due
     days, thresholds)."""
-    return plan_settings([node.plan_id])[node.plan_id].for_level(node.control_level)
+    rows = LagSettings.objects.filter(plan_id=node.plan_id).select_related("plan").prefetch_related("levels")
+    return (rows.first() or LagSettings(plan=node.plan)).for_level(node.control_level)
 
 
 def review_queue(*, user) -> QuerySet[QuarterlyReport]:
@@ -272,11 +272,10 @@ def _update_months(node, on: datetime.date) -> list[Month]:
 
 
 def _filed(report) -> bool:
-    """Submitted or further, or reopened with its accepted figures in force: no longer owed."""
-    return report is not None and (report.status in FILED_STATUSES or report.accepted_content is not None)
+    return report is not None and report.is_filed
 
 
-def periods_to_file(*, node) -> list[Quarter | Month]:
+def periods_to_file(*, node, settings: LagSettings | None = None) -> list[Quarter | Month]:
     """The periods a lead may still open a report for: each of the sub-project's quarters up to the current
     one with no report yet (one per sub-project and quarter) and, where its control level reports monthly,
     each month up to the current one with no update while its quarter's report is not filed yet, in order."""
@@ -284,7 +283,7 @@ def periods_to_file(*, node) -> list[Quarter | Month]:
     on = today()
     reports = {report.period_obj: report for report in node.reports.all()}
     periods = [period for period in quarters_between(first, min(last, Quarter.containing(on))) if period not in reports]
-    if node_settings(node).rhythm == Rhythm.MONTHLY:
+    if (settings or node_settings(node)).rhythm == Rhythm.MONTHLY:
         periods += [
             month
             for month in _update_months(node, on)

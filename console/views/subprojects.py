@@ -54,7 +54,8 @@ def subproject_page(request, pk):
         for indicator in indicator_list(user=user, as_of=as_of).filter(node=node)
     ]
     can_file = as_of is None and access.can_file_report(user, node)
-    rhythm = Rhythm(node_settings(node).rhythm)
+    settings = node_settings(node)
+    rhythm = Rhythm(settings.rhythm)
     context = {
         "as_of": as_of,
         "as_of_error": as_of_error,
@@ -88,7 +89,7 @@ def subproject_page(request, pk):
         "reports": list(reversed(reports)),
         "can_file": can_file,
         "rhythm": rhythm,
-        "month_to_file": next((p for p in periods_to_file(node=node) if isinstance(p, Month)), None)
+        "month_to_file": next((p for p in periods_to_file(node=node, settings=settings) if isinstance(p, Month)), None)
         if can_file and rhythm == Rhythm.MONTHLY
         else None,
         "history_visible": access.can_see_history_of(user, node),

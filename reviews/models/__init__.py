@@ -18,6 +18,7 @@ from .notifications import EmailLog, OutboxMessage, WebhookDelivery, WebhookEven
 from .reports import (
     EDITABLE_STATUSES,
     FILED_STATUSES,
+    IS_FILED,
     TEXT_MAX_CHARS,
     IdempotencyRecord,
     IdempotencyState,
@@ -34,6 +35,7 @@ from .reports import (
     executed_expression,
     execution_rate,
     late_condition,
+    period_condition,
 )
 from .revisions import (
     CHANGE_KEYS,
@@ -57,12 +59,14 @@ __all__ = [
     "RevisionStatus",
     "execution_rate",
     "late_condition",
+    "period_condition",
     "ACTIVE_STATUSES",
     "SEVERITY_RANK",
     "CommentKind",
     "EDITABLE_STATUSES",
     "EvidenceFile",
     "FILED_STATUSES",
+    "IS_FILED",
     "LockException",
     "QuarterLock",
     "TEXT_MAX_CHARS",

@@ -84,6 +84,18 @@ def late_condition() -> Q:
     return Q(submitted_on_time=False) | Q(first_submitted_at__isnull=True, due_on__lt=today())
 
 
+# Filed: submitted or further, or reopened with its accepted figures in force. A period whose report is not
+# filed is still owed; a quarter whose report is filed covers its months (no monthly update is owed for them).
+IS_FILED = Q(status__in=FILED_STATUSES) | Q(accepted_content__isnull=False)
+
+
+def period_condition(period: Quarter | Month) -> Q:
+    """The report of ``period``: a month's monthly update, or a quarter's quarterly report."""
+    if isinstance(period, Month):
+        return Q(year=period.year, month=period.month)
+    return Q(year=period.year, quarter=period.quarter, month__isnull=True)
+
+
 class ReportKind(models.TextChoices):
     QUARTERLY = "quarterly", _("Quarterly report")  # 季報
     MONTHLY = "monthly", _("Monthly update")  # 月報
@@ -292,6 +304,11 @@ class QuarterlyReport(models.Model):
     @property
     def is_monthly(self) -> bool:
         return self.month is not None
+
+    @property
+    def is_filed(self) -> bool:
+        """In Python, what ``IS_FILED`` says in SQL."""
+        return self.status in FILED_STATUSES or self.accepted_content is not None
 
     @property
     def budget_allocated(self) -> Decimal | None:

@@ -14,7 +14,17 @@ from django.utils import timezone
 
 from projects.models import PlanNode
 
-from ..models import FILED_STATUSES, LagRule, QuarterlyReport, ReportKind, ReportStatus, Rhythm, Severity
+from ..models import (
+    FILED_STATUSES,
+    IS_FILED,
+    LagRule,
+    QuarterlyReport,
+    ReportKind,
+    ReportStatus,
+    Rhythm,
+    Severity,
+    period_condition,
+)
 from ..periods import Month, Quarter
 from . import Batch, Finding
 
@@ -135,21 +145,14 @@ def _outstanding(batch: Batch, periods: set[Quarter | Month]):
     not outstanding once its quarter's report is filed."""
     periods = sorted(periods, key=lambda period: period.rank)
     columns, outstanding = {}, Q(pk__in=[])
-    filed = Q(status__in=FILED) | Q(accepted_content__isnull=False)
     for i, period in enumerate(periods):
+        report = QuarterlyReport.objects.filter(period_condition(period), node=OuterRef("pk"))
+        not_filed = ~Q(Exists(report.filter(IS_FILED)))
         if isinstance(period, Month):
-            report = QuarterlyReport.objects.filter(node=OuterRef("pk"), year=period.year, month=period.month)
-            quarter = period.quarter
-            quarterly = QuarterlyReport.objects.filter(
-                filed, node=OuterRef("pk"), year=quarter.year, quarter=quarter.quarter, month__isnull=True
-            )
+            quarterly = QuarterlyReport.objects.filter(IS_FILED, period_condition(period.quarter), node=OuterRef("pk"))
             columns[f"covered_{i}"] = Exists(quarterly)
-            outstanding |= ~Q(Exists(report.filter(filed))) & ~Q(Exists(quarterly))
-        else:
-            report = QuarterlyReport.objects.filter(
-                node=OuterRef("pk"), year=period.year, quarter=period.quarter, month__isnull=True
-            )
-            outstanding |= ~Q(Exists(report.filter(filed)))
+            not_filed &= ~Q(Exists(quarterly))
+        outstanding |= not_filed
         report = report.order_by()
         status = Case(When(accepted_content__isnull=False, then=Value(REOPENED)), default=F("status"))
         columns[f"status_{i}"] = Subquery(report.annotate(filed_status=status).values("filed_status")[:1])

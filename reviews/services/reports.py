@@ -16,7 +16,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,10 +30,11 @@ from .. import access
 from ..models import (
     ACTIVE_STATUSES,
     EDITABLE_STATUSES,
-    FILED_STATUSES,
+    IS_FILED,
     EvidenceFile,
     LagFlag,
     LagRule,
+    LagSettings,
     QuarterlyReport,
     ReportAction,
     ReportEvent,
@@ -42,6 +42,7 @@ from ..models import (
     ReportMilestoneEntry,
     ReportStatus,
     Rhythm,
+    period_condition,
 )
 from ..models.reports import CONTENT_FIELDS, MONTHLY_FIELDS
 from ..periods import Month, Quarter, today
@@ -280,24 +281,17 @@ def _ensure_monthly_content(data: dict) -> None:
         raise ValidationError({name: [message] for name in others})
 
 
-def _ensure_month_open(node: PlanNode, month: Month) -> None:
+def _ensure_month_open(node: PlanNode, month: Month, settings: LagSettings) -> None:
     """A monthly update is for a sub-project whose control level reports monthly, for a month that does
     not close its quarter, while the quarter's report is not filed yet (it covers the months before it)."""
-    if node_settings(node).rhythm != Rhythm.MONTHLY:
+    if settings.rhythm != Rhythm.MONTHLY:
         message = _("This sub-project reports quarterly (its control level): file the quarterly report instead.")
         raise ValidationError({"period": [message]})
     if month.closes_quarter:
         message = _("%(month)s closes %(quarter)s: the quarterly report covers it.")
         raise ValidationError({"period": [message % {"month": month, "quarter": month.quarter}]})
     quarter = month.quarter
-    filed = QuarterlyReport.objects.filter(
-        Q(status__in=FILED_STATUSES) | Q(accepted_content__isnull=False),
-        node=node,
-        year=quarter.year,
-        quarter=quarter.quarter,
-        month__isnull=True,
-    )
-    if filed.exists():
+    if QuarterlyReport.objects.filter(IS_FILED, period_condition(quarter), node=node).exists():
         message = _("The quarterly report of %(quarter)s is filed and covers %(month)s.")
         raise ValidationError({"period": [message % {"month": month, "quarter": quarter}]})
 
@@ -330,7 +324,7 @@ def report_create(*, actor, node: PlanNode, period: Quarter | Month, data: dict)
     settings = node_settings(node)
     if monthly:
         _ensure_monthly_content(data)
-        _ensure_month_open(node, period)
+        _ensure_month_open(node, period, settings)
     ensure_quarter_open(node=node, period=quarter)
     entries = data.pop("milestone_entries", [])
     values = data.pop("indicator_values", [])

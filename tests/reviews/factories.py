@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import factory
-from django.db.models import Q
 from django.utils import timezone
 
 from projects.access import reviewing_ministries
@@ -66,13 +65,6 @@ def of_kind(node, kind):
     else:
         node.refresh_from_db(fields=["control_level"])
     return node
-
-
-def in_period(period: Quarter | Month) -> Q:
-    """Reports of ``period``: a month's update, or a quarter's quarterly report."""
-    if isinstance(period, Month):
-        return Q(year=period.year, month=period.month)
-    return Q(year=period.year, quarter=period.quarter, month__isnull=True)
 
 
 def reports_monthly(node) -> bool:

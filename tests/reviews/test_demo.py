@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -25,7 +25,7 @@ from projects.models import BudgetYear, Milestone, NodeKind, Plan, PlanNode
 from reviews import services
 from reviews.demo import demo_calendar
 from reviews.models import (
-    FILED_STATUSES,
+    IS_FILED,
     Baseline,
     EvidenceFile,
     LagFlag,
@@ -37,6 +37,7 @@ from reviews.models import (
     ReportEvent,
     ReportStatus,
     RevisionStatus,
+    period_condition,
 )
 from reviews.models.reports import CONTENT_FIELDS
 from reviews.periods import Month, Quarter, parse_period, today
@@ -316,12 +317,7 @@ def test_the_executive_yuans_sub_projects_report_monthly_and_a_missing_update_is
     assert missing.exists()
     quarter = latest_due.quarter
     # (in the days after a quarter's report fell due, the quarter's report covers its months: nothing is late)
-    covered = QuarterlyReport.objects.filter(
-        Q(status__in=FILED_STATUSES) | Q(accepted_content__isnull=False),
-        year=quarter.year,
-        quarter=quarter.quarter,
-        month__isnull=True,
-    )
+    covered = QuarterlyReport.objects.filter(IS_FILED, period_condition(quarter))
     for node in missing:
         flags = LagFlag.objects.filter(node=node, rule="late_report", year=quarter.year, quarter=quarter.quarter)
         if covered.filter(node=node).exists():

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_issue
 from projects.models import AgencyRole
-from reviews.models import QuarterlyReport, ReportEvent, ReportKind, ReportStatus
+from reviews.models import QuarterlyReport, ReportEvent, ReportKind, ReportStatus, period_condition
 from reviews.periods import Month, Quarter, quarters_between
 from tests.accounts.factories import lead_user
 from tests.projects.factories import (
@@ -30,7 +30,7 @@ from tests.projects.factories import (
 )
 from tests.support.module_data import data_for_the_module
 
-from .factories import LagSettingsFactory, QuarterlyReportFactory, in_period, of_kind, report_in_status
+from .factories import LagSettingsFactory, QuarterlyReportFactory, of_kind, report_in_status
 
 REPORTS = "/api/v1/reports/"
 NOT_FILED_PERIOD = "2024Q2"  # the factories file 2024Q1 unless told otherwise
@@ -292,7 +292,7 @@ def _check_cell(request, world, shared, endpoint, status, role, owner, expected)
         period = world.period(CREATE_PERIODS[role])
         response = client.post(REPORTS, {"project": node.pk, "period": str(period)}, format="json")
         assert response.status_code == expected, f"expected {expected}, got {response.status_code}"
-        created = QuarterlyReport.objects.filter(in_period(period), node=node)
+        created = QuarterlyReport.objects.filter(period_condition(period), node=node)
         if expected == 201:
             assert created.get().pk == response.json()["id"]
             assert created.get().status == ReportStatus.DRAFT
