@@ -108,6 +108,15 @@ class Month:
         return self.year * 12 + self.month
 
 
+def running_months(start: datetime.date | None, end: datetime.date | None, first: Quarter, last: Quarter):
+    """The first and last month of what runs from ``start`` to ``end``; without a date, from its first
+    quarter's first month or to its last quarter's last month."""
+    return (
+        Month.containing(start) if start else Month(first.year, first.quarter * 3 - 2),
+        Month.containing(end) if end else Month(last.year, last.quarter * 3),
+    )
+
+
 def parse_period(text: str) -> Quarter | Month:
     """A quarter (a quarterly report's period) or a month (a monthly update's); ValueError for neither."""
     try:

@@ -38,7 +38,7 @@ from .models import (
     executed_expression,
     execution_rate,
 )
-from .periods import Month, Quarter, period_rank, quarters_between, today
+from .periods import Month, Quarter, period_rank, quarters_between, running_months, today
 
 
 def node_list(*, user, as_of=None):
@@ -252,11 +252,7 @@ def subproject_quarters(node) -> tuple[Quarter, Quarter]:
 
 def update_months_of(node) -> tuple[Month, Month]:
     """The first and last month a sub-project runs: its dates', else its plan's years'."""
-    first, last = subproject_quarters(node)
-    return (
-        Month.containing(node.start_date) if node.start_date else Month(first.year, first.quarter * 3 - 2),
-        Month.containing(node.end_date) if node.end_date else Month(last.year, last.quarter * 3),
-    )
+    return running_months(node.start_date, node.end_date, *subproject_quarters(node))
 
 
 def _update_months(node, on: datetime.date) -> list[Month]:

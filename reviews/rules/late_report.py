@@ -25,7 +25,7 @@ from ..models import (
     Severity,
     period_condition,
 )
-from ..periods import Month, Quarter
+from ..periods import Month, Quarter, running_months
 from . import Batch, Finding
 
 RULE = LagRule.LATE_REPORT
@@ -43,9 +43,7 @@ def latest_due_quarter(batch: Batch, sub, due_days: int) -> Quarter | None:
 
 def latest_due_month(batch: Batch, sub, due_days: int) -> Month | None:
     """The latest month within the sub-project's dates whose monthly update was due before the scan's day."""
-    first, last = batch.quarters(sub)
-    start = Month.containing(sub.start_date) if sub.start_date else Month(first.year, first.quarter * 3 - 2)
-    end = Month.containing(sub.end_date) if sub.end_date else Month(last.year, last.quarter * 3)
+    start, end = running_months(sub.start_date, sub.end_date, *batch.quarters(sub))
     month = min(Month.containing(batch.as_of), end)
     while month >= start:
         if not month.closes_quarter and month.due_date(due_days) < batch.as_of:
