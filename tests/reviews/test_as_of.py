@@ -210,7 +210,14 @@ def test_rows_from_before_history_get_their_starting_point_and_earlier_moments_a
     report = report_in_status(node=sub, status=ReportStatus.SUBMITTED)
     PlanNode.history.all().delete()
     QuarterlyReport.history.all().delete()
-    before_migration = timezone.now().replace(microsecond=0)
+    # The migration dates the rows by the database's clock (CURRENT_TIMESTAMP: on PostgreSQL, when the
+    # transaction began, here the test's own); read it the same way, to the second as SQLite keeps it.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CURRENT_TIMESTAMP")
+        (clock,) = cursor.fetchone()
+    if isinstance(clock, str):
+        clock = datetime.datetime.fromisoformat(clock).replace(tzinfo=datetime.UTC)
+    before_migration = clock.replace(microsecond=0)
     # What the migration uses of its schema editor (SQLite's cannot open inside the test's transaction).
     editor = SimpleNamespace(quote_name=connection.ops.quote_name, execute=lambda sql: connection.cursor().execute(sql))
     starting_point.record_starting_points(apps, editor)
