@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "projects",
     "indicators",
     "reviews",
+    "assessments",
     "console",
 ]
 
