@@ -56,7 +56,7 @@ def _too_large(detail) -> ContentTooLarge:
     return ContentTooLarge(detail, code="file_too_large", field="file")
 
 
-def _inspect(upload) -> Inspection:
+def inspect_upload_or_refuse(upload) -> Inspection:
     """Size first (413, from what the upload says, before reading it), then kind (400)."""
     limit = settings.GSTP_EVIDENCE_MAX_FILE_BYTES
     if upload.size is not None and upload.size > limit:
@@ -79,7 +79,7 @@ def _inspect(upload) -> Inspection:
 
 
 @contextlib.contextmanager
-def _stored(evidence: EvidenceFile, upload):
+def stored_content(evidence: EvidenceFile, upload):
     """Write the content through the storage, then whatever the block writes; if the block fails, the content
     goes too (a storage takes no part in the database's transaction)."""
     evidence.content.save(evidence.name, upload, save=False)
@@ -125,7 +125,7 @@ def report_file_add(*, actor, report: QuarterlyReport, upload, expected_version:
     current version, as ``If-Match: *`` does."""
     access.ensure(access.can_add_report_files(actor, report), access.NOT_LEAD_TO_ADD_FILES)
     _ensure_report_open(report)
-    inspection = _inspect(upload)
+    inspection = inspect_upload_or_refuse(upload)
     with transaction.atomic():
         current = _lock_report(report)
         _ensure_report_open(current)
@@ -142,7 +142,7 @@ def report_file_add(*, actor, report: QuarterlyReport, upload, expected_version:
             sha256=inspection.sha256,
             uploaded_by=actor,
         )
-        with _stored(evidence, upload):
+        with stored_content(evidence, upload):
             evidence.save()
             _record(
                 report,
@@ -189,7 +189,7 @@ def report_file_remove(*, actor, evidence: EvidenceFile, expected_version: int |
 def comment_file_add(*, actor, comment: FlagComment, upload) -> EvidenceFile:
     """The author of a flag comment attaches a file to it (an improvement plan is often a document)."""
     access.ensure(access.can_add_comment_files(actor, comment), access.NOT_AUTHOR_TO_ADD_FILES)
-    inspection = _inspect(upload)
+    inspection = inspect_upload_or_refuse(upload)
     evidence = EvidenceFile(
         comment=comment,
         name=file_name(upload.name),
@@ -198,7 +198,7 @@ def comment_file_add(*, actor, comment: FlagComment, upload) -> EvidenceFile:
         sha256=inspection.sha256,
         uploaded_by=actor,
     )
-    with transaction.atomic(), _stored(evidence, upload):
+    with transaction.atomic(), stored_content(evidence, upload):
         evidence.save()
         LagFlag.objects.filter(pk=comment.flag_id).update(updated_at=timezone.now())
     return evidence

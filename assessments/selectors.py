@@ -1,0 +1,98 @@
+"""Reading the year's assessment: lists as a user may see them, the review queues, the grade distribution."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from . import access
+from .models import Assessment, AssessmentScheme, Score
+
+GAP_OUTPUT = DecimalField(max_digits=7, decimal_places=2)
+
+
+def scheme_list(*, user) -> QuerySet[AssessmentScheme]:
+    return access.schemes_for(user).select_related("plan").prefetch_related("criteria", "bands")
+
+
+def assessment_list(*, user) -> QuerySet[Assessment]:
+    return access.assessments_for(user).select_related("scheme", "scheme__plan", "node")
+
+
+def with_scores(assessments: QuerySet[Assessment]) -> QuerySet[Assessment]:
+    return assessments.prefetch_related(
+        Prefetch(
+            "scores", queryset=Score.objects.select_related("criterion").order_by("criterion__position", "criterion_id")
+        )
+    )
+
+
+def with_gap(assessments: QuerySet[Assessment]) -> QuerySet[Assessment]:
+    """``gap``: how far the self-assessed total stands above the suggested scores, in points of total:
+    Σ (self − suggested) × weight ÷ 100 over the criteria with both (0 where none has)."""
+    gaps = (
+        Score.objects.filter(assessment=OuterRef("pk"), self_score__isnull=False, suggested__isnull=False)
+        .order_by()
+        .values("assessment")
+        .annotate(
+            gap=Sum(
+                ExpressionWrapper(
+                    (F("self_score") - F("suggested")) * F("criterion__weight") * Value(Decimal("0.01")),
+                    output_field=GAP_OUTPUT,
+                )
+            )
+        )
+        .values("gap")
+    )
+    return assessments.annotate(
+        gap=Coalesce(Subquery(gaps, output_field=GAP_OUTPUT), Decimal(0), output_field=GAP_OUTPUT)
+    )
+
+
+def review_queue(*, user) -> QuerySet[Assessment]:
+    """What waits for the user's step, the largest gap between self-assessed and suggested scores first."""
+    waiting = access.assessments_waiting_for(user).select_related("scheme", "scheme__plan", "node")
+    return with_gap(waiting).order_by("-gap", "node__path")
+
+
+def grade_distribution(*, scheme: AssessmentScheme, user, by: str = "group") -> list[dict]:
+    """The published grades of ``scheme`` counted by group (分組) or by lead agency: ``[{"key", "label",
+    "grades": {grade: count}, "total"}]``, in plan order; empty before publication or for whoever may not
+    see them."""
+    if not scheme.is_published:
+        return []
+    from projects.models import AgencyRole, NodeAgency, PlanNode, path_ids
+
+    assessments = list(access.assessments_for(user).filter(scheme=scheme).select_related("node").order_by("node__path"))
+    counts: dict[object, Counter] = defaultdict(Counter)
+    labels: dict[object, str] = {}
+    if by == "agency":
+        leads = {}
+        for link in (
+            NodeAgency.objects.filter(node__in=[a.node_id for a in assessments], role=AgencyRole.LEAD)
+            .select_related("agency")
+            .order_by("node_id", "position", "pk")
+        ):
+            leads.setdefault(link.node_id, link.agency)
+        for assessment in assessments:
+            agency = leads.get(assessment.node_id)
+            key = agency.pk if agency else None
+            labels[key] = agency.name if agency else ""
+            counts[key][assessment.grade] += 1
+        order = sorted(counts, key=lambda key: labels[key])
+    else:
+        roots = PlanNode.objects.in_bulk({path_ids(a.node.path)[0] for a in assessments})
+        order = []
+        for assessment in assessments:
+            key = path_ids(assessment.node.path)[0]
+            if key not in counts:
+                order.append(key)
+                labels[key] = roots[key].title
+            counts[key][assessment.grade] += 1
+    return [
+        {"key": key, "label": labels[key], "grades": dict(counts[key]), "total": sum(counts[key].values())}
+        for key in order
+    ]
