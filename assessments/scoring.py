@@ -49,9 +49,10 @@ indicator); an indicator with no actual for the year is not met::
     flags   = max(0, 50 - 5 x red - 2 x yellow - 10 x red without an improvement plan - months open)
     score   = reports + flags
 
-    - due: the quarterly reports of the sub-project's quarters in the year whose due date (the plan's due
-      days as the control level sets them) has passed; on time: first submitted by its due date (a later
-      return does not undo it; the flags count what followed);
+    - due: the quarterly reports of the sub-project's quarters in the year that came in or whose due date
+      has passed (a report's own due date; for a quarter with no report, the plan's due days as the control
+      level sets them); on time: first submitted by its due date (a later return does not undo it; the
+      flags count what followed);
     - flags: every flag of the year's quarters whatever its status now (a resolved or overridden flag was
       raised all the same), by its severity, except the ministry's overdue review (not the sub-project's);
       an improvement plan (改善措施) is a comment of that kind in a red flag's thread;
