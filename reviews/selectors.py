@@ -157,15 +157,18 @@ def latest_accepted_reports(
     gap_at_most: Decimal | None = None,
     execution_below: Decimal | None = None,
     quarterly_only: bool = False,
+    year: int | None = None,
 ) -> list[ReportFigures]:
     """Each sub-project's latest accepted report (``IN_FORCE``), monthly update or quarterly report, in one
     query (only quarterly reports with ``quarterly_only``: the budget's execution is judged on the quarter's
-    ledger). With thresholds, only the reports whose progress gap is at most ``gap_at_most`` points or whose
-    execution is below ``execution_below`` percent (and the few being corrected), so the database, not
-    Python, sets aside the reports on plan."""
+    ledger; with ``year``, each one's last report of that year). With thresholds, only the reports whose
+    progress gap is at most ``gap_at_most`` points or whose execution is below ``execution_below`` percent
+    (and the few being corrected), so the database, not Python, sets aside the reports on plan."""
     newest = QuarterlyReport.objects.filter(IN_FORCE, node_id=OuterRef("pk")).order_by(period_rank().desc())
     if quarterly_only:
         newest = newest.filter(month__isnull=True)
+    if year is not None:
+        newest = newest.filter(year=year)
     latest = (
         PlanNode.objects.filter(pk__in=node_ids).annotate(report=Subquery(newest.values("pk")[:1])).values("report")
     )
