@@ -351,3 +351,23 @@ def test_the_queue_puts_the_largest_gap_over_the_suggestions_first(agency):
         (assessments[2].pk, Decimal("-1.50")),
     ]
     assert list(review_queue(user=people[0].lead)) == []
+
+
+def test_the_events_are_written_once(agency, connection_is_postgres):
+    from django.db import DatabaseError, connection, transaction
+
+    from assessments.models import AssessmentEvent
+
+    people = chain(agency=agency, to=AssessmentStatus.SUBMITTED)
+    event = AssessmentEvent.objects.filter(assessment=people.assessment).first()
+    with pytest.raises(ValueError):
+        event.save()
+    with pytest.raises(ValueError):
+        event.delete()
+    if not connection_is_postgres:
+        return
+    # The database refuses too, whoever writes past the model.
+    for sql in ("UPDATE assessments_assessmentevent SET reason = 'x'", "DELETE FROM assessments_assessmentevent"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert AssessmentEvent.objects.filter(assessment=people.assessment).count() == 3
