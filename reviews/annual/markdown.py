@@ -63,9 +63,9 @@ def _bars(chart: Chart) -> str:
     lines = []
     for index, category in enumerate(chart.categories):
         for place, series in enumerate(chart.series):
-            label = [category if place == 0 else ""]
+            label = [" ".join(category.split()) if place == 0 else ""]
             if len(chart.series) > 1:
-                label.append(series.name)
+                label.append(" ".join(series.name.split()))
             lines.append((label, _bar(series.values[index], largest), number_text(series.values[index])))
     widths = [max(display_width(label[column]) for label, _, _ in lines) for column in range(len(lines[0][0]))]
     text = "\n".join(

@@ -126,13 +126,23 @@ def notes_chapter(*, plan, year, user, number):
 
 
 @pytest.fixture
-def added_chapters():
+def registry():
+    """The chapter registry holding only what the test registers, and as it was again after the test."""
+    before = chapters.registered()
+    for builder in before:
+        chapters.unregister(builder)
+    yield chapters
+    for builder in chapters.registered():
+        chapters.unregister(builder)
+    for builder in before:
+        chapters.register(builder)
+
+
+@pytest.fixture
+def added_chapters(registry):
     calls.clear()
     for builder in (grades_chapter, silent_chapter, notes_chapter):
-        chapters.register(builder)
-    yield
-    for builder in (grades_chapter, silent_chapter, notes_chapter):
-        chapters.unregister(builder)
+        registry.register(builder)
 
 
 def test_added_chapters_follow_the_reports_own_in_the_order_registered(programme, added_chapters):  # noqa: F811
@@ -151,28 +161,26 @@ def test_an_added_chapter_writes_in_the_reports_calendar(programme, added_chapte
     assert (1, "伍、113 年考評結果") in headings(as_docx(report))
 
 
-def test_registering_twice_adds_the_chapter_once_and_unregistering_removes_it(programme):  # noqa: F811
-    chapters.register(notes_chapter)
-    chapters.register(notes_chapter)
-    try:
-        assert chapters.registered() == (notes_chapter,)
-        assert headings(as_docx(build(programme["plan"])))[-1] == (1, "伍、附記")
-    finally:
-        chapters.unregister(notes_chapter)
+def test_registering_twice_adds_the_chapter_once_and_unregistering_removes_it(programme, registry):  # noqa: F811
+    registry.register(notes_chapter)
+    registry.register(notes_chapter)
 
-    assert chapters.registered() == ()
+    assert registry.registered() == (notes_chapter,)
+    assert headings(as_docx(build(programme["plan"])))[-1] == (1, "伍、附記")
+
+    registry.unregister(notes_chapter)
+
+    assert registry.registered() == ()
     assert headings(as_docx(build(programme["plan"]))) == REPORT_OWN_HEADINGS
 
 
-def test_a_chapter_reading_nothing_adds_no_query(programme, django_assert_num_queries):  # noqa: F811
+def test_a_chapter_reading_nothing_adds_no_query(programme, registry, django_assert_num_queries):  # noqa: F811
     with CaptureQueriesContext(connection) as alone:
         build(programme["plan"])
-    chapters.register(notes_chapter)
-    try:
-        with django_assert_num_queries(len(alone)):
-            build(programme["plan"])
-    finally:
-        chapters.unregister(notes_chapter)
+    registry.register(notes_chapter)
+
+    with django_assert_num_queries(len(alone)):
+        build(programme["plan"])
 
 
 def test_the_download_holds_the_added_chapters(programme, added_chapters, reader_client):  # noqa: F811
