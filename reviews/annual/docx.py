@@ -164,6 +164,7 @@ def _fonts(document) -> None:
     caption = document.styles["Caption"]
     caption.font.color.rgb = RGBColor(0, 0, 0)
     caption.font.size = Pt(11)
+    caption.paragraph_format.keep_with_next = True  # on the page of the table or chart it names
     document.styles["Subtitle"].font.color.rgb = RGBColor(0, 0, 0)
     document.styles["Subtitle"].font.italic = False
 

@@ -275,6 +275,7 @@ def test_the_word_document_holds_native_charts_with_their_figures(programme, add
     drawn_in = [index for index, paragraph in enumerate(paragraphs) if paragraph._p.xpath(".//c:chart")]
     assert [paragraphs[index - 1].text for index in drawn_in] == ["圖 1 各分組考評等第分布", "二、全體考評等第"]
     assert paragraphs[drawn_in[0] - 1].style.name == "Caption"
+    assert document.styles["Caption"].paragraph_format.keep_with_next  # not left at the foot of a page
     assert document.element.body.xpath("//wp:docPr/@descr") == ["各分組考評等第分布", "全體考評等第"]
     assert len(set(document.element.body.xpath("//wp:docPr/@id"))) == 2
     assert first_id != second_id
