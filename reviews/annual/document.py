@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from projects.models import NodeKind, Plan, PlanNode
 from ..models import ACTIVE_STATUSES, LagRule, Severity
 from ..periods import today
 from . import texts
+from .chapters import chapters_build
 from .selectors import AnnualData, FlagRow, annual_report_data
 from .wording import (
     agencies_tag,
@@ -66,7 +68,34 @@ class BulletList:
     items: tuple[str, ...]
 
 
-Block = Heading | Paragraph | Table | BulletList
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: tuple[Decimal | int, ...]  # one a category, in the chart's order
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart: for each category (優等, 甲等, …) one bar a series (the groups, say)."""
+
+    title: str
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    category_label: str = ""  # the categories' axis title, and the head of the figures' first column
+    value_label: str = ""  # the values' axis title
+    caption: str = ""  # set above the chart, as a table's caption
+
+    def __post_init__(self):
+        if not self.categories or not self.series:
+            raise ValueError("A chart has at least one category and one series.")
+        for series in self.series:
+            if len(series.values) != len(self.categories):
+                raise ValueError(
+                    f"Series {series.name!r} has {len(series.values)} values for {len(self.categories)} categories."
+                )
+
+
+Block = Heading | Paragraph | Table | BulletList | Chart
 
 
 @dataclass
@@ -114,7 +143,9 @@ def _build(*, plan: Plan, year: int, user, generated_on: datetime.date | None) -
             if line
         ),
     )
-    _Builder(data, report.blocks).build()
+    builder = _Builder(data, report.blocks)
+    builder.build()
+    report.blocks.extend(chapters_build(plan=plan, year=year, user=user, first_number=builder.chapters + 1))
     return report
 
 
@@ -145,7 +176,12 @@ class _Builder:
         self._foreword()
         for index, group in enumerate(self.groups, start=2):
             self._group(group, number=group.number or capital_numeral(index))
-        self._flags(number=capital_numeral(len(self.groups) + 2))
+        self._flags(number=capital_numeral(self.chapters))
+
+    @property
+    def chapters(self) -> int:
+        """How many chapters the report has of its own: the foreword, the groups and the flags."""
+        return len(self.groups) + 2
 
     # -- 壹、前言: the plan at a glance and the overall indicators
 

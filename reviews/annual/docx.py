@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import unicodedata
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -13,7 +12,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from .document import AnnualReport, BulletList, Heading, Paragraph, Table
+from .document import AnnualReport, BulletList, Chart, Heading, Paragraph, Table
+from .docx_chart import Fonts, add_chart
+from .wording import display_width
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -29,6 +30,7 @@ MAX_HEADING_LEVEL = 9
 TABLE_STYLE = "Table Grid"
 TEXT_WIDTH = Cm(16)  # A4 less the margins
 COLUMN_WEIGHT_BOUNDS = (6, 50)  # half-width characters: a column gets its longest text's share, within these
+CHART_FONTS = Fonts(latin=LATIN_FONT, east_asian=EAST_ASIAN_FONT, language=LANGUAGE)
 THEME_FONT_ATTRIBUTES = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
 
 
@@ -67,6 +69,10 @@ def render_docx(report: AnnualReport) -> bytes:
         elif isinstance(block, BulletList):
             for item in block.items:
                 add(item, "List Bullet")
+        elif isinstance(block, Chart):
+            if block.caption:
+                add(block.caption, "Caption").alignment = WD_ALIGN_PARAGRAPH.CENTER
+            add_chart(document, block, fonts=CHART_FONTS, width=TEXT_WIDTH)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -99,8 +105,8 @@ def _column_widths(table, block: Table) -> None:
     for index, column in enumerate(block.columns):
         # A heading may wrap onto two lines sooner than the figures below it.
         widths = [
-            _display_width(column) * 0.6,
-            *(_display_width(row.cells[index]) for row in block.rows if not row.is_section),
+            display_width(column) * 0.6,
+            *(display_width(row.cells[index]) for row in block.rows if not row.is_section),
         ]
         weights.append(min(high, max(low, *widths)))
     total = sum(weights)
@@ -109,10 +115,6 @@ def _column_widths(table, block: Table) -> None:
         column.width = width
         for cell in column.cells:
             cell.width = width
-
-
-def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
 
 
 def _cell_text(cell, text: str, *, bold: bool = False) -> None:
@@ -162,6 +164,7 @@ def _fonts(document) -> None:
     caption = document.styles["Caption"]
     caption.font.color.rgb = RGBColor(0, 0, 0)
     caption.font.size = Pt(11)
+    caption.paragraph_format.keep_with_next = True  # on the page of the table or chart it names
     document.styles["Subtitle"].font.color.rgb = RGBColor(0, 0, 0)
     document.styles["Subtitle"].font.italic = False
 

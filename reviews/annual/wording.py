@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from decimal import Decimal
 
 from gstp.calendar import format_date, format_period, format_year
@@ -42,6 +43,11 @@ def numbered(number: str, title: str) -> str:
     if number.isascii() and number.isdigit():
         return f"{number}. {title}"
     return f"{number}、{title}"
+
+
+def display_width(text: str) -> int:
+    """How many columns ``text`` takes in a fixed-width font: two for a CJK character, one for the rest."""
+    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
 
 
 def agencies_tag(node: PlanNode) -> str:
