@@ -8,4 +8,9 @@ class AssessmentsConfig(AppConfig):
     verbose_name = _("Annual assessments")
 
     def ready(self):
+        from reviews.annual import chapters
+
         from . import access  # noqa: F401  (registers the app's object permissions)
+        from .annual import assessment_chapter
+
+        chapters.register(assessment_chapter)
