@@ -96,3 +96,13 @@ def grade_distribution(*, scheme: AssessmentScheme, user, by: str = "group") -> 
         {"key": key, "label": labels[key], "grades": dict(counts[key]), "total": sum(counts[key].values())}
         for key in order
     ]
+
+
+def latest_published_scheme(*, plan, user) -> AssessmentScheme | None:
+    """The plan's most recent published assessment, for whoever may read it (every signed-in user)."""
+    return access.schemes_for(user).filter(plan=plan, published_at__isnull=False).order_by("-year").first()
+
+
+def grade_names(scheme: AssessmentScheme) -> list[str]:
+    """The scheme's grades, best first."""
+    return [band.name for band in sorted(scheme.bands.all(), key=lambda band: band.minimum, reverse=True)]

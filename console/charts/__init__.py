@@ -5,6 +5,7 @@ tells series apart by shape or pattern as well as colour; the page puts a table 
 next to it. Colours come from the stylesheet (classes), not from here.
 """
 
+from .grades import grade_bars
 from .lights import light_bars
 from .milestones import milestone_timeline
 from .quarters import QuarterFigures, budget_bars, progress_lines
@@ -15,6 +16,7 @@ __all__ = [
     "QuarterFigures",
     "TargetRow",
     "budget_bars",
+    "grade_bars",
     "light_bars",
     "milestone_timeline",
     "number_text",

@@ -6,6 +6,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from assessments.selectors import grade_distribution, grade_names, latest_published_scheme
+from gstp.calendar import format_year
 from projects.selectors import plan_list
 from reviews import access
 
@@ -54,6 +56,31 @@ def annual_report_links(plan) -> list[dict]:
     return links
 
 
+def _grades(plan, user) -> dict:
+    """The plan's latest published assessment: its grades by group and by lead agency, as charts and tables."""
+    scheme = latest_published_scheme(plan=plan, user=user)
+    if scheme is None:
+        return {}
+    grades = grade_names(scheme)
+    by_group = grade_distribution(scheme=scheme, user=user, by="group")
+    by_agency = grade_distribution(scheme=scheme, user=user, by="agency")
+    for row in (*by_group, *by_agency):
+        row["counts"] = [row["grades"].get(grade, 0) for grade in grades]
+    return {
+        "grade_scheme": scheme,
+        "grade_year": format_year(scheme.year),
+        "grades": grades,
+        "grades_by_group": by_group,
+        "grades_by_agency": by_agency,
+        "grade_group_chart": charts.grade_bars(
+            by_group, grades, chart_id="grades-by-group", title=_("Grades by group")
+        ),
+        "grade_agency_chart": charts.grade_bars(
+            by_agency, grades, chart_id="grades-by-agency", title=_("Grades by lead agency")
+        ),
+    }
+
+
 @console_page
 def dashboard(request):
     user = request.user
@@ -86,6 +113,8 @@ def dashboard(request):
         )
         if access.can_download_annual_report(user) and as_of is None:
             context["annual_reports"] = annual_report_links(plan)
+        if as_of is None:
+            context.update(_grades(plan, user))
 
     # The flag queue is narrowed by the level through its own filter (``control_level``, carried by its form).
     filterset = FlagQueueFilter(request.GET, queryset=flag_queue(user=user, as_of=as_of), plan=plan, request=request)
