@@ -9,3 +9,6 @@ class AssessmentsConfig(AppConfig):
 
     def ready(self):
         from . import access  # noqa: F401  (registers the app's object permissions)
+        from .notifications import webhooks_register
+
+        webhooks_register()
