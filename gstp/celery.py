@@ -17,6 +17,8 @@ app.conf.beat_schedule = {
     "report-reminders": {"task": "reviews.report_reminders", "schedule": crontab(hour=9, minute=0)},
     # every day at 09:05: remind ministry reviewers of reports waiting too long for endorsement
     "endorsement-reminders": {"task": "reviews.endorsement_reminders", "schedule": crontab(hour=9, minute=5)},
+    # every day at 09:10: remind whoever's step of the year's assessment is pending, before each due date
+    "assessment-reminders": {"task": "assessments.due_reminders", "schedule": crontab(hour=9, minute=10)},
     # Mondays at 08:00: the secretariat's weekly digest
     "weekly-digest": {"task": "reviews.weekly_digest", "schedule": crontab(hour=8, minute=0, day_of_week=1)},
     # every 5 seconds: publish jobs waiting in the outbox

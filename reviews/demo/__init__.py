@@ -67,7 +67,9 @@ from .revisions import demo_revisions_load
 __all__ = [
     "DemoCalendar",
     "DemoReports",
+    "PROFILES",
     "demo_calendar",
+    "demo_casts",
     "demo_flag_history_backdate",
     "demo_reports_load",
     "shifted",
@@ -127,7 +129,7 @@ def demo_reports_load(*, on: datetime.date | None = None) -> DemoReports | None:
         )
         _endorsement_required(plan, secretariat, since=calendar.start)
     demo_levels_set(subprojects, secretariat, calendars)
-    casts = _casts(subprojects, secretariat)
+    casts = demo_casts(subprojects, secretariat)
     reports, events, uploads, actuals, accepted = [], [], [], [], []
     node_ledgers, node_profiles = {}, {}
     for index, node in enumerate(subprojects):
@@ -240,7 +242,7 @@ def _endorsement_required(plan, secretariat, *, since: datetime.date) -> None:
     LagSettingsChange.objects.filter(lag_settings=settings).update(at=at(since - datetime.timedelta(days=14)))
 
 
-def _casts(subprojects, secretariat) -> dict[int, Cast]:
+def demo_casts(subprojects, secretariat) -> dict[int, Cast]:
     """Who files each sub-project's reports: the lead account of its first lead agency with one, or of the
     nearest agency above it; who endorses them: the reviewer of that lead's ministry. Where the demo has no
     such account, a stand-in of the ministry, which never signs in, takes the part."""

@@ -43,6 +43,9 @@ class EmailLog(models.Model):
 
 
 class WebhookEvent(models.TextChoices):
+    """What a subscription may ask to be told of. The payloads of events about a higher app's objects (the
+    year's assessment) are built by that app, registered with ``services.notifications.register_payload``."""
+
     FLAG_RAISED = "flag.raised", _("Flag raised")
     FLAG_RESOLVED = "flag.resolved", _("Flag resolved")
     REPORT_ENDORSED = "report.endorsed", _("Report endorsed")
@@ -51,6 +54,8 @@ class WebhookEvent(models.TextChoices):
     REPORT_REOPENED = "report.reopened", _("Report reopened")
     REVISION_REQUESTED = "revision.requested", _("Plan revision requested")
     REVISION_DECIDED = "revision.decided", _("Plan revision approved or rejected")
+    ASSESSMENT_SUBMITTED = "assessment.submitted", _("Self-assessment submitted")
+    ASSESSMENT_PUBLISHED = "assessment.published", _("Assessment results published")
 
 
 class WebhookSubscription(models.Model):
@@ -64,7 +69,7 @@ class WebhookSubscription(models.Model):
         default=list,
         help_text=_(
             "flag.raised, flag.resolved, report.endorsed, report.returned, report.accepted, report.reopened, "
-            "revision.requested, revision.decided"
+            "revision.requested, revision.decided, assessment.submitted, assessment.published"
         ),
     )
     is_active = models.BooleanField(_("active"), default=True)

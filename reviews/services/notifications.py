@@ -12,6 +12,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -92,6 +93,30 @@ def webhook_event_enqueue(
         if event in subscribed:
             ids, versions = [pk for pk, _ in steps], [version for _, version in steps]
             outbox_enqueue("reviews.fan_out_webhook", event=event, ids=ids, versions=versions)
+
+
+def webhook_enqueue(event: str, steps: list[tuple[int, int | None]]) -> None:
+    """Ask for the webhooks of ``event`` (one whose payload an app registered, ``register_payload``) about
+    these ``(id, version)`` steps, if a subscription wants them."""
+    if not steps:
+        return
+    if not any(event in s for s in WebhookSubscription.objects.filter(is_active=True).values_list("events", flat=True)):
+        return
+    ids, versions = [pk for pk, _ in steps], [version for _, version in steps]
+    outbox_enqueue("reviews.fan_out_webhook", event=event, ids=ids, versions=versions)
+
+
+# Payload builders of events about the objects of apps above this one (which this app does not import): each
+# app registers its own when it is ready. ``builder(obj_id, version)`` returns the payload or None when the
+# object is gone.
+PayloadBuilder = Callable[[int, int | None], dict | None]
+_payload_builders: dict[str, PayloadBuilder] = {}
+
+
+def register_payload(event: str, builder: PayloadBuilder) -> None:
+    if event not in WebhookEvent.values:
+        raise ValueError(f"Unknown webhook event: {event}")
+    _payload_builders[event] = builder
 
 
 def report_step_notify_enqueue(report, *, step: str) -> None:
@@ -313,7 +338,17 @@ def notify_revision_step(*, revision_id: int, step: str, version: int) -> bool:
     )
 
 
+REPORT_EVENTS = (
+    WebhookEvent.REPORT_ENDORSED,
+    WebhookEvent.REPORT_RETURNED,
+    WebhookEvent.REPORT_ACCEPTED,
+    WebhookEvent.REPORT_REOPENED,
+)
+
+
 def _payload(event: str, obj_id: int, version: int | None = None) -> dict | None:
+    if event in _payload_builders:
+        return _payload_builders[event](obj_id, version)
     if event in (WebhookEvent.REVISION_REQUESTED, WebhookEvent.REVISION_DECIDED):
         return _revision_payload(obj_id, version)
     if event in (WebhookEvent.FLAG_RAISED, WebhookEvent.FLAG_RESOLVED):
@@ -332,6 +367,8 @@ def _payload(event: str, obj_id: int, version: int | None = None) -> dict | None
                 "resolution": flag.resolution,
             }
         }
+    if event not in REPORT_EVENTS:
+        return None  # an event whose app did not register its payload
     report = QuarterlyReport.objects.filter(pk=obj_id).first()
     if report is None:
         return None

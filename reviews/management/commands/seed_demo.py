@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
@@ -36,7 +37,8 @@ class Command(BaseCommand):
         "Load the demo data: on an empty database the plan structure of the 2024 report (shipped in "
         "projects/data/), demo accounts, then sub-project figures, milestones, indicators and the eight "
         "quarters of reports before today (the current quarter left to file) through the ministries' "
-        "endorsement, with evidence files and the first quarter locked, and a first lag scan. Safe to run "
+        "endorsement, with evidence files and the first quarter locked, a first lag scan, and the other apps' "
+        "demo data (the year's assessments: the last year in progress, the year before published). Safe to run "
         "again."
     )
 
@@ -79,6 +81,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"First lag scan: {scan.created} flags opened over {scan.subprojects} sub-projects.")
             )
+        # The apps above this one load their part of the demo (``AppConfig.demo_load``), on the reports.
+        for config in apps.get_app_configs():
+            load = getattr(config, "demo_load", None)
+            line = load(on=on) if load else None
+            if line:
+                self.stdout.write(self.style.SUCCESS(line))
         if connection.vendor == "postgresql":
             # The tables were just filled: the planner learns their sizes now, not when autovacuum comes by
             # (a dashboard planned on empty tables' estimates takes minutes instead of milliseconds).
