@@ -62,6 +62,8 @@ REVIEW_NOTES = (
     "查核點延宕未於自評中說明，酌予調整。",
     "經費執行率低於自評所述，依會計報告調整。",
 )
+# A full or near-full mark stands only on concrete evidence: the ministry takes most of them down.
+FULL_MARK_NOTE = "滿分須具體佐證（如成果報告、驗收紀錄），目前資料不足，酌減分數。"
 FINAL_NOTES = ("依複核會議決議調整。", "執行成效優於初核所列，酌予加分。", "改善計畫尚未落實，維持扣分。")
 RETURN_REASON = "自評理由過於簡略，請補充佐證資料後再送。"
 # The year in progress, by the sub-project's place in the outline modulo 10.
@@ -161,14 +163,16 @@ def _adjusted_entries(scores, index: int, year: int, *, level: Level) -> list[tu
     entries = []
     for score in scores:
         rng = _rng(year, index, f"{level}:{score.criterion.key}")
-        if level == Level.REVIEW and rng.random() < 0.35:
-            change, note = -Decimal(rng.randint(2, 8)), rng.choice(REVIEW_NOTES)
-        elif level == Level.FINAL and rng.random() < 0.2:
-            change = Decimal(rng.choice((-4, -3, -2, 2, 3)))
+        below = _effective(score, LEVEL_BELOW[level])
+        if level == Level.REVIEW and below >= 95 and rng.random() < 0.75:
+            change, note = -Decimal(rng.randint(6, 16)), FULL_MARK_NOTE
+        elif level == Level.REVIEW and rng.random() < 0.55:
+            change, note = -Decimal(rng.randint(3, 12)), rng.choice(REVIEW_NOTES)
+        elif level == Level.FINAL and rng.random() < 0.3:
+            change = Decimal(rng.choice((-6, -5, -4, -3, -2, 2, 3)))
             note = FINAL_NOTES[1] if change > 0 else rng.choice((FINAL_NOTES[0], FINAL_NOTES[2]))
         else:
             continue
-        below = _effective(score, LEVEL_BELOW[level])
         value = _clamped(below + change)
         if value != below:
             entries.append((score, value, note))
