@@ -94,6 +94,8 @@ class AssessmentSchemeAdmin(SimpleHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         data = {name: form.cleaned_data[name] for name in CALENDAR_FIELDS if name in form.cleaned_data}
         for formset in formsets:
+            # written by the service, not the formset: nothing for the admin's change message to list
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             rows = [f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
             if formset.model is Criterion:
                 rows.sort(key=lambda row: row.get("position") or 0)
