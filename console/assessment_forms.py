@@ -148,6 +148,9 @@ EVIDENCE_WORDS = {
 }
 
 
+EVIDENCE_ORDER = {key: place for place, key in enumerate([*list(EVIDENCE_WORDS)[:4], "gap", *list(EVIDENCE_WORDS)[4:]])}
+
+
 def _number(value):
     try:
         return Decimal(str(value))
@@ -159,7 +162,10 @@ def evidence_lines(score) -> list[str]:
     """The figures a suggestion was worked out from, as a reader says them: 預定 80.00%、實際 76.00%、落後 4.00 個
     百分點. A gap is said as ahead or behind; an unknown key is shown by its name."""
     lines = []
-    for key, value in (score.evidence or {}).items():
+    evidence = score.evidence or {}
+    # In a set order: PostgreSQL's jsonb keeps its keys in an order of its own.
+    for key in sorted(evidence, key=lambda key: (EVIDENCE_ORDER.get(key, len(EVIDENCE_ORDER)), key)):
+        value = evidence[key]
         if isinstance(value, dict | list):
             continue
         number = _number(value) if not isinstance(value, bool) else None

@@ -155,6 +155,8 @@ def assessment_page(request, pk):
         try:
             services.assessment_score(actor=user, assessment=assessment, expected_version=None, entries=[])
         except SERVICE_ERRORS as exc:
+            for message in error_messages(_errors(exc)):
+                messages.error(request, message)
             return assessment_response(request, assessment, status=error_status(exc))
         return redirect(_url(assessment))
     form = ScoreForm(request.POST, scores=_scores(assessment), level=level)

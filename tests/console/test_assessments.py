@@ -288,6 +288,9 @@ def test_publication_is_refused_while_some_are_not_final_then_done(agency):
     assert NOTE not in page
     published = reader.get(url(first.assessment)).content.decode()
     assert "甲等" in published and NOTE not in published and 'id="score-table"' not in published
+    # and nothing is scored any more
+    refused = signed_in(first.secretariat).post(url(first.assessment), form_body(first.assessment, {"progress": "1"}))
+    assert refused.status_code == 409 and "年度考評已公布" in refused.content.decode()
 
 
 # --- query counts ------------------------------------------------------------------------------------------------
