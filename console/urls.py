@@ -43,6 +43,8 @@ urlpatterns = [
     path("assessments/", views.assessments_page, name="assessments"),
     path("assessments/<int:pk>/", views.assessment_page, name="assessment"),
     path("assessments/<int:pk>/return/", views.assessment_return, name="assessment-return"),
+    path("assessments/<int:pk>/withdraw/", views.assessment_withdraw, name="assessment-withdraw"),
+    path("assessments/<int:pk>/reopen/", views.assessment_reopen, name="assessment-reopen"),
     path("assessments/<int:pk>/files/", views.assessment_file_add, name="assessment-file-add"),
     path("assessments/<int:pk>/files/<int:file_pk>/", views.assessment_file, name="assessment-file"),
     path(

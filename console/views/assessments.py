@@ -134,6 +134,10 @@ def assessment_response(request, assessment, *, form=None, file_form=None, statu
         "files": list(access.files_for(user, assessment).select_related("uploaded_by")) if whole else None,
         "file_form": file_form if "add_file" in actions else None,
         "return_form": ReasonForm(prefix=f"return-{assessment.pk}") if "return" in actions else None,
+        "withdraw_form": ReasonForm(prefix=f"withdraw-{assessment.pk}", optional=True)
+        if "withdraw" in actions
+        else None,
+        "reopen_form": ReasonForm(prefix=f"reopen-{assessment.pk}") if "reopen" in actions else None,
         "history": list(assessment.events.select_related("actor"))
         if access.can_see_history(user, assessment)
         else None,
@@ -193,24 +197,66 @@ def _done(step: str, level: Level, assessment) -> str:
     return _("Saved the scores of %(project)s.") % named
 
 
+def _reasoned_step(request, pk, *, allowed, refusal, service, prefix: str, done: str):
+    """A step with a reason (``prefix`` names its form): the early check, then the service with the version
+    the page was read at; back to the page, saying what happened or why nothing did."""
+    assessment = _assessment(request, pk)
+    access.ensure(allowed(request.user, assessment), refusal)
+    reason = ReasonForm(request.POST, prefix=f"{prefix}-{assessment.pk}").payload()["reason"]
+    try:
+        service(actor=request.user, assessment=assessment, expected_version=_posted_version(request), reason=reason)
+    except SERVICE_ERRORS as exc:
+        for message in error_messages(_errors(exc)):
+            messages.error(request, message)
+        return redirect(_url(assessment) + f"#{prefix}")
+    messages.success(request, done % {"project": assessment.node.title})
+    return redirect(_url(assessment))
+
+
 @require_POST
 @console_page
 def assessment_return(request, pk):
     """The ministry's reviewer returns a self-assessment to the lead, the secretariat a review to the ministry,
     with the reason."""
-    assessment = _assessment(request, pk)
-    access.ensure(access.can_return(request.user, assessment), access.NOT_ALLOWED_TO_RETURN)
-    reason = ReasonForm(request.POST, prefix=f"return-{assessment.pk}").payload()["reason"]
-    try:
-        services.assessment_return(
-            actor=request.user, assessment=assessment, expected_version=_posted_version(request), reason=reason
-        )
-    except SERVICE_ERRORS as exc:
-        for message in error_messages(_errors(exc)):
-            messages.error(request, message)
-        return redirect(_url(assessment) + "#return")
-    messages.success(request, _("Returned the assessment of %(project)s.") % {"project": assessment.node.title})
-    return redirect(_url(assessment))
+    return _reasoned_step(
+        request,
+        pk,
+        allowed=access.can_return,
+        refusal=access.NOT_ALLOWED_TO_RETURN,
+        service=services.assessment_return,
+        prefix="return",
+        done=_("Returned the assessment of %(project)s."),
+    )
+
+
+@require_POST
+@console_page
+def assessment_withdraw(request, pk):
+    """The lead takes back a self-assessment nobody has reviewed yet; the reason is optional."""
+    return _reasoned_step(
+        request,
+        pk,
+        allowed=access.can_withdraw,
+        refusal=access.NOT_LEAD_TO_WITHDRAW,
+        service=services.assessment_withdraw,
+        prefix="withdraw",
+        done=_("Withdrew the self-assessment of %(project)s: it can be changed again."),
+    )
+
+
+@require_POST
+@console_page
+def assessment_reopen(request, pk):
+    """The secretariat takes back final scores before publication, with the reason."""
+    return _reasoned_step(
+        request,
+        pk,
+        allowed=access.can_reopen,
+        refusal=access.NOT_SECRETARIAT_TO_REOPEN,
+        service=services.assessment_reopen,
+        prefix="reopen",
+        done=_("Reopened the assessment of %(project)s: it waits for its final scores again."),
+    )
 
 
 # --- files ----------------------------------------------------------------------------------------------------

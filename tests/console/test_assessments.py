@@ -336,3 +336,22 @@ def test_the_form_costs_the_same_for_one_file_and_criterion_as_for_many(
     with django_assert_num_queries(one):
         response = lead.get(url(many.assessment))
     assert response.content.decode().count('class="criterion"') == 4
+
+
+def test_the_lead_withdraws_and_the_secretariat_reopens_with_a_reason(agency):
+    submitted = chain(agency=agency, to=AssessmentStatus.SUBMITTED)
+    lead = signed_in(submitted.lead)
+    assert 'id="withdraw-assessment"' in lead.get(url(submitted.assessment)).content.decode()
+
+    lead.post(f"/assessments/{submitted.assessment.pk}/withdraw/", {"version": submitted.refresh().version})
+    assert submitted.refresh().status == AssessmentStatus.DRAFT
+
+    finalized = chain(agency=agency, to=AssessmentStatus.FINALIZED)
+    desk = signed_in(finalized.secretariat)
+    reopen = f"/assessments/{finalized.assessment.pk}/reopen/"
+    assert signed_in(finalized.lead).post(reopen, {"version": finalized.assessment.version}).status_code == 403
+    desk.post(reopen, {"version": finalized.assessment.version})
+    assert finalized.refresh().status == AssessmentStatus.FINALIZED  # no reason, no reopening
+
+    desk.post(reopen, {"version": finalized.assessment.version, f"reopen-{finalized.assessment.pk}-reason": "總分誤植"})
+    assert (finalized.refresh().status, finalized.assessment.grade) == (AssessmentStatus.ENDORSED, "")

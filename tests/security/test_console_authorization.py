@@ -95,6 +95,8 @@ COVERED_BY_REVISION_PAGES = {
 COVERED_BY_ASSESSMENT_PAGES = {
     "assessment",
     "assessment-return",
+    "assessment-withdraw",
+    "assessment-reopen",
     "assessment-file",
     "assessment-file-add",
     "assessment-file-remove",
