@@ -560,6 +560,8 @@ def test_a_sub_project_is_scored_through_the_three_levels_and_published(
         lead.locator(f"#id_score-{key}").fill(value)
         lead.locator(f"#id_note-{key}").fill(note)
     expect(lead.locator("#running-total")).to_have_text("87.50")  # 27 + 16 + 25.5 + 19
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    lead.screenshot(path=SCREENSHOTS / "assessment-form.png", full_page=True)
     with lead.expect_navigation():
         lead.locator("#submit-assessment").click()
     expect(lead.locator("#assessment-status")).to_have_attribute("data-status", "submitted")
@@ -583,6 +585,7 @@ def test_a_sub_project_is_scored_through_the_three_levels_and_published(
     desk.locator("#id_score-progress").fill("82")
     desk.locator("#id_note-progress").fill("已提出補救計畫，酌予回復")
     expect(desk.locator("#running-total")).to_have_text("85.10")
+    desk.screenshot(path=SCREENSHOTS / "assessment-final.png", full_page=True)
     with desk.expect_navigation():
         desk.locator("#finalize-assessment").click()
     expect(desk.locator("#assessment-status")).to_have_attribute("data-status", "finalized")
@@ -602,3 +605,4 @@ def test_a_sub_project_is_scored_through_the_three_levels_and_published(
     expect(row).to_contain_text("甲等")
     expect(row).to_contain_text("85.1")
     expect(reader.locator("main")).not_to_contain_text("酌減")
+    assert_png(SCREENSHOTS / "assessment-form.png", min_width=1280)
