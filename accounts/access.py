@@ -76,6 +76,14 @@ _SECRETARIAT_PERMISSIONS = {
     ("reviews", "lockexception"): _READ,
     ("reviews", "outboxmessage"): _READ,
     ("reviews", "emaillog"): _READ,
+    # The year's assessment: its scheme (criteria, grades, calendar) set through the services; the rest shown.
+    ("assessments", "assessmentscheme"): _WRITE,
+    ("assessments", "criterion"): _ALL,
+    ("assessments", "gradeband"): _ALL,
+    ("assessments", "assessment"): _READ,
+    ("assessments", "assessmentevent"): _READ,
+    ("assessments", "score"): _READ,
+    ("assessments", "assessmentfile"): _READ,
     # Sign-in lockouts, which the secretariat may lift.
     ("axes", "accessattempt"): ("view", "delete"),
 }

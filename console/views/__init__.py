@@ -1,3 +1,15 @@
+from .assessments import (
+    assessment_file,
+    assessment_file_add,
+    assessment_file_remove,
+    assessment_page,
+    assessment_reopen,
+    assessment_return,
+    assessment_withdraw,
+    assessment_year_page,
+    assessment_year_publish,
+    assessments_page,
+)
 from .auth import SignInView, SignOutView, home
 from .dashboard import dashboard
 from .evidence import report_file_add, report_file_remove
@@ -19,6 +31,16 @@ from .revisions import (
 from .subprojects import subproject_page
 
 __all__ = [
+    "assessment_file",
+    "assessment_file_add",
+    "assessment_file_remove",
+    "assessment_page",
+    "assessment_reopen",
+    "assessment_return",
+    "assessment_withdraw",
+    "assessment_year_page",
+    "assessment_year_publish",
+    "assessments_page",
     "preferences_page",
     "revision_approve",
     "revision_endorse",

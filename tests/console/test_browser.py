@@ -492,3 +492,117 @@ def test_a_revision_moves_the_end_date_and_the_page_as_of_the_day_before_shows_t
     expect(lead.locator("main form[method=post]")).to_have_count(0)
 
     assert in_thread(Baseline.objects.filter(node=node, version=2).exists)
+
+
+# --- the year's assessment (年度考評): self-assessment, ministry review, final scores, publication ----------------
+
+
+@pytest.fixture
+def assessment_scene(transactional_db):
+    """A plan's 2024 assessment opened by the secretariat: one sub-project of 數位發展部 with GSTP's suggested
+    scores; its lead, the ministry's reviewer, the secretariat and a reader."""
+    from assessments import services as assessment_services
+    from assessments.models import Score
+
+    plan = PlanFactory(code="smart-nation", name="智慧國家方案", start_year=2023, end_year=2026)
+    moda = AgencyFactory(name="數位發展部", short_name="數位部")
+    _, _, _, (node,) = make_tree(plan, lead_agency=moda)
+    node.title = "數位身分識別推動計畫"
+    node.save()
+    UserFactory(username="moda-lead", role="lead", agency=moda, password=PASSWORD)
+    UserFactory(username="moda-reviewer", role="reviewer", agency=moda, password=PASSWORD)
+    UserFactory(username="reader", role="reader", password=PASSWORD)
+    secretariat = UserFactory(username="secretariat", role="secretariat", password=PASSWORD)
+    scheme = assessment_services.scheme_open(actor=secretariat, plan=plan, year=2024)
+    assessment = scheme.assessments.get()
+    for key, suggested, evidence in (
+        ("progress", "80", {"planned": "80.00", "actual": "76.00", "gap": "-4.00"}),
+        ("budget", "90", {"execution_rate": "92.40"}),
+        ("targets", "85", {"indicators": 4, "met": 3}),
+    ):
+        Score.objects.filter(assessment=assessment, criterion__key=key).update(suggested=suggested, evidence=evidence)
+    return SimpleNamespace(node=node, scheme=scheme, assessment=assessment)
+
+
+@pytest.fixture
+def assessment_browser(assessment_scene, live_server):
+    with launched() as chromium:
+        yield chromium
+
+
+def open_from_the_menu(page, assessment_id, menu_entry):
+    expect = sync_api.expect
+    nav = page.get_by_role("navigation", name="主選單")
+    expect(nav.locator("#nav-assessments")).to_contain_text(menu_entry)
+    nav.locator("#nav-assessments").click()
+    page.locator(f'#assessment-{assessment_id} [data-action="open-assessment"]').click()
+
+
+def test_a_sub_project_is_scored_through_the_three_levels_and_published(
+    assessment_browser, live_server, assessment_scene
+):
+    expect = sync_api.expect
+    assessment_id, node = assessment_scene.assessment.pk, assessment_scene.node
+    viewport = {"viewport": {"width": 1280, "height": 900}}
+
+    # 1. The lead opens what waits for it, reads each suggestion with its figures, scores and submits.
+    lead = sign_in(assessment_browser, live_server, "moda-lead", **viewport)
+    expect(lead.locator("#nav-assessments-waiting")).to_contain_text("1")
+    open_from_the_menu(lead, assessment_id, "年度考評")
+    expect(lead.locator("#suggestion-progress")).to_contain_text("預定 80.00%、實際 76.00%、落後 4.00 個百分點")
+    expect(lead.locator("#suggestion-budget")).to_contain_text("執行率 92.40%")
+    for key, value, note in (
+        ("progress", "90", "系統上線，完成預定查核點"),
+        ("budget", "80", "執行率 92%"),
+        ("targets", "85", "四項指標達成三項"),
+        ("management", "95", "季報皆準時填報"),
+    ):
+        lead.locator(f"#id_score-{key}").fill(value)
+        lead.locator(f"#id_note-{key}").fill(note)
+    expect(lead.locator("#running-total")).to_have_text("87.50")  # 27 + 16 + 25.5 + 19
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    lead.screenshot(path=SCREENSHOTS / "assessment-form.png", full_page=True)
+    with lead.expect_navigation():
+        lead.locator("#submit-assessment").click()
+    expect(lead.locator("#assessment-status")).to_have_attribute("data-status", "submitted")
+    expect(lead.locator("#self-total")).to_have_text("87.5")
+
+    # 2. The ministry's reviewer lowers one score, saying why, and passes it on (初核).
+    reviewer = sign_in(assessment_browser, live_server, "moda-reviewer", **viewport)
+    open_from_the_menu(reviewer, assessment_id, "考評複核")
+    expect(reviewer.locator("#criterion-progress")).to_contain_text("系統上線，完成預定查核點")
+    reviewer.locator("#id_score-progress").fill("80")
+    reviewer.locator("#id_note-progress").fill("查核點落後一季，酌減")
+    with reviewer.expect_navigation():
+        reviewer.locator("#endorse-assessment").click()
+    expect(reviewer.locator("#assessment-status")).to_have_attribute("data-status", "endorsed")
+    expect(reviewer.locator("#review-total")).to_have_text("84.5")
+
+    # 3. The secretariat sets the final scores (複核), then publishes the year.
+    desk = sign_in(assessment_browser, live_server, "secretariat", viewport={"width": 1366, "height": 900})
+    open_from_the_menu(desk, assessment_id, "考評複核")
+    expect(desk.locator("#criterion-progress")).to_contain_text("查核點落後一季，酌減")
+    desk.locator("#id_score-progress").fill("82")
+    desk.locator("#id_note-progress").fill("已提出補救計畫，酌予回復")
+    expect(desk.locator("#running-total")).to_have_text("85.10")
+    desk.screenshot(path=SCREENSHOTS / "assessment-final.png", full_page=True)
+    with desk.expect_navigation():
+        desk.locator("#finalize-assessment").click()
+    expect(desk.locator("#assessment-status")).to_have_attribute("data-status", "finalized")
+    expect(desk.locator("#assessment-grade")).to_have_text("甲等")
+    desk.get_by_role("link", name="智慧國家方案 2024 年度考評").click()
+    expect(desk.locator('#status-counts [data-status="finalized"]')).to_have_text("1")
+    with desk.expect_navigation():
+        desk.locator("#publish-scheme").click()
+    expect(desk.locator(".messages")).to_contain_text("已公布")
+
+    # 4. A reader sees the grade, and nothing of the scores behind it.
+    reader = sign_in(assessment_browser, live_server, "reader", **viewport)
+    reader.get_by_role("navigation", name="主選單").get_by_role("link", name="考評結果").click()
+    reader.get_by_role("link", name="智慧國家方案 2024 年度考評").click()
+    row = reader.locator(f"#result-{assessment_id}")
+    expect(row).to_contain_text(node.title)
+    expect(row).to_contain_text("甲等")
+    expect(row).to_contain_text("85.1")
+    expect(reader.locator("main")).not_to_contain_text("酌減")
+    assert_png(SCREENSHOTS / "assessment-form.png", min_width=1280)

@@ -90,6 +90,19 @@ COVERED_BY_REVISION_PAGES = {
     "revision-approve",
     "revision-reject",
 }
+# The year's assessment's pages and steps: tests/console/test_assessments.py tries them by role and scope (the
+# chain's until publication, 404 outside it) and tests/assessments the services' matrix behind them.
+COVERED_BY_ASSESSMENT_PAGES = {
+    "assessment",
+    "assessment-return",
+    "assessment-withdraw",
+    "assessment-reopen",
+    "assessment-file",
+    "assessment-file-add",
+    "assessment-file-remove",
+    "assessment-year",
+    "assessment-year-publish",
+}
 # The console routes that refuse a step the status forbids on their form's page, with the API's status.
 FORM_PAGES = {"report-return", "report-reopen", "lock-exception-grant"}
 REPORT_ROWS = {tuple(cell.values[:4]): cell.values[4] for cell in report_matrix.CELLS}
@@ -120,7 +133,9 @@ def test_every_console_page_is_classified():
     for pattern in get_resolver("console.urls").url_patterns:
         if isinstance(pattern, URLPattern) and "<int:pk>" in str(pattern.pattern):
             named.add(pattern.name)
-    classified = {key.split("@")[0] for key in (*TWINS, *LIVE_TWINS, *COVERED_BY_REVISION_PAGES)}
+    classified = {
+        key.split("@")[0] for key in (*TWINS, *LIVE_TWINS, *COVERED_BY_REVISION_PAGES, *COVERED_BY_ASSESSMENT_PAGES)
+    }
 
     assert named == classified
 
