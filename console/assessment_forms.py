@@ -122,33 +122,47 @@ def _effective_below(score, level: Level):
 PERCENT = "%"
 POINTS = "points"
 EVIDENCE_WORDS = {
-    "planned": (gettext_lazy("planned"), PERCENT),
+    "period": (gettext_lazy("period"), None),
     "planned_progress": (gettext_lazy("planned"), PERCENT),
-    "actual": (gettext_lazy("actual"), PERCENT),
     "actual_progress": (gettext_lazy("actual"), PERCENT),
     "baseline_version": (gettext_lazy("baseline version"), None),
     "execution_rate": (gettext_lazy("execution rate"), PERCENT),
-    "rate": (gettext_lazy("execution rate"), PERCENT),
+    "full_marks_from": (gettext_lazy("full marks from"), PERCENT),
     "budget_allocated": (gettext_lazy("allocated (TWD)"), None),
-    "allocated": (gettext_lazy("allocated (TWD)"), None),
     "budget_spent": (gettext_lazy("spent (TWD)"), None),
-    "spent": (gettext_lazy("spent (TWD)"), None),
     "budget_payables": (gettext_lazy("payables (TWD)"), None),
     "budget_savings": (gettext_lazy("savings (TWD)"), None),
-    "indicators": (gettext_lazy("indicators"), None),
+    "with_target": (gettext_lazy("indicators with a target"), None),
     "met": (gettext_lazy("met"), None),
-    "indicators_met": (gettext_lazy("indicators met"), None),
-    "flags": (gettext_lazy("lag flags"), None),
-    "flag_days": (gettext_lazy("days flags stayed open"), None),
-    "improvement_plans": (gettext_lazy("improvement plans filed"), None),
-    "reports": (gettext_lazy("reports due"), None),
-    "on_time": (gettext_lazy("filed on time"), None),
+    "reports_due": (gettext_lazy("reports due"), None),
     "reports_on_time": (gettext_lazy("filed on time"), None),
-    "year": (gettext_lazy("year"), None),
+    "red_flags": (gettext_lazy("red flags"), None),
+    "yellow_flags": (gettext_lazy("yellow flags"), None),
+    "red_flags_without_improvement_plan": (gettext_lazy("red flags without an improvement plan"), None),
+    "months_open": (gettext_lazy("months flags stayed open"), None),
+}
+# Figures of the working that a reader does not need beside the score (the module's docstring has the rules).
+EVIDENCE_HIDDEN = {
+    "basis",
+    "report",
+    "points_per_point_behind",
+    "points_per_point_below",
+    "reports_points",
+    "flags_points",
+    "worked_out_on",
+}
+# Why there is no suggestion (``evidence["basis"]`` of a suggestion without a score).
+NO_SUGGESTION = {
+    "no_accepted_report": gettext_lazy("No accepted quarterly report of the year yet."),
+    "no_progress_figures": gettext_lazy("The year's accepted report has no progress figures."),
+    "no_budget_spent": gettext_lazy("The year's accepted report has no spent figure."),
+    "no_allocation": gettext_lazy("No budget allocated for the year."),
+    "no_indicator_with_target": gettext_lazy("No indicator with a target for the year."),
+    "not_running_in_year": gettext_lazy("The sub-project did not run that year."),
 }
 
 
-EVIDENCE_ORDER = {key: place for place, key in enumerate([*list(EVIDENCE_WORDS)[:4], "gap", *list(EVIDENCE_WORDS)[4:]])}
+EVIDENCE_ORDER = {key: place for place, key in enumerate([*list(EVIDENCE_WORDS)[:3], "gap", *list(EVIDENCE_WORDS)[3:]])}
 
 
 def _number(value):
@@ -163,10 +177,12 @@ def evidence_lines(score) -> list[str]:
     百分點. A gap is said as ahead or behind; an unknown key is shown by its name."""
     lines = []
     evidence = score.evidence or {}
+    if score.suggested is None and evidence.get("basis") in NO_SUGGESTION:
+        return [str(NO_SUGGESTION[evidence["basis"]])]
     # In a set order: PostgreSQL's jsonb keeps its keys in an order of its own.
     for key in sorted(evidence, key=lambda key: (EVIDENCE_ORDER.get(key, len(EVIDENCE_ORDER)), key)):
         value = evidence[key]
-        if isinstance(value, dict | list):
+        if key in EVIDENCE_HIDDEN or isinstance(value, dict | list):
             continue
         number = _number(value) if not isinstance(value, bool) else None
         if key == "gap" and number is not None:

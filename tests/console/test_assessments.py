@@ -110,16 +110,28 @@ def test_the_lead_sees_each_suggestion_with_its_evidence_in_words(people):
         people.assessment,
         {"progress": "80", "budget": "95"},
         evidence={
-            "progress": {"planned": "80.00", "actual": "76.00", "gap": "-4.00"},
-            "budget": {"execution_rate": "95.5"},
+            "progress": {
+                "basis": "accepted_report",
+                "report": 7,
+                "planned_progress": "80.00",
+                "actual_progress": "76.00",
+                "gap": "-4.00",
+                "points_per_point_behind": "4",
+            },
+            "budget": {"basis": "accepted_report", "execution_rate": "95.5", "full_marks_from": "90"},
+            "targets": {"basis": "no_indicator_with_target"},
         },
     )
+    Score.objects.filter(assessment=people.assessment, criterion__key="targets").update(suggested=None)
 
     page = signed_in(people.lead).get(url(people.assessment)).content.decode()
 
     suggestion = re.search(r'id="suggestion-progress">(.*?)</div>', page, re.S).group(1)
     assert "80" in suggestion and "預定 80.00%、實際 76.00%、落後 4.00 個百分點" in suggestion
     assert "執行率 95.50%" in page
+    assert "points per point" not in page and "accepted_report" not in page  # the working stays out
+    targets = re.search(r'id="suggestion-targets">(.*?)</div>', page, re.S).group(1)
+    assert "本年度尚無設定目標值之績效指標" in targets
     assert "計畫執行進度" in page and "權重 30" in page
 
 
