@@ -1,0 +1,74 @@
+"""The assessments' filters. They narrow the rows ``access.assessments_for`` gives, never widen them: outside an
+assessment's chain only published ones are rows at all, so filtering by grade or status shows nothing a
+published result does not."""
+
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from gstp.calendar_fields import YearFilter
+from projects.filters import UpdatedSinceFilterSet
+from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
+
+from .models import Assessment, AssessmentScheme, AssessmentStatus
+
+
+class StableOrderingFilter(filters.OrderingFilter):
+    """An order asked for, then the id: pages stay stable where the order ties."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, "pk") if value else qs
+
+
+class SchemeFilter(UpdatedSinceFilterSet):
+    plan = filters.ModelChoiceFilter(queryset=Plan.objects.all())
+    year = YearFilter(help_text=_("The year assessed: 2024, 113, 113年 or 民國113年."))
+
+    class Meta:
+        model = AssessmentScheme
+        fields = ["plan", "year"]
+
+
+class AssessmentFilter(UpdatedSinceFilterSet):
+    scheme = filters.ModelChoiceFilter(queryset=AssessmentScheme.objects.all())
+    plan = filters.ModelChoiceFilter(field_name="scheme__plan", queryset=Plan.objects.all())
+    year = YearFilter(field_name="scheme__year", help_text=_("The year assessed: 2024, 113, 113年 or 民國113年."))
+    group = filters.ModelChoiceFilter(
+        queryset=PlanNode.objects.filter(kind=NodeKind.GROUP), method="filter_group", help_text=_("A group (分組).")
+    )
+    project = filters.ModelChoiceFilter(field_name="node", queryset=PlanNode.objects.filter(kind=NodeKind.SUBPROJECT))
+    agency = filters.ModelChoiceFilter(
+        queryset=Agency.objects.all(),
+        method="filter_agency",
+        help_text=_("Sub-projects this agency or one of its sub-units leads."),
+    )
+    grade = filters.CharFilter(help_text=_("A grade (等第), as the scheme names it: 優等, 甲等, …"))
+    status = filters.MultipleChoiceFilter(distinct=False, choices=AssessmentStatus.choices)
+    ordering = StableOrderingFilter(
+        fields=(
+            ("node__path", "project"),
+            ("scheme__year", "year"),
+            ("final_total", "final_total"),
+            ("grade", "grade"),
+            ("updated_at", "updated_at"),
+        ),
+        help_text=_("project (plan order, the default), year, final_total, grade or updated_at; - before for descending."),
+    )
+
+    class Meta:
+        model = Assessment
+        fields = ["scheme", "plan", "year", "group", "project", "agency", "grade", "status"]
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def filter_group(self, queryset, name, value):
+        return queryset.filter(node__path__startswith=value.path)
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def filter_agency(self, queryset, name, value):
+        leads = NodeAgency.objects.filter(
+            node=OuterRef("node"), role=AgencyRole.LEAD, agency__path__startswith=value.path
+        )
+        return queryset.filter(Exists(leads))
