@@ -26,7 +26,6 @@ from reviews.idempotency import idempotent
 
 from . import access, selectors, services
 from .filters import AssessmentFilter, SchemeFilter
-from .models import AssessmentScheme
 from .inputs import (
     NoBodySerializer,
     OptionalReasonSerializer,
@@ -35,6 +34,7 @@ from .inputs import (
     SchemeUpdateSerializer,
     ScoresSerializer,
 )
+from .models import AssessmentScheme
 from .serializers import (
     AssessmentDetailSerializer,
     AssessmentEventSerializer,
@@ -49,14 +49,20 @@ ETAG_PATTERN = re.compile(r'^\s*(?:W/)?"([as])(\d+)-(\d+)"\s*$')
 
 
 def _if_match(description):
-    return OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description=description)
+    return OpenApiParameter(
+        "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description=description
+    )
 
 
 def _etag(description):
-    return OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201], description=description)
+    return OpenApiParameter(
+        "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201], description=description
+    )
 
 
-IF_MATCH = _if_match(_("The assessment's ETag as last read (a stale one gets 412), or * for whatever version is current."))
+IF_MATCH = _if_match(
+    _("The assessment's ETag as last read (a stale one gets 412), or * for whatever version is current.")
+)
 ETAG = _etag(_("The assessment's version, the same as its `etag` field: send it as If-Match to change it."))
 SCHEME_IF_MATCH = _if_match(
     _("The assessment scheme's ETag as last read (a stale one gets 412), or * for whatever version is current.")
@@ -68,8 +74,7 @@ WRITE_RESPONSES = {
     404: OpenApiResponse(description=_("No such assessment, or not visible to you.")),
     409: OpenApiResponse(
         description=_(
-            "Not allowed in the assessment's status or once it is published, or the same Idempotency-Key is in "
-            "flight."
+            "Not allowed in the assessment's status or once it is published, or the same Idempotency-Key is in flight."
         )
     ),
     412: OpenApiResponse(description=_("If-Match is stale.")),
@@ -203,13 +208,9 @@ def rows_data(assessments) -> list[dict]:
         summary="List the assessments visible to you: your chain's whole, others' published grade and total",
         responses={200: AssessmentSerializer(many=True)},
     ),
-    retrieve=extend_schema(
-        summary="One assessment", parameters=[ETAG], responses={200: AssessmentDetailSerializer}
-    ),
+    retrieve=extend_schema(summary="One assessment", parameters=[ETAG], responses={200: AssessmentDetailSerializer}),
 )
-class AssessmentViewSet(
-    PresentOnlyMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class AssessmentViewSet(PresentOnlyMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Sub-projects' assessments of a year, through the chain: self-assessment (自評), the ministry's review (初核)
     and the secretariat's (複核), then publication."""
 
@@ -373,6 +374,4 @@ class AssessmentViewSet(
         assessment = self.get_object()
         if not access.can_see_history(request.user, assessment):
             raise NotFound()  # scores and reasons before publication: as if there were no such history
-        return Response(
-            AssessmentEventSerializer(selectors.assessment_history(assessment=assessment), many=True).data
-        )
+        return Response(AssessmentEventSerializer(selectors.assessment_history(assessment=assessment), many=True).data)

@@ -15,7 +15,13 @@ from rest_framework.views import APIView
 
 from gstp.limits import large_body
 from reviews.apis import IDEMPOTENCY_KEY
-from reviews.file_apis import DOWNLOAD_HEADERS, DOWNLOAD_RESPONSES, DownloadNegotiationMixin, file_response, upload_limit
+from reviews.file_apis import (
+    DOWNLOAD_HEADERS,
+    DOWNLOAD_RESPONSES,
+    DownloadNegotiationMixin,
+    file_response,
+    upload_limit,
+)
 from reviews.idempotency import idempotent
 from reviews.inputs import FileUploadSerializer
 
@@ -138,7 +144,9 @@ class AssessmentFileView(DownloadNegotiationMixin, APIView):
     @extend_schema(
         operation_id="assessments_files_destroy",
         summary="Remove an evidence file from a self-assessment in progress or returned (lead)",
-        description=_("A file the ministry's review froze stays (409). The removal appears in the assessment's history."),
+        description=_(
+            "A file the ministry's review froze stays (409). The removal appears in the assessment's history."
+        ),
         parameters=[ASSESSMENT_ID, FILE_ID, OPTIONAL_IF_MATCH, ASSESSMENT_ETAG],
         responses={
             204: None,
@@ -153,7 +161,9 @@ class AssessmentFileView(DownloadNegotiationMixin, APIView):
         evidence = get_object_or_404(selectors.assessment_files(user=request.user, assessment=assessment), pk=file_id)
         access.ensure(access.can_add_files(request.user, assessment), access.NOT_LEAD_TO_ADD_FILES)
         evidence.assessment = assessment
-        services.assessment_file_remove(actor=request.user, evidence=evidence, expected_version=_version(request, assessment))
+        services.assessment_file_remove(
+            actor=request.user, evidence=evidence, expected_version=_version(request, assessment)
+        )
         response = Response(status=status.HTTP_204_NO_CONTENT)
         response["Assessment-ETag"] = assessment.etag
         return response

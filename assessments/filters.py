@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
 
 from gstp.calendar_fields import YearFilter
 from projects.filters import UpdatedSinceFilterSet
@@ -14,13 +15,14 @@ from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, Plan
 
 from .models import Assessment, AssessmentScheme, AssessmentStatus
 
-
-class StableOrderingFilter(filters.OrderingFilter):
-    """An order asked for, then the id: pages stay stable where the order ties."""
-
-    def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        return qs.order_by(*qs.query.order_by, "pk") if value else qs
+ORDERING_FORMS = _("Order by project, year, final_total, grade or updated_at; - before a name for descending.")
+ORDERINGS = {
+    "project": "node__path",
+    "year": "scheme__year",
+    "final_total": "final_total",
+    "grade": "grade",
+    "updated_at": "updated_at",
+}
 
 
 class SchemeFilter(UpdatedSinceFilterSet):
@@ -47,15 +49,11 @@ class AssessmentFilter(UpdatedSinceFilterSet):
     )
     grade = filters.CharFilter(help_text=_("A grade (等第), as the scheme names it: 優等, 甲等, …"))
     status = filters.MultipleChoiceFilter(distinct=False, choices=AssessmentStatus.choices)
-    ordering = StableOrderingFilter(
-        fields=(
-            ("node__path", "project"),
-            ("scheme__year", "year"),
-            ("final_total", "final_total"),
-            ("grade", "grade"),
-            ("updated_at", "updated_at"),
+    ordering = filters.CharFilter(
+        method="filter_ordering",
+        help_text=_(
+            "project (plan order, the default), year, final_total, grade or updated_at; - before for descending."
         ),
-        help_text=_("project (plan order, the default), year, final_total, grade or updated_at; - before for descending."),
     )
 
     class Meta:
@@ -65,6 +63,16 @@ class AssessmentFilter(UpdatedSinceFilterSet):
     @extend_schema_field(OpenApiTypes.INT)
     def filter_group(self, queryset, name, value):
         return queryset.filter(node__path__startswith=value.path)
+
+    def filter_ordering(self, queryset, name, value):
+        """Comma-separated names, each maybe with a leading -; the id last, so pages stay stable on ties."""
+        order = []
+        for part in value.split(","):
+            key = part.strip().removeprefix("-")
+            if key not in ORDERINGS:
+                raise ValidationError({"ordering": [ORDERING_FORMS]})
+            order.append(("-" if part.strip().startswith("-") else "") + ORDERINGS[key])
+        return queryset.order_by(*order, "pk")
 
     @extend_schema_field(OpenApiTypes.INT)
     def filter_agency(self, queryset, name, value):

@@ -10,7 +10,7 @@ from gstp.calendar_fields import DateField, DateInputsMixin
 from projects.models import Plan
 from reviews.inputs import StrictFieldsMixin
 
-from .models import NOTE_MAX_CHARS, CriterionSource
+from .models import NOTE_MAX_CHARS
 
 
 class CriterionInputSerializer(serializers.Serializer):
@@ -20,7 +20,9 @@ class CriterionInputSerializer(serializers.Serializer):
     key = serializers.SlugField(max_length=30)
     name = serializers.CharField(max_length=100)
     weight = serializers.DecimalField(max_digits=5, decimal_places=2)
-    source = serializers.ChoiceField(choices=CriterionSource.choices, required=False, allow_blank=True)
+    source = serializers.CharField(
+        required=False, allow_blank=True, help_text="progress, budget, targets or management; empty for no suggestion"
+    )
     description = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_CHARS)
 
 

@@ -130,8 +130,16 @@ def scheme_history(*, scheme: AssessmentScheme) -> list[dict]:
 
     kinds = {"+": "created", "~": "changed", "-": "deleted"}
     sources = (
-        ("scheme", AssessmentScheme.history.filter(id=scheme.pk), ("self_due", "review_due", "final_due", "publish_on", "published_at", "version")),
-        ("criterion", Criterion.history.filter(scheme_id=scheme.pk), ("key", "name", "weight", "source", "description", "position")),
+        (
+            "scheme",
+            AssessmentScheme.history.filter(id=scheme.pk),
+            ("self_due", "review_due", "final_due", "publish_on", "published_at", "version"),
+        ),
+        (
+            "criterion",
+            Criterion.history.filter(scheme_id=scheme.pk),
+            ("key", "name", "weight", "source", "description", "position"),
+        ),
         ("band", GradeBand.history.filter(scheme_id=scheme.pk), ("name", "minimum")),
     )
     entries = []

@@ -24,6 +24,10 @@ class CriterionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """A weighted criterion of a year's assessment; `source` says which of GSTP's figures suggest its score
     (empty: judged by the reviewers alone)."""
 
+    source = serializers.CharField(
+        read_only=True, help_text="progress, budget, targets or management; empty: judged by the reviewers alone"
+    )
+
     class Meta:
         model = Criterion
         fields = ["key", "name", "weight", "source", "description", "position"]
@@ -228,4 +232,3 @@ class AssessmentFileSerializer(FastRepresentationMixin, serializers.ModelSeriali
     @extend_schema_field(OpenApiTypes.STR)
     def get_download(self, evidence) -> str:
         return reverse("assessment-file", kwargs={"id": evidence.assessment_id, "file_id": evidence.pk})
-

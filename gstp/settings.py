@@ -332,7 +332,6 @@ sub-project's leads and its ministry's reviewers see a report's files; anyone el
         "RevisionStatusEnum": "reviews.models.revisions.RevisionStatus",
         "AssessmentStatusEnum": "assessments.models.AssessmentStatus",
         "AssessmentActionEnum": "assessments.models.AssessmentAction",
-        "CriterionSourceEnum": "assessments.models.CriterionSource",
     },
     # The docs page's scripts are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

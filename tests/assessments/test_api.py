@@ -72,7 +72,11 @@ def test_a_bad_criterion_is_named_in_the_clients_language(agency, secretariat_cl
     bad_weight = [{"key": "progress", "name": "進度", "weight": "abc"}]
 
     response = secretariat_client.patch(
-        f"{SCHEMES}{scheme.pk}/", {"criteria": criteria}, format="json", HTTP_IF_MATCH="*", HTTP_ACCEPT_LANGUAGE=language
+        f"{SCHEMES}{scheme.pk}/",
+        {"criteria": criteria},
+        format="json",
+        HTTP_IF_MATCH="*",
+        HTTP_ACCEPT_LANGUAGE=language,
     )
     weight = secretariat_client.patch(
         f"{SCHEMES}{scheme.pk}/", {"criteria": bad_weight}, format="json", HTTP_IF_MATCH="*"
@@ -125,7 +129,10 @@ def test_the_chain_through_the_api(agency, client_of):
     assert published.status_code == 200, published.content
     assert published.json()["published_at"]
     # published: nothing changes any more
-    assert secretariat.post(url(assessment, "reopen"), {"reason": "更正"}, format="json", HTTP_IF_MATCH="*").status_code == 409
+    assert (
+        secretariat.post(url(assessment, "reopen"), {"reason": "更正"}, format="json", HTTP_IF_MATCH="*").status_code
+        == 409
+    )
     actions = [event["action"] for event in lead.get(url(assessment, "history")).json()]
     assert actions == ["create", "score", "submit", "score", "endorse", "return", "endorse", "finalize", "publish"]
 
@@ -175,8 +182,15 @@ def test_out_of_scope_is_404_and_if_match_is_required_and_checked(agency, other_
     assert other_lead_client.get(url(people.assessment)).status_code == 404
     assert other_lead_client.patch(url(people.assessment), body, format="json", HTTP_IF_MATCH="*").status_code == 404
     assert lead.patch(url(people.assessment), body, format="json").status_code == 428
-    assert lead.patch(url(people.assessment), body, format="json", HTTP_IF_MATCH=f'"a{people.assessment.pk}-9"').status_code == 412
-    assert lead.patch(url(people.assessment), body, format="json", HTTP_IF_MATCH=people.assessment.etag).status_code == 200
+    assert (
+        lead.patch(
+            url(people.assessment), body, format="json", HTTP_IF_MATCH=f'"a{people.assessment.pk}-9"'
+        ).status_code
+        == 412
+    )
+    assert (
+        lead.patch(url(people.assessment), body, format="json", HTTP_IF_MATCH=people.assessment.etag).status_code == 200
+    )
     changed = {"scores": scores({"progress": "81"})}
     stale = lead.patch(url(people.assessment), changed, format="json", HTTP_IF_MATCH=people.assessment.etag)
     assert stale.status_code == 412
@@ -188,13 +202,25 @@ def test_a_step_replayed_with_its_idempotency_key_is_taken_once(agency, client_o
     events = AssessmentEvent.objects.count()
 
     first = reviewer.post(
-        url(people.assessment, "return"), {"reason": "請補充"}, format="json", HTTP_IF_MATCH="*", HTTP_IDEMPOTENCY_KEY="k1"
+        url(people.assessment, "return"),
+        {"reason": "請補充"},
+        format="json",
+        HTTP_IF_MATCH="*",
+        HTTP_IDEMPOTENCY_KEY="k1",
     )
     again = reviewer.post(
-        url(people.assessment, "return"), {"reason": "請補充"}, format="json", HTTP_IF_MATCH="*", HTTP_IDEMPOTENCY_KEY="k1"
+        url(people.assessment, "return"),
+        {"reason": "請補充"},
+        format="json",
+        HTTP_IF_MATCH="*",
+        HTTP_IDEMPOTENCY_KEY="k1",
     )
     other = reviewer.post(
-        url(people.assessment, "return"), {"reason": "別的"}, format="json", HTTP_IF_MATCH="*", HTTP_IDEMPOTENCY_KEY="k1"
+        url(people.assessment, "return"),
+        {"reason": "別的"},
+        format="json",
+        HTTP_IF_MATCH="*",
+        HTTP_IDEMPOTENCY_KEY="k1",
     )
 
     assert first.status_code == again.status_code == 200
@@ -212,7 +238,9 @@ def test_an_incomplete_self_assessment_is_refused_naming_the_field(agency, clien
     lead = client_of(people.lead)
     lead.patch(url(people.assessment), {"scores": scores(SELF_SCORES, note="")}, format="json", HTTP_IF_MATCH="*")
 
-    response = lead.post(url(people.assessment, "submit"), {}, format="json", HTTP_IF_MATCH="*", HTTP_ACCEPT_LANGUAGE=language)
+    response = lead.post(
+        url(people.assessment, "submit"), {}, format="json", HTTP_IF_MATCH="*", HTTP_ACCEPT_LANGUAGE=language
+    )
     bad_score = lead.patch(
         url(people.assessment),
         {"scores": [{"criterion": "budget", "score": "101"}]},
@@ -248,7 +276,9 @@ def test_suggestions_are_refreshed_by_the_lead(agency, client_of, reader_client)
 
     assert response.status_code == 200
     assert response.json()["version"] == people.assessment.version + 1
-    assert reader_client.post(url(people.assessment, "suggest"), {}, format="json", HTTP_IF_MATCH="*").status_code == 404
+    assert (
+        reader_client.post(url(people.assessment, "suggest"), {}, format="json", HTTP_IF_MATCH="*").status_code == 404
+    )
 
 
 # --------------------------------------------------------------------------- files

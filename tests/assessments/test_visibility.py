@@ -175,7 +175,11 @@ def test_the_chain_sees_it_whole_before_and_after(request, scored, member, publi
         FINAL_TOTAL,
     )
     budget = next(score for score in detail["scores"] if score["criterion"] == "budget")
-    assert (budget["review_score"], budget["review_note"], budget["self_note"]) == (REVIEW_SCORE, REVIEW_NOTE, SELF_NOTE)
+    assert (budget["review_score"], budget["review_note"], budget["self_note"]) == (
+        REVIEW_SCORE,
+        REVIEW_NOTE,
+        SELF_NOTE,
+    )
     assert [row["id"] for row in listed] == [scored.assessment.pk]
     assert listed[0]["scores"][1]["review_note"] == REVIEW_NOTE
     assert (exported[0]["self_total"], exported[0]["review_total"], exported[0]["status"]) == (
