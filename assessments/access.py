@@ -28,7 +28,7 @@ import enum
 
 import rules
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import Capability, endorses_for_ministry, files_for_agency, is_signed_in, oversees, users_with
@@ -95,6 +95,14 @@ def in_chain(user, node_ref: str = "node") -> Q:
     if files_for_agency(user) or endorses_for_ministry(user):
         return led_by(user, node_ref) | reviewed_by(user, node_ref)
     return Q(pk__in=[])
+
+
+def sees_whole_expression(user):
+    """``assessment_fields`` as an expression on assessment rows: true where the user sees the row whole, so
+    a list decides each row's fields in its one query."""
+    if oversees(user):
+        return Value(True)
+    return Case(When(in_chain(user), then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 def chain_assessments_for(user) -> QuerySet[Assessment]:

@@ -37,7 +37,7 @@ TWO_PLACES = Decimal("0.01")
 
 
 class CriterionSource(models.TextChoices):
-    """Which of GSTP's figures a criterion's suggested score comes from (``assessments.scoring``)."""
+    """Which of GSTP's figures a criterion's suggested score comes from."""
 
     PROGRESS = "progress", _("Progress against the approved baseline")
     BUDGET = "budget", _("Budget execution rate")

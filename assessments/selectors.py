@@ -106,3 +106,63 @@ def latest_published_scheme(*, plan, user) -> AssessmentScheme | None:
 def grade_names(scheme: AssessmentScheme) -> list[str]:
     """The scheme's grades, best first."""
     return [band.name for band in sorted(scheme.bands.all(), key=lambda band: band.minimum, reverse=True)]
+
+
+def assessment_rows(*, user) -> QuerySet[Assessment]:
+    """The assessments a user sees, each marked ``sees_whole`` (``access.assessment_fields``), with the people
+    who acted and, for the rows the user sees whole only, their scores: one query for the rows and one for the
+    scores, whatever their number."""
+    visible_scores = (
+        Score.objects.filter(access.in_chain(user, "assessment__node"))
+        .select_related("criterion")
+        .order_by("criterion__position", "criterion_id")
+    )
+    return (
+        assessment_list(user=user)
+        .select_related("submitted_by", "endorsed_by", "finalized_by")
+        .annotate(sees_whole=access.sees_whole_expression(user))
+        .prefetch_related(Prefetch("scores", queryset=visible_scores))
+    )
+
+
+def assessment_history(*, assessment: Assessment):
+    return assessment.events.select_related("actor").order_by("at", "id")
+
+
+def assessment_files(*, user, assessment: Assessment):
+    return access.files_for(user, assessment).select_related("uploaded_by").order_by("uploaded_at", "id")
+
+
+def scheme_history(*, scheme: AssessmentScheme) -> list[dict]:
+    """Every recorded change of a scheme, its criteria and its grade bands, oldest first: ``[{"at", "by",
+    "record", "record_id", "change", "values"}]``."""
+    from .models import Criterion, GradeBand
+
+    kinds = {"+": "created", "~": "changed", "-": "deleted"}
+    sources = (
+        (
+            "scheme",
+            AssessmentScheme.history.filter(id=scheme.pk),
+            ("self_due", "review_due", "final_due", "publish_on", "published_at", "version"),
+        ),
+        (
+            "criterion",
+            Criterion.history.filter(scheme_id=scheme.pk),
+            ("key", "name", "weight", "source", "description", "position"),
+        ),
+        ("band", GradeBand.history.filter(scheme_id=scheme.pk), ("name", "minimum")),
+    )
+    entries = []
+    for record, rows, fields in sources:
+        for row in rows.select_related("history_user").order_by("history_date", "history_id"):
+            entries.append(
+                {
+                    "at": row.history_date,
+                    "by": row.history_user.username if row.history_user else None,
+                    "record": record,
+                    "record_id": row.id,
+                    "change": kinds[row.history_type],
+                    "values": {name: getattr(row, name) for name in fields},
+                }
+            )
+    return sorted(entries, key=lambda entry: entry["at"])

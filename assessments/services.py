@@ -368,7 +368,7 @@ def _parse_entries(items, scores: list[Score]) -> list[tuple[Score, Decimal | No
         if not isinstance(item, dict):
             raise ValidationError({field: [_("Each entry names a criterion and gives its score and note.")]})
         key = item.get("criterion")
-        if key not in by_key:
+        if not isinstance(key, str) or key not in by_key:
             raise ValidationError({f"{field}.criterion": [_("Unknown criterion: %(key)s.") % {"key": key}]})
         if key in seen:
             raise ValidationError({f"{field}.criterion": [_("Each criterion is scored once.")]})

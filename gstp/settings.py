@@ -307,6 +307,12 @@ but for file uploads.
 is read from its content (PDF, Office and OpenDocument files, images, CSV, ZIP); one file may be 20 MiB and a
 report's files 100 MiB together unless the server says otherwise (413 past either). Only the secretariat, the
 sub-project's leads and its ministry's reviewers see a report's files; anyone else gets 404.
+
+**The year's assessment (年度考評).** `/api/v1/assessment-schemes/` holds each plan's criteria, grade bands and
+calendar by year; `/api/v1/assessments/` each sub-project's assessment through self-assessment (自評), the ministry's
+review (初核) and the secretariat's (複核). Writes send `If-Match` with the `etag` (`"a12-3"`, `"s4-2"`) as a
+report's do. An assessment's chain (the secretariat, the sub-project's leads, its ministry's reviewers) reads it
+whole; once its scheme is published, everyone else reads its final total and grade only, and before that nothing.
 """,
     "VERSION": "1.0.0",
     "LICENSE": {
@@ -330,6 +336,8 @@ sub-project's leads and its ministry's reviewers see a report's files; anyone el
         "ReportActionEnum": "reviews.models.reports.ReportAction",
         "RevisionActionEnum": "reviews.models.revisions.RevisionAction",
         "RevisionStatusEnum": "reviews.models.revisions.RevisionStatus",
+        "AssessmentStatusEnum": "assessments.models.AssessmentStatus",
+        "AssessmentActionEnum": "assessments.models.AssessmentAction",
     },
     # The docs page's scripts are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -9,8 +9,8 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from assessments.exports import ExportView
 from reviews.annual.views import AnnualReportView
-from reviews.exports import ExportView
 
 from .branding import SYSTEM_NAME
 from .health import healthz, readyz
@@ -23,7 +23,8 @@ admin.site.site_header = admin.site.site_title = SYSTEM_NAME
 @permission_classes([AllowAny])
 def api_root(request):
     """A directory of the API's collections."""
-    names = ["agencies", "plans", "projects", "milestones", "indicators", "reports", "revisions", "flags", "deletions"]
+    names = ["agencies", "plans", "projects", "milestones", "indicators", "reports", "revisions", "flags"]
+    names += ["assessment-schemes", "assessments", "deletions"]
     links = {name: request.build_absolute_uri(f"/api/v1/{name}/") for name in names}
     links["schema"] = request.build_absolute_uri("/api/v1/schema/")
     links["docs"] = request.build_absolute_uri("/api/v1/docs/")
@@ -48,6 +49,7 @@ api_v1 = [
     path("", include("projects.urls")),
     path("", include("reviews.urls")),
     path("", include("indicators.urls")),
+    path("", include("assessments.urls")),
     path("auth/", include(browsable_api_sign_in)),
     path("exports/<str:resource>/", ExportView.as_view(), name="export"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -26,7 +26,7 @@ from gstp.exceptions import ApplicationError
 from .models import IdempotencyRecord, IdempotencyState
 
 HEADER = "Idempotency-Key"
-REPLAYED_HEADERS = ("ETag", "Location", "Content-Language", "Report-ETag")
+REPLAYED_HEADERS = ("ETag", "Location", "Content-Language", "Report-ETag", "Assessment-ETag")
 # A claim whose request never finished (its process died) is taken over after this long.
 ABANDONED_AFTER = datetime.timedelta(seconds=60)
 

@@ -120,7 +120,11 @@ def test_a_readers_and_the_secretariats_flags_match_the_flag_schema(schema, secr
 
 
 # The uploads of evidence files: multipart/form-data with a binary `file`.
-UPLOADS = {("/api/v1/reports/{id}/files/", "post"), ("/api/v1/flags/{id}/comments/{comment_id}/files/", "post")}
+UPLOADS = {
+    ("/api/v1/reports/{id}/files/", "post"),
+    ("/api/v1/flags/{id}/comments/{comment_id}/files/", "post"),
+    ("/api/v1/assessments/{id}/files/", "post"),
+}
 
 
 def test_request_bodies_are_json_and_report_answers_document_their_etag(schema):

@@ -38,7 +38,7 @@ from tests.reviews.evidence_samples import pdf
 
 from .conftest import IN_SCOPE, ROLES
 from .endpoints import api_endpoints, collection_reads, object_endpoints
-from .world import OWNERS, PRIVATE_VALUE, private_markers
+from .world import OWNERS, PRIVATE_VALUE, assessment_markers, private_markers
 
 pytestmark = pytest.mark.postgres
 
@@ -73,6 +73,20 @@ DELETE lock-exception-detail      401 401 401   204 204 204   403 403 403   403 
 GET budget-detail                 401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
 PATCH budget-detail               401 401 401   200 200 200   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
 PATCH budget-detail@frozen        401 401 401   409 409 409   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+GET assessment-scheme-detail      401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+PATCH assessment-scheme-detail    401 401 401   200 200 200   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+POST assessment-scheme-publish    401 401 401   428 428 428   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403   403 403 403
+GET assessment-scheme-history     401 401 401   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200   200 200 200
+GET assessment-detail             401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404   404 404 404
+GET assessment-history            401 401 401   200 200 200   200 200 404   404 200 404   404 404 200   200 200 404   404 404 200   404 404 404   404 404 404
+PATCH assessment-detail           401 401 401   403 403 403   200 200 404   404 200 404   404 404 200   403 403 404   404 404 403   404 404 404   404 404 404
+POST assessment-submit            401 401 401   403 403 403   428 428 404   404 428 404   404 404 428   403 403 404   404 404 403   404 404 404   404 404 404
+POST assessment-withdraw          401 401 401   403 403 403   428 428 404   404 428 404   404 404 428   403 403 404   404 404 403   404 404 404   404 404 404
+POST assessment-suggest           401 401 401   428 428 428   428 428 404   404 428 404   404 404 428   403 403 404   404 404 403   404 404 404   404 404 404
+POST assessment-endorse           401 401 401   403 403 403   403 403 404   404 403 404   404 404 403   428 428 404   404 404 428   404 404 404   404 404 404
+POST assessment-return-assessment 401 401 401   428 428 428   403 403 404   404 403 404   404 404 403   428 428 404   404 404 428   404 404 404   404 404 404
+POST assessment-finalize          401 401 401   428 428 428   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404   404 404 404
+POST assessment-reopen            401 401 401   428 428 428   403 403 404   404 403 404   404 404 403   403 403 404   404 404 403   404 404 404   404 404 404
 """
 
 # The quarterly-report endpoints, and the name each has in the report matrix.
@@ -108,6 +122,14 @@ COVERED_BY_FILE_RULES = {
     "POST flag-comment-files",
     "GET flag-comment-file",
 }
+# The year's assessment's evidence files (two ids in their path): tests/assessments/test_api.py, with the steps of
+# the chain per role and status; what outsiders see before and after publication: tests/assessments/test_visibility.py.
+COVERED_BY_ASSESSMENT_TESTS = {
+    "GET assessment-files",
+    "POST assessment-files",
+    "GET assessment-file",
+    "DELETE assessment-file",
+}
 # Endpoints whose path parameter names no object.
 NOT_AN_OBJECT = {
     "GET export": "names the collection to export; every export is searched for leaks below",
@@ -121,6 +143,11 @@ BODIES = {
     "lock-exceptions": lambda lock: {"project": lock.exceptions.get().node_id, "expires_on": "2099-06-30"},
     "budget-detail": lambda ledger: {"appropriation": str(ledger.appropriation + 1)},
     "project-control-level": {"control_level": "executive_yuan", "reason": "行政院指定重點列管"},
+    "assessment-scheme-detail": {"publish_on": "2025-04-30"},
+    "assessment-detail": {"scores": [{"criterion": "budget", "score": "66", "note": "依季報"}]},
+    # the reason a return and a reopen take: past the body, only If-Match is missing
+    "assessment-return-assessment": {"reason": "請補充"},
+    "assessment-reopen": {"reason": "更正"},
 }
 
 
@@ -153,6 +180,7 @@ def test_every_object_endpoint_is_classified():
         | set(COVERED_BY_REPORT_MATRIX)
         | set(COVERED_BY_REVISION_MATRIX)
         | COVERED_BY_FILE_RULES
+        | COVERED_BY_ASSESSMENT_TESTS
         | set(NOT_AN_OBJECT)
     )
 
@@ -178,6 +206,10 @@ def _target(world, key, owner):
     name, _, variant = key.split(" ")[1].partition("@")
     if variant == "plan":
         return world.plan_indicator
+    if name.startswith("assessment-scheme-"):
+        return world.assessment_scheme
+    if name.startswith("assessment-"):
+        return world.assessments[owner]
     if name == "budget-detail":  # 2024 has an accepted report, 2025 not yet
         return world.budgets[(owner, 2024 if variant == "frozen" else 2025)]
     return {
@@ -467,7 +499,7 @@ def _requests(world, schema):
                 (endpoint.route, {parameter["name"]: value, "page_size": 500})
                 for value in _query_values(world, parameter)
             )
-    for resource in ("projects", "reports", "flags", "indicator-values"):
+    for resource in ("projects", "reports", "flags", "indicator-values", "assessments"):
         for fmt in EXPORT_FORMATS:
             reads.append((f"/api/v1/exports/{resource}/", {"format": fmt}))
         for query in ({"status": "draft"}, {"project": world.nodes["B"].pk}, {"agency": world.agencies["B"].pk}):
@@ -480,6 +512,10 @@ def _requests(world, schema):
     for indicator in (world.plan_indicator, world.group_indicator, *world.indicators.values()):
         reads.append((f"/api/v1/indicators/{indicator.pk}/", {}))
     reads.append((f"/api/v1/plans/{world.plan.pk}/indicators/", {}))
+    for assessment in world.assessments.values():
+        reads.append((f"/api/v1/assessments/{assessment.pk}/", {}))
+        reads.append((f"/api/v1/assessments/{assessment.pk}/history/", {}))
+        reads.append((f"/api/v1/assessments/{assessment.pk}/files/", {}))
     return reads
 
 
@@ -499,7 +535,7 @@ def test_no_answer_reveals_anything_out_of_scope(client_for, world, secretariat_
     # given: what the role must never see
     client = client_for(role)
     hidden = set(OWNERS) - IN_SCOPE[role]
-    markers = set().union(*(private_markers(owner) for owner in hidden))
+    markers = set().union(*(private_markers(owner) | assessment_markers(owner) for owner in hidden))
     hidden_reports = {
         report.pk for (owner, status), report in world.reports.items() if owner in hidden and status != "accepted"
     }
@@ -544,7 +580,12 @@ def test_the_leak_search_would_see_a_leak(secretariat_client, world):
     texts = [_body_text(secretariat_client.get(path, query)) for path, query in _requests(world, schema)]
     everything = "\n".join(texts)
 
-    missing = sorted(marker for owner in OWNERS for marker in private_markers(owner) if marker not in everything)
+    missing = sorted(
+        marker
+        for owner in OWNERS
+        for marker in private_markers(owner) | assessment_markers(owner)
+        if marker not in everything
+    )
     assert missing == []
     assert str(PRIVATE_VALUE.normalize()) in everything
     assert QuarterlyReport.objects.filter(status=ReportStatus.DRAFT).count() == len(OWNERS)

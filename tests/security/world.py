@@ -5,7 +5,8 @@ Each of A, U and B leads one sub-project, which has a milestone, an indicator, a
 (2024Q1 draft, Q2 submitted, Q3 returned, Q4 accepted, 2025Q1 endorsed: the plan asks for the ministry's
 endorsement) and two flags (one open with a comment, one resolved with a reason). The last three quarters
 are locked, each with an exception for one sub-project. Each draft and accepted report has an evidence file, and
-each open flag's comment one. Every text that only its own agency and the secretariat may read carries a marker,
+each open flag's comment one. The plan's assessment of 2024 is open, not published, each sub-project's lead having
+scored one criterion with a note. Every text that only its own agency and the secretariat may read carries a marker,
 ``secret_marker(owner, what)``, so a test can search any answer for it.
 
 ``build_world`` is plain code (no pytest), so the fuzzing command builds the same world as the tests; it builds
@@ -24,6 +25,8 @@ from django.test import Client
 
 from accounts.models import Role, User
 from accounts.services import token_issue
+from assessments import services as assessment_services
+from assessments.models import Assessment, AssessmentScheme
 from indicators.models import Indicator
 from projects.models import Agency, BudgetYear, Milestone, Plan, PlanNode
 from reviews.models import (
@@ -100,6 +103,9 @@ class World:
     files: dict[tuple[str, str], EvidenceFile]  # (owner, "draft" | "accepted" | "comment")
     # Each sub-project's budget of 2025 (no report accepted: the secretariat may change it) and of 2024 (frozen)
     budgets: dict[tuple[str, int], BudgetYear] = field(default_factory=dict)
+    # The plan's assessment of 2024, not published, and each sub-project's self-assessment in progress
+    assessment_scheme: AssessmentScheme | None = None
+    assessments: dict[str, Assessment] = field(default_factory=dict)
 
     def report(self, owner: str, status: str) -> QuarterlyReport:
         return self.reports[(owner, status)]
@@ -196,6 +202,15 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
         lock_exceptions[owner] = LockException.objects.create(
             lock=locks[owner], node=nodes[owner], expires_on=datetime.date(2099, 12, 31), granted_by=secretariat
         )
+    assessment_scheme = assessment_services.scheme_open(actor=secretariat, plan=plan, year=2024)
+    assessments = {}
+    for owner, node in nodes.items():
+        assessment = assessment_scheme.assessments.get(node=node)
+        entry = {"criterion": "progress", "score": "77.77", "note": secret_marker(owner, "assessment-note")}
+        assessment_services.assessment_score(
+            actor=lead_user_for(node), assessment=assessment, expected_version=None, entries=[entry]
+        )
+        assessments[owner] = Assessment.objects.get(pk=assessment.pk)
     return World(
         plan=plan,
         group=group,
@@ -214,6 +229,8 @@ def build_world(*, agency: Agency | None = None, unit: Agency | None = None, oth
         budgets={
             (owner, ledger.year): ledger for owner in OWNERS for ledger in BudgetYear.objects.filter(node=nodes[owner])
         },
+        assessment_scheme=assessment_scheme,
+        assessments=assessments,
     )
 
 
@@ -280,6 +297,11 @@ def private_markers(owner: str) -> set[str]:
             markers.add(secret_marker(owner, f"{status}-{what}"))
     markers.add(secret_marker(owner, f"{ReportStatus.RETURNED}-return-reason"))
     return markers
+
+
+def assessment_markers(owner: str) -> set[str]:
+    """The marker of ``owner``'s self-assessment note: its chain's to read, before publication and after."""
+    return {secret_marker(owner, "assessment-note")}
 
 
 # --------------------------------------------------------------------------- the people who ask
