@@ -64,7 +64,7 @@ def test_changing_a_scheme_takes_if_match_and_is_recorded(agency, secretariat_cl
 
 @pytest.mark.parametrize(
     ("language", "message"),
-    [("en", "The criteria's weights add up to 100."), ("zh-Hant", "評核項目的權重合計須為 100。")],
+    [("en", "The criteria's weights add up to 100."), ("zh-Hant", "考評項目的權重合計須為 100。")],
 )
 def test_a_bad_criterion_is_named_in_the_clients_language(agency, secretariat_client, language, message):
     scheme, _ = open_scheme(agency=agency)
@@ -231,7 +231,7 @@ def test_a_step_replayed_with_its_idempotency_key_is_taken_once(agency, client_o
 
 @pytest.mark.parametrize(
     ("language", "message"),
-    [("en", "Give a short justification of every score."), ("zh-Hant", "請為每項分數寫下簡短說明。")],
+    [("en", "Give a short justification of every score."), ("zh-Hant", "請為每個分數簡述理由。")],
 )
 def test_an_incomplete_self_assessment_is_refused_naming_the_field(agency, client_of, language, message):
     people = chain(agency=agency)
