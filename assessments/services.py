@@ -423,6 +423,10 @@ def assessment_score(*, actor, assessment: Assessment, expected_version: int | N
             changes[score.criterion.key] = [_change(*before), _change(*after)]
             changed.append(score)
     if not changed:
+        if expected_version is not None and expected_version != assessment.version:
+            raise StaleVersion(
+                _("The assessment has changed since it was read; fetch it again and retry with the new ETag.")
+            )
         return assessment
     Score.objects.bulk_update(changed, [f"{level}_score", f"{level}_note"])
     Score.history.bulk_history_create(changed, update=True)

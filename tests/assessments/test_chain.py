@@ -371,3 +371,15 @@ def test_the_events_are_written_once(agency, connection_is_postgres):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
     assert AssessmentEvent.objects.filter(assessment=people.assessment).count() == 3
+
+
+def test_a_stale_version_is_412_even_when_nothing_would_change(agency):
+    people = chain(agency=agency)
+    stale = people.assessment.version
+    services.assessment_score(
+        actor=people.lead, assessment=people.assessment, expected_version=stale, entries=scores({"budget": "70"})
+    )
+    with pytest.raises(StaleVersion):
+        services.assessment_score(
+            actor=people.lead, assessment=people.refresh(), expected_version=stale, entries=scores({"budget": "70"})
+        )

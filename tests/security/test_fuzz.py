@@ -1,7 +1,7 @@
 """Schemathesis against the API's published schema, signed in as a privileged and an unprivileged caller.
 
 Every operation goes through the examples and coverage phases and then GSTP_FUZZ_EXAMPLES generated cases
-(25 by default) of valid and invalid data, against a small world of real objects, in-process over WSGI:
+(10 by default) of valid and invalid data, against a small world of real objects, in-process over WSGI:
 no answer may be a 5xx, and every answer must be documented by the schema (status, content type, body).
 
 On every change (``make test``) two callers are fuzzed: a lead, who writes reports, their files and flag
@@ -24,7 +24,7 @@ from .endpoints import api_endpoints
 from .fuzzing import ACTORS, fuzz
 from .world import build_world, make_actor
 
-EXAMPLES = int(os.environ.get("GSTP_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("GSTP_FUZZ_EXAMPLES", "10"))
 SEED = int(os.environ.get("GSTP_FUZZ_SEED", "20240930"))
 
 # One caller who may write and one who may not; the other four run in `make reliability` (see above).
