@@ -24,11 +24,11 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from reviews.models.reports import AppendOnly
+from reviews.models.files import StoredEvidence
+from reviews.models.reports import StepEvent
 
 SCORE = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
 WEIGHT = [MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal(100))]
@@ -315,18 +315,11 @@ class AssessmentAction(models.TextChoices):
     PUBLISH = "publish", _("Published")
 
 
-class AssessmentEvent(AppendOnly, models.Model):
+class AssessmentEvent(StepEvent):
     """One change or transition of an assessment, with the fields before and after and the reason given."""
 
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=16, choices=AssessmentAction.choices)
-    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
-    version = models.PositiveIntegerField(_("version after"))
-    changes = models.JSONField(_("fields before and after"), default=dict, blank=True)
-    reason = models.TextField(_("reason"), blank=True)
 
     class Meta:
         verbose_name = _("assessment event")
@@ -347,26 +340,14 @@ def assessment_file_path(evidence: AssessmentFile, _name: str) -> str:
     return f"evidence/assessments/{evidence.assessment_id}/{uuid.uuid4().hex}"
 
 
-class AssessmentFile(models.Model):
+class AssessmentFile(StoredEvidence):
     """佐證資料 behind a self-assessment: added and removed by the sub-project's leads while it is editable,
     frozen once the ministry has reviewed it."""
 
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="files")
     content = models.FileField(_("content"), upload_to=assessment_file_path, max_length=255)
-    name = models.CharField(_("file name"), max_length=255)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    content_type = models.CharField(_("type"), max_length=100)
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
-    )
-    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("assessment evidence file")
         verbose_name_plural = _("assessment evidence files")
         ordering = ["uploaded_at", "id"]
-
-    def __str__(self):
-        return self.name

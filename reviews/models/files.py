@@ -14,14 +14,10 @@ def evidence_path(evidence: "EvidenceFile", _name: str) -> str:
     return f"evidence/{owner}/{uuid.uuid4().hex}"
 
 
-class EvidenceFile(models.Model):
-    report = models.ForeignKey(
-        "reviews.QuarterlyReport", on_delete=models.PROTECT, null=True, blank=True, related_name="files"
-    )
-    comment = models.ForeignKey(
-        "reviews.FlagComment", on_delete=models.PROTECT, null=True, blank=True, related_name="files"
-    )
-    content = models.FileField(_("content"), upload_to=evidence_path, max_length=255)
+class StoredEvidence(models.Model):
+    """A stored file: the name the client gave, its size, kind (judged by content), SHA-256 and uploader, and
+    when it was frozen (from then on it stays). Each kind adds its ``content`` (where it is stored) and owner."""
+
     name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     content_type = models.CharField(_("type"), max_length=100)
@@ -30,8 +26,24 @@ class EvidenceFile(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    # Set when the report is endorsed or accepted: from then on the file stays, whatever happens next.
+    # Set when its report or assessment goes up the chain: from then on the file stays, whatever happens next.
     frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.name
+
+
+class EvidenceFile(StoredEvidence):
+    report = models.ForeignKey(
+        "reviews.QuarterlyReport", on_delete=models.PROTECT, null=True, blank=True, related_name="files"
+    )
+    comment = models.ForeignKey(
+        "reviews.FlagComment", on_delete=models.PROTECT, null=True, blank=True, related_name="files"
+    )
+    content = models.FileField(_("content"), upload_to=evidence_path, max_length=255)
 
     class Meta:
         verbose_name = _("evidence file")
@@ -43,6 +55,3 @@ class EvidenceFile(models.Model):
                 name="evidence_on_report_or_comment",
             ),
         ]
-
-    def __str__(self):
-        return self.name

@@ -431,18 +431,28 @@ class AppendOnly:
         raise ValueError(f"{self._meta.object_name} rows are never deleted.")
 
 
-class ReportEvent(AppendOnly, models.Model):
-    """One change or transition of a report. Append-only: on PostgreSQL the database refuses updates and deletes."""
+class StepEvent(AppendOnly, models.Model):
+    """One change or transition of a row that goes through a review chain (a report, a plan revision, an
+    assessment): who took it, when, the status before and after, the row's version after it, the fields before
+    and after and the reason given. Each kind adds the row it records and its own ``action`` choices."""
 
-    report = models.ForeignKey(QuarterlyReport, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(_("action"), max_length=16, choices=ReportAction.choices)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
     version = models.PositiveIntegerField(_("version after"))
     changes = models.JSONField(_("fields before and after"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReportEvent(StepEvent):
+    """One change or transition of a report. Append-only: on PostgreSQL the database refuses updates and deletes."""
+
+    report = models.ForeignKey(QuarterlyReport, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(_("action"), max_length=16, choices=ReportAction.choices)
 
     class Meta:
         verbose_name = _("report event")

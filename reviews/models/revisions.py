@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .reports import AppendOnly
+from .reports import AppendOnly, StepEvent
 
 
 class RevisionStatus(models.TextChoices):
@@ -121,18 +121,12 @@ class RevisionAction(models.TextChoices):
     REJECT = "reject", _("Rejected")
 
 
-class RevisionEvent(AppendOnly, models.Model):
+class RevisionEvent(StepEvent):
     """One step of a revision. Append-only."""
 
     revision = models.ForeignKey(PlanRevision, on_delete=models.PROTECT, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=16, choices=RevisionAction.choices)
-    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
-    version = models.PositiveIntegerField(_("version after"))
     changes = models.JSONField(_("proposed changes before and after"), default=dict, blank=True)
-    reason = models.TextField(_("reason"), blank=True)
 
     class Meta:
         verbose_name = _("revision event")
