@@ -36,7 +36,7 @@ from tests.reviews.factories import lead_user_for, report_in_status
 
 from .conftest import IN_SCOPE, ROLES
 from .test_authorization import MATRIX
-from .world import OWNERS, PRIVATE_VALUE, private_markers
+from .world import OWNERS, PRIVATE_VALUE, assessment_markers, private_markers
 
 pytestmark = pytest.mark.postgres
 
@@ -342,6 +342,8 @@ def _pages(world):
     pages += ["/review/", "/locks/"]
     for flag in world.flags.values():
         pages += [f"/flags/{flag.pk}/resolve/", f"/flags/{flag.pk}/comment/"]
+    pages += ["/assessments/", f"/assessments/years/{world.assessment_scheme.pk}/"]
+    pages += [f"/assessments/{assessment.pk}/" for assessment in world.assessments.values()]
     return pages
 
 
@@ -349,7 +351,7 @@ def _pages(world):
 def test_no_page_reveals_anything_out_of_scope(console_for, world, role):
     client = console_for(role)
     hidden = set(OWNERS) - IN_SCOPE[role]
-    markers = set().union(*(private_markers(owner) for owner in hidden))
+    markers = set().union(*(private_markers(owner) | assessment_markers(owner) for owner in hidden))
 
     for page in _pages(world):
         response = client.get(page)
@@ -366,5 +368,10 @@ def test_the_page_search_would_see_a_leak(console_for, world):
     client = console_for("secretariat")
     everything = "\n".join(client.get(page).content.decode() for page in _pages(world))
 
-    missing = sorted(marker for owner in OWNERS for marker in private_markers(owner) if marker not in everything)
+    missing = sorted(
+        marker
+        for owner in OWNERS
+        for marker in private_markers(owner) | assessment_markers(owner)
+        if marker not in everything
+    )
     assert missing == []
