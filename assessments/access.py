@@ -31,7 +31,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from accounts.access import Capability, endorses_for_ministry, files_for_agency, is_signed_in, oversees, users_with
+from accounts.access import (
+    Capability,
+    administers,
+    endorses_for_ministry,
+    files_for_agency,
+    is_signed_in,
+    oversees,
+    users_with,
+)
 from accounts.models import User
 from projects.access import leads_node, leads_of_node, led_by, reviewed_by, reviewers_of_node, reviews_node
 
@@ -180,6 +188,8 @@ can_finalize = may_finalize & ~submitted_assessment & ~reviewed_assessment
 can_return = oversees | reviews_assessment  # which of them, by the status: the service
 can_reopen = oversees
 can_see_history = sees_whole
+can_refresh_suggestions = leads_assessment | oversees  # while the lead scores: the service
+can_change_scheme_in_admin = can_set_scheme & administers
 can_see_assessment_queue = oversees | endorses_for_ministry  # (user)
 can_self_assess = files_for_agency  # (user): scores some sub-projects at all
 
@@ -216,7 +226,7 @@ def assessment_actions(user, assessment) -> frozenset[str]:
     if status in EDITABLE_STATUSES and can_score(user, assessment):
         actions.update({"score", "submit", "add_file"})
     if status == AssessmentStatus.SUBMITTED:
-        if can_withdraw(user, assessment):
+        if assessment.withdrawable and can_withdraw(user, assessment):
             actions.add("withdraw")
         if can_review(user, assessment):
             actions.update({"score", "endorse", "return"})

@@ -360,9 +360,7 @@ class AssessmentViewSet(PresentOnlyMixin, mixins.ListModelMixin, mixins.Retrieve
     @idempotent
     def suggest(self, request, pk=None):
         assessment = self.get_object()
-        access.ensure(
-            access.can_score(request.user, assessment) or access.oversees(request.user), access.NOT_LEAD_TO_SCORE
-        )
+        access.ensure(access.can_refresh_suggestions(request.user, assessment), access.NOT_LEAD_TO_SCORE)
         return self._step(request, assessment, services.suggestions_refresh)
 
     @extend_schema(

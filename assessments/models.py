@@ -252,6 +252,13 @@ class Assessment(models.Model):
     def etag(self) -> str:
         return f'"a{self.pk}-{self.version}"'
 
+    @property
+    def withdrawable(self) -> bool:
+        """Submitted, and not reviewed by the ministry since: a lead may take it back."""
+        if self.status != AssessmentStatus.SUBMITTED:
+            return False
+        return self.endorsed_at is None or (self.submitted_at is not None and self.submitted_at > self.endorsed_at)
+
 
 class Score(models.Model):
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="scores")

@@ -36,7 +36,8 @@ set otherwise)::
 **targets** (目標達成): the sub-project's numeric indicators with a target for the whole year (qualitative ones
 are judged by the reviewers), each evaluated at the year's end (``indicators.selectors.indicator_evaluate``):
 met when its actual for the year reaches the target (at least it, or at most it for a lower-is-better
-indicator); an indicator with no actual for the year is not met::
+indicator); an indicator with no actual for the year is not met, except a cumulative one, whose latest actual
+stands until a new one is recorded (a running total does not fall back)::
 
     score = 100 x met / indicators with a target for the year
 

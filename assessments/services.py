@@ -17,13 +17,13 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gstp.exceptions import ContentTooLarge, InvalidTransition, StaleVersion
-from projects.models import NodeKind, Plan
+from projects.models import AgencyRole, NodeKind, Plan
 from reviews.services.files import file_name, inspect_upload_or_refuse, stored_content
 
 from . import access, scoring
@@ -80,10 +80,20 @@ def scheme_open(*, actor, plan: Plan, year: int, data: dict | None = None) -> As
     ]
     bands = data.get("bands") or [{"name": name, "minimum": minimum} for name, minimum in DEFAULT_BANDS]
     criteria, bands = _validated_criteria(criteria), _validated_bands(bands)
-    scheme = AssessmentScheme.objects.create(plan=plan, year=year, **calendar)
+    try:
+        with transaction.atomic():
+            scheme = AssessmentScheme.objects.create(plan=plan, year=year, **calendar)
+    except IntegrityError:
+        raise InvalidTransition(
+            _("This plan's assessment of that year is already open."), code="already_open"
+        ) from None
     _replace_criteria(scheme, criteria)
     _replace_bands(scheme, bands)
-    subprojects = list(plan.nodes.filter(_running_in(year), kind=NodeKind.SUBPROJECT).order_by("path"))
+    subprojects = list(
+        plan.nodes.filter(_running_in(year), kind=NodeKind.SUBPROJECT, agency_links__role=AgencyRole.LEAD)
+        .distinct()
+        .order_by("path")
+    )
     assessments = Assessment.objects.bulk_create(Assessment(scheme=scheme, node=node) for node in subprojects)
     Assessment.history.bulk_history_create(assessments)
     _suggest(scheme, assessments, create=True)
@@ -190,19 +200,21 @@ def _replace_criteria(scheme: AssessmentScheme, criteria: list[dict]) -> None:
         Score.objects.filter(criterion__in=gone).delete()
         for criterion in gone:
             criterion.delete()
-    added = []
+    added, resourced = [], False
     for position, item in enumerate(criteria):
         criterion = existing.get(item["key"]) or Criterion(scheme=scheme, key=item["key"])
+        resourced |= criterion.pk is not None and criterion.source != item["source"]
         for name in ("name", "weight", "source", "description"):
             setattr(criterion, name, item[name])
         criterion.position = position
         if criterion.pk is None:
             added.append(criterion)
         criterion.save()
-    if added and scheme.assessments.exists():
+    if (added or resourced or gone) and scheme.assessments.exists():
         assessments = list(scheme.assessments.select_related("node"))
         Score.objects.bulk_create(Score(assessment=a, criterion=c) for a in assessments for c in added)
         _suggest(scheme, assessments)
+        _touch(scheme.assessments.all())
 
 
 def _replace_bands(scheme: AssessmentScheme, bands: list[dict]) -> None:
@@ -258,12 +270,23 @@ def scheme_update(*, actor, scheme: AssessmentScheme, expected_version: int | No
     return scheme
 
 
+def _touch(assessments, now=None, **values) -> list[Assessment]:
+    """A change the scheme makes to its assessments (new bands, criteria, publication): each one's version goes
+    up, so a client's ETag and ``updated_since`` see it, and its history gets the new state."""
+    now = now or timezone.now()
+    pks = list(assessments.values_list("pk", flat=True))
+    Assessment.objects.filter(pk__in=pks).update(version=F("version") + 1, updated_at=now, **values)
+    touched = list(Assessment.objects.filter(pk__in=pks))
+    Assessment.history.bulk_history_create(touched, update=True, default_date=now)
+    return touched
+
+
 def _regrade(scheme: AssessmentScheme) -> None:
     bands = list(scheme.bands.all())
     for assessment in scheme.assessments.filter(status=AssessmentStatus.FINALIZED):
         grade = scheme.grade_for(assessment.final_total, bands)
         if grade != assessment.grade:
-            Assessment.objects.filter(pk=assessment.pk).update(grade=grade, updated_at=timezone.now())
+            _touch(Assessment.objects.filter(pk=assessment.pk), grade=grade)
 
 
 # --- suggestions ------------------------------------------------------------------------------------------
@@ -301,7 +324,7 @@ def _suggest(scheme: AssessmentScheme, assessments, *, create: bool = False) -> 
 def suggestions_refresh(*, actor, assessment: Assessment, expected_version: int | None = None) -> Assessment:
     """Work the suggestions out again from today's figures (a late correction of a report, say), while the
     lead is still scoring. The scores already given stay."""
-    access.ensure(access.can_score(actor, assessment) or access.oversees(actor), access.NOT_LEAD_TO_SCORE)
+    access.ensure(access.can_refresh_suggestions(actor, assessment), access.NOT_LEAD_TO_SCORE)
     _ensure_open(assessment)
     if assessment.status not in EDITABLE_STATUSES:
         raise InvalidTransition(_("Suggestions are worked out again only while the lead is scoring."))
@@ -318,7 +341,12 @@ def _expected(assessment: Assessment, expected_version: int | None) -> int:
     return assessment.version if expected_version is None else expected_version
 
 
-def _ensure_open(assessment: Assessment) -> None:
+def _ensure_open(assessment: Assessment, *, lock: bool = True) -> None:
+    """Refuse a change to a published assessment. With ``lock`` (inside the write's transaction), the scheme's
+    row is read locked: a publication waits for the writes under way and each write sees a publication made
+    before it, so nothing is published half-way through a step (a reopened assessment without its grade)."""
+    if lock:
+        assessment.scheme = AssessmentScheme.objects.select_for_update().get(pk=assessment.scheme_id)
     if assessment.scheme.published_at is not None:
         raise InvalidTransition(_("The assessment is published: its scores stay as they were published."))
 
@@ -400,6 +428,7 @@ def _level_for_scoring(actor, assessment: Assessment) -> Level:
     if status == AssessmentStatus.ENDORSED:
         access.ensure_finalizer(actor, assessment)
         return Level.FINAL
+    _ensure_open(assessment, lock=False)
     raise InvalidTransition(_("An assessment with final scores is not scored again unless it is reopened."))
 
 
@@ -407,8 +436,8 @@ def _level_for_scoring(actor, assessment: Assessment) -> Level:
 def assessment_score(*, actor, assessment: Assessment, expected_version: int | None, entries) -> Assessment:
     """Write the scores and notes of the level whose turn it is (the lead's, the ministry's or the
     secretariat's). Criteria left out keep what they had."""
-    _ensure_open(assessment)
     level = _level_for_scoring(actor, assessment)
+    _ensure_open(assessment)
     scores = _scores(assessment)
     parsed = _parse_entries(entries, scores)
     changes, changed = {}, []
@@ -490,6 +519,24 @@ def _fill_level(scores: list[Score], level: Level) -> None:
         Score.history.bulk_history_create(filled, update=True)
 
 
+def _clear_unexplained(assessment: Assessment, levels) -> None:
+    """When an assessment goes back down the chain: the scores of ``levels`` given without a reason (those
+    written in from the level below when it was passed on) are cleared, so that they follow the level below
+    again instead of standing as changes nobody made."""
+    cleared = []
+    for score in _scores(assessment):
+        changed = False
+        for level in levels:
+            if score.score_at(level) is not None and not score.note_at(level):
+                setattr(score, f"{level}_score", None)
+                changed = True
+        if changed:
+            cleared.append(score)
+    if cleared:
+        Score.objects.bulk_update(cleared, [f"{level}_score" for level in levels])
+        Score.history.bulk_history_create(cleared, update=True)
+
+
 @transaction.atomic
 def assessment_submit(*, actor, assessment: Assessment, expected_version: int | None) -> Assessment:
     """The lead sends its self-assessment (自評) to the ministry's reviewer."""
@@ -520,6 +567,10 @@ def assessment_withdraw(*, actor, assessment: Assessment, expected_version: int 
     _ensure_open(assessment)
     if assessment.status != AssessmentStatus.SUBMITTED:
         raise InvalidTransition(_("Only a submitted self-assessment can be withdrawn."))
+    if not assessment.withdrawable:
+        raise InvalidTransition(
+            _("The ministry has reviewed this self-assessment: it is back with the ministry, not the lead.")
+        )
     assessment.status = AssessmentStatus.DRAFT
     _save(assessment, expected_version=_expected(assessment, expected_version), fields=["status"])
     _record(
@@ -565,7 +616,8 @@ def _required_reason(reason: str) -> str:
 @transaction.atomic
 def assessment_return(*, actor, assessment: Assessment, expected_version: int | None, reason: str) -> Assessment:
     """A step back down the chain, with the reason: the ministry's reviewer to the lead, the secretariat to
-    the ministry. The returning level's scores stay as a starting point for its next review."""
+    the ministry. The levels above the one it goes back to keep the scores they gave with a reason, as a
+    starting point for their next review; the others follow the level below again."""
     access.ensure(access.can_return(actor, assessment), access.NOT_ALLOWED_TO_RETURN)
     _ensure_open(assessment)
     before = assessment.status
@@ -580,6 +632,9 @@ def assessment_return(*, actor, assessment: Assessment, expected_version: int | 
     reason = _required_reason(reason)
     assessment.status = after
     _save(assessment, expected_version=_expected(assessment, expected_version), fields=["status"])
+    _clear_unexplained(
+        assessment, (Level.REVIEW, Level.FINAL) if after == AssessmentStatus.RETURNED else (Level.FINAL,)
+    )
     _record(assessment, actor=actor, action=AssessmentAction.RETURN, from_status=before, reason=reason)
     _notify(assessment, step="returned")
     return assessment
@@ -656,8 +711,7 @@ def scheme_publish(*, actor, scheme: AssessmentScheme, expected_version: int | N
         scheme.version += 1
     scheme.save()
     _regrade(scheme)
-    assessments = list(scheme.assessments.all())
-    Assessment.objects.filter(scheme=scheme).update(updated_at=now)
+    assessments = _touch(scheme.assessments.all(), now)
     AssessmentEvent.objects.bulk_create(
         AssessmentEvent(
             assessment=assessment,
@@ -677,8 +731,8 @@ def scheme_publish(*, actor, scheme: AssessmentScheme, expected_version: int | N
 # --- files ----------------------------------------------------------------------------------------------------
 
 
-def _ensure_files_open(assessment: Assessment) -> None:
-    _ensure_open(assessment)
+def _ensure_files_open(assessment: Assessment, *, lock: bool = True) -> None:
+    _ensure_open(assessment, lock=lock)
     if assessment.status not in EDITABLE_STATUSES:
         raise InvalidTransition(_("Files are added to and removed from a self-assessment in progress or returned."))
 
@@ -690,7 +744,7 @@ def assessment_file_add(
     from django.conf import settings
 
     access.ensure(access.can_add_files(actor, assessment), access.NOT_LEAD_TO_ADD_FILES)
-    _ensure_files_open(assessment)
+    _ensure_files_open(assessment, lock=False)
     inspection = inspect_upload_or_refuse(upload)
     with transaction.atomic():
         current = Assessment.objects.select_for_update().get(pk=assessment.pk)

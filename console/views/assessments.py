@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import administers
 from assessments import access, selectors, services
 from assessments.models import AssessmentStatus, Level, Score, weighted_total
 from gstp.exceptions import StaleVersion
@@ -353,7 +352,7 @@ def assessment_year_page(request, pk):
         "counts": counts,
         "rows": rows,
         "can_publish": secretariat and not scheme.is_published,
-        "can_set": bool(access.can_set_scheme(user) and administers(user)) and not scheme.is_published,
+        "can_set": bool(access.can_change_scheme_in_admin(user)) and not scheme.is_published,
     }
     return render(request, "console/assessment_year.html", context)
 

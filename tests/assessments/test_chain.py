@@ -383,3 +383,75 @@ def test_a_stale_version_is_412_even_when_nothing_would_change(agency):
         services.assessment_score(
             actor=people.lead, assessment=people.refresh(), expected_version=stale, entries=scores({"budget": "70"})
         )
+
+
+def test_the_lead_takes_back_only_what_the_ministry_has_not_reviewed_since(agency):
+    people = chain(agency=agency, to=AssessmentStatus.ENDORSED)
+    services.assessment_return(
+        actor=people.secretariat, assessment=people.assessment, expected_version=None, reason="請部會重新檢視"
+    )
+    assessment = people.refresh()
+    assert assessment.status == AssessmentStatus.SUBMITTED  # back with the ministry, which reviewed it
+    assert "withdraw" not in access.assessment_actions(people.lead, assessment)
+    with pytest.raises(InvalidTransition):
+        services.assessment_withdraw(actor=people.lead, assessment=assessment, expected_version=None)
+    # Returned to the lead and submitted again, it is the lead's to take back until the ministry reviews it.
+    services.assessment_return(actor=people.reviewer, assessment=assessment, expected_version=None, reason="補件")
+    services.assessment_submit(actor=people.lead, assessment=people.refresh(), expected_version=None)
+    assert "withdraw" in access.assessment_actions(people.lead, people.refresh())
+    services.assessment_withdraw(actor=people.lead, assessment=people.assessment, expected_version=None)
+    assert people.refresh().status == AssessmentStatus.DRAFT
+
+
+def test_scores_a_level_left_alone_follow_the_level_below_after_a_return(agency):
+    people = chain(agency=agency, to=AssessmentStatus.ENDORSED)  # the ministry left every score as the lead's
+    for actor, reason in ((people.secretariat, "請部會重新檢視"), (people.reviewer, "請補充")):
+        services.assessment_return(actor=actor, assessment=people.refresh(), expected_version=None, reason=reason)
+    # The lead lowers budget from 80 to 60 and submits again: the ministry passes it on without a word.
+    services.assessment_score(
+        actor=people.lead, assessment=people.refresh(), expected_version=None, entries=scores({"budget": "60"})
+    )
+    services.assessment_submit(actor=people.lead, assessment=people.refresh(), expected_version=None)
+    services.assessment_endorse(actor=people.reviewer, assessment=people.refresh(), expected_version=None)
+    assessment = people.refresh()
+    # 87.50 − (80 − 60) × 0.2 = 83.50: the lead's 60 stands, not the 80 the ministry once passed on.
+    assert assessment.review_total == Decimal("83.50")
+    assert Score.objects.get(assessment=assessment, criterion__key="budget").review_score == 60
+
+
+def test_a_criterion_given_another_source_gets_its_suggestions_again(agency):
+    scheme, assessments = open_scheme(agency=agency)
+    Score.objects.filter(assessment__scheme=scheme, criterion__key="targets").update(suggested=Decimal(55))
+    version = assessments[0].version
+    criteria = [
+        {"key": c.key, "name": c.name, "weight": str(c.weight), "source": "" if c.key == "targets" else c.source}
+        for c in scheme.criteria.all()
+    ]
+    services.scheme_update(actor=secretariat_user(), scheme=scheme, expected_version=None, data={"criteria": criteria})
+    targets = Score.objects.get(assessment=assessments[0], criterion__key="targets")
+    assert (targets.suggested, targets.evidence) == (None, {})
+    # The assessments changed with it: a client's ETag and updated_since see it.
+    assert assessments[0].__class__.objects.get(pk=assessments[0].pk).version == version + 1
+
+
+def test_publication_is_a_step_of_every_assessment(agency):
+    scheme, assessments = open_scheme(agency=agency, subprojects=2)
+    for assessment in assessments:
+        chain(agency=agency, to=AssessmentStatus.FINALIZED, scheme_and_assessments=(scheme, [assessment]))
+    before = {a.pk: a.version for a in scheme.assessments.all()}
+    services.scheme_publish(actor=secretariat_user(), scheme=scheme)
+    for assessment in scheme.assessments.all():
+        assert assessment.version == before[assessment.pk] + 1
+        event = assessment.events.order_by("-id").first()
+        assert (event.action, event.version) == (AssessmentAction.PUBLISH, assessment.version)
+        assert assessment.history.order_by("-history_id").first().version == assessment.version
+
+
+def test_a_subproject_without_a_lead_agency_is_not_assessed(agency):
+    from tests.projects.factories import SubprojectFactory
+
+    scheme, assessments = open_scheme(agency=agency)
+    orphan = SubprojectFactory(parent=assessments[0].node.parent)  # nobody to self-assess it
+    following = services.scheme_open(actor=secretariat_user(), plan=scheme.plan, year=2025)
+    assert list(following.assessments.values_list("node", flat=True)) == [assessments[0].node_id]
+    assert orphan.pk != assessments[0].node_id
