@@ -13,11 +13,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from gstp.calendar import format_year
-from projects.models import AgencyRole, NodeAgency, PlanNode, path_ids
 from reviews.annual import Chart, Heading, Paragraph, Row, Series, Table, chinese_numeral, numbered
 from reviews.annual.wording import date_text
 
-from . import access
+from . import selectors
 from .models import AssessmentScheme
 
 TITLE = "{year} 年度考評結果"
@@ -39,6 +38,10 @@ RESULT_COLUMNS = ("子計畫", "主辦機關", "總分", "等第")
 
 def _number(value: Decimal) -> str:
     return f"{value.normalize():f}" if value == value.to_integral() else f"{value:.2f}"
+
+
+def _agency_name(agency) -> str:
+    return (agency.short_name or agency.name) if agency else ""
 
 
 def _bands_text(scheme: AssessmentScheme) -> str:
@@ -63,29 +66,13 @@ def assessment_chapter(*, plan, year: int, user, number: str) -> list:
     )
     if scheme is None:
         return []
-    assessments = list(access.assessments_for(user).filter(scheme=scheme).select_related("node").order_by("node__path"))
+    assessments = selectors.published_assessments(scheme=scheme, user=user)
     if not assessments:
         return []
     year_text = format_year(year)
-    grades = [band.name for band in sorted(scheme.bands.all(), key=lambda band: band.minimum, reverse=True)]
-    node_ids = [assessment.node_id for assessment in assessments]
-    roots = PlanNode.objects.in_bulk({path_ids(assessment.node.path)[0] for assessment in assessments})
-    leads: dict[int, str] = {}
-    for link in (
-        NodeAgency.objects.filter(node__in=node_ids, role=AgencyRole.LEAD)
-        .select_related("agency")
-        .order_by("node_id", "position", "pk")
-    ):
-        leads.setdefault(link.node_id, link.agency.short_name or link.agency.name)
-
-    groups: list[PlanNode] = []
-    counts: dict[int, Counter] = {}
-    for assessment in assessments:
-        root = roots[path_ids(assessment.node.path)[0]]
-        if root.pk not in counts:
-            groups.append(root)
-            counts[root.pk] = Counter()
-        counts[root.pk][assessment.grade] += 1
+    grades = selectors.grade_names(scheme)
+    leads = selectors.lead_agencies_of(assessment.node_id for assessment in assessments)
+    groups = selectors.count_grades(assessments, by="group")
     overall = Counter(assessment.grade for assessment in assessments)
 
     blocks: list = [Heading(1, numbered(number, TITLE.format(year=year_text)))]
@@ -103,7 +90,7 @@ def assessment_chapter(*, plan, year: int, user, number: str) -> list:
     )
     blocks.append(Heading(2, numbered(chinese_numeral(1), GRADES_HEADING)))
     rows = [
-        Row((group.title, *(str(counts[group.pk][grade]) for grade in grades), str(sum(counts[group.pk].values()))))
+        Row((group["label"], *(str(group["grades"].get(grade, 0)) for grade in grades), str(group["total"])))
         for group in groups
     ]
     rows.append(Row((TOTAL, *(str(overall[grade]) for grade in grades), str(len(assessments)))))
@@ -118,7 +105,9 @@ def assessment_chapter(*, plan, year: int, user, number: str) -> list:
         Chart(
             title=CHART_TITLE.format(year=year_text),
             categories=tuple(grades),
-            series=tuple(Series(group.title, tuple(counts[group.pk][grade] for grade in grades)) for group in groups),
+            series=tuple(
+                Series(group["label"], tuple(group["grades"].get(grade, 0) for grade in grades)) for group in groups
+            ),
             category_label="等第",
             value_label=COUNT_LABEL,
             caption=CHART_CAPTION.format(year=year_text),
@@ -132,7 +121,7 @@ def assessment_chapter(*, plan, year: int, user, number: str) -> list:
                 Row(
                     (
                         assessment.node.title,
-                        leads.get(assessment.node_id, ""),
+                        _agency_name(leads.get(assessment.node_id)),
                         f"{assessment.final_total:.2f}",
                         assessment.grade,
                     )

@@ -58,25 +58,36 @@ def review_queue(*, user) -> QuerySet[Assessment]:
     return with_gap(waiting).order_by("-gap", "node__path")
 
 
-def grade_distribution(*, scheme: AssessmentScheme, user, by: str = "group") -> list[dict]:
-    """The published grades of ``scheme`` counted by group (分組) or by lead agency: ``[{"key", "label",
-    "grades": {grade: count}, "total"}]``, in plan order; empty before publication or for whoever may not
-    see them."""
+def published_assessments(*, scheme: AssessmentScheme, user) -> list[Assessment]:
+    """The published assessments of ``scheme`` the user sees, in plan order; none before publication."""
     if not scheme.is_published:
         return []
-    from projects.models import AgencyRole, NodeAgency, PlanNode, path_ids
+    return list(access.assessments_for(user).filter(scheme=scheme).select_related("node").order_by("node__path"))
 
-    assessments = list(access.assessments_for(user).filter(scheme=scheme).select_related("node").order_by("node__path"))
+
+def lead_agencies_of(node_ids) -> dict:
+    """Each sub-project's (first) lead agency, in one query."""
+    from projects.models import AgencyRole, NodeAgency
+
+    leads = {}
+    for link in (
+        NodeAgency.objects.filter(node__in=list(node_ids), role=AgencyRole.LEAD)
+        .select_related("agency")
+        .order_by("node_id", "position", "pk")
+    ):
+        leads.setdefault(link.node_id, link.agency)
+    return leads
+
+
+def count_grades(assessments: list[Assessment], *, by: str = "group", leads: dict | None = None) -> list[dict]:
+    """``assessments``' grades counted by group (分組, in plan order) or by lead agency (by name): ``[{"key",
+    "label", "grades": {grade: count}, "total"}]``; one query (the groups or, unless given, the leads)."""
+    from projects.models import PlanNode, path_ids
+
     counts: dict[object, Counter] = defaultdict(Counter)
     labels: dict[object, str] = {}
     if by == "agency":
-        leads = {}
-        for link in (
-            NodeAgency.objects.filter(node__in=[a.node_id for a in assessments], role=AgencyRole.LEAD)
-            .select_related("agency")
-            .order_by("node_id", "position", "pk")
-        ):
-            leads.setdefault(link.node_id, link.agency)
+        leads = lead_agencies_of(a.node_id for a in assessments) if leads is None else leads
         for assessment in assessments:
             agency = leads.get(assessment.node_id)
             key = agency.pk if agency else None
@@ -96,6 +107,12 @@ def grade_distribution(*, scheme: AssessmentScheme, user, by: str = "group") -> 
         {"key": key, "label": labels[key], "grades": dict(counts[key]), "total": sum(counts[key].values())}
         for key in order
     ]
+
+
+def grade_distribution(*, scheme: AssessmentScheme, user, by: str = "group") -> list[dict]:
+    """The published grades of ``scheme`` the user sees, counted by group or by lead agency (``count_grades``);
+    empty before publication."""
+    return count_grades(published_assessments(scheme=scheme, user=user), by=by)
 
 
 def latest_published_scheme(*, plan, user) -> AssessmentScheme | None:
