@@ -516,7 +516,7 @@ def assessment_scene(transactional_db):
     scheme = assessment_services.scheme_open(actor=secretariat, plan=plan, year=2024)
     assessment = scheme.assessments.get()
     for key, suggested, evidence in (
-        ("progress", "80", {"planned": "80.00", "actual": "76.00", "gap": "-4.00"}),
+        ("progress", "80", {"planned_progress": "80.00", "actual_progress": "76.00", "gap": "-4.00"}),
         ("budget", "90", {"execution_rate": "92.40"}),
         ("targets", "85", {"indicators": 4, "met": 3}),
     ):
