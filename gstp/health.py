@@ -70,6 +70,10 @@ def run_checks(checks=None, timeout: float = CHECK_TIMEOUT) -> dict[str, str]:
     def run(name, check):
         try:
             check()
+        except (TimeoutError, redis.exceptions.TimeoutError) as exc:
+            # Its own socket gave up waiting: a hung server, whichever of the two clocks ran out first.
+            logger.warning("readiness check %s timed out: %s", name, exc)
+            outcome = "timeout"
         except Exception as exc:  # whatever the failure, the answer is "not ready"
             logger.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
             outcome = "error"
