@@ -22,7 +22,7 @@ from .models import AssessmentScheme
 TITLE = "{year} 年度考評結果"
 INTRO = (
     "{year} 年度考評就 {count} 項子計畫，依{criteria}評分，等第為{bands}；"
-    "經主辦機關自評、部會初核及執行秘書室複核，於 {published} 公布。"
+    "經主辦機關自評、部會初核及執行秘書室複核，於 {published}公布。"
 )
 GRADES_HEADING = "等第分布"
 GRADES_CAPTION = "表、{year} 年度考評等第分布（依分組）"
