@@ -224,6 +224,28 @@ def test_postgres_and_redis_keep_their_data_in_volumes(compose, services):
         assert set(named) <= set(compose.get("volumes") or {})
 
 
+def test_a_proxy_balances_two_web_replicas_checked_on_readyz(services):
+    assert int((services["web"].get("deploy") or {}).get("replicas", 1)) == 2
+    assert not services["web"].get("ports"), "web is reached through the proxy only"
+    proxy = services["proxy"]
+    assert str(proxy["image"]).startswith("haproxy:")
+    assert [str(port).split(":")[-1] for port in proxy["ports"]] == ["8000"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    mounted = {str(volume).split(":")[0] for volume in proxy["volumes"]}
+    assert "./deploy/haproxy.cfg" in mounted
+    config = (ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8")
+    assert re.search(r"^\s*server-template web \d+ web:8000$", config, re.M)
+    assert "uri /readyz/" in config and "expect status 200" in config
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="HAProxy is not installed (.ci/run installs it)")
+def test_the_proxys_configuration_is_valid():
+    result = subprocess.run(
+        ["haproxy", "-c", "-f", str(ROOT / "deploy" / "haproxy.cfg")], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_web_serves_gstp_wsgi_with_gunicorn_on_port_8000(services):
     web = services["web"]
     command = web.get("command")
@@ -286,7 +308,7 @@ def test_web_runs_with_the_hardened_production_settings(web_env):
     assert web_env["GSTP_API_DOCS_PUBLIC"] == "0"
     assert web_env["GSTP_LOG_FORMAT"] == "json"
     assert int(web_env["GSTP_LOGIN_FAILURE_LIMIT"]) > 0
-    assert int(web_env["GSTP_TRUSTED_PROXIES"]) == 1  # the TLS proxy in front
+    assert int(web_env["GSTP_TRUSTED_PROXIES"]) == 2  # the TLS proxy in front, then HAProxy
     assert int(web_env["DATA_UPLOAD_MAX_MEMORY_SIZE"]) == 1024 * 1024
 
 
