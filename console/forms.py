@@ -299,7 +299,7 @@ class ReasonForm(ErrorsMixin, forms.Form):
             self.fields["reason"].widget.attrs.pop("required", None)
         if with_override:
             self.fields["override"] = forms.BooleanField(
-                label=_("Override: keep later scans from reopening it unless its numbers get worse"), required=False
+                label=_("Override: keep later scans from reopening it unless its severity gets worse"), required=False
             )
 
     def payload(self) -> dict:

@@ -171,7 +171,7 @@ class ResolveSerializer(StrictFieldsMixin, serializers.Serializer):
 
     reason = serializers.CharField(max_length=2000)
     override = serializers.BooleanField(
-        default=False, help_text=_("Keep the next scans from reopening it unless its numbers get worse.")
+        default=False, help_text=_("Keep the next scans from reopening it unless its severity gets worse.")
     )
 
 

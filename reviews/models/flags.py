@@ -306,7 +306,7 @@ class LagFlag(models.Model):
         max_digits=14,
         decimal_places=4,
         default=Decimal(0),
-        help_text=_("Higher is worse; an overridden flag reopens only when this or the severity grows."),
+        help_text=_("Higher is worse; an overridden flag reopens only when its severity grows."),
     )
     opened_at = models.DateTimeField(_("opened at"))
     severity_raised_at = models.DateTimeField(_("severity raised at"), null=True, blank=True)
@@ -321,6 +321,7 @@ class LagFlag(models.Model):
     resolution = models.CharField(_("resolution"), max_length=16, choices=FlagResolution.choices, blank=True)
     resolution_reason = models.TextField(_("reason"), blank=True)
     overridden_severity = models.CharField(max_length=8, choices=Severity.choices, blank=True)
+    # The score the secretariat saw when it overrode the flag: a record, not a line; a worse severity alone reopens.
     overridden_score = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

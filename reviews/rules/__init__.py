@@ -42,7 +42,6 @@ FLAG_STATE_FIELDS = (
     "evidence",
     "resolution",
     "overridden_severity",
-    "overridden_score",
 )
 
 
@@ -61,7 +60,6 @@ class FlagState:
     evidence: dict
     resolution: str
     overridden_severity: str
-    overridden_score: object
 
 
 @dataclass

@@ -44,7 +44,8 @@ def lag_flag_acknowledge(*, flag: LagFlag, actor) -> LagFlag:
 @transaction.atomic
 def lag_flag_resolve(*, flag: LagFlag, actor, reason: str, override: bool = False) -> LagFlag:
     """Resolve a flag by hand, saying why. An override also keeps the next scans from reopening it
-    unless its numbers get worse; a plain resolution reopens if the condition still holds."""
+    unless its severity gets worse (yellow overridden, red reopens it; more days late, still yellow, do
+    not); a plain resolution reopens if the condition still holds."""
     access.ensure(access.can_resolve_flag(actor, flag), access.NOT_SECRETARIAT_TO_RESOLVE)
     if not reason or not reason.strip():
         raise ValidationError({"reason": [_("Say why the flag is resolved.")]})

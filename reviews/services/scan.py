@@ -2,9 +2,16 @@
 
 Each batch is one transaction: its rules' queries, then inserts of new flags
 against the one-per-rule-and-quarter constraint (``ignore_conflicts``), and
-conditional updates (raise a severity only if it is still lower, clear only
+conditional updates (set a severity only if it is still another, clear only
 what is still open). So two scans at once, or a scan killed halfway and run
 again, end in the same state as one scan; a second scan inserts nothing.
+
+An open flag's severity follows the evidence both ways: red when the numbers
+cross the red line, yellow again when they come back within it; every change
+is a row of the flag's history with the evidence it was decided on. An
+override holds while the evidence stays at or below the severity overridden:
+only a worse severity reopens the flag, not a worse number of the same one
+(more days late, a wider gap still yellow).
 """
 
 from __future__ import annotations
@@ -65,12 +72,13 @@ class ScanResult:
     batches: int = 0
     created: int = 0
     raised: int = 0
+    lowered: int = 0
     reopened: int = 0
     cleared: int = 0
     updated: int = 0
 
     def add(self, other: ScanResult) -> None:
-        for name in ("subprojects", "created", "raised", "reopened", "cleared", "updated"):
+        for name in ("subprojects", "created", "raised", "lowered", "reopened", "cleared", "updated"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -249,7 +257,13 @@ def _scan_batch(batch: Batch) -> ScanResult:
             *(FlagState(*row) for row in resolved.order_by().values_list(*FLAG_STATE_FIELDS)),
         ]
     }
-    new_flags, raise_to, reopen, changed_evidence = [], defaultdict(list), defaultdict(list), []
+    new_flags, raise_to, lower_to, reopen, changed_evidence = (
+        [],
+        defaultdict(list),
+        defaultdict(list),
+        defaultdict(list),
+        [],
+    )
     for key, finding in found.items():
         flag = existing.get(key)
         if flag is None:
@@ -261,6 +275,8 @@ def _scan_batch(batch: Batch) -> ScanResult:
             reopen[finding.severity].append(flag.id)
         elif SEVERITY_RANK[finding.severity] > SEVERITY_RANK[flag.severity]:
             raise_to[finding.severity].append(flag.id)
+        elif SEVERITY_RANK[finding.severity] < SEVERITY_RANK[flag.severity]:
+            lower_to[finding.severity].append(flag.id)
         if flag.evidence != finding.evidence or flag.score != finding.score:
             changed_evidence.append(LagFlag(pk=flag.id, evidence=finding.evidence, score=finding.score, updated_at=now))
 
@@ -271,6 +287,13 @@ def _scan_batch(batch: Batch) -> ScanResult:
             LagFlag.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES)
             .exclude(severity=severity)
             .update(severity=severity, severity_raised_at=now, updated_at=now)
+        )
+    for severity, ids in lower_to.items():
+        # The evidence came back within the red line: yellow again, the flag still open (or acknowledged).
+        result.lowered += (
+            LagFlag.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES)
+            .exclude(severity=severity)
+            .update(severity=severity, updated_at=now)
         )
     for severity, ids in reopen.items():
         result.reopened += LagFlag.objects.filter(pk__in=ids, status=FlagStatus.RESOLVED).update(
@@ -294,14 +317,17 @@ def _scan_batch(batch: Batch) -> ScanResult:
             status=FlagStatus.RESOLVED, resolved_at=now, resolution=FlagResolution.CLEARED, updated_at=now
         )
 
-    if created_ids or raise_to or reopen or changed_evidence or cleared_ids:
+    if created_ids or raise_to or lower_to or reopen or changed_evidence or cleared_ids:
         _record_history(batch, now)
 
     # A sub-project's light may have changed: mark it for mirrors that sync with updated_since.
     node_of = {flag.id: flag.node_id for flag in existing.values()}
     changed_nodes = (
         {flag.node_id for flag in new_flags}
-        | {node_of[pk] for pk in [*cleared_ids, *(pk for ids in raise_to.values() for pk in ids)]}
+        | {
+            node_of[pk]
+            for pk in [*cleared_ids, *(pk for ids in [*raise_to.values(), *lower_to.values()] for pk in ids)]
+        }
         | {node_of[pk] for ids in reopen.values() for pk in ids}
     )
     project_services.nodes_touch(node_ids=changed_nodes)
@@ -400,6 +426,6 @@ def _insert_new(findings: list[Finding], batch: Batch, now) -> list[tuple[int, s
 
 
 def _worse_than_override(finding: Finding, flag: FlagState) -> bool:
-    if SEVERITY_RANK[finding.severity] > SEVERITY_RANK[flag.overridden_severity or Severity.YELLOW]:
-        return True
-    return flag.overridden_score is not None and finding.score > flag.overridden_score
+    """Whether the evidence is now of a worse severity than the one the secretariat overrode: a higher score
+    of the same severity (more days late, a wider gap) is what was accepted, and keeps the override."""
+    return SEVERITY_RANK[finding.severity] > SEVERITY_RANK[flag.overridden_severity or Severity.YELLOW]

@@ -303,12 +303,12 @@ def test_a_manual_resolution_stays_once_the_condition_clears(behind_flag):
     [
         ("52", None),  # the same numbers
         ("54", None),  # better: 6 points behind
-        ("51", "yellow"),  # worse score: 9 points behind, still yellow
+        ("51", None),  # a higher score of the same severity: 9 points behind, still yellow
         ("48", "red"),  # worse severity: 12 points behind
     ],
     ids=["same", "better", "higher-score", "higher-severity"],
 )
-def test_an_override_is_reopened_only_when_the_numbers_get_worse(behind_flag, actual, reopened_as):
+def test_an_override_is_reopened_only_when_the_severity_gets_worse(behind_flag, actual, reopened_as):
     # given the flag overridden at 8 points behind
     lag_flag_resolve(flag=behind_flag, actor=secretariat_user(), reason="已核定展延", override=True)
     overridden = LagFlag.objects.get(pk=behind_flag.pk)
@@ -333,6 +333,121 @@ def test_an_override_is_reopened_only_when_the_numbers_get_worse(behind_flag, ac
     assert after.evidence["actual_progress"] == actual
     assert result.reopened == 1
     assert outbox("reviews.notify_red_flags") == ([{"flag_ids": [after.pk]}] if reopened_as == "red" else [])
+
+
+# --- severity follows the evidence ----------------------------------------------------------------------------------
+
+
+def severity_history(flag: LagFlag) -> list[tuple]:
+    """The flag's history, oldest first: what changed, and the gap, severity and status each row recorded."""
+    return [
+        (row.history_type, row.evidence["gap"], row.severity, row.status)
+        for row in LagFlag.history.filter(id=flag.pk).order_by("history_date", "history_id")
+    ]
+
+
+@pytest.mark.parametrize("acknowledged", [False, True], ids=["open", "acknowledged"])
+def test_the_severity_goes_back_to_yellow_and_red_again_as_the_gap_moves(acknowledged):
+    # given 2024Q3 accepted 12 points behind: red
+    (sub,) = subprojects()
+    accepted(sub, actual_progress=D(48))
+    lag_scan(as_of=AS_OF)
+    red = the_flag(sub, LagRule.PROGRESS_GAP, Q3)
+    assert red.severity == "red"
+    if acknowledged:
+        lag_flag_acknowledge(flag=red, actor=secretariat_user())
+    OutboxMessage.objects.all().delete()
+    status = "acknowledged" if acknowledged else "open"
+
+    # when the figure is corrected to 6 points behind (past the yellow line, within the red)
+    set_actual_progress(red, "54")
+    result = lag_scan(as_of=AS_OF)
+
+    # then the same flag is yellow again, still worked on, with the new evidence
+    lowered = the_flag(sub, LagRule.PROGRESS_GAP, Q3)
+    assert (lowered.pk, lowered.severity, lowered.status, lowered.score) == (red.pk, "yellow", status, D(6))
+    assert lowered.evidence["gap"] == "-6"
+    assert lowered.severity_raised_at is None  # it was never raised: opened red
+    assert (result.lowered, result.raised, result.updated, result.cleared) == (1, 0, 1, 0)
+    assert outbox("reviews.notify_red_flags") == []
+    # and a scan finding the same leaves it be
+    assert lag_scan(as_of=AS_OF) == ScanResult(subprojects=1, batches=1)
+
+    # when it slips back to 11 points behind
+    set_actual_progress(red, "49")
+    result = lag_scan(as_of=AS_OF)
+
+    # then it is red again, raised now, and the red is news
+    raised = the_flag(sub, LagRule.PROGRESS_GAP, Q3)
+    assert (raised.pk, raised.severity, raised.status) == (red.pk, "red", status)
+    assert raised.severity_raised_at is not None
+    assert (result.raised, result.lowered) == (1, 0)
+    assert outbox("reviews.notify_red_flags") == [{"flag_ids": [red.pk]}]
+    # each change a row of the flag's history, with the evidence it was decided on
+    opened = [("+", "-12", "red", "open")] + ([("~", "-12", "red", "acknowledged")] if acknowledged else [])
+    assert severity_history(red) == [*opened, ("~", "-6", "yellow", status), ("~", "-11", "red", status)]
+
+
+def test_an_override_at_yellow_holds_while_the_gap_widens_within_yellow_and_is_lifted_at_red(behind_flag):
+    # given the yellow flag (8 points behind) overridden
+    lag_flag_resolve(flag=behind_flag, actor=secretariat_user(), reason="已核定展延", override=True)
+    overridden = LagFlag.objects.get(pk=behind_flag.pk)
+    history_rows = LagFlag.history.filter(id=behind_flag.pk).count()
+
+    # when it falls to 9.5 points behind: worse, but still yellow
+    set_actual_progress(behind_flag, "50.5")
+    assert lag_scan(as_of=AS_OF) == ScanResult(subprojects=1, batches=1)
+
+    # then the override holds, untouched
+    held = LagFlag.objects.get(pk=behind_flag.pk)
+    assert (held.status, held.resolution, held.severity, held.score) == ("resolved", "overridden", "yellow", D(8))
+    assert held.updated_at == overridden.updated_at
+    assert LagFlag.history.filter(id=behind_flag.pk).count() == history_rows
+
+    # when it falls to 10 points behind: red
+    set_actual_progress(behind_flag, "50")
+    result = lag_scan(as_of=AS_OF)
+
+    # then the override is lifted: the flag is open and red, with the red's evidence
+    reopened = LagFlag.objects.get(pk=behind_flag.pk)
+    assert (reopened.status, reopened.resolution, reopened.severity, reopened.overridden_severity) == (
+        "open",
+        "",
+        "red",
+        "",
+    )
+    assert (reopened.score, reopened.evidence["gap"]) == (D(10), "-10")
+    assert result.reopened == 1
+    assert severity_history(reopened)[-1] == ("~", "-10", "red", "open")
+
+
+def test_a_late_report_overridden_at_yellow_holds_while_the_days_grow_and_reopens_at_red():
+    # given the 2024Q3 report missing, flagged yellow the day after it was due, and overridden
+    (sub,) = subprojects()
+    accepted(sub, period=Q2)
+    lag_scan(as_of=datetime.date(2024, 10, 11))
+    late = the_flag(sub, LagRule.LATE_REPORT, Q3)
+    lag_flag_resolve(flag=late, actor=secretariat_user(), reason="機關已說明延誤原因", override=True)
+    overridden = LagFlag.objects.get(pk=late.pk)
+    assert (overridden.severity, overridden.evidence["days_late"]) == ("yellow", 1)
+
+    # when it is still missing day after day, within the red line (30 days after quarter end)
+    for day in (15, 20, 30):
+        assert lag_scan(as_of=datetime.date(2024, 10, day)) == ScanResult(subprojects=1, batches=1)
+
+    # then the override holds, at yellow, as it was accepted
+    held = LagFlag.objects.get(pk=late.pk)
+    assert (held.status, held.resolution, held.severity) == ("resolved", "overridden", "yellow")
+    assert (held.evidence, held.updated_at) == (overridden.evidence, overridden.updated_at)
+
+    # when it is still missing 31 days after quarter end: red
+    result = lag_scan(as_of=datetime.date(2024, 10, 31))
+
+    # then the flag is open again, red
+    reopened = LagFlag.objects.get(pk=late.pk)
+    assert (reopened.status, reopened.severity, reopened.evidence["days_late"]) == ("open", "red", 21)
+    assert result.reopened == 1
+    assert outbox("reviews.notify_red_flags")[-1] == {"flag_ids": [late.pk]}
 
 
 # --- batches ---------------------------------------------------------------------------------------------------------
@@ -627,7 +742,7 @@ def test_a_reopened_flag_is_raised_again_for_subscribers(behind_flag):
 
 SUMMARY = re.compile(
     r"Scanned (\d+) sub-projects in (\d+) batches \(\d+\.\d s\): (\d+) flags opened, (\d+) raised, "
-    r"(\d+) reopened, (\d+) cleared\.\n"
+    r"(\d+) lowered, (\d+) reopened, (\d+) cleared\.\n"
 )
 
 
@@ -644,7 +759,7 @@ def test_the_command_scans_and_prints_its_summary(programme, day):
     summary = run_command("--as-of", day)
 
     opened = LagFlag.objects.filter(opened_at__gt=taipei(2024, 8, 15, 2)).count()
-    assert summary == (7, 1, opened, 0, 0, 1)
+    assert summary == (7, 1, opened, 0, 0, 0, 1)
     assert opened == 6
     # as of 2024-12-31: the milestone is 91 days late
     assert the_flag(programme.one("milestone"), LagRule.MILESTONE_OVERDUE, Q4).severity == "red"
@@ -655,7 +770,7 @@ def test_the_command_takes_a_plan_and_a_batch_size():
     (elsewhere,) = subprojects(plan=PlanFactory(code="other"))
     KINDS["late"](elsewhere)
 
-    assert run_command("--as-of", "2024-11-15", "--plan", "smart-nation", "--batch-size", "2") == (7, 4, 6, 0, 0, 1)
+    assert run_command("--as-of", "2024-11-15", "--plan", "smart-nation", "--batch-size", "2") == (7, 4, 6, 0, 0, 0, 1)
     assert not LagFlag.objects.filter(node=elsewhere).exists()
     assert {flag.node.plan.code for flag in LagFlag.objects.select_related("node__plan")} == {"smart-nation"}
 

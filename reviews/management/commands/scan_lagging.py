@@ -35,6 +35,6 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Scanned {result.subprojects} sub-projects in {result.batches} batches "
                 f"({time.monotonic() - started:.1f} s): {result.created} flags opened, {result.raised} raised, "
-                f"{result.reopened} reopened, {result.cleared} cleared."
+                f"{result.lowered} lowered, {result.reopened} reopened, {result.cleared} cleared."
             )
         )
