@@ -1,5 +1,6 @@
 """The API's router, and the one pattern every id in an API address is matched with."""
 
+from django.urls import register_converter
 from rest_framework.routers import SimpleRouter
 
 # ASCII digits only. Python's int(), and with it Django's and DRF's lookups, also reads full-width "１" and
@@ -7,12 +8,30 @@ from rest_framework.routers import SimpleRouter
 ID_PATTERN = "[0-9]{1,18}"
 
 
+class IdConverter:
+    """``<id:pk>``: a row's id (``PATH_CONVERTER_OVERRIDES`` tells the schema it is an integer)."""
+
+    regex = ID_PATTERN
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
+
+
 class ApiRouter(SimpleRouter):
-    """DRF's router with detail routes that match only ids (``ID_PATTERN``), unless a viewset names its own
-    ``lookup_value_regex``; DRF's default would match any text up to the next slash."""
+    """DRF's router with detail routes that match only ids (``<id:pk>``), unless a viewset names its own
+    ``lookup_value_converter``; DRF's default would match any text up to the next slash."""
+
+    def __init__(self, trailing_slash=True):
+        super().__init__(trailing_slash=trailing_slash, use_regex_path=False)
 
     def get_lookup_regex(self, viewset, lookup_prefix=""):
         lookup_field = getattr(viewset, "lookup_field", "pk")
         lookup_url_kwarg = getattr(viewset, "lookup_url_kwarg", None) or lookup_field
-        lookup_value = getattr(viewset, "lookup_value_regex", ID_PATTERN)
-        return f"(?P<{lookup_prefix}{lookup_url_kwarg}>{lookup_value})"
+        converter = getattr(viewset, "lookup_value_converter", "id")
+        return f"<{converter}:{lookup_prefix}{lookup_url_kwarg}>"

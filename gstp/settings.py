@@ -273,6 +273,7 @@ REST_FRAMEWORK = {
 GSTP_API_DOCS_PUBLIC = env_bool("GSTP_API_DOCS_PUBLIC", default=DEBUG)
 
 SPECTACULAR_SETTINGS = {
+    "PATH_CONVERTER_OVERRIDES": {"id": int},  # gstp.routers.IdConverter
     "TITLE": f"{SYSTEM_NAME} API",
     "DESCRIPTION": SYSTEM_NAME
     + """: programme monitoring for Taiwan's Smart Nation Programme (智慧國家方案): the plan tree (groups, strategy
