@@ -1,4 +1,4 @@
-"""The API's router, and the one pattern every id in an API address is matched with."""
+"""The API's router, and the patterns ids in API addresses are matched with."""
 
 from django.urls import register_converter
 from rest_framework.routers import SimpleRouter
@@ -11,7 +11,8 @@ ID_PATTERN = "[0-9]{1,18}"
 class IdConverter:
     """``<id:pk>``: a row's id (``PATH_CONVERTER_OVERRIDES`` tells the schema it is an integer)."""
 
-    regex = ID_PATTERN
+    # Any length: an id too large for the database reaches the view, which answers it as any missing id.
+    regex = "[0-9]+"
 
     def to_python(self, value: str) -> int:
         return int(value)
