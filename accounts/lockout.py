@@ -61,25 +61,33 @@ def client_ip_address(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
-def _wants_json(request) -> bool:
+def wants_json(request) -> bool:
     return is_api(request) or "application/json" in request.headers.get("Accept", "")
+
+
+def lockout_seconds(request) -> int | None:
+    """How long a locked-out sign-in waits, in seconds; None where no cool-off is set."""
+    cool_off = get_cool_off(request)
+    return int(cool_off.total_seconds()) if cool_off else None
+
+
+def lockout_message(seconds: int | None) -> str:
+    if seconds:
+        minutes = max(1, math.ceil(seconds / 60))
+        return ngettext(
+            "Too many failed sign-in attempts for this account or from this address. Try again in %(minutes)s minute.",
+            "Too many failed sign-in attempts for this account or from this address. Try again in %(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+    return _("Too many failed sign-in attempts for this account or from this address.")
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
     """429 with the API's JSON error shape for the API's sign-in page and JSON clients, plain text
     for the admin's; ``Retry-After`` tells when to try again."""
-    cool_off = get_cool_off(request)
-    seconds = int(cool_off.total_seconds()) if cool_off else None
-    if seconds:
-        minutes = max(1, math.ceil(seconds / 60))
-        message = ngettext(
-            "Too many failed sign-in attempts for this account or from this address. Try again in %(minutes)s minute.",
-            "Too many failed sign-in attempts for this account or from this address. Try again in %(minutes)s minutes.",
-            minutes,
-        ) % {"minutes": minutes}
-    else:
-        message = _("Too many failed sign-in attempts for this account or from this address.")
-    if _wants_json(request):
+    seconds = lockout_seconds(request)
+    message = lockout_message(seconds)
+    if wants_json(request):
         response = error_response(message, "too_many_login_attempts", 429)
     else:
         response = HttpResponse(message, content_type="text/plain; charset=utf-8", status=429)

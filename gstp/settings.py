@@ -172,7 +172,7 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("GSTP_LOGIN_COOLOFF_MINUT
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no startup banner in every management command's output
 AXES_HANDLER = "accounts.lockout.LoginAttemptHandler"
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "console.views.auth.locked_out"
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip_address"
 # Behind N reverse proxies the client's address is the Nth entry of X-Forwarded-For
 # counted from the right; 0 means clients connect directly (REMOTE_ADDR).
@@ -273,6 +273,7 @@ REST_FRAMEWORK = {
 GSTP_API_DOCS_PUBLIC = env_bool("GSTP_API_DOCS_PUBLIC", default=DEBUG)
 
 SPECTACULAR_SETTINGS = {
+    "PATH_CONVERTER_OVERRIDES": {"id": int},  # gstp.routers.IdConverter
     "TITLE": f"{SYSTEM_NAME} API",
     "DESCRIPTION": SYSTEM_NAME
     + """: programme monitoring for Taiwan's Smart Nation Programme (智慧國家方案): the plan tree (groups, strategy

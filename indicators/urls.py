@@ -1,9 +1,10 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+
+from gstp.routers import ApiRouter
 
 from .apis import IndicatorViewSet, PlanIndicatorSummaryView
 
-router = SimpleRouter()
+router = ApiRouter()
 router.register("indicators", IndicatorViewSet, basename="indicator")
 
 urlpatterns = [

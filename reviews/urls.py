@@ -1,5 +1,6 @@
 from django.urls import path, re_path
-from rest_framework.routers import SimpleRouter
+
+from gstp.routers import ID_PATTERN, ApiRouter
 
 from .apis import LockExceptionViewSet, QuarterLockViewSet, ReportViewSet
 from .budget_apis import BudgetYearViewSet
@@ -8,7 +9,7 @@ from .flag_apis import FlagViewSet, LightsView
 from .project_apis import MilestoneViewSet, ProjectViewSet
 from .revision_apis import RevisionViewSet
 
-router = SimpleRouter()
+router = ApiRouter()
 router.register("projects", ProjectViewSet, basename="project")
 router.register("milestones", MilestoneViewSet, basename="milestone")
 router.register("revisions", RevisionViewSet, basename="revision")
@@ -18,18 +19,21 @@ router.register("locks", QuarterLockViewSet, basename="lock")
 router.register("lock-exceptions", LockExceptionViewSet, basename="lock-exception")
 router.register("budgets", BudgetYearViewSet, basename="budget")
 
-ID = "[0-9]{1,18}"
 urlpatterns = [
     path("lights/", LightsView.as_view(), name="lights"),
-    re_path(rf"^reports/(?P<id>{ID})/files/$", ReportFilesView.as_view(), name="report-files"),
-    re_path(rf"^reports/(?P<id>{ID})/files/(?P<file_id>{ID})/$", ReportFileView.as_view(), name="report-file"),
+    re_path(rf"^reports/(?P<id>{ID_PATTERN})/files/$", ReportFilesView.as_view(), name="report-files"),
     re_path(
-        rf"^flags/(?P<id>{ID})/comments/(?P<comment_id>{ID})/files/$",
+        rf"^reports/(?P<id>{ID_PATTERN})/files/(?P<file_id>{ID_PATTERN})/$",
+        ReportFileView.as_view(),
+        name="report-file",
+    ),
+    re_path(
+        rf"^flags/(?P<id>{ID_PATTERN})/comments/(?P<comment_id>{ID_PATTERN})/files/$",
         CommentFilesView.as_view(),
         name="flag-comment-files",
     ),
     re_path(
-        rf"^flags/(?P<id>{ID})/comments/(?P<comment_id>{ID})/files/(?P<file_id>{ID})/$",
+        rf"^flags/(?P<id>{ID_PATTERN})/comments/(?P<comment_id>{ID_PATTERN})/files/(?P<file_id>{ID_PATTERN})/$",
         CommentFileView.as_view(),
         name="flag-comment-file",
     ),

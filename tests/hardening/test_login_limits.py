@@ -185,3 +185,46 @@ def test_authenticating_without_a_request_is_not_counted(alice):
     assert authenticate(username="alice", password="wrong") is None
     assert authenticate(username="alice", password=PASSWORD) == alice
     assert not AccessAttempt.objects.exists()
+
+
+CONSOLE_LOGIN = "/accounts/login/"
+
+
+def console_sign_in(client, username, password, **headers):
+    page = client.get(CONSOLE_LOGIN, **headers)
+    assert page.status_code == 200
+    return client.post(CONSOLE_LOGIN, {"username": username, "password": password, "next": ""}, **headers)
+
+
+def test_the_console_sign_in_locked_out_answers_a_console_page(alice):
+    # given: the console's sign-in form fails up to the limit
+    client = Client(REMOTE_ADDR="203.0.113.10")
+    answers = [console_sign_in(client, "alice", "wrong password").status_code for _ in range(LIMIT)]
+    assert answers == [200] * (LIMIT - 1) + [429]
+
+    # when: the right password, from another address
+    response = console_sign_in(Client(REMOTE_ADDR="198.51.100.20"), "alice", PASSWORD)
+
+    # then: a page of the console, in zh-Hant, saying when to try again and whom to ask
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("text/html")
+    assert int(response["Retry-After"]) == 15 * 60
+    page = response.content.decode()
+    assert '<html lang="zh-hant">' in page
+    assert "暫停登入" in page
+    assert "此帳號或此位址登入失敗次數過多，請於 15 分鐘後再試。" in page
+    assert "執行秘書室系統管理者" in page
+    assert "_auth_user_id" not in response.wsgi_request.session
+
+
+def test_the_console_lockout_page_in_english(alice):
+    fail("alice", LIMIT, path=CONSOLE_LOGIN)
+
+    response = console_sign_in(Client(), "alice", PASSWORD, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert '<html lang="en">' in page
+    assert "Sign-in locked" in page
+    assert "Too many failed sign-in attempts for this account or from this address. Try again in 15 minutes." in page
+    assert "Executive Secretariat's system administrator" in page
