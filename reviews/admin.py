@@ -330,9 +330,10 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 @admin.register(EmailLog)
 class EmailLogAdmin(admin.ModelAdmin):
-    list_display = ["subject", "sent_at"]
+    list_display = ["subject", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status"]
     search_fields = ["subject", "key"]
-    readonly_fields = ["key", "recipients", "subject", "sent_at"]
+    readonly_fields = ["key", "recipients", "subject", "status", "attempts", "last_error", "created_at", "sent_at"]
 
     def has_add_permission(self, request):
         return False

@@ -10,6 +10,15 @@ from .services import notifications
 
 LONG = {"acks_late": True, "soft_time_limit": 25 * 60, "time_limit": 30 * 60}
 SHORT = {"acks_late": True, "soft_time_limit": 60, "time_limit": 120}
+# Mail jobs: a refused or failed send (recorded on its EmailLog row) runs the job again after 10 s, 20 s, 40 s...
+# up to an hour apart, eight times at most; what was sent already is not sent again (``send_once``).
+MAIL = {
+    "autoretry_for": (notifications.EmailFailed,),
+    "retry_backoff": 10,
+    "retry_backoff_max": 3600,
+    "retry_jitter": False,
+    "max_retries": 8,
+}
 
 
 def _date(value: str | None) -> datetime.date | None:
@@ -28,32 +37,32 @@ def relay_outbox() -> int:
     return published
 
 
-@shared_task(name="reviews.notify_red_flags", **SHORT)
+@shared_task(name="reviews.notify_red_flags", **SHORT, **MAIL)
 def notify_red_flags(flag_ids: list[int]) -> int:
     return notifications.notify_red_flags(flag_ids=flag_ids)
 
 
-@shared_task(name="reviews.weekly_digest", **SHORT)
+@shared_task(name="reviews.weekly_digest", **SHORT, **MAIL)
 def weekly_digest(week_of: str | None = None) -> bool:
     return notifications.weekly_digest(week_of=_date(week_of) or today())
 
 
-@shared_task(name="reviews.report_reminders", **LONG)
+@shared_task(name="reviews.report_reminders", **LONG, **MAIL)
 def report_reminders(on: str | None = None) -> int:
     return notifications.report_reminders(on=_date(on) or today())
 
 
-@shared_task(name="reviews.notify_report_step", **SHORT)
+@shared_task(name="reviews.notify_report_step", **SHORT, **MAIL)
 def notify_report_step(report_id: int, step: str, version: int) -> bool:
     return notifications.notify_report_step(report_id=report_id, step=step, version=version)
 
 
-@shared_task(name="reviews.notify_revision_step", **SHORT)
+@shared_task(name="reviews.notify_revision_step", **SHORT, **MAIL)
 def notify_revision_step(revision_id: int, step: str, version: int) -> bool:
     return notifications.notify_revision_step(revision_id=revision_id, step=step, version=version)
 
 
-@shared_task(name="reviews.endorsement_reminders", **LONG)
+@shared_task(name="reviews.endorsement_reminders", **LONG, **MAIL)
 def endorsement_reminders(on: str | None = None) -> int:
     return notifications.endorsement_reminders(on=_date(on) or today())
 

@@ -30,6 +30,13 @@ SETTINGS_VARIABLES = [
     "SECURE_HSTS_SECONDS",
     "STATIC_ROOT",
     "EMAIL_BACKEND",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
+    "EMAIL_TIMEOUT",
     "DEFAULT_FROM_EMAIL",
     "LOG_LEVEL",
     "GSTP_VAR_DIR",
@@ -106,6 +113,11 @@ PRINT_SETTINGS = textwrap.dedent(
         "DATA_UPLOAD_MAX_MEMORY_SIZE": settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
         "FILE_UPLOAD_MAX_MEMORY_SIZE": settings.FILE_UPLOAD_MAX_MEMORY_SIZE,
         "DATA_UPLOAD_MAX_NUMBER_FIELDS": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+        "EMAIL": [
+            settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER,
+            settings.EMAIL_HOST_PASSWORD, settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL, settings.EMAIL_TIMEOUT,
+            settings.DEFAULT_FROM_EMAIL,
+        ],
     }))
     """
 )
@@ -361,9 +373,61 @@ def test_hardened_settings_from_the_environment(tmp_path):
     assert values["DATA_UPLOAD_MAX_NUMBER_FIELDS"] == 200
 
 
+def test_without_an_email_host_emails_are_printed(tmp_path):
+    values = settings_from(tmp_path, **PRODUCTION)
+
+    assert values["EMAIL"][0] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_an_email_host_sends_through_smtp_with_its_account_and_tls(tmp_path):
+    values = settings_from(
+        tmp_path,
+        **PRODUCTION,
+        EMAIL_HOST="smtp.example.gov.tw",
+        EMAIL_HOST_USER="gstp",
+        EMAIL_HOST_PASSWORD="secret",
+        EMAIL_USE_TLS="1",
+        EMAIL_TIMEOUT="20",
+        DEFAULT_FROM_EMAIL="GSTP <gstp@example.gov.tw>",
+    )
+
+    assert values["EMAIL"] == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "smtp.example.gov.tw",
+        587,
+        "gstp",
+        "secret",
+        True,
+        False,
+        20,
+        "GSTP <gstp@example.gov.tw>",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variables", "port"), [({}, 25), ({"EMAIL_USE_SSL": "1"}, 465), ({"EMAIL_PORT": "2525"}, 2525)]
+)
+def test_the_smtp_port_follows_the_tls_setting_unless_given(tmp_path, variables, port):
+    values = settings_from(tmp_path, EMAIL_HOST="smtp.example.gov.tw", **variables)
+
+    assert values["EMAIL"][2] == port
+
+
+def test_tls_and_ssl_at_once_refuse_to_start(tmp_path):
+    completed = run_settings(tmp_path, EMAIL_HOST="smtp.example.gov.tw", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1")
+
+    assert completed.returncode != 0
+    assert "ImproperlyConfigured" in completed.stderr and "EMAIL_USE_SSL" in completed.stderr
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("GSTP_LOG_FORMAT", "xml"), ("GSTP_LOGIN_FAILURE_LIMIT", "five"), ("DATA_UPLOAD_MAX_MEMORY_SIZE", "1MB")],
+    [
+        ("EMAIL_PORT", "smtp"),
+        ("GSTP_LOG_FORMAT", "xml"),
+        ("GSTP_LOGIN_FAILURE_LIMIT", "five"),
+        ("DATA_UPLOAD_MAX_MEMORY_SIZE", "1MB"),
+    ],
 )
 def test_a_malformed_value_refuses_to_start_naming_the_variable(tmp_path, variable, value):
     completed = run_settings(tmp_path, **{variable: value})

@@ -14,7 +14,7 @@ from .flags import (
     Rhythm,
     Severity,
 )
-from .notifications import EmailLog, OutboxMessage, WebhookDelivery, WebhookEvent, WebhookSubscription
+from .notifications import EmailLog, EmailStatus, OutboxMessage, WebhookDelivery, WebhookEvent, WebhookSubscription
 from .reports import (
     EDITABLE_STATUSES,
     FILED_STATUSES,
@@ -71,6 +71,7 @@ __all__ = [
     "QuarterLock",
     "TEXT_MAX_CHARS",
     "EmailLog",
+    "EmailStatus",
     "FlagComment",
     "FlagResolution",
     "FlagStatus",

@@ -27,16 +27,27 @@ class OutboxMessage(models.Model):
         return f"{self.task} #{self.pk}"
 
 
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
 class EmailLog(models.Model):
-    """One email sent, once: the key makes a retried job send nothing twice."""
+    """One email, sent once: the key makes a retried job send nothing twice. ``sent`` only once the SMTP server
+    accepted it; a refused or failed attempt leaves it ``failed`` with the server's answer, for the job's retry."""
 
     key = models.CharField(max_length=200, unique=True)
     recipients = models.JSONField(default=list)
     subject = models.CharField(max_length=300)
-    sent_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-sent_at"]
+        ordering = ["-created_at"]
 
     def __str__(self):
         return self.subject

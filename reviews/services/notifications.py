@@ -18,8 +18,8 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
-from django.db.models import Case, When
+from django.db import transaction
+from django.db.models import Case, F, When
 from django.utils import timezone, translation
 
 from gstp.branding import SYSTEM_NAME
@@ -28,6 +28,7 @@ from .. import access
 from ..models import (
     ACTIVE_STATUSES,
     EmailLog,
+    EmailStatus,
     LagFlag,
     LagSettings,
     PlanRevision,
@@ -135,17 +136,39 @@ def sender() -> str:
     return settings.DEFAULT_FROM_EMAIL if name else f"{SYSTEM_NAME} <{address}>"
 
 
+class EmailFailed(Exception):
+    """The SMTP server refused an email or could not be reached; its EmailLog row says so, and the job retries."""
+
+
 def send_once(*, key: str, subject: str, body: str, recipients: list[str]) -> bool:
-    """Send an email unless one with this key was sent already; True when sent now."""
+    """Send an email unless one with this key was sent already; True when sent now. The row is ``sent`` only
+    once the server accepted the email; the row's lock keeps a second worker from sending it meanwhile. A
+    refusal or a connection that fails is recorded on the row (``failed``, the server's answer) and raised as
+    EmailFailed, for the job to retry."""
     recipients = sorted({address for address in recipients if address})
     if not recipients:
         return False
+    subject_logged = subject[:300]
     try:
         with transaction.atomic():
-            EmailLog.objects.create(key=key, recipients=recipients, subject=subject[:300])
+            log, _ = EmailLog.objects.select_for_update().get_or_create(
+                key=key, defaults={"recipients": recipients, "subject": subject_logged}
+            )
+            if log.status == EmailStatus.SENT:
+                return False
             send_mail(subject, body, sender(), recipients)
-    except IntegrityError:
-        return False
+            log.status, log.sent_at, log.attempts = EmailStatus.SENT, timezone.now(), log.attempts + 1
+            log.save(update_fields=["status", "sent_at", "attempts"])
+    except OSError as error:  # smtplib.SMTPException is one
+        message = f"{type(error).__name__}: {error}"[:2000]
+        EmailLog.objects.get_or_create(
+            key=key, defaults={"recipients": recipients, "subject": subject_logged, "status": EmailStatus.FAILED}
+        )
+        EmailLog.objects.filter(key=key).exclude(status=EmailStatus.SENT).update(
+            status=EmailStatus.FAILED, attempts=F("attempts") + 1, last_error=message
+        )
+        logger.warning("Email %s not sent: %s", key, message)
+        raise EmailFailed(f"{key}: {message}") from error
     return True
 
 
