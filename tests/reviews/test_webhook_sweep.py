@@ -212,7 +212,7 @@ def test_two_sweeps_at_once_ask_for_each_due_attempt_once_and_it_is_sent_once(re
         lambda: notifications.webhook_deliver(delivery_id=delivery_id, after_attempts=1),
         lambda: notifications.webhook_deliver(delivery_id=delivery_id, after_attempts=1),
     )
-    assert sorted(results) == [False, True]
+    assert results == [True, True]  # delivered, by one of them
     assert len(receiver.requests) == 1
     assert WebhookDelivery.objects.get(pk=delivery_id).attempts == 2
 
