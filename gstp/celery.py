@@ -21,6 +21,8 @@ app.conf.beat_schedule = {
     "assessment-reminders": {"task": "assessments.due_reminders", "schedule": crontab(hour=9, minute=10)},
     # Mondays at 08:00: the secretariat's weekly digest
     "weekly-digest": {"task": "reviews.weekly_digest", "schedule": crontab(hour=8, minute=0, day_of_week=1)},
+    # every minute: ask again for the webhook deliveries whose next attempt is due (their retry job may be lost)
+    "sweep-webhooks": {"task": "reviews.sweep_webhooks", "schedule": 60.0, "options": {"expires": 60}},
     # every 5 seconds: publish jobs waiting in the outbox
     "relay-outbox": {"task": "reviews.relay_outbox", "schedule": 5.0, "options": {"expires": 5}},
 }

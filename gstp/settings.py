@@ -378,6 +378,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Webhook deliveries: how many attempts before one is abandoned, and the wait before each retry (doubling from
+# the first, up to the longest). The wait is kept on the delivery (``next_attempt_at``), which the sweep reads.
+GSTP_WEBHOOK_ATTEMPTS = env_int("GSTP_WEBHOOK_ATTEMPTS", 11)
+GSTP_WEBHOOK_RETRY_FIRST_SECONDS = env_int("GSTP_WEBHOOK_RETRY_FIRST_SECONDS", 2)
+GSTP_WEBHOOK_RETRY_LONGEST_SECONDS = env_int("GSTP_WEBHOOK_RETRY_LONGEST_SECONDS", 3600)
+
 # Threads the lag scan runs its batches on, on PostgreSQL (each with its own database connection).
 LAG_SCAN_WORKERS = env_int("GSTP_SCAN_WORKERS", 2)
 

@@ -100,6 +100,7 @@ NOT_SECRETARIAT_TO_SET_BUDGET = _("Only the Executive Secretariat sets sub-proje
 BUDGET_YEAR_FROZEN = _(
     "%(year)s has an accepted report: its budget changes only through a plan revision (/api/v1/revisions/)."
 )
+NOT_ALLOWED_TO_RESEND_WEBHOOK = _("Only the Executive Secretariat sends abandoned webhook deliveries again.")
 NOT_ALLOWED_TO_DOWNLOAD_ANNUAL_REPORT = _("Only the Executive Secretariat and readers may download the annual report.")
 
 
@@ -279,6 +280,10 @@ can_change_lag_settings = oversees | rules.is_superuser
 
 can_set_budget = oversees | rules.is_superuser  # while the year is not frozen: ``baseline_frozen``
 
+# --- webhooks -------------------------------------------------------------------------------------------
+
+can_resend_webhook = oversees | rules.is_superuser  # an abandoned delivery, from the admin
+
 # A report counts as accepted while it is, and while a reopened one is corrected: then with the figures it
 # was accepted with (``accepted_content``), which stay in force until the correction is accepted.
 IN_FORCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)
@@ -444,6 +449,7 @@ rules.add_perm("reviews.lock_quarters", can_lock_quarters)
 rules.add_perm("reviews.download_annual_report", can_download_annual_report)
 rules.add_perm("reviews.change_lag_thresholds", can_change_lag_settings)
 rules.add_perm("reviews.set_budget", can_set_budget)
+rules.add_perm("reviews.resend_webhook", can_resend_webhook)
 
 
 # --- plan revisions (計畫修正) and the baseline --------------------------------------------------------

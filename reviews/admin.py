@@ -33,7 +33,7 @@ from .models import (
     WebhookSubscription,
 )
 from .models.flags import LEVEL_THRESHOLD_FIELDS
-from .services import budget_year_create, budget_year_update, lag_settings_update
+from .services import budget_year_create, budget_year_update, lag_settings_update, notifications
 from .services.budgets import budget_validate
 
 
@@ -308,14 +308,66 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class DeliveryStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("pending", _("Pending")), ("delivered", _("Delivered")), ("abandoned", _("Abandoned"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.pending()
+        if self.value() == "delivered":
+            return queryset.filter(delivered_at__isnull=False)
+        if self.value() == "abandoned":
+            return queryset.abandoned()
+        return queryset
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["subscription", "event", "event_id", "attempts", "last_status", "delivered_at", "created_at"]
-    list_filter = ["event", "subscription", ("delivered_at", admin.EmptyFieldListFilter)]
+    """Every delivery with its attempts; an abandoned one (its last attempt failed) is sent again from here."""
+
+    list_display = [
+        "subscription",
+        "event",
+        "event_id",
+        "attempts",
+        "last_status",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+        "abandoned_at",
+        "created_at",
+    ]
+    list_filter = [DeliveryStateFilter, "event", "subscription"]
+    list_select_related = ["subscription"]
     readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+    actions = ["send_again"]
 
     def has_add_permission(self, request):
         return False
+
+    def has_resend_permission(self, request):
+        return access.can_resend_webhook(request.user)
+
+    @admin.action(description=_("Send again"), permissions=["resend"])
+    def send_again(self, request, queryset):
+        sent = skipped = 0
+        for delivery in queryset:
+            try:
+                notifications.webhook_delivery_resend(delivery=delivery, actor=request.user)
+            except notifications.NotAbandoned:
+                skipped += 1
+            else:
+                sent += 1
+        if sent:
+            messages.success(request, _("%(count)d deliveries will be sent again.") % {"count": sent})
+        if skipped:
+            messages.warning(
+                request, _("%(count)d deliveries were not abandoned and were left as they are.") % {"count": skipped}
+            )
 
 
 @admin.register(OutboxMessage)

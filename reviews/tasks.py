@@ -72,15 +72,24 @@ def fan_out_webhook(event: str, ids: list[int], versions: list[int | None] | Non
     return len(notifications.webhook_fan_out(event=event, ids=ids, versions=versions))
 
 
-@shared_task(
-    name="reviews.deliver_webhook",
-    bind=True,
-    autoretry_for=(notifications.WebhookFailed,),
-    retry_backoff=2,
-    retry_backoff_max=3600,
-    retry_jitter=False,
-    max_retries=10,
-    **SHORT,
-)
-def deliver_webhook(self, delivery_id: int) -> bool:
-    return notifications.webhook_deliver(delivery_id=delivery_id)
+# max_retries: none here; the delivery counts its attempts (GSTP_WEBHOOK_ATTEMPTS)
+@shared_task(name="reviews.deliver_webhook", bind=True, max_retries=None, **SHORT)
+def deliver_webhook(self, delivery_id: int, after_attempts: int | None = None) -> bool:
+    """One attempt, then a retry at the delivery's ``next_attempt_at``. The retry job is only the quick way:
+    were it lost, the sweep asks for the same attempt (``after_attempts`` lets one of the two make it)."""
+    try:
+        return notifications.webhook_deliver(delivery_id=delivery_id, after_attempts=after_attempts)
+    except notifications.WebhookFailed as failure:
+        if failure.retry_at is None:
+            raise  # abandoned: listed in the admin, to be sent again from there
+        raise self.retry(
+            exc=failure,
+            eta=failure.retry_at,
+            args=(),
+            kwargs={"delivery_id": delivery_id, "after_attempts": failure.attempts},
+        ) from failure
+
+
+@shared_task(name="reviews.sweep_webhooks", **SHORT)
+def sweep_webhooks() -> int:
+    return len(notifications.webhook_sweep())

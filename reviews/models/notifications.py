@@ -98,8 +98,24 @@ class WebhookSubscription(models.Model):
         return self.name
 
 
+class WebhookDeliveryQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(delivered_at__isnull=True, abandoned_at__isnull=True)
+
+    def due(self, now):
+        """Pending deliveries whose next attempt is due: the sweep sends them, whatever became of their retry job."""
+        return self.pending().filter(next_attempt_at__lte=now)
+
+    def abandoned(self):
+        return self.filter(abandoned_at__isnull=False)
+
+
 class WebhookDelivery(models.Model):
-    """One event for one subscription, with every attempt's outcome."""
+    """One event for one subscription, with every attempt's outcome.
+
+    Pending until delivered, or abandoned after its last attempt (``GSTP_WEBHOOK_ATTEMPTS``); while pending and
+    failing, ``next_attempt_at`` says when the next attempt is due. An abandoned one is sent again from the admin.
+    """
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=32, choices=WebhookEvent.choices)
@@ -110,8 +126,11 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    abandoned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     log = models.JSONField(default=list, help_text=_("Every attempt: time, status, error."))
+
+    objects = WebhookDeliveryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("webhook delivery")
@@ -119,6 +138,14 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["subscription", "event_id"], name="webhook_delivery_once_per_event")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(delivered_at__isnull=True, abandoned_at__isnull=True),
+                name="webhook_delivery_due",
+            ),
+            models.Index(fields=["abandoned_at"], condition=Q(abandoned_at__isnull=False), name="webhook_abandoned"),
         ]
 
     def __str__(self):

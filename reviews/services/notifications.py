@@ -473,7 +473,23 @@ def sign(secret: str, body: bytes, timestamp: str) -> str:
 
 
 class WebhookFailed(Exception):
-    pass
+    """An attempt failed: ``retry_at`` is when the next one is due, None when the delivery is abandoned."""
+
+    def __init__(self, message: str, *, attempts: int = 0, retry_at: datetime.datetime | None = None):
+        super().__init__(message)
+        self.attempts = attempts
+        self.retry_at = retry_at
+
+
+class NotAbandoned(Exception):
+    """Only an abandoned delivery is sent again: a delivered one never is, a pending one is on its way."""
+
+
+def webhook_retry_delay(attempts: int) -> datetime.timedelta:
+    """The wait after ``attempts`` failed attempts: the first wait, doubling, up to the longest."""
+    first = settings.GSTP_WEBHOOK_RETRY_FIRST_SECONDS
+    longest = settings.GSTP_WEBHOOK_RETRY_LONGEST_SECONDS
+    return datetime.timedelta(seconds=min(longest, first * 2 ** max(0, attempts - 1)))
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
@@ -486,12 +502,19 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 _NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
-def webhook_deliver(*, delivery_id: int) -> bool:
-    """POST one delivery; True when delivered (now or before). Raises WebhookFailed for a retry."""
+def webhook_deliver(*, delivery_id: int, after_attempts: int | None = None) -> bool:
+    """POST one delivery; True when delivered (now or before), False when there is nothing to send: abandoned,
+    or (``after_attempts`` given) the attempt that follows that many was made already, by another job. A retry
+    job and the sweep may both ask for the same attempt: the row lock and ``after_attempts`` let one make it.
+
+    A failed attempt sets ``next_attempt_at`` from the backoff and raises WebhookFailed with it; the last one
+    (``GSTP_WEBHOOK_ATTEMPTS``) abandons the delivery and raises WebhookFailed without a retry time."""
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().select_related("subscription").get(pk=delivery_id)
         if delivery.delivered_at:
             return True
+        if delivery.abandoned_at or (after_attempts is not None and delivery.attempts != after_attempts):
+            return False
         body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder).encode()
         timestamp = str(int(timezone.now().timestamp()))
         request = urllib.request.Request(
@@ -521,9 +544,66 @@ def webhook_deliver(*, delivery_id: int) -> bool:
         delivery.last_error = error
         delivery.log = [*delivery.log, {"at": now.isoformat(), "status": status, "error": error}]
         delivered = status is not None and 200 <= status < 300
+        delivery.next_attempt_at = None
         if delivered:
             delivery.delivered_at = now
-        delivery.save()
+        elif delivery.attempts >= settings.GSTP_WEBHOOK_ATTEMPTS:
+            delivery.abandoned_at = now
+        else:
+            delivery.next_attempt_at = now + webhook_retry_delay(delivery.attempts)
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "last_status",
+                "last_error",
+                "log",
+                "delivered_at",
+                "abandoned_at",
+                "next_attempt_at",
+            ]
+        )
     if not delivered:
-        raise WebhookFailed(error or f"HTTP {status}")
+        raise WebhookFailed(error or f"HTTP {status}", attempts=delivery.attempts, retry_at=delivery.next_attempt_at)
     return True
+
+
+WEBHOOK_SWEEP_CLAIM = datetime.timedelta(minutes=5)
+
+
+def webhook_sweep(*, now: datetime.datetime | None = None, limit: int = 500) -> list[int]:
+    """Ask for the next attempt of every delivery that is due, whatever became of its retry job (a worker
+    restarted, the broker lost it); returns their ids. Safe in several processes at once: each due row is
+    claimed under a skipping lock and moved ``WEBHOOK_SWEEP_CLAIM`` ahead, so one sweep asks for it, and asks
+    again only if that attempt was lost too."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            WebhookDelivery.objects.due(now)
+            .select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", "attempts")[:limit]
+        )
+        if not due:
+            return []
+        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in due]).update(next_attempt_at=now + WEBHOOK_SWEEP_CLAIM)
+        for pk, attempts in due:
+            outbox_enqueue("reviews.deliver_webhook", delivery_id=pk, after_attempts=attempts)
+    return [pk for pk, _ in due]
+
+
+def webhook_delivery_resend(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
+    """Send an abandoned delivery again, with its attempts counted afresh; its log keeps every attempt and
+    records who asked. The sweep sends it if its job is lost."""
+    access.ensure(access.can_resend_webhook(actor), access.NOT_ALLOWED_TO_RESEND_WEBHOOK)
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.abandoned_at is None:
+            raise NotAbandoned(delivery.pk)
+        now = timezone.now()
+        delivery.attempts = 0
+        delivery.abandoned_at = None
+        delivery.next_attempt_at = now + WEBHOOK_SWEEP_CLAIM
+        delivery.log = [*delivery.log, {"at": now.isoformat(), "status": None, "error": "", "resent_by": actor.pk}]
+        delivery.save(update_fields=["attempts", "abandoned_at", "next_attempt_at", "log"])
+        outbox_enqueue("reviews.deliver_webhook", delivery_id=delivery.pk, after_attempts=0)
+    return delivery

@@ -5,6 +5,7 @@ checks nothing itself but records them; the tests verify the signature with the 
 receiver would. Proxy variables are cleared so urllib talks to it directly.
 """
 
+import datetime
 import hashlib
 import hmac
 import json
@@ -14,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 from celery.exceptions import Retry
-from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
 
 from accounts.models import Role
 from reviews import services
@@ -248,31 +249,31 @@ def test_a_redirect_is_not_taken_as_delivered(receiver, report):
 
 def test_the_delivery_task_retries_webhook_failures_with_exponential_backoff():
     assert deliver_webhook.name == "reviews.deliver_webhook"
-    assert deliver_webhook.autoretry_for == (WebhookFailed,)
-    assert (deliver_webhook.retry_backoff, deliver_webhook.retry_backoff_max, deliver_webhook.retry_jitter) == (
-        2,
-        3600,
-        False,
-    )
-    assert deliver_webhook.max_retries == 10
     assert deliver_webhook.acks_late is True
-    # what Celery waits before retry n: 2 s, doubling, capped at an hour
-    countdowns = [get_exponential_backoff_interval(2, retries, 3600, False) for retries in range(10)]
-    assert countdowns == [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+    # the wait after n failed attempts: 2 s, doubling, capped at an hour; abandoned after the 11th
+    waits = [notifications.webhook_retry_delay(attempts).total_seconds() for attempts in range(1, 14)]
+    assert waits == [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3600, 3600]
+    assert settings.GSTP_WEBHOOK_ATTEMPTS == 11
 
 
 @pytest.fixture
 def recorded_retries(monkeypatch):
-    """The countdown of every retry the task asks for (the retries still run: eagerly, at once)."""
-    countdowns = []
+    """The eta and arguments of every retry the task asks for (the retries still run: eagerly, at once)."""
+    retries = []
     original = deliver_webhook.retry
 
     def retry(*args, **kwargs):
-        countdowns.append(kwargs.get("countdown"))
+        retries.append((kwargs.get("eta"), kwargs.get("kwargs")))
         return original(*args, **kwargs)
 
     monkeypatch.setattr(deliver_webhook, "retry", retry)
-    return countdowns
+    return retries
+
+
+def waits_before(retries, delivery) -> list[float]:
+    """How long after each failed attempt (its log entry) the task asked for the next one."""
+    attempted = [datetime.datetime.fromisoformat(entry["at"]) for entry in delivery.log]
+    return [(eta - at).total_seconds() for (eta, _), at in zip(retries, attempted, strict=False)]
 
 
 def test_the_task_retries_until_the_receiver_takes_it(receiver, report, recorded_retries):
@@ -284,11 +285,16 @@ def test_the_task_retries_until_the_receiver_takes_it(receiver, report, recorded
 
     assert result.successful()
     assert result.get() is True
-    assert recorded_retries == [2, 4, 8]
     assert len(receiver.requests) == 4
     delivery.refresh_from_db()
     assert delivery.delivered_at is not None
+    assert delivery.next_attempt_at is None
     assert [entry["status"] for entry in delivery.log] == [500, 500, 500, 200]
+    assert waits_before(recorded_retries, delivery) == [2, 4, 8]
+    # each retry asks for the attempt after the ones made, so a sweep asking for the same one makes nothing
+    assert [kwargs for _, kwargs in recorded_retries] == [
+        {"delivery_id": delivery.pk, "after_attempts": attempts} for attempts in (1, 2, 3)
+    ]
 
 
 def test_the_task_gives_up_after_its_retries(receiver, report, recorded_retries):
@@ -300,10 +306,13 @@ def test_the_task_gives_up_after_its_retries(receiver, report, recorded_retries)
 
     assert result.failed()
     assert isinstance(result.result, WebhookFailed)
-    assert len(recorded_retries) == 11  # the 11th call finds max_retries spent and raises
-    assert len(receiver.requests) == 1 + deliver_webhook.max_retries
+    assert result.result.retry_at is None
+    assert len(recorded_retries) == settings.GSTP_WEBHOOK_ATTEMPTS - 1
+    assert len(receiver.requests) == settings.GSTP_WEBHOOK_ATTEMPTS
     delivery.refresh_from_db()
-    assert (delivery.attempts, delivery.delivered_at) == (11, None)
+    assert (delivery.attempts, delivery.delivered_at, delivery.next_attempt_at) == (11, None, None)
+    assert delivery.abandoned_at is not None
+    assert delivery.last_error == "HTTP 500"
 
 
 @contextmanager
@@ -330,7 +339,7 @@ def test_run_eagerly_the_task_retries_at_once(receiver, report):
     assert len(receiver.requests) == 2
 
 
-def test_run_eagerly_with_propagation_a_failure_surfaces_as_a_retry_in_two_seconds(receiver, report):
+def test_run_eagerly_with_propagation_a_failure_surfaces_as_a_retry_two_seconds_later(receiver, report):
     # Celery's eager mode re-raises the Retry when it propagates, instead of running the retry
     subscription = subscribe(receiver.url())
     delivery = delivery_for(subscription, report)
@@ -339,7 +348,9 @@ def test_run_eagerly_with_propagation_a_failure_surfaces_as_a_retry_in_two_secon
     with always_eager(propagates=True), pytest.raises(Retry) as retry:
         deliver_webhook.delay(delivery.pk)
 
-    assert retry.value.when == 2
+    delivery.refresh_from_db()
+    assert retry.value.when == delivery.next_attempt_at
+    assert (delivery.next_attempt_at - datetime.datetime.fromisoformat(delivery.log[0]["at"])).total_seconds() == 2
     assert isinstance(retry.value.exc, WebhookFailed)
     assert len(receiver.requests) == 1
 
