@@ -2,16 +2,14 @@
 assessment's chain only published ones are rows at all, so filtering by grade or status shows nothing a
 published result does not."""
 
-from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from gstp.calendar_fields import YearFilter
 from projects.filters import UpdatedSinceFilterSet
-from projects.models import Agency, AgencyRole, NodeAgency, NodeKind, Plan, PlanNode
+from projects.models import Agency, NodeKind, Plan, PlanNode
+from reviews.filters import ReportFilter
 
 from .models import Assessment, AssessmentScheme, AssessmentStatus
 
@@ -60,9 +58,8 @@ class AssessmentFilter(UpdatedSinceFilterSet):
         model = Assessment
         fields = ["scheme", "plan", "year", "group", "project", "agency", "grade", "status"]
 
-    @extend_schema_field(OpenApiTypes.INT)
-    def filter_group(self, queryset, name, value):
-        return queryset.filter(node__path__startswith=value.path)
+    filter_group = ReportFilter.filter_group
+    filter_agency = ReportFilter.filter_agency
 
     def filter_ordering(self, queryset, name, value):
         """Comma-separated names, each maybe with a leading -; the id last, so pages stay stable on ties."""
@@ -73,10 +70,3 @@ class AssessmentFilter(UpdatedSinceFilterSet):
                 raise ValidationError({"ordering": [ORDERING_FORMS]})
             order.append(("-" if part.strip().startswith("-") else "") + ORDERINGS[key])
         return queryset.order_by(*order, "pk")
-
-    @extend_schema_field(OpenApiTypes.INT)
-    def filter_agency(self, queryset, name, value):
-        leads = NodeAgency.objects.filter(
-            node=OuterRef("node"), role=AgencyRole.LEAD, agency__path__startswith=value.path
-        )
-        return queryset.filter(Exists(leads))
