@@ -18,13 +18,13 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gstp.exceptions import ContentTooLarge, InvalidTransition, StaleVersion
+from gstp.exceptions import InvalidTransition, StaleVersion
 from projects.models import AgencyRole, NodeKind, Plan
-from reviews.services.files import file_name, inspect_upload_or_refuse, stored_content
+from reviews.services.files import ensure_room, file_name, inspect_upload_or_refuse, stored_content
 
 from . import access, scoring
 from .models import (
@@ -741,7 +741,6 @@ def assessment_file_add(
     *, actor, assessment: Assessment, upload, expected_version: int | None = None
 ) -> AssessmentFile:
     """A lead adds an evidence file (佐證資料) to its self-assessment, checked as a report's files are."""
-    from django.conf import settings
 
     access.ensure(access.can_add_files(actor, assessment), access.NOT_LEAD_TO_ADD_FILES)
     _ensure_files_open(assessment, lock=False)
@@ -750,15 +749,11 @@ def assessment_file_add(
         current = Assessment.objects.select_for_update().get(pk=assessment.pk)
         assessment.status = current.status
         _ensure_files_open(assessment)
-        stored = current.files.aggregate(total=Sum("size"))["total"] or 0
-        limit = settings.GSTP_EVIDENCE_MAX_REPORT_BYTES
-        if stored + inspection.size > limit:
-            raise ContentTooLarge(
-                _("The files would add up to more than %(limit)s bytes (%(stored)s bytes so far).")
-                % {"limit": limit, "stored": stored},
-                code="file_too_large",
-                field="file",
-            )
+        ensure_room(
+            current.files,
+            inspection.size,
+            _("The files would add up to more than %(limit)s bytes (%(stored)s bytes so far)."),
+        )
         _save(assessment, expected_version=current.version if expected_version is None else expected_version, fields=[])
         evidence = AssessmentFile(
             assessment=assessment,

@@ -106,17 +106,18 @@ def _lock_report(report: QuarterlyReport) -> QuarterlyReport:
     return QuarterlyReport.objects.select_for_update().select_related("node").get(pk=report.pk)
 
 
-def _ensure_room(report: QuarterlyReport, size: int) -> None:
+def ensure_room(files, size: int, message=None) -> None:
+    """Refuse (413) a file of ``size`` bytes that would take ``files`` (one owner's, locked by the caller) past
+    ``GSTP_EVIDENCE_MAX_REPORT_BYTES``; ``message`` (with ``%(limit)s`` and ``%(stored)s``) says so for the
+    owner, a report's by default."""
     limit = settings.GSTP_EVIDENCE_MAX_REPORT_BYTES
-    stored = report.files.aggregate(total=Sum("size"))["total"] or 0
+    stored = files.aggregate(total=Sum("size"))["total"] or 0
     if stored + size > limit:
-        raise _too_large(
-            _(
-                "The report's files would add up to more than %(limit)s bytes, the most one report may hold "
-                "(%(stored)s bytes so far)."
-            )
-            % {"limit": limit, "stored": stored}
+        message = message or _(
+            "The report's files would add up to more than %(limit)s bytes, the most one report may hold "
+            "(%(stored)s bytes so far)."
         )
+        raise _too_large(message % {"limit": limit, "stored": stored})
 
 
 def report_file_add(*, actor, report: QuarterlyReport, upload, expected_version: int | None = None) -> EvidenceFile:
@@ -129,7 +130,7 @@ def report_file_add(*, actor, report: QuarterlyReport, upload, expected_version:
     with transaction.atomic():
         current = _lock_report(report)
         _ensure_report_open(current)
-        _ensure_room(current, inspection.size)
+        ensure_room(current.files, inspection.size)
         _conditional_save(
             report, expected_version=current.version if expected_version is None else expected_version, fields=[]
         )
