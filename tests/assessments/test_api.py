@@ -306,3 +306,23 @@ def test_evidence_files_for_the_chain_only(agency, client_of, reader_client, med
     assert reviewer.delete(listed[0]["download"]).status_code == 403
     assert lead.delete(listed[0]["download"], HTTP_IF_MATCH=added["Assessment-ETag"]).status_code == 204
     assert lead.get(files).json() == []
+
+
+def test_files_past_the_assessments_limit_are_413_and_nothing_is_stored(agency, client_of, media, settings):
+    people = chain(agency=agency)
+    lead = client_of(people.lead)
+    files = url(people.assessment, "files")
+    first = pdf("first")
+    settings.GSTP_EVIDENCE_MAX_REPORT_BYTES = len(first) + 10
+
+    def upload(content):
+        return {"file": SimpleUploadedFile("佐證.pdf", content, content_type="application/pdf")}
+
+    assert lead.post(files, upload(first), format="multipart").status_code == 201
+    refused = lead.post(files, upload(pdf("second")), format="multipart")
+
+    assert refused.status_code == 413, refused.content
+    assert refused.json()["code"] == "file_too_large" and "file" in refused.json()["errors"]
+    assert f"目前已有 {len(first)} 位元組" in refused.json()["detail"]  # in the secretariat's language
+    assert len(lead.get(files).json()) == 1
+    assert sum(1 for path in media.rglob("*") if path.is_file()) == 1
