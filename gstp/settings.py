@@ -141,7 +141,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A server that accepts connections but never answers must not hold a request forever.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+    # A peer that vanished (a web host cut off, the database host gone) is found dead by TCP keepalives within
+    # about DATABASE_KEEPALIVE_IDLE + INTERVAL x COUNT seconds, on both ends: the server rolls back the lost
+    # client's open transaction (and the Idempotency-Key it claimed), the client stops waiting for the server.
+    keepalive = {
+        "idle": env_int("DATABASE_KEEPALIVE_IDLE", 5),
+        "interval": env_int("DATABASE_KEEPALIVE_INTERVAL", 2),
+        "count": env_int("DATABASE_KEEPALIVE_COUNT", 3),
+    }
+    options.setdefault("keepalives", 1)
+    for name, seconds in keepalive.items():
+        options.setdefault(f"keepalives_{name}", seconds)
+    options.setdefault(
+        "options", " ".join(f"-c tcp_keepalives_{name}={seconds}" for name, seconds in keepalive.items())
+    )
+
+# How long a POST waits for another request holding the same Idempotency-Key before answering 409.
+IDEMPOTENCY_WAIT = env_int("GSTP_IDEMPOTENCY_WAIT", 30)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

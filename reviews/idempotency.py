@@ -2,22 +2,26 @@
 
 A multipart body (a file upload) is fingerprinted by its fields and each file's name, size and SHA-256.
 
-The key is claimed in its own committed row before the work starts, so a second
-request with the key while the first is still running gets 409; the same key
-with another body (or another path) gets 422. A request that ends in an error
-raised before any answer was stored (a 4xx from validation, a 5xx) releases the
-key, so the corrected request can be sent with it again.
+The key is claimed by inserting its row in the same transaction as the work and the stored answer, so a
+request cut off anywhere (its process killed, its host cut off, the database restarted) has claimed nothing:
+its transaction rolls back with the claim, and the retry runs it again. A second request with the key while
+the first is still running waits for it on the row's unique index (at most ``IDEMPOTENCY_WAIT`` seconds, then
+409) and gets its answer; the same key with another body (or another path) gets 422. A request that ends in
+an error raised before any answer was stored (a 4xx from validation, a 5xx) stores nothing under the key, so
+the corrected request can be sent with it again.
+
+A host cut off mid-request leaves its transaction open in PostgreSQL until the server's TCP keepalives find
+the connection dead (``DATABASE_KEEPALIVE_*``, about 10 seconds), which is well within the wait.
 """
 
-import datetime
 import hashlib
 import json
 from functools import wraps
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
 
@@ -27,8 +31,6 @@ from .models import IdempotencyRecord, IdempotencyState
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADERS = ("ETag", "Location", "Content-Language", "Report-ETag", "Assessment-ETag")
-# A claim whose request never finished (its process died) is taken over after this long.
-ABANDONED_AFTER = datetime.timedelta(seconds=60)
 
 
 class IdempotencyKeyReused(ApplicationError):
@@ -69,30 +71,48 @@ def request_fingerprint(request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
-def _claim(user, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
+def _wait_at_most(seconds: float) -> None:
+    """Bound the wait on another transaction's claim of the same key (PostgreSQL; SQLite has one writer)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(seconds * 1000)}ms"])
+
+
+def _insert_claim(user, key: str, fingerprint: str) -> tuple[IdempotencyRecord | None, bool]:
+    """The new claim; or None and whether the key's holder is still running after the wait."""
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(user=user, key=key, request_hash=fingerprint), False
+    except IntegrityError:
+        return None, False
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        # Answered by the caller outside this handler, where it would read as the database away.
+        return None, True
+
+
+def _claim(user, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Claim the key inside the caller's transaction: the new row, or None when an answer is stored under it.
+
+    Waits while another transaction holds a claim of the key, and raises 409 when it holds it too long.
+    """
     for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                return IdempotencyRecord.objects.create(user=user, key=key, request_hash=fingerprint), True
-        except IntegrityError:
-            pass
-        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        record, still_running = _insert_claim(user, key, fingerprint)
         if record is not None:
-            break
-        # The holder failed and released the key between our insert and our read: claim it again.
-    else:
-        raise IdempotencyKeyInFlight()
-    if record.request_hash != fingerprint:
-        raise IdempotencyKeyReused()
-    if record.state == IdempotencyState.IN_FLIGHT:
-        cutoff = timezone.now() - ABANDONED_AFTER
-        taken = IdempotencyRecord.objects.filter(
-            pk=record.pk, state=IdempotencyState.IN_FLIGHT, created_at__lt=cutoff
-        ).update(created_at=timezone.now())
-        if not taken:
+            return record
+        if still_running:
             raise IdempotencyKeyInFlight()
-        return record, True
-    return record, False
+        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if record is None:
+            continue  # the holder rolled back between our insert and our read: claim it again
+        if record.request_hash != fingerprint:
+            raise IdempotencyKeyReused()
+        if record.state == IdempotencyState.DONE:
+            return None
+        # A claim committed before claims were transactional: its request is long over.
+        IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyState.IN_FLIGHT).delete()
+    raise IdempotencyKeyInFlight()
 
 
 def _replay(record: IdempotencyRecord) -> Response:
@@ -113,28 +133,23 @@ def idempotent(handler):
             return handler(self, request, *args, **kwargs)
         if not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):
             raise InvalidIdempotencyKey()
-        record, claimed = _claim(request.user, key, request_fingerprint(request))
-        if not claimed:
-            return _replay(record)
-        try:
-            # The work, its answer and the stored answer commit together: a request cut off before the end (its
-            # database connection lost) has written nothing, and one that committed can always be replayed.
-            with transaction.atomic():
-                response = handler(self, request, *args, **kwargs)
-                if response.status_code < 500:
-                    IdempotencyRecord.objects.filter(pk=record.pk).update(
-                        state=IdempotencyState.DONE,
-                        response_status=response.status_code,
-                        response_body=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
-                        response_headers={
-                            name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)
-                        },
-                    )
-        except Exception:
-            record.delete()
-            raise
-        if response.status_code >= 500:
-            record.delete()
+        fingerprint = request_fingerprint(request)
+        # The claim, the work and the stored answer commit together, or not at all.
+        with transaction.atomic():
+            _wait_at_most(settings.IDEMPOTENCY_WAIT)
+            record = _claim(request.user, key, fingerprint)
+            if record is None:
+                return _replay(IdempotencyRecord.objects.get(user=request.user, key=key))
+            response = handler(self, request, *args, **kwargs)
+            if response.status_code < 500:
+                IdempotencyRecord.objects.filter(pk=record.pk).update(
+                    state=IdempotencyState.DONE,
+                    response_status=response.status_code,
+                    response_body=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+                    response_headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
+                )
+            else:
+                record.delete()
         return response
 
     return wrapper

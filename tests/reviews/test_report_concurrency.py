@@ -6,7 +6,6 @@ database connection, released by a ``threading.Barrier`` at the same moment; eve
 times, each round on a fresh report. The sequential idempotency tests at the end run on SQLite too.
 """
 
-import datetime
 import hashlib
 import itertools
 import json
@@ -15,7 +14,6 @@ from unittest import mock
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -244,17 +242,20 @@ def test_two_creates_with_the_same_idempotency_key_file_one_report(subproject, l
         assert IdempotencyRecord.objects.get(key=key).state == IdempotencyState.DONE
 
 
-@pytest.mark.postgres
-@race
-def test_a_retry_while_the_first_request_is_still_running_gets_409(subproject, lead):
-    # given: the first request is held inside the service until we let it go
+def _hold_the_first_request(subproject, lead, key):
+    """Start a create under ``key``, held inside the service with its key claimed, on a thread named "first".
+
+    Returns the answers by thread name, the event that lets the first go on, a starter of more requests, the
+    first's thread and the patch to stop.
+    """
     body = {"project": subproject.pk, "period": "2024Q1"}
     inside, release = threading.Event(), threading.Event()
     real_create = services.report_create
 
     def slow_create(**kwargs):
-        inside.set()
-        assert release.wait(THREAD_TIMEOUT), "never released"
+        if threading.current_thread().name == "first":
+            inside.set()
+            assert release.wait(THREAD_TIMEOUT), "never released"
         return real_create(**kwargs)
 
     token = token_issue(user=lead)
@@ -264,37 +265,98 @@ def test_a_retry_while_the_first_request_is_still_running_gets_409(subproject, l
         try:
             client = APIClient()
             client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-            results[name] = client.post(REPORTS, body, format="json", HTTP_IDEMPOTENCY_KEY="slow-key")
+            results[name] = client.post(REPORTS, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
         finally:
             connection.close()
 
-    with mock.patch.object(services, "report_create", slow_create):
-        first = threading.Thread(target=request, args=("first",), daemon=True)
-        first.start()
-        assert inside.wait(THREAD_TIMEOUT)
+    def start(name):
+        thread = threading.Thread(target=request, args=(name,), name=name, daemon=True)
+        thread.start()
+        return thread
 
+    patch = mock.patch.object(services, "report_create", slow_create)
+    patch.start()
+    first = start("first")
+    assert inside.wait(THREAD_TIMEOUT)
+    return results, release, start, first, patch
+
+
+@pytest.mark.postgres
+@race
+def test_a_retry_while_the_first_request_is_still_running_waits_and_gets_its_answer(subproject, lead):
+    # given: the first request is held inside the service, its key claimed in its open transaction
+    results, release, start, first, patch = _hold_the_first_request(subproject, lead, "slow-key")
+    try:
         # when: the retry arrives while the first is in flight
-        retry = threading.Thread(target=request, args=("retry",), daemon=True)
-        retry.start()
-        retry.join(THREAD_TIMEOUT)
-        assert not retry.is_alive()
+        retry = start("retry")
+        retry.join(1.0)
+        waiting = retry.is_alive()
         reports_while_in_flight = QuarterlyReport.objects.count()
         release.set()
         first.join(THREAD_TIMEOUT)
-        assert not first.is_alive()
+        retry.join(THREAD_TIMEOUT)
+    finally:
+        release.set()
+        patch.stop()
 
-    # then
+    # then: the retry waited for the first, and was answered with its response, not run again
+    assert waiting and reports_while_in_flight == 0
+    assert results["first"].status_code == 201
+    assert results["retry"].status_code == 201
+    assert results["retry"]["Idempotent-Replayed"] == "true"
+    assert results["retry"].json() == results["first"].json()
+    assert QuarterlyReport.objects.count() == 1
+
+
+@pytest.mark.postgres
+@race
+def test_a_retry_that_waits_longer_than_idempotency_wait_gets_409_and_writes_nothing(subproject, lead, settings):
+    settings.IDEMPOTENCY_WAIT = 1
+    results, release, start, first, patch = _hold_the_first_request(subproject, lead, "slow-key")
+    try:
+        retry = start("retry")
+        retry.join(THREAD_TIMEOUT)
+        reports_while_in_flight = QuarterlyReport.objects.count()
+        release.set()
+        first.join(THREAD_TIMEOUT)
+    finally:
+        release.set()
+        patch.stop()
+
     assert results["retry"].status_code == 409
     assert results["retry"].json()["code"] == "idempotency_key_in_flight"
     assert reports_while_in_flight == 0
     assert results["first"].status_code == 201
     assert QuarterlyReport.objects.count() == 1
-    # and once the first is done, the same retry is answered with its response
-    replay = client_for(lead).post(REPORTS, body, format="json", HTTP_IDEMPOTENCY_KEY="slow-key")
-    assert replay.status_code == 201
-    assert replay["Idempotent-Replayed"] == "true"
-    assert replay.json() == results["first"].json()
+
+
+@pytest.mark.postgres
+@race
+def test_a_request_cut_off_mid_way_leaves_its_key_free_for_the_retry(subproject, lead):
+    # given: the first request's database session ends (its host lost) while it holds the key
+    results, release, start, first, patch = _hold_the_first_request(subproject, lead, "cut-key")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+                " AND state = 'idle in transaction'"
+            )
+            assert cursor.fetchone() == (1,)
+        release.set()
+        first.join(THREAD_TIMEOUT)
+        # when: the retry comes
+        retry = start("retry")
+        retry.join(THREAD_TIMEOUT)
+    finally:
+        release.set()
+        patch.stop()
+
+    # then: the first wrote nothing and the retry ran: one report, not a 409
+    assert results["first"].status_code == 503
+    assert results["retry"].status_code == 201 and not results["retry"].has_header("Idempotent-Replayed")
     assert QuarterlyReport.objects.count() == 1
+    assert IdempotencyRecord.objects.get(key="cut-key").state == IdempotencyState.DONE
 
 
 # --------------------------------------------------------------------------- (d) Idempotency-Key, one request at a time
@@ -485,20 +547,17 @@ def _fingerprint(method, path, body):
     ).hexdigest()
 
 
-def test_a_claim_abandoned_for_over_a_minute_is_taken_over(subproject, lead, lead_api):
-    # given: a claim left in flight by a request whose process died
+def test_a_claim_committed_in_flight_by_an_earlier_version_is_taken_over(subproject, lead, lead_api):
+    # given: a claim left committed in flight (claims were once committed before the work)
     body = create_body(subproject)
     record = IdempotencyRecord.objects.create(user=lead, key="orphan", request_hash=_fingerprint("POST", REPORTS, body))
 
-    # a retry within the minute is told to wait
-    assert lead_api.post(REPORTS, body, format="json", HTTP_IDEMPOTENCY_KEY="orphan").status_code == 409
-
-    # when: the claim is older than a minute
-    IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - datetime.timedelta(seconds=61))
+    # when
     response = lead_api.post(REPORTS, body, format="json", HTTP_IDEMPOTENCY_KEY="orphan")
 
     # then: the retry runs and its answer is stored
     assert response.status_code == 201 and not response.has_header("Idempotent-Replayed")
-    record.refresh_from_db()
-    assert (record.state, record.response_status) == (IdempotencyState.DONE, 201)
-    assert record.response_body["id"] == response.json()["id"]
+    stored = IdempotencyRecord.objects.get(user=lead, key="orphan")
+    assert stored.pk != record.pk
+    assert (stored.state, stored.response_status) == (IdempotencyState.DONE, 201)
+    assert stored.response_body["id"] == response.json()["id"]
