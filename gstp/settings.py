@@ -238,6 +238,8 @@ elif GSTP_STORAGE == "s3":
     }
 else:
     raise ImproperlyConfigured(f"GSTP_STORAGE must be filesystem or s3, not {GSTP_STORAGE!r}.")
+# Where `manage.py backup` (`make backup`) writes its backups unless told otherwise (gstp/backup.py).
+BACKUP_ROOT = Path(os.environ.get("GSTP_BACKUP_DIR", VAR_DIR / "backups"))
 STORAGES = {
     "default": _DEFAULT_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
