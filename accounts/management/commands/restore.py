@@ -21,13 +21,8 @@ class Command(BaseCommand):
         database = connections[DEFAULT_DB_ALIAS].settings_dict
         try:
             manifest = backup_verify(path)
-            if interactive:
-                answer = input(
-                    f"This replaces everything in the database {database['NAME']} with the backup taken at "
-                    f"{manifest['created_at']} ({manifest['file_count']} files). Type 'yes' to go on: "
-                )
-                if answer.strip().lower() != "yes":
-                    raise CommandError("Nothing restored.")
+            if interactive and not self._confirmed(database, manifest):
+                raise CommandError("Nothing restored.")
             result = backup_restore(
                 path=path, database=database, storage=storages["default"], before_database=connections.close_all
             )
@@ -39,3 +34,13 @@ class Command(BaseCommand):
             f"restored the database of {result.manifest['created_at']} and {result.files_written} files "
             f"({result.files_unchanged} were already there)"
         )
+
+    def _confirmed(self, database, manifest) -> bool:
+        question = (
+            f"This replaces everything in the database {database['NAME']} with the backup taken at "
+            f"{manifest['created_at']} ({manifest['file_count']} files). Type 'yes' to go on: "
+        )
+        try:
+            return input(question).strip().lower() == "yes"
+        except EOFError:  # no one to answer (stdin closed): --no-input says yes
+            return False
