@@ -95,7 +95,7 @@ def backup_create(
     partial = final.with_name(final.name + ".partial")
     if final.exists() or partial.exists():
         raise BackupError(f"{final} already exists.")
-    partial.mkdir()
+    partial.mkdir(mode=0o700)  # the dump holds every account's password hash
     try:
         if engine == POSTGRESQL:
             database_part, file_names = _dump_postgres(database, partial / POSTGRES_DUMP, snapshot=snapshot)
@@ -180,7 +180,7 @@ def _copy_sqlite(database: dict, target: Path) -> tuple[dict, list[str]]:
     source_path = Path(database["NAME"])
     if str(database["NAME"]) == ":memory:" or not source_path.exists():
         raise BackupError(f"There is no SQLite database file at {database['NAME']}.")
-    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+    source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True)
     copy = sqlite3.connect(target)
     try:
         source.backup(copy)  # one consistent copy, even while others write
@@ -330,7 +330,7 @@ def _restore_sqlite(database: dict, copy_path: Path) -> None:
     if str(database["NAME"]) == ":memory:":
         raise BackupError("The database is in memory: there is no file to restore into.")
     target_path.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(f"file:{copy_path}?mode=ro", uri=True)
+    source = sqlite3.connect(f"{copy_path.resolve().as_uri()}?mode=ro", uri=True)
     target = sqlite3.connect(target_path, timeout=database.get("OPTIONS", {}).get("timeout", 20))
     try:
         source.backup(target)  # replaces every page of the target under its lock: all or nothing

@@ -98,6 +98,17 @@ def test_sqlite_restore_over_a_changed_database(backup, source):
     assert storage.open("evidence/reports/1/aaa").read() == b"%PDF-1.4 first"
 
 
+def test_the_backup_folder_is_private(backup):
+    assert backup.path.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_snapshot_is_for_postgresql_only(source, tmp_path):
+    database, storage = source
+    with pytest.raises(BackupError, match="only be given for a PostgreSQL database"):
+        backup_create(database=database, storage=storage, directory=tmp_path / "backups", snapshot="00000003-1")
+    assert not (tmp_path / "backups").exists() or not list((tmp_path / "backups").iterdir())
+
+
 def test_a_file_missing_from_the_storage_is_named_in_the_manifest(source, tmp_path):
     database, storage = source
     storage.delete("evidence/reports/2/bbb")

@@ -39,7 +39,7 @@ from tests.reviews.factories import API_ALLOCATED, API_REPORTS, report_body
 from tests.security.endpoints import api_endpoints, collection_reads
 from tests.support.postgres import PostgresCluster, postgres_bin_dir
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("media")]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.usefixtures("media")]
 
 SUBPROJECTS = 6
 YEARS = range(2021, 2026)
