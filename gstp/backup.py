@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 
 import psycopg
 from django.apps import apps
+from django.conf import settings
 from django.core.files import File
 from django.db import models
 from psycopg import sql
@@ -363,18 +364,19 @@ def postgres_conninfo(database: dict) -> tuple[str, str]:
 def postgres_program(name: str) -> str:
     """``pg_dump`` or ``pg_restore``: from ``GSTP_PG_BIN`` when set, else the newest Debian server version's
     (``/usr/lib/postgresql/<n>/bin``; ``/usr/bin``'s wrapper may pick an older one), else the one on PATH."""
-    folder = os.environ.get("GSTP_PG_BIN", "").strip()
-    candidates = [Path(folder) / name] if folder else []
-    versions = sorted((p for p in PG_ROOT.glob("*/bin") if p.parent.name.isdigit()), key=lambda p: -int(p.parent.name))
-    candidates += [version / name for version in versions]
+    folder = settings.GSTP_PG_BIN
+    if folder:
+        candidates = [Path(folder) / name]
+    else:
+        versions = [path for path in PG_ROOT.glob("*/bin") if path.parent.name.isdigit()]
+        candidates = [version / name for version in sorted(versions, key=lambda path: -int(path.parent.name))]
+        on_path = shutil.which(name)
+        candidates += [Path(on_path)] if on_path else []
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    found = None if folder else shutil.which(name)
-    if found is None:
-        where = f"GSTP_PG_BIN={folder}" if folder else f"{PG_ROOT}/*/bin or on PATH"
-        raise BackupError(f"{name} was not found in {where}: install PostgreSQL's client programs.")
-    return found
+    where = f"GSTP_PG_BIN={folder}" if folder else f"{PG_ROOT}/<version>/bin or on PATH"
+    raise BackupError(f"{name} was not found in {where}: install PostgreSQL's client programs.")
 
 
 def _run_postgres_program(argv: list[str], *, password: str, what: str) -> None:

@@ -15,8 +15,17 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.core.management import CommandError, call_command
+from psycopg.conninfo import conninfo_to_dict
 
-from gstp.backup import MANIFEST, BackupError, backup_create, backup_restore, backup_verify
+from gstp.backup import (
+    MANIFEST,
+    POSTGRESQL,
+    BackupError,
+    backup_create,
+    backup_restore,
+    backup_verify,
+    postgres_conninfo,
+)
 from reviews.models import EvidenceFile
 
 TABLE = EvidenceFile._meta.db_table
@@ -207,3 +216,41 @@ def test_backup_verify_returns_the_manifest(backup):
 def test_the_restore_command_refuses_before_asking(tmp_path):
     with pytest.raises(CommandError, match="There is no backup at"):
         call_command("restore", str(tmp_path / "nowhere"))
+
+
+def test_no_pg_restore_is_found_before_anything_is_written(backup, target, tmp_path, settings):
+    # given a PostgreSQL backup, and a folder named for PostgreSQL's programs that holds none
+    manifest = json.loads((backup.path / MANIFEST).read_text(encoding="utf-8"))
+    manifest["database"]["engine"] = "postgresql"
+    (backup.path / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    settings.GSTP_PG_BIN = str(tmp_path / "no-programs")
+    _database, storage = target
+
+    with pytest.raises(BackupError, match=r"pg_restore was not found in GSTP_PG_BIN=.*no-programs"):
+        backup_restore(path=backup.path, database={"ENGINE": POSTGRESQL, "NAME": "gstp"}, storage=storage)
+
+    assert_untouched(target)
+
+
+def test_the_password_goes_to_the_programs_apart_from_the_connection_string():
+    database = {
+        "ENGINE": POSTGRESQL,
+        "NAME": "gstp",
+        "USER": "gstp",
+        "PASSWORD": "s3cret pass",
+        "HOST": "db.internal",
+        "PORT": 5433,
+        "OPTIONS": {"sslmode": "require", "connect_timeout": 5, "pool": False, "password": "not this one"},
+    }
+
+    conninfo, password = postgres_conninfo(database)
+
+    assert conninfo_to_dict(conninfo) == {
+        "dbname": "gstp",
+        "user": "gstp",
+        "host": "db.internal",
+        "port": "5433",
+        "sslmode": "require",
+        "connect_timeout": "5",
+    }
+    assert password == "s3cret pass"
