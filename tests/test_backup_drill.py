@@ -3,11 +3,12 @@ answers every collection exactly as the source did at the moment of the dump.
 
 Two leads file quarterly reports through the API, each with an evidence file, from threads of their own,
 without pause. Meanwhile the test opens a REPEATABLE READ transaction, exports its snapshot, and runs
-``manage.py backup --snapshot`` (pg_dump imports that snapshot) and, still inside it, reads every collection of
+the ``backup`` command with ``--snapshot`` (pg_dump imports that snapshot) and, still inside it, reads every collection of
 the API as the secretariat, each to its last page, with every evidence file's download: exactly what the dump
-holds. Then ``manage.py restore`` puts the backup into a PostgreSQL cluster of the test's own (initdb in a
+holds. Then the ``restore`` command puts the backup into a PostgreSQL cluster of the test's own (initdb in a
 temporary directory, another port; a new database on the test's server when no server binaries are there) and
-a new media folder, Django is pointed at it, and the same reads answer the same bytes.
+a new media folder, Django is pointed at it, and the same reads answer the same bytes. Last, a damaged dump
+(its manifest made to agree) restored over it fails in pg_restore and leaves the database as it was.
 """
 
 import contextlib
