@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test cluster-test install lint outline-data clean bench reliability
+.PHONY: run test cluster-test install lint outline-data clean bench reliability backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ outline-data: install
 
 clean:
 	rm -rf var $(VENV)
+
+## Back up the database and the stored files into a new folder under var/backups/ (or BACKUP_DIR); prints it.
+backup: install
+	$(BIN)/python manage.py backup $(if $(BACKUP_DIR),--output-dir "$(BACKUP_DIR)")
+
+## Put a backup back, database and files: `make restore BACKUP=var/backups/gstp-backup-...` (asks first).
+restore: install
+	@test -n "$(BACKUP)" || { echo "Name the backup to restore: make restore BACKUP=var/backups/gstp-backup-..." >&2; exit 2; }
+	$(BIN)/python manage.py restore "$(BACKUP)"
 
 ## Benchmarks (PostgreSQL): `bash .ci/run make bench` starts a throw-away server for them.
 bench: install

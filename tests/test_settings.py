@@ -63,6 +63,8 @@ SETTINGS_VARIABLES = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_S3_ADDRESSING_STYLE",
+    "GSTP_BACKUP_DIR",
+    "GSTP_PG_BIN",
 ]
 
 GOOD_SECRET_KEY = "k9#Qv2!xLr7$Wm4@Tz8^Bn3&Hd6*Jf1(Sg5)Pc0_Ye-Ua=Oi+E"  # 50 characters, random-looking
