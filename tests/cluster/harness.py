@@ -377,6 +377,16 @@ class Cluster:
             argv = ["taskset", "-c", str(cpu), *argv]
         return self.spawn(host, host, argv, env=self.environment(**env))
 
+    def wait_worker_ready(self, host: str, timeout: float = START_TIMEOUT) -> None:
+        process = self.processes[host]
+
+        def ready():
+            if not process.running():
+                raise RuntimeError(f"the worker on {host} exited:\n{process.log_tail()}")
+            return " ready." in process.log()
+
+        wait_until(ready, timeout=timeout, interval=0.2, what=f"the worker on {host} ready")
+
     def start_beat(self, host: str = "beat", **env: str) -> ManagedProcess:
         argv = [str(CELERY), "-A", "gstp", "beat", "--loglevel", "INFO"]
         argv += ["--schedule", str(self.root / f"{host}-schedule")]
