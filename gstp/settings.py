@@ -335,6 +335,10 @@ Codes (`code` of an error, enum values) are the same in both.
 
 **Errors.** Every error answers `{"detail", "code", "errors": {"field": ["..."]}}` (see `Error`).
 
+**Limits.** Each API key, each user signed in with a session and, where nobody need sign in, each address may send
+so many reads, writes and exports (`/api/v1/exports/`, lower) in a window of time; past it the answer is 429 with
+`Retry-After`, the whole seconds until the window ends.
+
 **Reading.** Lists are paginated (`page`, `page_size` up to 500; an empty `cursor` switches to cursor pages
 ordered by id). Every read carries `ETag` and `Last-Modified`, and answers 304 to `If-None-Match` or
 `If-Modified-Since` when nothing changed. Collections take `updated_since`, and `/api/v1/deletions/` lists
