@@ -68,7 +68,12 @@ class SessionApi(APIView):
             200: SignedInUserSerializer,
             400: OpenApiResponse(description=_("A wrong username or password, or a field missing.")),
             403: OpenApiResponse(description=_("No CSRF token, or one that does not match the csrftoken cookie.")),
-            429: OpenApiResponse(description=_("Too many failed sign-ins for this account or from this address.")),
+            429: OpenApiResponse(
+                description=_(
+                    "Too many failed sign-ins for this account or from this address, or too many requests from "
+                    "this address."
+                )
+            ),
         },
     )
     def post(self, request):

@@ -123,6 +123,7 @@ def _xlsx(rows, title):
 
 class ExportView(APIView):
     resources: dict[str, ExportResource] = {}  # path name -> resource; set by the app that serves them
+    throttle_scope = "export"  # a whole collection per request: its own, lower limit (gstp/throttles.py)
 
     def reading_calendar(self, request) -> str:
         """The calendar the user reads in when ``?calendar=`` is not given (the app that serves knows)."""

@@ -35,6 +35,12 @@ ERROR_SCHEMA = {
 NULL_REF = "#/components/schemas/NullEnum"
 NOT_MODIFIED = "Not modified: the representation still matches `If-None-Match` or `If-Modified-Since`."
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Whole seconds to wait before sending the request again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 
 
 def _descriptions() -> dict[str, str]:
@@ -45,6 +51,10 @@ def _descriptions() -> dict[str, str]:
         "404": _("No such object, or one you may not see (the same answer), or a page past the end."),
         "413": _("The request body is larger than the server accepts."),
         "415": _("The request body's content type is not accepted."),
+        "429": _(
+            "Too many requests of this kind (reads, writes or exports) from this API key, user or address; send it "
+            "again after Retry-After seconds."
+        ),
         "503": _("The database is unavailable for a moment; send the request again after Retry-After seconds."),
     }
 
@@ -116,10 +126,10 @@ def _nullable_references(node) -> bool:
 
 
 def _error_statuses(method: str, operation: dict) -> set[str]:
-    """Any operation may answer 400 (a parameter or field), 403 and 404 (an object or page out of reach)
-    and 503 (the database away); 401 unless anonymous callers are welcome; 413 for a write and 415 for a
-    body of another content type."""
-    statuses = {"400", "403", "404", "503"}
+    """Any operation may answer 400 (a parameter or field), 403 and 404 (an object or page out of reach),
+    429 (the caller's limit reached) and 503 (the database away); 401 unless anonymous callers are welcome;
+    413 for a write and 415 for a body of another content type."""
+    statuses = {"400", "403", "404", "429", "503"}
     if operation.get("security") != [{}]:
         statuses.add("401")
     if method in WRITE_METHODS:
@@ -136,6 +146,8 @@ def _document_errors(method: str, operation: dict, descriptions: dict[str, str])
     for status, response in responses.items():
         if response.get("description") == "No response body" and status in descriptions:
             response["description"] = descriptions[status]  # declared as ``None`` in a view: it has the error body
+        if status in ("429", "503"):
+            response.setdefault("headers", copy.deepcopy(RETRY_AFTER))
         if status.startswith(("4", "5")) and "content" not in response:
             response["content"] = {
                 "application/json": {

@@ -301,10 +301,7 @@ ERROR_EXAMPLES = {
     "415": {"detail": 'Unsupported media type "text/plain" in request.', "code": "unsupported_media_type"},
     "422": {"detail": "This Idempotency-Key was used for a different request.", "code": "idempotency_key_reused"},
     "428": {"detail": "Send If-Match with the report's ETag.", "code": "precondition_required"},
-    "429": {
-        "detail": "Too many failed sign-in attempts for this account or from this address. Try again in 15 minutes.",
-        "code": "too_many_login_attempts",
-    },
+    "429": {"detail": "Too many writes: the limit is 300 per minute. Try again in 42 seconds.", "code": "throttled"},
     "503": {
         "detail": "The service is unavailable for a moment; retry in a few seconds.",
         "code": "service_unavailable",

@@ -31,6 +31,22 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A request rate, ``<count>/<second|minute|hour|day>``; ``off`` for no limit."""
+    value = os.environ.get(name, "").strip().lower() or default
+    if value in {"off", "none", "0"}:
+        return None
+    count, _sep, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name} must read <count>/<second|minute|hour|day> (600/minute) or off, not {value!r}."
+        )
+    return f"{int(count)}/{period}"
+
+
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
@@ -288,6 +304,34 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_THROTTLE_CLASSES": ["gstp.throttles.CallerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "read": env_rate("GSTP_THROTTLE_READ_RATE", "1200/minute"),
+        "write": env_rate("GSTP_THROTTLE_WRITE_RATE", "300/minute"),
+        "export": env_rate("GSTP_THROTTLE_EXPORT_RATE", "120/hour"),
+        "anon": env_rate("GSTP_THROTTLE_ANON_RATE", "60/minute"),
+    },
+    # An anonymous caller is counted by address: behind proxies, the one the outermost of them saw.
+    "NUM_PROXIES": GSTP_TRUSTED_PROXIES,
+}
+
+# Caches. ``throttle`` keeps the request counts of gstp/throttles.py: in Redis when REDIS_URL is set, so all web
+# hosts count together; in this process's memory otherwise (one server on one machine). Its own alias, so the
+# counts never mix with anything cached; a count lost (Redis restarted) only lets a few requests more through.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "gstp",
+            # A Redis that does not answer costs a request this long at most, then is skipped for a while.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    ),
 }
 
 # The OpenAPI schema and its docs page: public on a developer's machine, for signed-in
@@ -312,6 +356,10 @@ with 403.
 Codes (`code` of an error, enum values) are the same in both.
 
 **Errors.** Every error answers `{"detail", "code", "errors": {"field": ["..."]}}` (see `Error`).
+
+**Limits.** Each API key, each user signed in with a session and, where nobody need sign in, each address may send
+so many reads, writes and exports (`/api/v1/exports/`, lower) in a window of time; past it the answer is 429 with
+`Retry-After`, the whole seconds until the window ends.
 
 **Reading.** Lists are paginated (`page`, `page_size` up to 500; an empty `cursor` switches to cursor pages
 ordered by id). Every read carries `ETag` and `Last-Modified`, and answers 304 to `If-None-Match` or

@@ -14,6 +14,7 @@ from tests.accounts.factories import lead_user, reader_user, reviewer_user, secr
 from tests.projects.factories import AgencyFactory
 from tests.support.module_data import TEST_PASSWORD_HASHERS
 from tests.support.servers import WebhookReceiver
+from tests.support.throttles import throttle_counts_clear
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_REPORT = REPO_ROOT.parent / "shared" / "seed" / "000_6983f7ee280d886a.txt"
@@ -56,6 +57,12 @@ def default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def request_counts_cleared():
+    """Every test starts with no request counted against any caller's limits (gstp/throttles.py)."""
+    throttle_counts_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -295,6 +295,13 @@ def fail_to_sign_in(scene):
         Client().post(SESSION, {"username": "nobody", "password": "wrong"}, content_type="application/json")
 
 
+def past_the_limit(scene, headers):
+    """A reader's second read where one a day is allowed (gstp/throttles.py)."""
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"read": "1/day"}}):
+        scene.reader.get("/api/v1/agencies/")
+        return scene.reader.get("/api/v1/agencies/", **headers)
+
+
 def too_large(scene, headers):
     with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100):
         return scene.lead.post(REPORTS, report_body(scene.subproject, achievements="x" * 200), format="json", **headers)
@@ -406,6 +413,7 @@ ERRORS = {
         ),
         prepare=fail_to_sign_in,
     ),
+    "too many requests": ErrorCase(429, "throttled", lambda s, h: past_the_limit(s, h)),
 }
 
 

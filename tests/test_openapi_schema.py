@@ -37,7 +37,10 @@ def test_every_operation_documents_the_errors_it_can_answer(schema):
     checked = 0
     for path, method, operation in operations(schema):
         statuses = set(operation["responses"])
-        assert {"400", "401", "403", "404", "503"} <= statuses, f"{method} {path}"
+        assert {"400", "401", "403", "404", "429", "503"} <= statuses, f"{method} {path}"
+        for status in ("429", "503"):  # when to send it again
+            header = operation["responses"][status]["headers"]["Retry-After"]
+            assert header["schema"] == {"type": "integer", "minimum": 1}, f"{status} {method} {path}"
         if method != "get":
             assert "413" in statuses, f"{method} {path}"
         if "requestBody" in operation:

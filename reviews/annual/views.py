@@ -40,6 +40,7 @@ def attachment(filename: str, fallback: str) -> str:
 @extend_schema(exclude=True)  # a file for people to download, not part of the versioned JSON API
 class AnnualReportView(APIView):
     permission_classes = [IsAuthenticated, CanDownloadAnnualReport]
+    throttle_scope = "export"  # the whole year's figures in one document: counted with the exports
 
     def perform_content_negotiation(self, request, force=False):
         # The path names the file's format; whatever the client accepts, errors are JSON.
