@@ -44,7 +44,7 @@ import psycopg
 
 from tests.support.postgres import postgres_bin_dir
 from tests.support.processes import CELERY, REPO_ROOT, ManagedProcess, wait_until
-from tests.support.web import GUNICORN, PYTHON
+from tests.support.web import GUNICORN, HIGH_RATE_SETTINGS, PYTHON
 
 PREFIX = "gstpc"
 SUBNET = "10.77.0"
@@ -66,6 +66,7 @@ REDIS_PORT = 6379
 DB_PASSWORD = "cluster-tests-only"
 CLONE_NEWNET = 0x40000000
 START_TIMEOUT = 90
+EXPORTS_PER_MINUTE = 6
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _made = itertools.count(1)
@@ -336,6 +337,9 @@ class Cluster:
             "GSTP_VAR_DIR": str(self.var_dir),
             "PYTHONUNBUFFERED": "1",
             "GSTP_LOG_FORMAT": "text",
+            # Limits the load tests never reach, but exports': ``EXPORTS_PER_MINUTE`` a minute per caller.
+            **dict.fromkeys(HIGH_RATE_SETTINGS, "1000000/minute"),
+            "GSTP_THROTTLE_EXPORT_RATE": f"{EXPORTS_PER_MINUTE}/minute",
             **extra,
         }
         for name in ("CELERY_BROKER_READ_URL", "CELERY_BROKER_WRITE_URL", "GSTP_REQUIRE_POSTGRES"):

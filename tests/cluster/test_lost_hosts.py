@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from .conftest import LONG
-from .harness import Cluster, address, thread_inside, unavailable_reason
+from .harness import EXPORTS_PER_MINUTE, Cluster, address, thread_inside, unavailable_reason
 from .traffic import Traffic
 
 pytestmark = pytest.mark.slow
@@ -193,3 +193,22 @@ def test_the_harness_removes_every_namespace_and_process_after_a_failure():
     assert not mine & namespaces()
     assert not sleeper.running()
     assert not cluster.root.exists()
+
+
+def test_a_callers_limit_holds_across_both_web_hosts(cluster):
+    # given: exports limited to EXPORTS_PER_MINUTE a minute per caller, counted in the db host's Redis
+    with cluster.inside("client"):
+        session = requests.Session()
+        session.trust_env = False
+        session.headers["Authorization"] = f"Token {cluster.data['token']}"
+        url = cluster.url("lb", "/api/v1/exports/reports/?format=csv")
+
+        # when: the caller asks for one more than that, one request after another
+        answers = [session.get(url, timeout=30) for _ in range(EXPORTS_PER_MINUTE + 2)]
+
+    # then: both hosts answered, and they counted together: the first ones pass, the rest are 429 JSON
+    served = [(answer.headers["X-Served-By"], answer.status_code) for answer in answers]
+    assert {host for host, _ in served[:EXPORTS_PER_MINUTE]} == {"web1", "web2"}, served
+    assert [status for _, status in served] == [200] * EXPORTS_PER_MINUTE + [429, 429], served
+    refused = answers[-1]
+    assert refused.json()["code"] == "throttled" and int(refused.headers["Retry-After"]) >= 1
