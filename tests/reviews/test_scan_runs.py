@@ -1,0 +1,200 @@
+"""The lag scan as a run of batches on the workers (``reviews.services.dispatch_scan``, ``scan_batch_run``).
+
+A run's batches are ranges of sub-project ids fixed at dispatch; each is one transaction, safe to run twice
+(one after the other, or at the same moment on PostgreSQL), and the one that commits last ends the run, once.
+The batches run here in the test's process, as a worker runs them (tests/faults/test_scan_fan_out.py runs
+them on real workers); what they leave is compared, flag for flag, with the in-process ``lag_scan``.
+"""
+
+import dataclasses
+import datetime
+import logging
+import random
+
+import pytest
+from django.db.models import Count
+from django.utils import timezone
+
+from reviews.models import LagFlag, ScanBatch, ScanRun
+from reviews.services import (
+    dispatch_scan,
+    lag_scan,
+    scan_batch_run,
+    scan_run_result,
+    scan_run_wait,
+)
+from reviews.services.scan_runs import scan_run_create
+from reviews.tasks import scan_lagging
+from tests.reviews.lagging import AS_OF, state
+from tests.reviews.test_scan import build_programme, rows, run_together
+from tests.reviews.test_webhooks import always_eager
+
+pytestmark = pytest.mark.django_db
+
+
+def history_since(moment: datetime.datetime) -> list[tuple]:
+    """The flags' history rows written after ``moment``, as what they say (not ids or times), sorted."""
+    return sorted(
+        (row.node_id, row.rule, row.year, row.quarter, row.history_type, row.severity, row.status, row.resolution)
+        for row in LagFlag.history.filter(history_date__gt=moment)
+    )
+
+
+def run_batches(run: ScanRun, *, order=None) -> list:
+    batches = list(run.batches.order_by("number").values_list("pk", flat=True))
+    if order == "shuffled":
+        random.Random(7).shuffle(batches)
+    return [scan_batch_run(batch_id=pk, worker="test") for pk in batches]
+
+
+def clean_scan(programme, **options):
+    """What the in-process scan leaves (state, its result, its history), then the programme reset."""
+    before = timezone.now()
+    result = lag_scan(as_of=AS_OF, **options)
+    clean = (state(), result, history_since(before))
+    programme.reset()
+    return clean
+
+
+def test_a_run_fixes_its_batches_as_ranges_of_subproject_ids():
+    programme = build_programme(per_kind=2)  # 14 sub-projects
+    ids = sorted(node.pk for nodes in programme.kinds.values() for node in nodes)
+
+    run = scan_run_create(as_of=AS_OF, batch_size=5)
+
+    assert (run.as_of, run.batch_size, run.batches_total, run.batches_done, run.finished_at) == (AS_OF, 5, 3, 0, None)
+    assert list(run.batches.values_list("number", "first_node_id", "last_node_id", "subprojects")) == [
+        (1, ids[0], ids[4], 5),
+        (2, ids[5], ids[9], 5),
+        (3, ids[10], ids[13], 4),
+    ]
+    assert not run.batches.filter(attempts__gt=0).exists()
+
+
+def test_the_batches_in_any_order_end_as_the_in_process_scan_flag_for_flag():
+    programme = build_programme(per_kind=2)
+    clean, clean_result, clean_history = clean_scan(programme, batch_size=5)
+    before = timezone.now()
+
+    # when a run's batches are scanned one by one, in another order, in batches of another size
+    run = scan_run_create(as_of=AS_OF, batch_size=4)
+    results = run_batches(run, order="shuffled")
+
+    # then the flags, the history and the totals are the in-process scan's
+    assert state() == clean
+    assert history_since(before) == clean_history
+    run.refresh_from_db()
+    assert run.finished_at is not None
+    assert (run.batches_total, run.batches_done) == (4, 4)
+    assert scan_run_result(run) == dataclasses.replace(clean_result, batches=4)
+    assert sum(result.created for result in results) == clean_result.created > 0
+    for batch in run.batches.all():
+        assert batch.attempts == 1
+        assert batch.worker == "test"
+        assert batch.started_at == batch.last_started_at <= batch.finished_at
+
+
+def test_a_batch_run_again_changes_nothing_and_the_run_ends_once(caplog):
+    programme = build_programme(per_kind=2)
+    run = scan_run_create(as_of=AS_OF, batch_size=5)
+    first, second, last = run.batches.order_by("number")
+
+    # when all but the last batch committed, the run is not over
+    with caplog.at_level(logging.INFO, logger="reviews.services.scan_runs"):
+        scan_batch_run(batch_id=first.pk)
+        scan_batch_run(batch_id=second.pk)
+        run.refresh_from_db()
+        assert (run.batches_done, run.finished_at) == (2, None)
+
+        # when the last one commits, it ends the run
+        assert scan_batch_run(batch_id=last.pk) is not None
+        run.refresh_from_db()
+        ended = (run.finished_at, run.result, run.batches_done)
+        assert run.finished_at is not None and run.batches_done == 3
+        flags, history_rows = rows(), LagFlag.history.count()
+
+        # when every batch is delivered again (a worker died before acknowledging it)
+        again = [scan_batch_run(batch_id=batch.pk) for batch in (first, second, last)]
+
+    # then nothing is scanned, counted or ended again
+    assert again == [None, None, None]
+    assert rows() == flags
+    assert LagFlag.history.count() == history_rows
+    run.refresh_from_db()
+    assert (run.finished_at, run.result, run.batches_done) == ended
+    assert [batch.attempts for batch in run.batches.all()] == [1, 1, 1]
+    assert sum(f"lag scan #{run.pk} as of" in record.getMessage() for record in caplog.records) == 1
+    assert programme.kinds
+
+
+@pytest.mark.postgres
+def test_each_batch_run_twice_at_once_leaves_what_one_run_leaves(transactional_db):
+    programme = build_programme(per_kind=3)  # 21 sub-projects
+    clean, clean_result, clean_history = clean_scan(programme, batch_size=4)
+    before = timezone.now()
+    run = scan_run_create(as_of=AS_OF, batch_size=4)
+
+    # when each batch is delivered to two workers at the same moment
+    outcomes = []
+    for pk in run.batches.order_by("number").values_list("pk", flat=True):
+        outcomes.append(
+            run_together(lambda pk=pk: scan_batch_run(batch_id=pk), lambda pk=pk: scan_batch_run(batch_id=pk))
+        )
+
+    # then one of the two scanned it, the other waited for it and did nothing
+    assert all(sorted(result is None for result in pair) == [False, True] for pair in outcomes), outcomes
+    # and the flags, their history and the totals are one scan's, each flag once
+    assert state() == clean
+    assert history_since(before) == clean_history
+    duplicates = LagFlag.objects.values("node", "rule", "year", "quarter").annotate(n=Count("id")).filter(n__gt=1)
+    assert list(duplicates) == []
+    run.refresh_from_db()
+    assert run.finished_at is not None
+    assert scan_run_result(run) == dataclasses.replace(clean_result, batches=run.batches_total)
+
+
+def test_the_same_dispatch_delivered_twice_is_one_run(django_capture_on_commit_callbacks):
+    build_programme()
+
+    # run eagerly, the group's jobs run at commit, in this process
+    with always_eager(propagates=True), django_capture_on_commit_callbacks(execute=True):
+        run = dispatch_scan(as_of=AS_OF, batch_size=3, key="outbox-1")
+    with always_eager(propagates=True), django_capture_on_commit_callbacks(execute=True) as published:
+        again = dispatch_scan(as_of=AS_OF, batch_size=3, key="outbox-1")
+
+    assert again.pk == run.pk
+    assert published == []  # every batch finished: nothing to publish again
+    assert ScanRun.objects.count() == 1
+    finished = scan_run_wait(run, timeout=0)
+    assert finished.batches_done == finished.batches_total == 3
+    assert list(ScanBatch.objects.values_list("attempts", flat=True)) == [1, 1, 1]
+
+
+def test_the_daily_job_dispatches_a_run_whose_group_scans_every_batch(django_capture_on_commit_callbacks):
+    programme = build_programme(per_kind=2)
+    clean, clean_result, _ = clean_scan(programme)
+
+    with always_eager(propagates=True), django_capture_on_commit_callbacks(execute=True):
+        answer = scan_lagging.apply(kwargs={"as_of": AS_OF.isoformat()}).get()
+
+    run = ScanRun.objects.get()
+    assert answer == {"run": run.pk, "batches": 1}
+    assert run.finished_at is not None
+    assert state() == clean
+    assert scan_run_result(run) == clean_result
+
+
+def test_a_run_over_no_subprojects_is_over_at_once():
+    run = scan_run_create(as_of=AS_OF)
+
+    assert (run.batches_total, run.batches_done) == (0, 0)
+    assert run.finished_at is not None
+    assert scan_run_wait(run, timeout=0).pk == run.pk
+
+
+def test_waiting_for_a_run_that_does_not_end_says_how_far_it_got():
+    build_programme()
+    run = scan_run_create(as_of=AS_OF, batch_size=3)
+
+    with pytest.raises(TimeoutError, match=r"0 of 3 batches"):
+        scan_run_wait(run, timeout=0, interval=0)
