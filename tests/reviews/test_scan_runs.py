@@ -8,11 +8,16 @@ them on real workers); what they leave is compared, flag for flag, with the in-p
 
 import dataclasses
 import datetime
+import io
 import logging
 import random
+import re
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from reviews.models import LagFlag, ScanBatch, ScanRun
@@ -25,8 +30,9 @@ from reviews.services import (
 )
 from reviews.services.scan_runs import scan_run_create
 from reviews.tasks import scan_lagging
+from tests.projects.factories import PlanFactory
 from tests.reviews.lagging import AS_OF, state
-from tests.reviews.test_scan import build_programme, rows, run_together
+from tests.reviews.test_scan import build_programme, rows, run_together, underspent
 from tests.reviews.test_webhooks import always_eager
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +204,49 @@ def test_waiting_for_a_run_that_does_not_end_says_how_far_it_got():
 
     with pytest.raises(TimeoutError, match=r"0 of 3 batches"):
         scan_run_wait(run, timeout=0, interval=0)
+
+
+def test_a_batch_costs_the_same_queries_for_3_subprojects_as_for_33(django_assert_num_queries):
+    plan = PlanFactory()
+    underspent(3, plan)
+
+    def one_batch_queries() -> int:
+        LagFlag.objects.all().delete()
+        (batch,) = scan_run_create(as_of=AS_OF, batch_size=100).batches.all()
+        with CaptureQueriesContext(connection) as queries:
+            assert scan_batch_run(batch_id=batch.pk).created == batch.subprojects
+        return len(queries)
+
+    few = one_batch_queries()
+    underspent(30, plan)
+    (batch,) = scan_run_create(as_of=AS_OF, batch_size=100).batches.all()
+    LagFlag.objects.all().delete()
+    with django_assert_num_queries(few):
+        assert scan_batch_run(batch_id=batch.pk).created == 33
+
+
+def test_the_command_spreads_the_scan_over_the_workers_and_waits_for_its_end(transactional_db):
+    programme = build_programme(per_kind=2)
+    clean, clean_result, _ = clean_scan(programme)
+    out = io.StringIO()
+
+    # run eagerly: the group's jobs run in this process when the run is committed
+    with always_eager(propagates=True):
+        call_command("scan_lagging", "--as-of", "113/11/15", "--on-workers", "--batch-size", "5", stdout=out)
+
+    run = ScanRun.objects.get()
+    published, summary = out.getvalue().splitlines()
+    assert published == f"Lag scan #{run.pk}: 3 batches published to the workers."
+    assert re.fullmatch(
+        r"Scanned 14 sub-projects in 3 batches on the workers \(\d+\.\d s\): 12 flags opened, 0 raised, "
+        r"0 lowered, 0 reopened, 2 cleared\.",
+        summary,
+    )
+    assert (clean_result.created, clean_result.cleared) == (12, 2)
+    assert state() == clean
+
+
+def test_the_workers_scan_every_plan():
+    with pytest.raises(CommandError, match="--plan"):
+        call_command("scan_lagging", "--on-workers", "--plan", "smart-nation", stdout=io.StringIO())
+    assert not ScanRun.objects.exists()
