@@ -4,7 +4,9 @@ import datetime
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from . import services
@@ -43,8 +45,21 @@ def scan_lagging(self, as_of: str | None = None, node_ids: list[int] | None = No
 
 # A batch takes seconds: its time limits stay below the broker's visibility timeout (GSTP_BROKER_VISIBILITY_TIMEOUT,
 # 180 s by default), past which Redis would hand a batch still running to a second worker (which would wait for
-# the first one's row lock, then find the batch done).
-@shared_task(name="reviews.scan_batch", bind=True, acks_late=True, soft_time_limit=100, time_limit=120)
+# the first one's row lock, then find the batch done). A batch that failed on the database (restarted, say) or ran
+# out of time committed nothing: it runs again, after 5 s, 10 s, 20 s..., or the run would never end.
+BATCH = {
+    "acks_late": True,
+    "soft_time_limit": 100,
+    "time_limit": 120,
+    "autoretry_for": (OperationalError, InterfaceError, SoftTimeLimitExceeded),
+    "retry_backoff": 5,
+    "retry_backoff_max": settings.GSTP_LONGEST_COUNTDOWN_SECONDS,
+    "retry_jitter": False,
+    "max_retries": 8,
+}
+
+
+@shared_task(name="reviews.scan_batch", bind=True, **BATCH)
 def scan_batch(self, batch_id: int) -> dict | None:
     result = services.scan_batch_run(batch_id=batch_id, worker=self.request.hostname or "")
     return None if result is None else result.__dict__

@@ -250,3 +250,20 @@ def test_the_workers_scan_every_plan():
     with pytest.raises(CommandError, match="--plan"):
         call_command("scan_lagging", "--on-workers", "--plan", "smart-nation", stdout=io.StringIO())
     assert not ScanRun.objects.exists()
+
+
+def test_a_batch_job_ends_before_the_broker_hands_it_to_another_worker_and_retries_what_committed_nothing(settings):
+    from celery.exceptions import SoftTimeLimitExceeded
+    from django.db import OperationalError
+
+    from reviews.tasks import scan_batch
+
+    assert scan_batch.name == "reviews.scan_batch"
+    assert scan_batch.acks_late is True
+    assert scan_batch.soft_time_limit < scan_batch.time_limit < settings.GSTP_BROKER_VISIBILITY_TIMEOUT
+    assert {OperationalError, SoftTimeLimitExceeded} <= set(scan_batch.autoretry_for)
+    assert (
+        scan_batch.retry_backoff_max
+        <= settings.GSTP_LONGEST_COUNTDOWN_SECONDS
+        < settings.GSTP_BROKER_VISIBILITY_TIMEOUT
+    )
