@@ -267,3 +267,16 @@ def test_a_batch_job_ends_before_the_broker_hands_it_to_another_worker_and_retri
         <= settings.GSTP_LONGEST_COUNTDOWN_SECONDS
         < settings.GSTP_BROKER_VISIBILITY_TIMEOUT
     )
+
+
+def test_the_admin_shows_a_run_with_its_batches(admin_client):
+    build_programme()
+    run = scan_run_create(as_of=AS_OF, batch_size=3)
+    scan_batch_run(batch_id=run.batches.get(number=2).pk, worker="celery@worker-2")
+
+    listed = admin_client.get("/admin/reviews/scanrun/")
+    shown = admin_client.get(f"/admin/reviews/scanrun/{run.pk}/change/")
+
+    assert listed.status_code == shown.status_code == 200
+    assert "celery@worker-2" in shown.content.decode()
+    assert admin_client.get("/admin/reviews/scanrun/add/").status_code == 403
