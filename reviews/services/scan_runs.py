@@ -110,7 +110,8 @@ def scan_batch_run(*, batch_id: int, worker: str = "") -> ScanResult | None:
     if not started:
         return None
     with transaction.atomic():
-        batch = ScanBatch.objects.select_for_update().select_related("run").get(pk=batch_id)
+        # The batch's row only: the run's is locked at the end, briefly, or the batches would run one at a time.
+        batch = ScanBatch.objects.select_for_update(of=("self",)).select_related("run").get(pk=batch_id)
         if batch.finished_at is not None:  # the same batch, delivered twice at once: the other one scanned it
             return None
         batch_transaction_begin()

@@ -12,15 +12,16 @@ import io
 import logging
 import random
 import re
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from reviews.models import LagFlag, ScanBatch, ScanRun
+from reviews.models import LagFlag, LagRule, ScanBatch, ScanRun, Severity
 from reviews.services import (
     dispatch_scan,
     lag_scan,
@@ -34,6 +35,7 @@ from tests.projects.factories import PlanFactory
 from tests.reviews.lagging import AS_OF, state
 from tests.reviews.test_scan import build_programme, rows, run_together, underspent
 from tests.reviews.test_webhooks import always_eager
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -280,3 +282,78 @@ def test_the_admin_shows_a_run_with_its_batches(admin_client):
     assert listed.status_code == shown.status_code == 200
     assert "celery@worker-2" in shown.content.decode()
     assert admin_client.get("/admin/reviews/scanrun/add/").status_code == 403
+
+
+def waiting_to_insert_flags() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+            "AND query LIKE 'INSERT INTO reviews_lagflag%%'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.postgres
+def test_a_batch_held_up_in_the_database_does_not_hold_up_the_others(transactional_db):
+    programme = build_programme()  # 7 sub-projects, one of each kind
+    clean, _, _ = clean_scan(programme)
+    run = scan_run_create(as_of=AS_OF, batch_size=4)
+    first, second = run.batches.order_by("number")
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_first_batchs_flag():
+        """An uncommitted flag on a key the first batch inserts: it waits for this transaction."""
+        try:
+            with transaction.atomic():
+                LagFlag.objects.create(
+                    node=programme.one("underspent"),
+                    rule=LagRule.BUDGET_EXECUTION,
+                    year=2024,
+                    quarter=3,
+                    severity=Severity.YELLOW,
+                    opened_at=timezone.now(),
+                )
+                held.set()
+                release.wait(30)
+                transaction.set_rollback(True)
+        finally:
+            connection.close()
+
+    def in_thread(call):
+        outcome = {}
+
+        def target():
+            try:
+                outcome["result"] = call()
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        return thread, outcome
+
+    holder = threading.Thread(target=hold_the_first_batchs_flag, daemon=True)
+    holder.start()
+    assert held.wait(10)
+    try:
+        # given the first batch waiting on that flag, in its transaction
+        first_thread, first_outcome = in_thread(lambda: scan_batch_run(batch_id=first.pk))
+        wait_until(waiting_to_insert_flags, timeout=20, what="the first batch waiting")
+
+        # when the second batch runs meanwhile, then it commits
+        second_thread, second_outcome = in_thread(lambda: scan_batch_run(batch_id=second.pk))
+        second_thread.join(20)
+        assert not second_thread.is_alive(), "the second batch waited for the first"
+        assert second_outcome["result"] is not None
+        assert first_thread.is_alive()
+        run.refresh_from_db()
+        assert (run.batches_done, run.finished_at) == (1, None)
+    finally:
+        release.set()
+        holder.join(10)
+    # and once the first one commits, it ends the run, as one scan ends
+    first_thread.join(20)
+    assert first_outcome["result"] is not None
+    run.refresh_from_db()
+    assert run.batches_done == 2 and run.finished_at is not None
+    assert state() == clean
