@@ -354,9 +354,9 @@ whole; once its scheme is published, everyone else reads its final total and gra
 # Celery: Redis in production, files on one machine with nothing installed.
 # A job a worker took and never acknowledged (the worker or its host was lost) goes to another worker once it was
 # taken this many seconds ago: a lost worker's job is redone within this plus the ~100 s between the workers'
-# looks at the unacknowledged jobs (kombu's). A job running longer than this is handed to a second worker as well:
-# every job is safe to run twice, and the scan's batches take seconds.
-GSTP_BROKER_VISIBILITY_TIMEOUT = env_int("GSTP_BROKER_VISIBILITY_TIMEOUT", 180)
+# looks at the unacknowledged jobs (kombu's), some 4 minutes and a half at most. A job running longer than this
+# is handed to a second worker as well: every job is safe to run twice, and the scan's batches take seconds.
+GSTP_BROKER_VISIBILITY_TIMEOUT = env_int("GSTP_BROKER_VISIBILITY_TIMEOUT", 150)
 if GSTP_BROKER_VISIBILITY_TIMEOUT < 1:
     raise ImproperlyConfigured("GSTP_BROKER_VISIBILITY_TIMEOUT must be at least 1 (seconds).")
 # The furthest ahead a job is scheduled (a mail job's retry; a webhook's retry job, the sweep sending the later

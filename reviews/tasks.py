@@ -17,8 +17,8 @@ logger = logging.getLogger(__name__)
 LONG = {"acks_late": True, "soft_time_limit": 25 * 60, "time_limit": 30 * 60}
 SHORT = {"acks_late": True, "soft_time_limit": 60, "time_limit": 120}
 # Mail jobs: a refused or failed send (recorded on its EmailLog row) runs the job again after 10 s, 20 s, 40 s...
-# up to GSTP_LONGEST_COUNTDOWN_SECONDS apart (2 minutes by default: a retry waiting in a worker longer than the
-# broker's visibility timeout would be handed to a second worker), 24 times at most (some 40 minutes by default);
+# up to GSTP_LONGEST_COUNTDOWN_SECONDS apart (100 s by default: a retry waiting in a worker longer than the
+# broker's visibility timeout would be handed to a second worker), 24 times at most (some 35 minutes by default);
 # what was sent already is not sent again (``send_once``), whichever copy of a job runs.
 MAIL = {
     "autoretry_for": (notifications.EmailFailed,),
@@ -44,7 +44,7 @@ def scan_lagging(self, as_of: str | None = None, node_ids: list[int] | None = No
 
 
 # A batch takes seconds: its time limits stay below the broker's visibility timeout (GSTP_BROKER_VISIBILITY_TIMEOUT,
-# 180 s by default), past which Redis would hand a batch still running to a second worker (which would wait for
+# 150 s by default), past which Redis would hand a batch still running to a second worker (which would wait for
 # the first one's row lock, then find the batch done). A batch that failed on the database (restarted, say) or ran
 # out of time committed nothing: it runs again, after 5 s, 10 s, 20 s..., or the run would never end.
 BATCH = {

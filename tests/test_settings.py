@@ -465,7 +465,7 @@ def test_redis_url_is_the_broker(tmp_path):
 
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/0"
     # a lost worker's job is redone by another within 5 minutes: this, plus kombu's ~100 s between looks
-    assert values["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 180
+    assert values["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 150
     assert not (tmp_path / "var" / "celery-broker").exists()
 
 

@@ -6,7 +6,7 @@ unacknowledged. Two ways a worker dies, two ways the message comes back:
 
 * the whole worker is killed (its machine, its container): Redis hands the message to another worker once the
   visibility timeout has passed since it was taken (a starting worker looks at once, a running one every ~100 s).
-  Production's timeout is ``GSTP_BROKER_VISIBILITY_TIMEOUT`` (180 s); these workers run with one second, nothing
+  Production's timeout is ``GSTP_BROKER_VISIBILITY_TIMEOUT`` (150 s); these workers run with one second, nothing
   else differs. (So short a timeout is safe here only because no other worker starts while a task runs: a
   starting worker takes back every message held longer than that, running or not.)
 * a process of a prefork pool is killed (the kernel's OOM killer picks the biggest process): the worker sees
@@ -67,7 +67,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-VISIBILITY_TIMEOUT = 1  # seconds; production: 180
+VISIBILITY_TIMEOUT = 1  # seconds; production: 150
 SETTLE_SECONDS = 1.0
 SECRET = "whsec-portal"
 # The kinds of sub-project whose flags a killed scan must leave as a clean scan does.
