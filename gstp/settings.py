@@ -422,6 +422,17 @@ whole; once its scheme is published, everyone else reads its final total and gra
 }
 
 # Celery: Redis in production, files on one machine with nothing installed.
+# A job a worker took and never acknowledged (the worker or its host was lost) goes to another worker once it was
+# taken this many seconds ago: a lost worker's job is redone within this plus the ~100 s between the workers'
+# looks at the unacknowledged jobs (kombu's), some 4 minutes and a half at most. A job running longer than this
+# is handed to a second worker as well: every job is safe to run twice, and the scan's batches take seconds.
+GSTP_BROKER_VISIBILITY_TIMEOUT = env_int("GSTP_BROKER_VISIBILITY_TIMEOUT", 150)
+if GSTP_BROKER_VISIBILITY_TIMEOUT < 1:
+    raise ImproperlyConfigured("GSTP_BROKER_VISIBILITY_TIMEOUT must be at least 1 (seconds).")
+# The furthest ahead a job is scheduled (a mail job's retry; a webhook's retry job, the sweep sending the later
+# ones): a job waiting for its time is held unacknowledged, so waiting past the visibility timeout would have Redis
+# hand it to a second worker, again and again.
+GSTP_LONGEST_COUNTDOWN_SECONDS = GSTP_BROKER_VISIBILITY_TIMEOUT * 2 // 3
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "celery-broker"
@@ -439,7 +450,7 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": 2,
         "socket_timeout": 2,
-        "visibility_timeout": 3600,
+        "visibility_timeout": GSTP_BROKER_VISIBILITY_TIMEOUT,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -29,6 +29,8 @@ from .models import (
     ReportIndicatorValue,
     ReportMilestoneEntry,
     RevisionEvent,
+    ScanBatch,
+    ScanRun,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -378,6 +380,34 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class ScanBatchInline(ReadOnlyInline):
+    model = ScanBatch
+    fields = [
+        "number",
+        "first_node_id",
+        "last_node_id",
+        "subprojects",
+        "attempts",
+        "started_at",
+        "last_started_at",
+        "finished_at",
+        "worker",
+        "result",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(ScanRun)
+class ScanRunAdmin(ViewOnlyAdmin):
+    """The lag scan's runs on the workers: how far each got, and when its batches started, were redone, ended."""
+
+    list_display = ["id", "as_of", "created_at", "batches_done", "batches_total", "finished_at"]
+    list_filter = [("finished_at", admin.EmptyFieldListFilter)]
+    fields = ["key", "as_of", "batch_size", "batches_total", "batches_done", "result", "created_at", "finished_at"]
+    readonly_fields = fields
+    inlines = [ScanBatchInline]
 
 
 @admin.register(EmailLog)

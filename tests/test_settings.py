@@ -429,6 +429,8 @@ def test_tls_and_ssl_at_once_refuse_to_start(tmp_path):
         ("GSTP_LOG_FORMAT", "xml"),
         ("GSTP_LOGIN_FAILURE_LIMIT", "five"),
         ("DATA_UPLOAD_MAX_MEMORY_SIZE", "1MB"),
+        ("GSTP_BROKER_VISIBILITY_TIMEOUT", "5m"),
+        ("GSTP_BROKER_VISIBILITY_TIMEOUT", "0"),
     ],
 )
 def test_a_malformed_value_refuses_to_start_naming_the_variable(tmp_path, variable, value):
@@ -464,8 +466,15 @@ def test_redis_url_is_the_broker(tmp_path):
     values = settings_from(tmp_path, REDIS_URL="redis://cache.internal:6379/0")
 
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/0"
-    assert values["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 3600
+    # a lost worker's job is redone by another within 5 minutes: this, plus kombu's ~100 s between looks
+    assert values["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 150
     assert not (tmp_path / "var" / "celery-broker").exists()
+
+
+def test_the_visibility_timeout_is_read_from_the_environment(tmp_path):
+    values = settings_from(tmp_path, REDIS_URL="redis://cache.internal:6379/0", GSTP_BROKER_VISIBILITY_TIMEOUT="240")
+
+    assert values["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 240
 
 
 def test_celery_broker_url_wins_over_redis_url(tmp_path):

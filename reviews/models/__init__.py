@@ -46,8 +46,11 @@ from .revisions import (
     RevisionEvent,
     RevisionStatus,
 )
+from .scans import ScanBatch, ScanRun
 
 __all__ = [
+    "ScanBatch",
+    "ScanRun",
     "executed",
     "executed_expression",
     "CHANGE_KEYS",

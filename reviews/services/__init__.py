@@ -27,6 +27,7 @@ from .revisions import (
     revision_withdraw,
 )
 from .scan import ScanResult, lag_scan
+from .scan_runs import dispatch_scan, scan_batch_run, scan_run_publish, scan_run_result, scan_run_wait
 
 __all__ = [
     "baseline_content",
@@ -55,6 +56,11 @@ __all__ = [
     "lag_flag_comment",
     "lag_flag_resolve",
     "lag_scan",
+    "dispatch_scan",
+    "scan_batch_run",
+    "scan_run_publish",
+    "scan_run_result",
+    "scan_run_wait",
     "lag_settings_update",
     "outbox_enqueue",
     "outbox_relay",

@@ -140,11 +140,37 @@ def _batches(subprojects, *, as_of, batch_size, settings, plans) -> Iterator[Bat
 def _run_batch(batch: Batch) -> ScanResult:
     """One batch, in one transaction: committed whole, or (killed, failed) not at all."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # A batch's queries are small; parallel workers would cost more to start than they save.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        batch_transaction_begin()
         result = _scan_batch(batch)
+    result.subprojects = len(batch.subprojects)
+    return result
+
+
+def batch_transaction_begin() -> None:
+    """Settings for the transaction a batch runs in (on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # A batch's queries are small; parallel workers would cost more to start than they save.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
+def batch_for_range(*, as_of: datetime.date, first_id: int, last_id: int) -> Batch:
+    """The sub-projects with ``first_id <= id <= last_id``, as one batch (a batch of a run on the workers)."""
+    subprojects = PlanNode.objects.filter(kind=NodeKind.SUBPROJECT, pk__gte=first_id, pk__lte=last_id)
+    plans = {p.pk: p for p in Plan.objects.all()}
+    rows = subprojects.order_by("pk").values_list("pk", "plan_id", "start_date", "end_date", "control_level")
+    return Batch(
+        as_of=as_of,
+        subprojects=[SubProject(*row) for row in rows],
+        settings=_settings_for(plans),
+        plans=plans,
+        scope=subprojects.values("pk"),
+    )
+
+
+def scan_one_batch(batch: Batch) -> ScanResult:
+    """A batch's writes, in the caller's transaction (``batch_transaction_begin`` first)."""
+    result = _scan_batch(batch) if batch.subprojects else ScanResult()
     result.subprojects = len(batch.subprojects)
     return result
 

@@ -1,20 +1,21 @@
-"""A Celery worker killed (SIGKILL) in the middle of the lag scan, and in the middle of a webhook delivery: once
-a worker runs again, the end state is a clean run's, with no flag, email or delivery twice.
+"""A Celery worker killed (SIGKILL) in the middle of a batch of the lag scan, and in the middle of a webhook
+delivery: once another worker runs, the end state is a clean run's, with no flag, email or delivery twice.
 
 Tasks are ``acks_late``: a message is acknowledged when its task ends, so a worker that dies holds it
 unacknowledged. Two ways a worker dies, two ways the message comes back:
 
-* the whole worker is killed (its machine, its container): Redis hands the message to the next worker that
-  starts once the visibility timeout has passed since it was taken. Production's timeout is an hour; these
-  workers run with one second (``tests.support.worker_settings``), nothing else differs. (So short a timeout
-  is safe here only because no other worker starts while a task runs: a starting worker takes back every
-  message held longer than that, running or not.)
+* the whole worker is killed (its machine, its container): Redis hands the message to another worker once the
+  visibility timeout has passed since it was taken (a starting worker looks at once, a running one every ~100 s).
+  Production's timeout is ``GSTP_BROKER_VISIBILITY_TIMEOUT`` (150 s); these workers run with one second, nothing
+  else differs. (So short a timeout is safe here only because no other worker starts while a task runs: a
+  starting worker takes back every message held longer than that, running or not.)
 * a process of a prefork pool is killed (the kernel's OOM killer picks the biggest process): the worker sees
   it lost, rejects the message back to the queue (``task_reject_on_worker_lost``) and runs it again at once.
 
-The scan is killed for real mid-way: its second batch is held on a row lock that the test takes (an
-uncommitted flag on the key that batch inserts), so the worker dies with its first batch committed (by the
-scan's other thread) and its second one in flight, every time. A webhook delivery is killed while the receiver holds its POST open.
+The scan is killed for real mid-batch: its second batch is held on a row lock that the test takes (an
+uncommitted flag on the key that batch inserts), so the worker dies with the first batch committed and the
+second in flight, every time; the next worker redoes the second batch, and the run's rows say when. A webhook
+delivery is killed while the receiver holds its POST open.
 
 What is guaranteed for webhooks: the delivery is recorded as delivered once, and its effects happen once, but
 the receiver may be sent it again when the worker dies after the receiver read it and before the worker
@@ -44,6 +45,7 @@ from reviews.models import (
     LagRule,
     OutboxMessage,
     ReportStatus,
+    ScanRun,
     Severity,
     WebhookDelivery,
     WebhookEvent,
@@ -65,7 +67,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-VISIBILITY_TIMEOUT = 1  # seconds; production: 3600
+VISIBILITY_TIMEOUT = 1  # seconds; production: 150
 SETTLE_SECONDS = 1.0
 SECRET = "whsec-portal"
 # The kinds of sub-project whose flags a killed scan must leave as a clean scan does.
@@ -166,7 +168,9 @@ def wait_for_redelivery(taken_at: float) -> None:
         time.sleep(delay)
 
 
-def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, receiver, mail_dir, record_figures):
+def test_a_worker_killed_in_the_middle_of_a_batch_of_the_scan(
+    programme, broker, workers, receiver, mail_dir, record_figures
+):
     WebhookSubscriptionFactory(name="portal", url=receiver.url(), secret=SECRET, events=[WebhookEvent.FLAG_RAISED])
     # given what a clean scan finds
     lag_scan(as_of=AS_OF)
@@ -190,35 +194,40 @@ def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, r
         opened_at=timezone.now(),
     )
 
-    # when the scan is asked for through the outbox, and the worker takes it
+    # when the scan is asked for through the outbox, and the worker dispatches its batches and takes them
     with transaction.atomic():
         scan = outbox_enqueue("reviews.scan_lagging", as_of=AS_OF.isoformat())
     try:
         assert outbox_relay() == (1, 0)
-        taken_at = time.monotonic()
         backend = wait_until(
             backend_waiting_on_flag_insert, timeout=60, interval=0.05, what="the scan waiting in its second batch"
         )
-        # then its first batch is committed, as a clean scan leaves it (on the scan's other thread, it may
-        # still be committing)
-        wait_until(lambda: state() == clean_first, timeout=30, interval=0.05, what="the first batch committed")
+        taken_at = time.monotonic()  # the second batch's job was taken before
+        run = ScanRun.objects.get()
+        first, second = run.batches.order_by("number")
+        # then its first batch is committed, as a clean scan leaves it
+        assert state() == clean_first
 
         # when the worker is killed there
         worker.kill()
+        killed_at = timezone.now()
     finally:
         lock.release()
     wait_until(lambda: backend_gone(backend), timeout=30, what="the killed worker's database session to end")
 
-    # then nothing of the second batch was committed, and the scan never finished
+    # then nothing of the second batch was committed, and the run is not over: its second batch started once
     assert state() == clean_first
-    assert f"Task reviews.scan_lagging[outbox-{scan.pk}] received" in worker.log()
-    assert task_runs([worker], "reviews.scan_lagging", f"outbox-{scan.pk}") == 0
+    assert task_runs([worker], "reviews.scan_lagging", f"outbox-{scan.pk}") == 1
+    assert task_runs([worker], "reviews.scan_batch", f"scan-{run.pk}-2") == 0
+    first.refresh_from_db(), second.refresh_from_db(), run.refresh_from_db()
+    assert (first.attempts, first.finished_at is not None) == (1, True)
+    assert (second.attempts, second.finished_at, run.finished_at) == (1, None, None)
 
-    # when a worker starts again, once the broker gives the unacknowledged scan to another worker
+    # when another worker starts, once the broker gives it the unacknowledged batch
     wait_for_redelivery(taken_at)
     again = workers.start(broker.url, visibility_timeout=VISIBILITY_TIMEOUT)
 
-    # then it scans again, and the flags, emails and deliveries are a clean scan's, each once
+    # then it scans that batch again, and the flags, emails and deliveries are a clean scan's, each once
     def everything_done():
         return (
             state() == clean
@@ -241,8 +250,16 @@ def test_a_worker_killed_in_the_middle_of_the_scan(programme, broker, workers, r
         + sum(count - 1 for count in sent.values()),
     )
     assert state() == clean
-    assert task_runs([again], "reviews.scan_lagging", f"outbox-{scan.pk}") == 1
-    # and every job ran to its end once, over both workers (the killed scan's first run never ended)
+    # and the run's rows tell: the second batch started twice, redone by the other worker, the run ended once
+    second.refresh_from_db(), run.refresh_from_db()
+    assert second.attempts == 2
+    assert second.worker.startswith(again.argv[again.argv.index("-n") + 1].split("@")[0])
+    assert killed_at < second.last_started_at <= second.finished_at <= run.finished_at
+    print(f"the lost batch was redone {(second.last_started_at - killed_at).total_seconds():.1f}s after the kill")
+    assert run.batches_done == run.batches_total == 2
+    assert again.count(f"lag scan #{run.pk} as of") == 1
+    assert task_runs([again], "reviews.scan_batch", f"scan-{run.pk}-2") == 1
+    # and every job ran to its end once, over both workers (the killed batch's first run never ended)
     runs = {
         f"{message.task}[outbox-{message.pk}]": task_runs(workers.started, message.task, f"outbox-{message.pk}")
         for message in OutboxMessage.objects.all()

@@ -126,6 +126,33 @@ def test_an_attempt_asked_for_twice_is_made_once(receiver, report, quick_retries
 
 
 @pytest.mark.django_db
+def test_a_wait_longer_than_a_job_may_wait_in_the_broker_is_left_to_the_sweep(receiver, report, settings):
+    # given waits longer than the broker's visibility timeout lets a job wait in a worker
+    settings.GSTP_WEBHOOK_RETRY_FIRST_SECONDS = settings.GSTP_LONGEST_COUNTDOWN_SECONDS + 1
+    delivery = delivery_for(subscribe(receiver.url()), report)
+    receiver.fail_next(1)
+    jobs_before = len(delivery_jobs())
+
+    # when the first attempt fails, run eagerly with its retry raised here if it asked for one
+    with always_eager(propagates=True):
+        assert deliver_webhook.delay(delivery.pk).get() is False
+
+    # then it asked for no retry job: its next attempt is the sweep's, once due
+    delivery.refresh_from_db()
+    attempted_at = datetime.datetime.fromisoformat(delivery.log[0]["at"])
+    assert delivery.next_attempt_at == attempted_at + datetime.timedelta(
+        seconds=settings.GSTP_LONGEST_COUNTDOWN_SECONDS + 1
+    )
+    assert notifications.webhook_sweep(now=delivery.next_attempt_at - datetime.timedelta(seconds=1)) == []
+    assert len(delivery_jobs()) == jobs_before
+    assert notifications.webhook_sweep(now=delivery.next_attempt_at) == [delivery.pk]
+    assert run_new_delivery_jobs(jobs_before) == [True]
+    delivery.refresh_from_db()
+    assert (delivery.attempts, len(receiver.requests)) == (2, 2)
+    assert delivery.delivered_at is not None
+
+
+@pytest.mark.django_db
 def test_a_claimed_attempt_that_is_lost_too_is_asked_for_again_after_the_claim(report, quick_retries):
     delivery = delivery_for(subscribe("http://127.0.0.1:9/hooks"), report)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=1, next_attempt_at=timezone.now())

@@ -297,6 +297,13 @@ def test_the_task_retries_until_the_receiver_takes_it(receiver, report, recorded
     ]
 
 
+@pytest.fixture
+def every_wait_a_retry_job(settings):
+    """Each wait of the backoff (up to an hour) a retry job of the task's, not the sweep's part (test_webhook_sweep)."""
+    settings.GSTP_LONGEST_COUNTDOWN_SECONDS = settings.GSTP_WEBHOOK_RETRY_LONGEST_SECONDS
+
+
+@pytest.mark.usefixtures("every_wait_a_retry_job")
 def test_the_task_gives_up_after_its_retries(receiver, report, recorded_retries):
     subscription = subscribe(receiver.url())
     delivery = delivery_for(subscription, report)

@@ -35,7 +35,7 @@ def database_url(settings_dict: dict) -> str:
 
 
 def worker_environment(
-    *, database_url: str, broker_url: str, email_dir: Path | None = None, visibility_timeout: float | None = None
+    *, database_url: str, broker_url: str, email_dir: Path | None = None, visibility_timeout: int | None = None
 ) -> dict[str, str]:
     env = {
         **os.environ,
@@ -49,13 +49,13 @@ def worker_environment(
         "CELERY_BROKER_READ_URL",
         "CELERY_BROKER_WRITE_URL",
         "GSTP_TEST_EMAIL_DIR",
-        "GSTP_TEST_VISIBILITY_TIMEOUT",
+        "GSTP_BROKER_VISIBILITY_TIMEOUT",
     ):
         env.pop(name, None)
     if email_dir is not None:
         env["GSTP_TEST_EMAIL_DIR"] = str(email_dir)
     if visibility_timeout is not None:
-        env["GSTP_TEST_VISIBILITY_TIMEOUT"] = str(visibility_timeout)
+        env["GSTP_BROKER_VISIBILITY_TIMEOUT"] = str(visibility_timeout)
     return env
 
 
