@@ -52,24 +52,26 @@ def build(subprojects: int) -> None:
         )
         cursor.execute(
             "INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email, is_staff, "
-            "is_active, date_joined, role) VALUES ('!', false, 'bench', '', '', '', false, true, now(), 'secretariat')"
+            "is_active, date_joined, role, calendar) "
+            "VALUES ('!', false, 'bench', '', '', '', false, true, now(), 'secretariat', '')"
         )
         cursor.execute(
             "INSERT INTO projects_plan (code, name, start_year, end_year, secretariat, report_due_days, created_at, "
-            "updated_at) VALUES ('bench', '智慧國家方案', 2021, 2025, '', 10, now(), now())"
+            "updated_at, calendar) VALUES ('bench', '智慧國家方案', 2021, 2025, '', 10, now(), now(), '')"
         )
         # group 1 > strategy 2 > measure 3 > sub-projects 4..N+3
         cursor.execute(
             """
             INSERT INTO projects_plannode (plan_id, parent_id, kind, number, position, title, description, outline_key,
-                                           path, created_at, updated_at, start_date, end_date, budget)
+                                           path, created_at, updated_at, start_date, end_date, budget,
+                                           control_level)
             SELECT 1, CASE WHEN i = 1 THEN NULL ELSE LEAST(i - 1, 3) END,
                    CASE WHEN i = 1 THEN 'group' WHEN i = 2 THEN 'strategy' WHEN i = 3 THEN 'measure'
                         ELSE 'subproject' END,
                    '', i, '子計畫 ' || i, '', '',
                    '', timestamptz '2023-12-01 10:00+08', timestamptz '2023-12-01 10:00+08',
                    CASE WHEN i > 3 THEN date '2024-01-01' END, CASE WHEN i > 3 THEN date '2025-12-31' END,
-                   CASE WHEN i > 3 THEN 30000000 END
+                   CASE WHEN i > 3 THEN 30000000 END, 'agency'
             FROM generate_series(1, %s) AS i
             """,
             [subprojects + 3],
