@@ -72,6 +72,7 @@ def test_the_secretariat_moves_the_digest_to_another_day_in_the_admin(client):
     listed = client.get(CHANGELIST)
     assert listed.status_code == 200
     assert {task.name for task in listed.context["cl"].result_list} >= {"scan-lagging", "weekly-digest"}
+    assert "排程工作" in listed.content.decode()  # the admin's labels in zh-Hant
     page = client.get(f"{CHANGELIST}{digest.pk}/change/")
     assert page.status_code == 200
     assert page.context["has_change_permission"]
