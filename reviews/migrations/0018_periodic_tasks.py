@@ -8,9 +8,9 @@ from django.utils import timezone
 TIMEZONE = "Asia/Taipei"
 
 # name -> (task, schedule, expire seconds, description). A schedule is a crontab (minute, hour, day of week:
-# scan daily at 02:00, reminders daily at 09:00, 09:05, 09:10, the digest on Mondays at 08:00) or a number of
-# seconds (the webhook sweep every minute, the outbox relay every 5 seconds). The descriptions name no time: the
-# secretariat may change it.
+# the indicators' statuses daily at 00:05, the scan daily at 02:00, the reminders daily at 09:00, 09:05 and 09:10,
+# the digest on Mondays at 08:00) or a number of seconds (the webhook sweep every minute, the outbox relay every
+# 5 seconds). The descriptions name no time: the secretariat may change it.
 JOBS = {
     "scan-lagging": ("reviews.scan_lagging", ("0", "2", "*"), None, "掃描落後的子計畫並標示"),
     "report-reminders": ("reviews.report_reminders", ("0", "9", "*"), None, "提醒計畫承辦人將到期或逾期的季報"),
@@ -25,6 +25,12 @@ JOBS = {
         ("10", "9", "*"),
         None,
         "提醒年度考評各步驟的到期日",
+    ),
+    "indicator-statuses": (
+        "indicators.refresh_statuses",
+        ("5", "0", "*"),
+        None,
+        "重新評估績效指標，達成情形隨日期改變者標示為已更新",
     ),
     "weekly-digest": ("reviews.weekly_digest", ("0", "8", "1"), None, "寄送執行秘書室週報"),
     "sweep-webhooks": ("reviews.sweep_webhooks", 60, 60, "重送已到期的 Webhook"),

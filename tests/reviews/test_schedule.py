@@ -30,6 +30,8 @@ def test_the_migration_wrote_the_schedule_in_taipei_time():
     assert crontab_of("endorsement-reminders") == ("5", "9", "*", "Asia/Taipei")
     assert crontab_of("assessment-reminders") == ("10", "9", "*", "Asia/Taipei")
     assert crontab_of("weekly-digest") == ("0", "8", "1", "Asia/Taipei")
+    assert crontab_of("indicator-statuses") == ("5", "0", "*", "Asia/Taipei")
+    assert PeriodicTask.objects.get(name="indicator-statuses").task == "indicators.refresh_statuses"
     relay = PeriodicTask.objects.get(name="relay-outbox")
     assert (relay.task, relay.interval.every, relay.interval.period, relay.expire_seconds) == (
         "reviews.relay_outbox",
