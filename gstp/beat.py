@@ -120,6 +120,7 @@ class SingleBeatScheduler(DatabaseScheduler):
             self._reload()
         elif self.holding and not holding:
             logger.warning("beat lock lost (%s): standing by", self.lock.token)
+            self._dirty.clear()  # the run times not yet written are the new holder's to write now
         self.holding = holding
         if not holding:
             return self.max_interval
@@ -132,6 +133,8 @@ class SingleBeatScheduler(DatabaseScheduler):
         self._heap = None
 
     def close(self):
+        if not self.holding:
+            self._dirty.clear()  # a beat standing by writes no run times over the holder's
         super().close()
         if self.holding:
             try:

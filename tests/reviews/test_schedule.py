@@ -9,6 +9,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from accounts.models import Role
 from accounts.services import account_groups_set
+from gstp.beat import FileLock
 from reviews import access
 from tests.accounts.factories import UserFactory
 from tests.projects.factories import AgencyFactory
@@ -105,3 +106,15 @@ def test_only_the_secretariat_and_superusers_change_the_schedule(client):
         assert client.get(CHANGELIST).status_code == 302  # the admin is not theirs
     client.force_login(superuser)
     assert client.get(f"{CHANGELIST}add/").status_code == 200
+
+
+def test_with_the_broker_in_files_one_beat_at_a_time_holds_the_lock_until_it_lets_go(tmp_path):
+    # (the Redis lock, with two real beats: test_single_beat.py)
+    first, second = FileLock(tmp_path / "celerybeat.lock"), FileLock(tmp_path / "celerybeat.lock")
+
+    assert first.hold(held=False)
+    assert not second.hold(held=False)
+    assert first.hold(held=True)
+    first.release()
+    assert second.hold(held=False)
+    assert not first.hold(held=False)
