@@ -84,6 +84,11 @@ _SECRETARIAT_PERMISSIONS = {
     ("assessments", "assessmentevent"): _READ,
     ("assessments", "score"): _READ,
     ("assessments", "assessmentfile"): _READ,
+    # The schedule of periodic jobs (django-celery-beat): when the scan, the reminders and the digest run.
+    ("django_celery_beat", "periodictask"): _ALL,
+    ("django_celery_beat", "crontabschedule"): _ALL,
+    ("django_celery_beat", "intervalschedule"): _ALL,
+    ("django_celery_beat", "clockedschedule"): _ALL,
     # Sign-in lockouts, which the secretariat may lift.
     ("axes", "accessattempt"): ("view", "delete"),
 }

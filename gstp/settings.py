@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "rules",
     "simple_history",
+    "django_celery_beat",
     "accounts",
     "projects",
     "indicators",
@@ -457,7 +458,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The schedule is in the database (django-celery-beat's periodic tasks, changed in the admin); however many
+# beats run, only the one holding the beat lock sends, and another takes over within the lock's seconds once
+# its holder is gone (gstp/beat.py).
+CELERY_BEAT_SCHEDULER = "gstp.beat:SingleBeatScheduler"
+GSTP_BEAT_LOCK_SECONDS = env_int("GSTP_BEAT_LOCK_SECONDS", 30)
+# No result backend keeps results, so beat has no results to clean up (it would add a job for that).
+CELERY_RESULT_EXPIRES = None
 
 # Webhook deliveries: how many attempts before one is abandoned, and the wait before each retry (doubling from
 # the first, up to the longest). The wait is kept on the delivery (``next_attempt_at``), which the sweep reads.

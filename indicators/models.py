@@ -47,6 +47,10 @@ class Indicator(models.Model):
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # The status the daily evaluation last found. The evaluation also follows the calendar (a target date
+    # passes, the line to the target moves on): when the day alone changes the status, the daily job records
+    # the new one and marks the indicator changed, for ``updated_since`` (``indicator_statuses_refresh``).
+    evaluated_status = models.CharField(max_length=16, blank=True, default="", editable=False)
 
     objects = IndicatorQuerySet.as_manager()
     history = HistoricalRecords()

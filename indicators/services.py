@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import itertools
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -15,7 +18,7 @@ from projects.models import NodeKind, Plan
 from projects.outline.document import OutlineDocument
 from projects.services import ImportResult, plan_tree_import
 
-from . import access
+from . import access, selectors
 from .models import Indicator, IndicatorActual, IndicatorTarget, Measure
 
 
@@ -51,7 +54,40 @@ def _upsert(model, lookup: dict, values: dict, result: UpsertResult):
 def _touch_indicator(instance) -> None:
     """A changed target or actual is a change of its indicator, for ``updated_since``."""
     if isinstance(instance, IndicatorTarget | IndicatorActual):
-        Indicator.objects.filter(pk=instance.indicator_id).update(updated_at=timezone.now())
+        indicators_touch(indicator_ids=[instance.indicator_id])
+
+
+def indicators_touch(*, indicator_ids) -> None:
+    """Mark indicators as changed (an input of their evaluation changed), so ``updated_since`` picks them up."""
+    if indicator_ids:
+        Indicator.objects.filter(pk__in=indicator_ids).update(updated_at=timezone.now())
+
+
+STATUS_BATCH_SIZE = 500
+
+
+def indicator_statuses_refresh(*, on: datetime.date | None = None) -> int:
+    """Evaluate every numeric indicator on ``on`` (today) and mark those whose status changed since the last
+    run as changed, for ``updated_since``; how many were. An indicator evaluated for the first time is recorded
+    without being marked. Safe to run twice or to stop halfway: each batch is one transaction, and a second
+    run finds nothing changed."""
+    on = on or timezone.localdate()
+    numeric = Indicator.objects.exclude(measure=Measure.QUALITATIVE).order_by("pk")
+    changed = 0
+    every_id = iter(numeric.values_list("pk", flat=True))
+    while batch := list(itertools.islice(every_id, STATUS_BATCH_SIZE)):
+        found: dict[tuple[str, bool], list[int]] = defaultdict(list)
+        for indicator in selectors.indicators_to_evaluate(batch):
+            status = selectors.indicator_evaluate(indicator, on=on).status
+            if status != indicator.evaluated_status:
+                found[status, bool(indicator.evaluated_status)].append(indicator.pk)
+        now = timezone.now()
+        with transaction.atomic():
+            for (status, seen_before), ids in found.items():
+                stamp = {"updated_at": now} if seen_before else {}
+                Indicator.objects.filter(pk__in=ids).update(evaluated_status=status, **stamp)
+                changed += len(ids) if seen_before else 0
+    return changed
 
 
 @transaction.atomic

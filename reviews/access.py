@@ -284,6 +284,10 @@ can_set_budget = oversees | rules.is_superuser  # while the year is not frozen: 
 
 can_resend_webhook = oversees | rules.is_superuser  # an abandoned delivery, from the admin
 
+# --- the schedule of periodic jobs (django-celery-beat's rows, in the admin) ------------------------------
+
+can_change_schedule = oversees | rules.is_superuser  # the scan's time, the digest's day, the reminders' times
+
 # A report counts as accepted while it is, and while a reopened one is corrected: then with the figures it
 # was accepted with (``accepted_content``), which stay in force until the correction is accepted.
 IN_FORCE = Q(status=ReportStatus.ACCEPTED) | Q(accepted_content__isnull=False)
@@ -450,6 +454,7 @@ rules.add_perm("reviews.download_annual_report", can_download_annual_report)
 rules.add_perm("reviews.change_lag_thresholds", can_change_lag_settings)
 rules.add_perm("reviews.set_budget", can_set_budget)
 rules.add_perm("reviews.resend_webhook", can_resend_webhook)
+rules.add_perm("reviews.change_schedule", can_change_schedule)
 
 
 # --- plan revisions (計畫修正) and the baseline --------------------------------------------------------

@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat import admin as beat_admin
+from django_celery_beat import models as beat_models
 
 from gstp.admin import ReadOnlyInline
 from indicators import admin as indicator_admin
@@ -589,3 +591,50 @@ class BaselineAdmin(ViewOnlyAdmin):
     list_display = ["node", "version", "revision", "created_at"]
     search_fields = ["node__title"]
     list_select_related = ["node"]
+
+
+# --- the schedule of periodic jobs ------------------------------------------------------------------------
+# django-celery-beat's own admin pages, changed only by whom ``access.can_change_schedule`` names; beat reads
+# a change within seconds (gstp/beat.py). Sun-based schedules have no use here.
+
+
+class ScheduleAccess:
+    def has_add_permission(self, request, *args):
+        return super().has_add_permission(request, *args) and access.can_change_schedule(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and access.can_change_schedule(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and access.can_change_schedule(request.user)
+
+    def get_actions(self, request):
+        # enable, disable, run now: changes too
+        return super().get_actions(request) if access.can_change_schedule(request.user) else {}
+
+
+class PeriodicTaskAdmin(ScheduleAccess, beat_admin.PeriodicTaskAdmin):
+    list_display = ["name", "task", "enabled", "scheduler", "last_run_at", "description"]
+
+
+class CrontabScheduleAdmin(ScheduleAccess, beat_admin.CrontabScheduleAdmin):
+    pass
+
+
+class IntervalScheduleAdmin(ScheduleAccess, beat_admin.IntervalScheduleAdmin):
+    pass
+
+
+class ClockedScheduleAdmin(ScheduleAccess, beat_admin.ClockedScheduleAdmin):
+    pass
+
+
+admin.site.unregister(beat_models.SolarSchedule)
+for _model, _admin in (
+    (beat_models.PeriodicTask, PeriodicTaskAdmin),
+    (beat_models.CrontabSchedule, CrontabScheduleAdmin),
+    (beat_models.IntervalSchedule, IntervalScheduleAdmin),
+    (beat_models.ClockedSchedule, ClockedScheduleAdmin),
+):
+    admin.site.unregister(_model)
+    admin.site.register(_model, _admin)

@@ -291,11 +291,13 @@ def test_make_run_serves_the_demo_data_with_a_worker_and_beat(fresh_clone, reque
         text = log_path.read_text(encoding="utf-8", errors="replace")
         worker_ready = re.search(r"celery@\S+ ready", text) is not None
         beat_started = "beat: Starting..." in text
-        if worker_ready and beat_started:
+        # beat sends from the database's schedule (the migration's rows; no schedule is written in code)
+        beat_sends = "beat lock taken" in text and "Sending due task relay-outbox (reviews.relay_outbox)" in text
+        if worker_ready and beat_started and beat_sends:
             break
         if popen.poll() is not None or time.monotonic() > deadline:
             pytest.fail(
-                f"worker ready: {worker_ready}, beat started: {beat_started} "
+                f"worker ready: {worker_ready}, beat started: {beat_started}, beat sends: {beat_sends} "
                 f"(make run {'exited with ' + str(popen.returncode) if popen.poll() is not None else 'running'})"
                 f":\n{log_tail(log_path)}"
             )

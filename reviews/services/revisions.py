@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gstp.exceptions import InvalidTransition, StaleVersion
+from indicators import services as indicator_services
 from indicators.models import Indicator, IndicatorTarget
 from projects.models import ALLOCATION_FIELDS, BudgetYear, Milestone, NodeKind, PlanNode
 
@@ -528,6 +529,10 @@ def baseline_apply(node: PlanNode, changes: dict, *, at=None) -> None:
             target = IndicatorTarget(indicator=item["indicator"], year=item["year"], quarter=item["quarter"])
         target.value = item["value"]
         saved(target)
+    # A revised target changes its indicator's evaluation: mirrors see the indicator again.
+    indicator_services.indicators_touch(
+        indicator_ids={item["indicator"].pk for item in changes.get("indicator_targets") or []}
+    )
 
 
 def _announce_decision(revision: PlanRevision) -> None:
