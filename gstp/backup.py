@@ -239,7 +239,7 @@ def backup_verify(path: Path) -> dict:
         raise BackupError(f"{path / MANIFEST} is not a manifest of the format {FORMAT}.")
     try:
         database = manifest["database"]
-        parts = [(path / database["file"], database)]
+        parts = [(_inside(path, database["file"]), database)]
         parts += [(_inside(path / FILES_DIR, entry["name"]), entry) for entry in manifest["files"]]
         if manifest["file_count"] != len(manifest["files"]):
             raise BackupError(
@@ -285,9 +285,9 @@ def backup_restore(
     if before_database:
         before_database()
     if expected == POSTGRESQL:
-        _restore_postgres(database, path / manifest["database"]["file"])
+        _restore_postgres(database, _inside(path, manifest["database"]["file"]))
     else:
-        _restore_sqlite(database, path / manifest["database"]["file"])
+        _restore_sqlite(database, _inside(path, manifest["database"]["file"]))
     return RestoreResult(manifest=manifest, files_written=written, files_unchanged=unchanged)
 
 

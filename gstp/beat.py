@@ -126,6 +126,21 @@ class SingleBeatScheduler(DatabaseScheduler):
             return self.max_interval
         return min(super().tick(*args, **kwargs), self.max_interval)
 
+    def apply_async(self, entry, producer=None, advance=True, **kwargs):
+        """Send only if the lock is still this beat's now: a tick slowed past the lock's life (the database slow
+        to answer, say) must not send what the beat that took the lock over meanwhile sends too."""
+        try:
+            still = self.lock.hold(held=True)
+        except Exception:
+            still = False
+        if not still:
+            if self.holding:
+                logger.warning("beat lock lost (%s) before sending %s: standing by", self.lock.token, entry.name)
+            self.holding = False
+            self._dirty.clear()
+            return None
+        return super().apply_async(entry, producer=producer, advance=advance, **kwargs)
+
     def _reload(self) -> None:
         """Read the schedule and its last run times from the database again (the previous holder's)."""
         self._dirty.clear()

@@ -160,20 +160,23 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A server that accepts connections but never answers must not hold a request forever.
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
-    # A peer that vanished (a web host cut off, the database host gone) is found dead by TCP keepalives within
-    # about DATABASE_KEEPALIVE_IDLE + INTERVAL x COUNT seconds, on both ends: the server rolls back the lost
-    # client's open transaction (and the Idempotency-Key it claimed), the client stops waiting for the server.
+    # A peer that vanished (a web host cut off, the database host gone) is found dead on both ends: by TCP
+    # keepalives within about DATABASE_KEEPALIVE_IDLE + INTERVAL x COUNT seconds while the connection is idle, and
+    # within DATABASE_TCP_USER_TIMEOUT seconds while data sent is waiting to be acknowledged. The server then rolls
+    # back the lost client's open transaction (and the Idempotency-Key it claimed); the client stops waiting.
     keepalive = {
         "idle": env_int("DATABASE_KEEPALIVE_IDLE", 5),
         "interval": env_int("DATABASE_KEEPALIVE_INTERVAL", 2),
         "count": env_int("DATABASE_KEEPALIVE_COUNT", 3),
     }
+    user_timeout_ms = env_int("DATABASE_TCP_USER_TIMEOUT", 10) * 1000
     options.setdefault("keepalives", 1)
     for name, seconds in keepalive.items():
         options.setdefault(f"keepalives_{name}", seconds)
-    options.setdefault(
-        "options", " ".join(f"-c tcp_keepalives_{name}={seconds}" for name, seconds in keepalive.items())
-    )
+    options.setdefault("tcp_user_timeout", user_timeout_ms)
+    server = [f"-c tcp_keepalives_{name}={seconds}" for name, seconds in keepalive.items()]
+    server.append(f"-c tcp_user_timeout={user_timeout_ms}")
+    options["options"] = " ".join([options.get("options", ""), *server]).strip()
 
 # How long a POST waits for another request holding the same Idempotency-Key before answering 409.
 IDEMPOTENCY_WAIT = env_int("GSTP_IDEMPOTENCY_WAIT", 30)
@@ -433,7 +436,7 @@ if GSTP_BROKER_VISIBILITY_TIMEOUT < 1:
 # The furthest ahead a job is scheduled (a mail job's retry; a webhook's retry job, the sweep sending the later
 # ones): a job waiting for its time is held unacknowledged, so waiting past the visibility timeout would have Redis
 # hand it to a second worker, again and again.
-GSTP_LONGEST_COUNTDOWN_SECONDS = GSTP_BROKER_VISIBILITY_TIMEOUT * 2 // 3
+GSTP_LONGEST_COUNTDOWN_SECONDS = max(1, GSTP_BROKER_VISIBILITY_TIMEOUT * 2 // 3)
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "celery-broker"

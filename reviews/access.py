@@ -287,6 +287,8 @@ can_resend_webhook = oversees | rules.is_superuser  # an abandoned delivery, fro
 # --- the schedule of periodic jobs (django-celery-beat's rows, in the admin) ------------------------------
 
 can_change_schedule = oversees | rules.is_superuser  # the scan's time, the digest's day, the reminders' times
+# The jobs every email and webhook waits on: shown in the admin, changed by nobody there.
+SCHEDULE_FIXED = frozenset({"relay-outbox", "sweep-webhooks", "resume-scans"})
 
 # A report counts as accepted while it is, and while a reopened one is corrected: then with the figures it
 # was accepted with (``accepted_content``), which stay in force until the correction is accepted.

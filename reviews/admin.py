@@ -595,7 +595,10 @@ class BaselineAdmin(ViewOnlyAdmin):
 
 # --- the schedule of periodic jobs ------------------------------------------------------------------------
 # django-celery-beat's own admin pages, changed only by whom ``access.can_change_schedule`` names; beat reads
-# a change within seconds (gstp/beat.py). Sun-based schedules have no use here.
+# a change within seconds (gstp/beat.py). A job's schedule and whether it runs are what changes here: which
+# job, its arguments and its queue are GSTP's own (reviews/migrations/0019_periodic_tasks.py), and the jobs
+# every email and webhook depends on (``access.SCHEDULE_FIXED``) are shown, not changed. Nothing is run from
+# here. Sun-based schedules have no use here.
 
 
 class ScheduleAccess:
@@ -608,13 +611,33 @@ class ScheduleAccess:
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and access.can_change_schedule(request.user)
 
-    def get_actions(self, request):
-        # enable, disable, run now: changes too
-        return super().get_actions(request) if access.can_change_schedule(request.user) else {}
+
+class PeriodicTaskForm(forms.ModelForm):
+    class Meta:
+        model = beat_models.PeriodicTask
+        fields = ["enabled", "description", "interval", "crontab", "clocked", "start_time", "one_off"]
 
 
-class PeriodicTaskAdmin(ScheduleAccess, beat_admin.PeriodicTaskAdmin):
+class PeriodicTaskAdmin(ScheduleAccess, admin.ModelAdmin):
+    form = PeriodicTaskForm
     list_display = ["name", "task", "enabled", "scheduler", "last_run_at", "description"]
+    search_fields = ["name", "task"]
+    fieldsets = [
+        (None, {"fields": ["name", "task", "enabled", "description"]}),
+        (_("Schedule"), {"fields": ["interval", "crontab", "clocked", "start_time", "one_off", "last_run_at"]}),
+    ]
+    readonly_fields = ["name", "task", "last_run_at"]
+    actions = None
+
+    def has_add_permission(self, request):
+        return False  # the jobs are GSTP's own; their schedule is what changes
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a job not wanted is disabled, and can be enabled again
+
+    def has_change_permission(self, request, obj=None):
+        fixed = obj is not None and obj.name in access.SCHEDULE_FIXED
+        return super().has_change_permission(request, obj) and not fixed
 
 
 class CrontabScheduleAdmin(ScheduleAccess, beat_admin.CrontabScheduleAdmin):

@@ -14,6 +14,7 @@ A host cut off mid-request leaves its transaction open in PostgreSQL until the s
 the connection dead (``DATABASE_KEEPALIVE_*``, about 10 seconds), which is well within the wait.
 """
 
+import datetime
 import hashlib
 import json
 from functools import wraps
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.response import Response
 
@@ -30,6 +32,8 @@ from gstp.exceptions import ApplicationError
 from .models import IdempotencyRecord, IdempotencyState
 
 HEADER = "Idempotency-Key"
+# A claim committed in flight (by a host running an earlier version) is taken over after this long.
+LEGACY_CLAIM_ABANDONED_AFTER = datetime.timedelta(seconds=60)
 REPLAYED_HEADERS = ("ETag", "Location", "Content-Language", "Report-ETag", "Assessment-ETag")
 
 
@@ -110,8 +114,13 @@ def _claim(user, key: str, fingerprint: str) -> IdempotencyRecord | None:
             raise IdempotencyKeyReused()
         if record.state == IdempotencyState.DONE:
             return None
-        # A claim committed before claims were transactional: its request is long over.
-        IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyState.IN_FLIGHT).delete()
+        # A claim committed in flight, as a host running an earlier version claims a key before the work: taken
+        # over once its request must be over, not while that host may still be working on it.
+        cutoff = timezone.now() - LEGACY_CLAIM_ABANDONED_AFTER
+        if not IdempotencyRecord.objects.filter(
+            pk=record.pk, state=IdempotencyState.IN_FLIGHT, created_at__lt=cutoff
+        ).delete()[0]:
+            raise IdempotencyKeyInFlight()
     raise IdempotencyKeyInFlight()
 
 

@@ -133,6 +133,15 @@ def deliver_webhook(self, delivery_id: int, after_attempts: int | None = None) -
         ) from failure
 
 
+# A run of the scan that nothing moved for this long is published again (its group lost, its batches failed).
+SCAN_RUN_IDLE = datetime.timedelta(minutes=15)
+
+
+@shared_task(name="reviews.resume_scans", **SHORT)
+def resume_scans() -> list[int]:
+    return services.scan_runs_resume(idle=SCAN_RUN_IDLE)
+
+
 @shared_task(name="reviews.sweep_webhooks", **SHORT)
 def sweep_webhooks() -> int:
     return len(notifications.webhook_sweep())

@@ -195,9 +195,13 @@ def test_a_damaged_database_copy(backup, target):
     assert "database.sqlite3 does not match the manifest" in refused(backup.path, target)
 
 
-def test_a_file_name_leading_outside(backup, target):
+@pytest.mark.parametrize(("part", "name"), [("file", "../../outside"), ("database", "/etc/passwd")])
+def test_a_name_leading_outside(backup, target, part, name):
     manifest = json.loads((backup.path / MANIFEST).read_text(encoding="utf-8"))
-    manifest["files"][0]["name"] = "../../outside"
+    if part == "file":
+        manifest["files"][0]["name"] = name
+    else:
+        manifest["database"]["file"] = name
     (backup.path / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     assert "leads outside the backup" in refused(backup.path, target)
 

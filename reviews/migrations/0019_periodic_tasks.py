@@ -9,8 +9,8 @@ TIMEZONE = "Asia/Taipei"
 
 # name -> (task, schedule, expire seconds, description). A schedule is a crontab (minute, hour, day of week:
 # the indicators' statuses daily at 00:05, the scan daily at 02:00, the reminders daily at 09:00, 09:05 and 09:10,
-# the digest on Mondays at 08:00) or a number of seconds (the webhook sweep every minute, the outbox relay every
-# 5 seconds). The descriptions name no time: the secretariat may change it.
+# the digest on Mondays at 08:00) or a number of seconds (the webhook sweep every minute, stalled scans resumed
+# every 5 minutes, the outbox relay every 5 seconds). The descriptions name no time: the secretariat may change it.
 JOBS = {
     "scan-lagging": ("reviews.scan_lagging", ("0", "2", "*"), None, "掃描落後的子計畫並標示"),
     "report-reminders": ("reviews.report_reminders", ("0", "9", "*"), None, "提醒計畫承辦人將到期或逾期的季報"),
@@ -34,6 +34,7 @@ JOBS = {
     ),
     "weekly-digest": ("reviews.weekly_digest", ("0", "8", "1"), None, "寄送執行秘書室週報"),
     "sweep-webhooks": ("reviews.sweep_webhooks", 60, 60, "重送已到期的 Webhook"),
+    "resume-scans": ("reviews.resume_scans", 300, 300, "重新發布停滯的落後掃描批次"),
     "relay-outbox": ("reviews.relay_outbox", 5, 5, "發布待送的背景工作"),
 }
 

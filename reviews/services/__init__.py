@@ -27,7 +27,14 @@ from .revisions import (
     revision_withdraw,
 )
 from .scan import ScanResult, lag_scan
-from .scan_runs import dispatch_scan, scan_batch_run, scan_run_publish, scan_run_result, scan_run_wait
+from .scan_runs import (
+    dispatch_scan,
+    scan_batch_run,
+    scan_run_publish,
+    scan_run_result,
+    scan_run_wait,
+    scan_runs_resume,
+)
 
 __all__ = [
     "baseline_content",
@@ -61,6 +68,7 @@ __all__ = [
     "scan_run_publish",
     "scan_run_result",
     "scan_run_wait",
+    "scan_runs_resume",
     "lag_settings_update",
     "outbox_enqueue",
     "outbox_relay",

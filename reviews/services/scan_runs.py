@@ -96,6 +96,28 @@ def scan_run_publish(run: ScanRun) -> list[int]:
     return [pk for pk, _ in pending]
 
 
+def scan_runs_resume(*, idle: datetime.timedelta, within: datetime.timedelta = datetime.timedelta(days=1)) -> list[int]:
+    """Publish again the unfinished batches of every run made in the last ``within`` that nothing has moved for
+    ``idle`` (no batch started or finished): its group was lost (the broker lost its queue, publishing failed
+    after the run was written) or its last batches failed for good. The ids of the runs resumed.
+
+    A batch published again while a copy of it still runs waits for that copy's row lock and does nothing."""
+    now = timezone.now()
+    quiet = now - idle
+    stalled = (
+        ScanRun.objects.filter(finished_at__isnull=True, created_at__gte=now - within, created_at__lt=quiet)
+        .exclude(batches__last_started_at__gte=quiet)
+        .exclude(batches__finished_at__gte=quiet)
+        .order_by("pk")
+    )
+    resumed = []
+    for run in stalled:
+        if scan_run_publish(run):
+            logger.warning("lag scan #%s was stalled: its unfinished batches are published again", run.pk)
+            resumed.append(run.pk)
+    return resumed
+
+
 def scan_batch_run(*, batch_id: int, worker: str = "") -> ScanResult | None:
     """Scan one batch of a run, in one transaction; None when it was finished already (delivered twice).
 

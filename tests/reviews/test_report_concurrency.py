@@ -6,6 +6,7 @@ database connection, released by a ``threading.Barrier`` at the same moment; eve
 times, each round on a fresh report. The sequential idempotency tests at the end run on SQLite too.
 """
 
+import datetime
 import hashlib
 import itertools
 import json
@@ -14,6 +15,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -547,12 +549,18 @@ def _fingerprint(method, path, body):
     ).hexdigest()
 
 
-def test_a_claim_committed_in_flight_by_an_earlier_version_is_taken_over(subproject, lead, lead_api):
-    # given: a claim left committed in flight (claims were once committed before the work)
+def test_a_claim_committed_in_flight_by_an_earlier_version_is_taken_over_after_a_minute(subproject, lead, lead_api):
+    # given: a claim left committed in flight (hosts running an earlier version commit it before the work)
     body = create_body(subproject)
     record = IdempotencyRecord.objects.create(user=lead, key="orphan", request_hash=_fingerprint("POST", REPORTS, body))
 
-    # when
+    # a retry within the minute is told to wait: that host may still be working on it
+    waited = lead_api.post(REPORTS, body, format="json", HTTP_IDEMPOTENCY_KEY="orphan")
+    assert (waited.status_code, waited.json()["code"]) == (409, "idempotency_key_in_flight")
+    assert QuarterlyReport.objects.count() == 0
+
+    # when: the claim is older than a minute
+    IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - datetime.timedelta(seconds=61))
     response = lead_api.post(REPORTS, body, format="json", HTTP_IDEMPOTENCY_KEY="orphan")
 
     # then: the retry runs and its answer is stored

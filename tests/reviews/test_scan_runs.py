@@ -29,7 +29,7 @@ from reviews.services import (
     scan_run_result,
     scan_run_wait,
 )
-from reviews.services.scan_runs import scan_run_create
+from reviews.services.scan_runs import scan_run_create, scan_runs_resume
 from reviews.tasks import scan_lagging
 from tests.projects.factories import PlanFactory
 from tests.reviews.lagging import AS_OF, state
@@ -357,3 +357,29 @@ def test_a_batch_held_up_in_the_database_does_not_hold_up_the_others(transaction
     run.refresh_from_db()
     assert run.batches_done == 2 and run.finished_at is not None
     assert state() == clean
+
+
+def test_a_run_nothing_moved_for_a_while_is_published_again_and_ends(django_capture_on_commit_callbacks):
+    # given: a run whose group was lost (written, never published) an hour ago, and one still moving
+    programme = build_programme(per_kind=2)
+    clean, clean_result, _ = clean_scan(programme)
+    stalled = scan_run_create(as_of=AS_OF, batch_size=5)
+    moving = scan_run_create(as_of=AS_OF, batch_size=5)
+    an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
+    ScanRun.objects.filter(pk__in=[stalled.pk, moving.pk]).update(created_at=an_hour_ago)
+    ScanBatch.objects.filter(run=moving, number=1).update(last_started_at=timezone.now(), attempts=1)
+
+    # when: the sweep looks for runs nothing moved for 15 minutes
+    with always_eager(propagates=True), django_capture_on_commit_callbacks(execute=True) as published:
+        resumed = scan_runs_resume(idle=datetime.timedelta(minutes=15))
+
+    # then: only the stalled one is published again, and its batches end it as a clean scan
+    assert resumed == [stalled.pk] and len(published) == 1
+    stalled.refresh_from_db()
+    assert stalled.finished_at is not None and stalled.batches_done == stalled.batches_total == 3
+    assert state() == clean
+    # and a finished run, or one older than a day, is left alone
+    ScanRun.objects.filter(pk=moving.pk).update(created_at=timezone.now() - datetime.timedelta(days=2))
+    with django_capture_on_commit_callbacks(execute=False) as published:
+        assert scan_runs_resume(idle=datetime.timedelta(minutes=15)) == []
+    assert published == []

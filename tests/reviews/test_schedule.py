@@ -81,13 +81,34 @@ def test_the_secretariat_moves_the_digest_to_another_day_in_the_admin(client):
     assert page.context["has_change_permission"]
 
     form = page.context["adminform"].form
+    assert set(form.fields) == {"enabled", "description", "interval", "crontab", "clocked", "start_time", "one_off"}
     data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(crontab=friday.pk, regtask="reviews.weekly_digest", task="", expire_seconds="", priority="")
+    # what job runs, with which arguments, on which queue, is not the form's: posted anyway, it is ignored
+    data.update(crontab=friday.pk, task="reviews.fan_out_webhook", kwargs='{"ids": [1]}', queue="nowhere")
     data = {name: ("on" if value is True else value) for name, value in data.items() if value is not False}
     response = client.post(f"{CHANGELIST}{digest.pk}/change/", data)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert crontab_of("weekly-digest") == ("0", "17", "5", "Asia/Taipei")
+    digest.refresh_from_db()
+    assert (digest.task, digest.kwargs, digest.queue) == ("reviews.weekly_digest", "{}", None)
+
+
+def test_jobs_are_neither_added_deleted_nor_run_from_the_admin_and_the_outbox_relay_not_changed(client):
+    client.force_login(UserFactory(username="schedule-root", is_staff=True, is_superuser=True))
+    relay = PeriodicTask.objects.get(name="relay-outbox")
+    digest = PeriodicTask.objects.get(name="weekly-digest")
+
+    assert client.get(f"{CHANGELIST}add/").status_code == 403
+    assert client.post(f"{CHANGELIST}{digest.pk}/delete/", {"post": "yes"}).status_code == 403
+    listed = client.get(CHANGELIST)
+    assert listed.context["action_form"] is None  # no actions: nothing run, enabled or deleted in bulk
+    relay_page = client.get(f"{CHANGELIST}{relay.pk}/change/")
+    assert relay_page.status_code == 200 and not relay_page.context["has_change_permission"]
+    response = client.post(f"{CHANGELIST}{relay.pk}/change/", {"enabled": ""})
+    assert response.status_code == 403
+    relay.refresh_from_db()
+    assert relay.enabled and PeriodicTask.objects.filter(pk=digest.pk).exists()
 
 
 def test_only_the_secretariat_and_superusers_change_the_schedule(client):
@@ -105,7 +126,8 @@ def test_only_the_secretariat_and_superusers_change_the_schedule(client):
         client.force_login(user)
         assert client.get(CHANGELIST).status_code == 302  # the admin is not theirs
     client.force_login(superuser)
-    assert client.get(f"{CHANGELIST}add/").status_code == 200
+    digest = PeriodicTask.objects.get(name="weekly-digest")
+    assert client.get(f"{CHANGELIST}{digest.pk}/change/").context["has_change_permission"]
 
 
 def test_with_the_broker_in_files_one_beat_at_a_time_holds_the_lock_until_it_lets_go(tmp_path):

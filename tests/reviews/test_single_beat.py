@@ -128,3 +128,31 @@ def test_a_second_beat_sends_nothing_twice_and_takes_over_when_the_first_dies(re
     assert min(gaps) > 0.5, gaps
     taken_over_after = (moments[sent_by_first] - died).total_seconds()
     assert taken_over_after <= LOCK_SECONDS + 1.5, taken_over_after
+
+
+def test_a_beat_whose_lock_was_taken_over_during_a_tick_sends_nothing(every_second, redis_client, settings):
+    from celery.beat import ScheduleEntry
+
+    from gstp.beat import SingleBeatScheduler
+    from gstp.celery import app
+
+    settings.CELERY_BROKER_URL = os.environ["REDIS_URL"]
+    scheduler = SingleBeatScheduler(app=app, lazy=True)
+    assert scheduler.lock.hold(held=False)
+    scheduler.holding = True
+    entry = ScheduleEntry(name="every-second", task="reviews.relay_outbox", app=app, options={"queue": every_second})
+
+    # when: the lock expires while this beat is slow, and the other beat takes it
+    redis_client.set(LOCK_KEY, "the-other-beat")
+    sent = scheduler.apply_async(entry, advance=False)
+
+    # then: nothing is sent, and this beat stands by, leaving the lock and the run times to the other
+    assert sent is None and redis_client.llen(every_second) == 0
+    assert not scheduler.holding and redis_client.get(LOCK_KEY) == b"the-other-beat"
+
+    # and while it holds the lock, it sends
+    redis_client.delete(LOCK_KEY)
+    assert scheduler.lock.hold(held=False)
+    scheduler.holding = True
+    assert scheduler.apply_async(entry, advance=False) is not None
+    assert redis_client.llen(every_second) == 1
