@@ -42,7 +42,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.postgres import postgres_bin_dir
+from tests.support.postgres import initdb_command, postgres_bin_dir
 from tests.support.processes import CELERY, REPO_ROOT, ManagedProcess, wait_until
 from tests.support.web import GUNICORN, HIGH_RATE_SETTINGS, PYTHON
 
@@ -221,17 +221,7 @@ class Cluster:
         for path in (self.pg_data, self.pg_socket):
             path.mkdir(mode=0o700)
             shutil.chown(path, user="postgres", group="postgres")
-        done = self._as_postgres(
-            str(self.pg_bin / "initdb"),
-            "-D",
-            str(self.pg_data),
-            "-U",
-            "postgres",
-            "--encoding=UTF8",
-            "--locale=C.UTF-8",
-            "--auth-local=trust",
-            "--auth-host=scram-sha-256",
-        )
+        done = self._as_postgres(*initdb_command(self.pg_bin, self.pg_data))
         if done.returncode:
             raise RuntimeError(f"initdb: {done.stdout}\n{done.stderr}")
         with open(self.pg_data / "pg_hba.conf", "a", encoding="utf-8") as hba:

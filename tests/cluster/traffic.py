@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import requests
 
+from tests.faults.live_data import report_body
+
 READS = ("/api/v1/reports/?page_size=20", "/api/v1/projects/?kind=subproject&page_size=20")
 PERIODS = [f"{year}Q{quarter}" for year in range(2021, 2026) for quarter in range(1, 5)]
 TIMEOUT = 60
@@ -58,17 +60,7 @@ class Traffic:
 
     def report_body(self, slot) -> dict:
         project, period = slot
-        row = self.rows[project]
-        return {
-            "project": project,
-            "period": period,
-            "planned_progress": "50",
-            "actual_progress": "55",
-            "budget_spent": "520000",
-            "achievements": "完成資料集上架。",
-            "milestone_entries": [{"milestone": row["milestone"], "completed_on": "2024-06-20"}],
-            "indicator_values": [{"indicator": row["indicator"], "value": "12"}],
-        }
+        return report_body(self.rows[project], period)
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

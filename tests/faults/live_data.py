@@ -31,6 +31,21 @@ def build(subprojects: int) -> dict:
     return {"token": token_issue(user=lead, name="load"), "subprojects": rows}
 
 
+def report_body(row: dict, period: str) -> dict:
+    """A quarterly report of one of ``build``'s sub-projects (its row), with a milestone entry and an indicator
+    value: what the load files."""
+    return {
+        "project": row["project"],
+        "period": period,
+        "planned_progress": "50",
+        "actual_progress": "55",
+        "budget_spent": "520000",
+        "achievements": "完成資料集上架。",
+        "milestone_entries": [{"milestone": row["milestone"], "completed_on": "2024-06-20"}],
+        "indicator_values": [{"indicator": row["indicator"], "value": "12"}],
+    }
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--subprojects", type=int, default=40)

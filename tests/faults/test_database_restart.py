@@ -28,6 +28,7 @@ import pytest
 import requests
 
 from gstp.unavailable import RETRY_AFTER_SECONDS
+from tests.faults.live_data import report_body
 from tests.support.postgres import PostgresCluster, postgres_bin_dir
 from tests.support.processes import REPO_ROOT
 from tests.support.web import PYTHON, WebServer, production_environment
@@ -127,17 +128,7 @@ class Load:
         key = None
         if slot is not None:
             project, period = slot
-            row = self.rows[project]
-            kwargs["json"] = {
-                "project": project,
-                "period": period,
-                "planned_progress": "50",
-                "actual_progress": "55",
-                "budget_spent": "520000",
-                "achievements": "完成資料集上架。",
-                "milestone_entries": [{"milestone": row["milestone"], "completed_on": "2024-06-20"}],
-                "indicator_values": [{"indicator": row["indicator"], "value": "12"}],
-            }
+            kwargs["json"] = report_body(self.rows[project], period)
             key = str(uuid.uuid4())
             kwargs["headers"] = {"Idempotency-Key": key}
         answer = Answer(method=method, path=path, started=time.monotonic(), seconds=0.0, slot=slot, key=key)

@@ -39,6 +39,21 @@ def postgres_bin_dir() -> Path | None:
     return None
 
 
+def initdb_command(bin_dir: Path, data_dir: Path) -> list[str]:
+    """``initdb`` of a test cluster: UTF-8, trust on its socket, passwords over TCP."""
+    return [
+        str(bin_dir / "initdb"),
+        "-D",
+        str(data_dir),
+        "-U",
+        "postgres",
+        "--encoding=UTF8",
+        "--locale=C.UTF-8",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+    ]
+
+
 def _run_as() -> list[str]:
     if os.geteuid() != 0:
         return []
@@ -98,17 +113,7 @@ class PostgresCluster:
 
     def _init_and_start(self) -> None:
         self._owned_dirs()
-        done = self._pg(
-            str(self.bin_dir / "initdb"),
-            "-D",
-            str(self.data_dir),
-            "-U",
-            "postgres",
-            "--encoding=UTF8",
-            "--locale=C.UTF-8",
-            "--auth-local=trust",
-            "--auth-host=scram-sha-256",
-        )
+        done = self._pg(*initdb_command(self.bin_dir, self.data_dir))
         if done.returncode:
             raise RuntimeError(f"initdb failed:\n{done.stdout}\n{done.stderr}")
         self.start()
