@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.processes import ManagedProcess, free_port, wait_until
+from tests.support.processes import ManagedProcess, free_port, system_tool, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -238,10 +238,13 @@ def test_a_proxy_balances_two_web_replicas_checked_on_readyz(services):
     assert "uri /readyz/" in config and "expect status 200" in config
 
 
-@pytest.mark.skipif(shutil.which("haproxy") is None, reason="HAProxy is not installed (.ci/run installs it)")
+@pytest.mark.skipif(system_tool("haproxy") is None, reason="HAProxy is not installed (.ci/run installs it)")
 def test_the_proxys_configuration_is_valid():
     result = subprocess.run(
-        ["haproxy", "-c", "-f", str(ROOT / "deploy" / "haproxy.cfg")], capture_output=True, text=True, timeout=30
+        [system_tool("haproxy"), "-c", "-f", str(ROOT / "deploy" / "haproxy.cfg")],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

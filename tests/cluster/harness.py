@@ -43,7 +43,7 @@ from pathlib import Path
 import psycopg
 
 from tests.support.postgres import initdb_command, postgres_bin_dir
-from tests.support.processes import CELERY, REPO_ROOT, ManagedProcess, wait_until
+from tests.support.processes import CELERY, REPO_ROOT, ManagedProcess, system_tool, wait_until
 from tests.support.web import GUNICORN, HIGH_RATE_SETTINGS, PYTHON
 
 PREFIX = "gstpc"
@@ -69,6 +69,10 @@ START_TIMEOUT = 90
 EXPORTS_PER_MINUTE = 6
 
 _libc = ctypes.CDLL(None, use_errno=True)
+IP = system_tool("ip") or "ip"
+HAPROXY = system_tool("haproxy") or "haproxy"
+RUNUSER = system_tool("runuser") or "runuser"
+TASKSET = system_tool("taskset") or "taskset"
 _made = itertools.count(1)
 
 
@@ -81,36 +85,36 @@ def unavailable_reason() -> str | None:
     if os.geteuid() != 0:
         return "needs root to create network namespaces"
     for tool in ("ip", "haproxy", "redis-server", "runuser"):
-        if shutil.which(tool) is None:
+        if system_tool(tool) is None:
             return f"needs {tool}"
     if postgres_bin_dir() is None:
         return "needs the PostgreSQL server binaries"
     probe = f"{PREFIX}probe{os.getpid()}"
-    done = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    done = subprocess.run([IP, "netns", "add", probe], capture_output=True, text=True)
     if done.returncode:
         return f"cannot create a network namespace: {done.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    subprocess.run([IP, "netns", "del", probe], capture_output=True)
     return None
 
 
 def _ip(*argv: str) -> None:
-    done = subprocess.run(["ip", *argv], capture_output=True, text=True)
+    done = subprocess.run([IP, *argv], capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"ip {' '.join(argv)}: {done.stderr.strip()}")
 
 
 def remove_stale_namespaces() -> None:
     """Delete the namespaces of earlier runs whose process is gone (killed before it could clean up)."""
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    listed = subprocess.run([IP, "netns", "list"], capture_output=True, text=True).stdout
     for name in re.findall(rf"^({PREFIX}(\d+)n\d+-\S+)", listed, flags=re.M):
         namespace, pid = name
         if not Path(f"/proc/{pid}").exists():
             _kill_processes_in(namespace)
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+            subprocess.run([IP, "netns", "del", namespace], capture_output=True)
 
 
 def _kill_processes_in(namespace: str) -> None:
-    pids = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout.split()
+    pids = subprocess.run([IP, "netns", "pids", namespace], capture_output=True, text=True).stdout.split()
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid), 9)
@@ -184,7 +188,7 @@ class Cluster:
     def run(self, host: str, argv: list[str], *, env=None, timeout: float = 300, check: bool = True):
         """A command on ``host``, to its end."""
         done = subprocess.run(
-            ["ip", "netns", "exec", self.namespace(host), *argv],
+            [IP, "netns", "exec", self.namespace(host), *argv],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,
@@ -199,7 +203,7 @@ class Cluster:
     def spawn(self, name: str, host: str, argv: list[str], *, env=None) -> ManagedProcess:
         """A long-running process on ``host``, logged to ``<root>/<name>.log``, stopped by ``stop()``."""
         process = ManagedProcess(
-            ["ip", "netns", "exec", self.namespace(host), *argv], log_path=self.root / f"{name}.log", env=env
+            [IP, "netns", "exec", self.namespace(host), *argv], log_path=self.root / f"{name}.log", env=env
         )
         self.processes[name] = process
         return process
@@ -207,9 +211,9 @@ class Cluster:
     # ------------------------------------------------------------------ the database host
 
     def _as_postgres(self, *argv: str, host: str | None = None, timeout: float = START_TIMEOUT):
-        prefix = ["ip", "netns", "exec", self.namespace(host)] if host else []
+        prefix = [IP, "netns", "exec", self.namespace(host)] if host else []
         return subprocess.run(
-            [*prefix, "runuser", "-u", "postgres", "--", *argv],
+            [*prefix, RUNUSER, "-u", "postgres", "--", *argv],
             cwd=self.root,
             capture_output=True,
             text=True,
@@ -250,7 +254,7 @@ class Cluster:
             "redis",
             "db",
             [
-                shutil.which("redis-server"),
+                system_tool("redis-server"),
                 "--bind",
                 address("db"),
                 "--port",
@@ -361,14 +365,14 @@ class Cluster:
     def start_proxy(self) -> ManagedProcess:
         config = self.root / "haproxy.cfg"
         config.write_text(proxy_config(), encoding="utf-8")
-        self.run("lb", ["haproxy", "-c", "-f", str(config)])
-        return self.spawn("haproxy", "lb", ["haproxy", "-db", "-f", str(config)])
+        self.run("lb", [HAPROXY, "-c", "-f", str(config)])
+        return self.spawn("haproxy", "lb", [HAPROXY, "-db", "-f", str(config)])
 
     def start_worker(self, host: str, *, cpu: int | None = None, concurrency: int = 1, **env: str) -> ManagedProcess:
         argv = [str(CELERY), "-A", "gstp", "worker", "--loglevel", "INFO", "--hostname", f"{host}@cluster"]
         argv += ["--pool", "prefork", "--concurrency", str(concurrency), "--without-mingle", "--without-gossip"]
         if cpu is not None:
-            argv = ["taskset", "-c", str(cpu), *argv]
+            argv = [TASKSET, "-c", str(cpu), *argv]
         return self.spawn(host, host, argv, env=self.environment(**env))
 
     def wait_worker_ready(self, host: str, timeout: float = START_TIMEOUT) -> None:
@@ -432,7 +436,7 @@ class Cluster:
         for host in reversed(self.hosts):
             namespace = self.namespace(host)
             _kill_processes_in(namespace)
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+            subprocess.run([IP, "netns", "del", namespace], capture_output=True)
         self.hosts.clear()
         shutil.rmtree(self.root, ignore_errors=True)
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from .conftest import LONG
-from .harness import EXPORTS_PER_MINUTE, Cluster, address, thread_inside, unavailable_reason
+from .harness import EXPORTS_PER_MINUTE, IP, Cluster, address, thread_inside, unavailable_reason
 from .traffic import Traffic
 
 pytestmark = pytest.mark.slow
@@ -50,11 +50,11 @@ def run_traffic(cluster: Cluster, traffic: Traffic, seconds: float) -> threading
 
 
 def test_hosts_reach_each_other_and_nothing_else(cluster):
-    own = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True, check=True).stdout
+    own = subprocess.run([IP, "-o", "addr"], capture_output=True, text=True, check=True).stdout
     assert f"{address('db').rsplit('.', 1)[0]}." not in own  # no cluster address on the machine's own network
-    inside = cluster.run("web1", ["ip", "-o", "-4", "addr"]).stdout
+    inside = cluster.run("web1", [IP, "-o", "-4", "addr"]).stdout
     assert [line.split()[3] for line in inside.splitlines()] == ["127.0.0.1/8", f"{address('web1')}/24"]
-    assert cluster.run("web1", ["ip", "route"]).stdout.strip().count("default") == 0  # no way out
+    assert cluster.run("web1", [IP, "route"]).stdout.strip().count("default") == 0  # no way out
 
     with cluster.inside("client"):
         served = Counter(
@@ -172,7 +172,7 @@ def test_the_database_host_restarted_answers_503_json_and_leaves_no_key_claimed(
 
 
 def namespaces() -> set[str]:
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run([IP, "netns", "list"], capture_output=True, text=True, check=True).stdout
     return {line.split()[0] for line in listed.splitlines() if line.strip()}
 
 

@@ -20,6 +20,13 @@ CELERY = REPO_ROOT / ".venv" / "bin" / "celery"
 STOP_GRACE_SECONDS = 10
 
 
+def system_tool(name: str) -> str | None:
+    """The path of a program, looked for on PATH and in the system's sbin folders (``ip``, ``haproxy`` and
+    ``runuser`` live there, and a PATH made for an ordinary user may not name them)."""
+    folders = [os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"]
+    return shutil.which(name, path=os.pathsep.join(folder for folder in folders if folder))
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now (the kernel's pick), on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
