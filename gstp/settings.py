@@ -427,9 +427,9 @@ whole; once its scheme is published, everyone else reads its final total and gra
 
 # Celery: Redis in production, files on one machine with nothing installed.
 # A job a worker took and never acknowledged (the worker or its host was lost) goes to another worker once it was
-# taken this many seconds ago: a lost worker's job is redone within this plus the ~100 s between the workers'
-# looks at the unacknowledged jobs (kombu's), some 4 minutes and a half at most. A job running longer than this
-# is handed to a second worker as well: every job is safe to run twice, and the scan's batches take seconds.
+# taken this many seconds ago, at the next look of a worker (GSTP_BROKER_RESTORE_SECONDS, gstp/celery.py): a lost
+# worker's job is redone within 3 minutes. A job running longer than this is handed to a second worker as well:
+# every job is safe to run twice, and the scan's batches take seconds.
 GSTP_BROKER_VISIBILITY_TIMEOUT = env_int("GSTP_BROKER_VISIBILITY_TIMEOUT", 150)
 if GSTP_BROKER_VISIBILITY_TIMEOUT < 1:
     raise ImproperlyConfigured("GSTP_BROKER_VISIBILITY_TIMEOUT must be at least 1 (seconds).")
@@ -437,6 +437,9 @@ if GSTP_BROKER_VISIBILITY_TIMEOUT < 1:
 # ones): a job waiting for its time is held unacknowledged, so waiting past the visibility timeout would have Redis
 # hand it to a second worker, again and again.
 GSTP_LONGEST_COUNTDOWN_SECONDS = max(1, GSTP_BROKER_VISIBILITY_TIMEOUT * 2 // 3)
+# How often each worker looks for jobs held past the visibility timeout (kombu's own look comes every 100 s): a
+# lost worker's job is redone within GSTP_BROKER_VISIBILITY_TIMEOUT plus this.
+GSTP_BROKER_RESTORE_SECONDS = env_int("GSTP_BROKER_RESTORE_SECONDS", 30)
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "celery-broker"

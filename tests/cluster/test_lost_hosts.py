@@ -66,7 +66,8 @@ def test_hosts_reach_each_other_and_nothing_else(cluster):
 def test_a_web_host_cut_under_load_loses_and_duplicates_no_report(cluster, record_figures):
     clear_reports(cluster)
     rate, seconds = (40, 120) if LONG else (16, 40)
-    cut_at, restore_at = seconds * 0.25, seconds * 0.6
+    # restored once HAProxy gave up waiting for what web1 had taken (15 s) and sent it to web2
+    cut_at, restore_at = seconds * 0.25, seconds * 0.25 + 20
     traffic = Traffic(cluster.url(), cluster.data, rate)
 
     # when: web1's link is cut a quarter into the load, just after a burst of reports was sent (some of them
@@ -107,7 +108,10 @@ def test_a_web_host_cut_under_load_loses_and_duplicates_no_report(cluster, recor
     )
 
     # then: under 0.1 % failed, and every report answered 201 is in the database once, whole
-    assert len(failed) <= ERROR_BUDGET * len(answers), failed[:3]
+    assert len(failed) <= ERROR_BUDGET * len(answers), [
+        (answer.sent_at, answer.seconds, answer.status, answer.served_by, answer.json, answer.error)
+        for answer in failed[:3]
+    ]
     assert {answer.status for answer in posts} == {201}, Counter(answer.status for answer in posts)
     assert lost == [] and duplicated == []
     assert any(answer.seconds > 5 for answer in posts if cut - 1 < answer.sent_at < cut), "no write was cut mid-way"

@@ -2,9 +2,9 @@
 clean scan's, flag for flag, and the time until the lost host's batches were redone is measured.
 
 Redis hands a job a worker took and never acknowledged to another worker once the visibility timeout
-(``GSTP_BROKER_VISIBILITY_TIMEOUT``) has passed, at the next look of a running worker (kombu's, every 100 s). With
-``GSTP_CLUSTER_LONG=1`` (``make reliability``) the workers run with the production timeout, and the redo must come
-within 5 minutes; ``make test`` runs them with 5 seconds, and the redo comes at the surviving worker's next look.
+(``GSTP_BROKER_VISIBILITY_TIMEOUT``) has passed, at the next look of a running worker (``GSTP_BROKER_RESTORE_SECONDS``).
+With ``GSTP_CLUSTER_LONG=1`` (``make reliability``) the workers run with the production settings (150 s, 30 s), and
+the redo must come within 5 minutes; ``make test`` runs them with 5 s and 2 s.
 """
 
 import re
@@ -33,7 +33,7 @@ def workers(cluster_hosts):
     cluster = cluster_hosts
     argv = [str(PYTHON), "-m", "tests.cluster.scan_data", "--per-kind", str(PER_KIND)]
     cluster.run("client", argv, env=cluster.environment())
-    env = {} if LONG else {"GSTP_BROKER_VISIBILITY_TIMEOUT": "5"}
+    env = {} if LONG else {"GSTP_BROKER_VISIBILITY_TIMEOUT": "5", "GSTP_BROKER_RESTORE_SECONDS": "2"}
     for host in ("worker1", "worker2"):
         cluster.start_worker(host, **env)
     for host in ("worker1", "worker2"):
