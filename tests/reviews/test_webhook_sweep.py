@@ -12,13 +12,11 @@ the real HTTP server on 127.0.0.1 of ``test_webhooks``.
 """
 
 import datetime
-import threading
 
 import pytest
 from celery.exceptions import Retry
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role
@@ -29,6 +27,7 @@ from reviews.tasks import deliver_webhook, sweep_webhooks
 from tests.accounts.factories import UserFactory
 from tests.projects.factories import AgencyFactory
 from tests.reviews.factories import QuarterlyReportFactory
+from tests.reviews.test_scan import run_together
 from tests.reviews.test_webhooks import always_eager, delivery_for, subscribe
 
 pytestmark = [pytest.mark.usefixtures("no_proxy")]
@@ -185,31 +184,6 @@ def test_the_last_failed_attempt_abandons_the_delivery(receiver, report, quick_r
     assert notifications.webhook_sweep(now=timezone.now() + datetime.timedelta(days=1)) == []
     assert notifications.webhook_deliver(delivery_id=delivery.pk) is False
     assert len(receiver.requests) == 3
-
-
-def run_together(*calls):
-    """Each call in its own thread and database connection, released at the same moment; their results."""
-    barrier = threading.Barrier(len(calls))
-    results, errors = [None] * len(calls), []
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except BaseException as exc:  # re-raised in the test's thread below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, call), daemon=True) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a call hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 @pytest.mark.postgres
