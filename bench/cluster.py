@@ -30,17 +30,13 @@ WORKER_HOSTS = ("worker1", "worker2")
 def scan_on(cluster: Cluster, hosts: tuple[str, ...], *, batch_size: int, concurrency: int) -> dict:
     """A whole scan on the workers of ``hosts`` (host i on core i), from a clean slate: seconds and flags."""
     from django.db import connection
-    from scan import AS_OF, FLAG_COLUMNS, _by_key
+    from scan import AS_OF, FLAG_COLUMNS, _by_key, forget_flags
 
     from reviews.models import LagFlag
     from reviews.services import dispatch_scan, scan_run_wait
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE reviews_lagflag, reviews_historicallagflag, reviews_flagcomment, reviews_evidencefile, "
-            "reviews_outboxmessage, reviews_scanrun CASCADE"
-        )
-        cursor.execute("VACUUM ANALYZE reviews_lagflag")
+        forget_flags(cursor, "reviews_scanrun")
     for core, host in enumerate(hosts):
         cluster.start_worker(host, cpu=core, concurrency=concurrency)
     for host in hosts:

@@ -33,6 +33,13 @@ from reviews.services.scan import DEFAULT_BATCH_SIZE
 AS_OF = datetime.date(2026, 1, 20)  # 2025Q4 reports fell due on 2026-01-10
 
 
+def forget_flags(cursor, *also: str) -> None:
+    """A clean slate for the next scan: no flag, no history or comment of one, no message it queued (and ``also``)."""
+    tables = ["reviews_lagflag", "reviews_historicallagflag", "reviews_flagcomment", "reviews_evidencefile"]
+    cursor.execute(f"TRUNCATE {', '.join([*tables, 'reviews_outboxmessage', *also])} CASCADE")
+    cursor.execute("VACUUM ANALYZE reviews_lagflag")
+
+
 def build(subprojects: int) -> None:
     """Fill an empty schema with a plan tree, reports and milestones, set-based (a few statements)."""
     with connection.cursor() as cursor:
@@ -321,11 +328,7 @@ def main():
     with _setup.measured() as one_thread:
         lag_scan(as_of=AS_OF, batch_size=args.batch_size, workers=1)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE reviews_lagflag, reviews_historicallagflag, reviews_flagcomment, reviews_evidencefile, "
-            "reviews_outboxmessage CASCADE"
-        )
-        cursor.execute("VACUUM ANALYZE reviews_lagflag")
+        forget_flags(cursor)
     with _setup.measured() as first:
         result = lag_scan(as_of=AS_OF, batch_size=args.batch_size, workers=args.workers)
     flags = _by_key(LagFlag.objects.order_by().values_list(*FLAG_COLUMNS.split(", ")))
