@@ -4,11 +4,13 @@ ConditionalGetMiddleware, an ``ETag``), so a client asking with ``If-None-Match`
 
 from urllib.parse import unquote_to_bytes
 
+from django.core.exceptions import ImproperlyConfigured
 from django.middleware.http import ConditionalGetMiddleware as DjangoConditionalGetMiddleware
 from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 
+from .representations import NotModified
 from .responses import error_response, is_api
 
 
@@ -43,7 +45,10 @@ class ConditionalGetMiddleware(DjangoConditionalGetMiddleware):
     def process_response(self, request, response):
         if response.status_code != 200:
             return response
-        return super().process_response(request, response)
+        answer = super().process_response(request, response)
+        if isinstance(answer, NotModified):  # validators a view found matching, no longer matching: never sent
+            raise ImproperlyConfigured("A view answered 304 on validators the request does not match.")
+        return answer
 
 
 class QueryStringEncodingMiddleware:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from rest_framework import fields as drf_fields
 from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
 from rest_framework.settings import api_settings
@@ -21,11 +22,25 @@ _PLAIN = {drf_fields.CharField: str, drf_fields.IntegerField: int, drf_fields.Bo
 #
 # A comment, not a docstring: the OpenAPI schema describes each serializer with the first docstring of
 # its classes, and this one is for whoever reads the code, not for the API's users.
+#
+# A serializer whose output depends on its row alone, never on ``self.context`` (the request, the user), sets
+# ``row_only``: its fields are then built once per class, on one instance made without context, and its plans
+# are shared by every instance, one plan for each shape of row (which of its sources the row has loaded). Other
+# serializers build their fields, as DRF does, for each request. Building a ModelSerializer's fields costs more
+# than writing a detail read's row.
 class FastRepresentationMixin:
+    row_only = False
+
     def to_representation(self, instance):
         plan = self.__dict__.get("_representation_plan")
         if plan is None:
+            if self.row_only:
+                return self._write(instance, _shared_plan(type(self), instance))
             plan = self._representation_plan = self._plan_representation(instance)
+        return self._write(instance, plan)
+
+    @staticmethod
+    def _write(instance, plan):
         ret = {}
         for name, attname, convert, field in plan:
             if attname is not None:
@@ -65,6 +80,33 @@ class FastRepresentationMixin:
             else:
                 plan.append((field.field_name, attname, field.to_representation, field))
         return plan
+
+
+def _shared_plan(serializer_class, instance):
+    shared = serializer_class.__dict__.get("_shared_plans")
+    if shared is None:
+        prototype = serializer_class()
+        columns = {field.name for field in serializer_class.Meta.model._meta.concrete_fields}
+        # What a row may or may not have loaded: the sources a plan reads from the row when they are there
+        # (annotations), not the model's columns, read the same way always.
+        sources = tuple(
+            field.source
+            for field in prototype._readable_fields
+            if len(field.source_attrs) == 1 and field.source not in columns
+        )
+        shared = (prototype, sources, {})
+        serializer_class._shared_plans = shared  # per class: a subclass has fields of its own
+    prototype, sources, plans = shared
+    loaded = getattr(instance, "__dict__", {})
+    # The plan writes date-times in the time zone active when it was made.
+    shape = (
+        timezone.get_current_timezone(),
+        *(source in loaded and not callable(loaded[source]) for source in sources),
+    )
+    plan = plans.get(shape)
+    if plan is None:
+        plan = plans[shape] = prototype._plan_representation(instance)
+    return plan
 
 
 def _iso_output(field) -> bool:

@@ -297,6 +297,8 @@ REST_FRAMEWORK = {
         "accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's JSON, written by orjson (gstp/renderers.py); the browsable API for a browser.
+    "DEFAULT_RENDERER_CLASSES": ["gstp.renderers.ORJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["gstp.filters.CollectionFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "gstp.pagination.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -336,7 +338,24 @@ CACHES = {
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
     ),
+    # ``representations``: serialized answers of hot reads (gstp/representations.py), shared by every web worker
+    # and host; each key names its object's version, so an entry is never stale, and entries expire.
+    "representations": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "gstp-representation",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "representations",
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    ),
 }
+GSTP_REPRESENTATION_SECONDS = env_int("GSTP_REPRESENTATION_SECONDS", 24 * 3600)
 
 # The OpenAPI schema and its docs page: public on a developer's machine, for signed-in
 # users only in production unless GSTP_API_DOCS_PUBLIC says otherwise.

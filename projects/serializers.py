@@ -10,6 +10,8 @@ from .models import Agency, AgencyRole, Milestone, Plan, PlanNode, Tombstone
 class AgencyRefSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """An agency named where it takes part: its id (see `/api/v1/agencies/{id}/`), name and short name."""
 
+    row_only = True
+
     class Meta:
         model = Agency
         fields = ["id", "name", "short_name"]
@@ -36,6 +38,8 @@ class PlanSerializer(FastRepresentationMixin, serializers.ModelSerializer):
 
 class ProjectSerializer(FastRepresentationMixin, DateInputsMixin, serializers.ModelSerializer):
     """A node of the plan tree: group, strategy section, measure or sub-project."""
+
+    row_only = True
 
     lead_agencies = serializers.SerializerMethodField()
     co_agencies = serializers.SerializerMethodField()

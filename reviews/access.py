@@ -179,6 +179,17 @@ class FlagFields(enum.Enum):
     PUBLIC = "public"  # the sub-project, rule, period, severity, status and evidence
 
 
+class ReportFields(enum.Enum):
+    WHOLE = "whole"
+
+
+def report_fields_for(user) -> ReportFields:
+    """Whoever sees a report sees all of its fields, whatever their role: its representation is the same for
+    all of them (and cached once for all of them, ``gstp.representations``). A field kept from some role would
+    make a second kind of representation here."""
+    return ReportFields.WHOLE
+
+
 def flag_fields_for(user) -> FlagFields:
     """A reader sees every flag's public fields; the secretariat, leads and reviewers (who see only their
     own flags) see each flag whole."""

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from gstp.exceptions import ApplicationError, StaleVersion
 from gstp.history import AsOfMixin
+from gstp.representations import not_modified, representation
 from projects.models import Agency, NodeKind, PlanNode
 from projects.selectors import agency_find
 
@@ -123,10 +124,30 @@ class ReportViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
+        if self.action == "retrieve" and self.as_of is None:
+            return selectors.report_rows(user=self.request.user)
         return selectors.report_list(user=self.request.user, as_of=self.as_of)
 
     def retrieve(self, request, *args, **kwargs):
-        return report_response(self.get_object())
+        report = self.get_object()
+        if self.as_of is not None:  # as it stood then: read and written whole
+            return report_response(report)
+        unchanged = not_modified(request, etag=report.etag, last_modified=report.updated_at)
+        if unchanged is not None:
+            return unchanged
+        # What the representation depends on besides the report's version: its allocation to date (the ledger's),
+        # whether it is late (the calendar's), and which of its fields the caller sees.
+        key = (
+            report.pk,
+            report.version,
+            report.updated_at.timestamp(),
+            report.budget_allocated,
+            report.is_late,
+            access.report_fields_for(request.user).value,
+        )
+        response = Response(representation(ReportSerializer, report, key=key))
+        response["ETag"] = report.etag
+        return response
 
     @extend_schema(
         summary="File a draft report",

@@ -44,6 +44,8 @@ class MilestoneEntrySerializer(
 ):
     """What a report says of one of the sub-project's milestones: done on a date, or a new forecast."""
 
+    row_only = True
+
     milestone = serializers.PrimaryKeyRelatedField(queryset=Milestone.objects.all())
 
     class Meta:
@@ -54,6 +56,8 @@ class MilestoneEntrySerializer(
 class IndicatorValueSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
     """A value a report gives for one of the sub-project's indicators: a number, or text for a
     qualitative one."""
+
+    row_only = True
 
     indicator = serializers.PrimaryKeyRelatedField(queryset=Indicator.objects.all())
 

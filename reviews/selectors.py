@@ -52,6 +52,13 @@ def report_list(*, user, as_of=None) -> QuerySet[QuarterlyReport]:
     return with_report_children(access.reports_for(user, as_of=as_of))
 
 
+def report_rows(*, user) -> QuerySet[QuarterlyReport]:
+    """The reports a user sees now, each with what its representation reads of other rows (its sub-project, its
+    allocation to date) but not its entries and values: a detail read's one query, which decides its 304 and
+    its cached representation's key before anything else is read."""
+    return with_ledger(access.reports_for(user)).select_related("node")
+
+
 def budget_year_list(*, user, as_of=None) -> QuerySet[BudgetYear]:
     """The budget ledgers a user sees (as they stood at ``as_of``), each with its sub-project and whether it is
     ``frozen`` (a report of its year accepted: ``access.baseline_frozen``), in one query."""

@@ -26,6 +26,8 @@ class ReportSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     indicator values and the narrative, with where it stands in review. Send `etag` as `If-Match` to
     change it."""
 
+    row_only = True
+
     project = serializers.PrimaryKeyRelatedField(source="node", read_only=True)
     plan = serializers.IntegerField(source="node.plan_id", read_only=True)
     period = serializers.CharField(

@@ -16,6 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -247,6 +249,74 @@ def test_the_proxys_configuration_is_valid():
         timeout=30,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def proxy_config_with_replicas(port: int, servers: list[str]) -> str:
+    """deploy/haproxy.cfg listening on 127.0.0.1:``port`` with ``servers`` in place of Docker's replicas."""
+    config = (ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8")
+    config = re.sub(r"(?ms)^resolvers docker\n.*?(?=^frontend )", "", config)
+    config = config.replace(" resolvers docker init-addr none", "").replace("bind :8000", f"bind 127.0.0.1:{port}")
+    return re.sub(r"(?m)^\s*server-template .*$", "\n".join(f"    {server}" for server in servers), config)
+
+
+@pytest.mark.skipif(system_tool("haproxy") is None, reason="HAProxy is not installed (.ci/run installs it)")
+@pytest.mark.parametrize(
+    "servers",
+    [
+        # a replica the proxy believes up, whose every connection is refused: the retries run out
+        ["server web1 127.0.0.1:{closed} no-check"],
+        # no replica ready at all
+        ["server web1 127.0.0.1:{closed} check inter 200ms fall 1"],
+    ],
+    ids=["retries-run-out", "none-ready"],
+)
+def test_every_503_the_proxy_makes_is_gstps_json_in_the_clients_language(tmp_path, servers):
+    port, closed = free_port(), free_port()
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(proxy_config_with_replicas(port, [s.format(closed=closed) for s in servers]), encoding="utf-8")
+    proxy = ManagedProcess([system_tool("haproxy"), "-db", "-f", str(config)], log_path=tmp_path / "haproxy.log")
+    try:
+        time.sleep(0.6)  # past one failed check
+        wait_until(lambda: try_connect(port), timeout=10, what="the proxy").close()
+        requests = (("en", "POST"), ("zh-TW", "POST"), ("zh-Hant", "GET"))
+        with ThreadPoolExecutor(len(requests)) as pool:  # each waits out the proxy's retries, about 3 s
+            answers = dict(
+                zip((language for language, _ in requests), pool.map(ask_proxy, [port] * 3, requests), strict=True)
+            )
+    finally:
+        proxy.stop()
+    for language, (status, headers, body) in answers.items():
+        assert status == 503, proxy.log_tail()
+        assert headers["content-type"] == "application/json" and headers["retry-after"] == "5"
+        payload = json.loads(body)
+        assert payload["code"] == "service_unavailable"
+        expected_language = "en" if language == "en" else "zh-hant"
+        assert headers["content-language"] == expected_language
+        assert ("unavailable" in payload["detail"]) == (expected_language == "en"), payload
+
+
+def ask_proxy(port: int, request: tuple[str, str]):
+    language, method = request
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request(
+        method,
+        "/api/v1/reports/",
+        body=b"{}" if method == "POST" else None,
+        headers={"Accept-Language": language, "Idempotency-Key": f"key-{language}", "Content-Type": "application/json"},
+    )
+    response = connection.getresponse()
+    answer = (response.status, dict(response.getheaders()), response.read())
+    connection.close()
+    return answer
+
+
+def try_connect(port: int):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.connect()
+    except OSError:
+        return None
+    return connection
 
 
 def test_web_serves_gstp_wsgi_with_gunicorn_on_port_8000(services):

@@ -1,9 +1,15 @@
-"""The planned ``to_representation`` gives exactly DRF's output, row for row, on the demo data."""
+"""The planned ``to_representation`` gives exactly DRF's output, row for row, on the demo data; the API's
+answers are the bytes DRF writes, role by role."""
 
 import pytest
+from django.core.cache import caches
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.services import token_issue
+from gstp.representations import ALIAS
 from gstp.serializers import FastRepresentationMixin
 from indicators.selectors import indicator_list
 from indicators.serializers import IndicatorSerializer
@@ -12,7 +18,7 @@ from projects.serializers import AgencySerializer, MilestoneSerializer, PlanSeri
 from reviews.flag_serializers import FlagSerializer, PublicFlagSerializer
 from reviews.models import QuarterlyReport, ReportEvent
 from reviews.project_apis import ProjectSerializer
-from reviews.selectors import flag_list, node_list, report_list
+from reviews.selectors import attach_baselines, flag_list, node_list, report_list
 from reviews.serializers import ReportEventSerializer, ReportSerializer
 from tests.test_openapi_responses import demo  # noqa: F401 - the demo data, seeded once for this module
 
@@ -69,3 +75,92 @@ def test_date_times_follow_the_active_time_zone(db):
     assert utc == utc_by_drf
     assert utc["submitted_at"].endswith("Z")
     assert taipei["submitted_at"].endswith("+08:00")
+
+
+# The fast read path as a whole answers, byte for byte, what DRF itself writes, for every role: DRF's own
+# JSONRenderer over DRF's own ``to_representation``. Each role reads every collection at 500 rows a page and the
+# details of reports and sub-projects it sees, first with nothing cached and again with every representation
+# cached, the secretariat first: so a representation cached for one role is read by the next, and would show if
+# it carried a field that role does not see. Conditional reads get the 304 Django's conditional GET makes of
+# the full answer.
+
+# The secretariat first: it sees every report, so it fills the cache the others then read.
+ROLES = ("secretariat", "moda-lead", "moda-reviewer", "moea-lead", "portal")
+COLLECTIONS = (
+    "reports",
+    "projects",
+    "milestones",
+    "indicators",
+    "flags",
+    "budgets",
+    "revisions",
+    "agencies",
+    "plans",
+    "locks",
+    "assessments",
+)
+DETAILS_PER_ROLE = 30
+
+
+def drf_bytes(data) -> bytes:
+    return JSONRenderer().render(data)
+
+
+def client_for(username) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=User.objects.get(username=username))}")
+    return client
+
+
+@pytest.fixture
+def cold_cache():
+    caches[ALIAS].clear()
+    yield
+    caches[ALIAS].clear()
+
+
+@pytest.mark.parametrize("collection", COLLECTIONS)
+def test_every_collection_is_written_as_drfs_renderer_writes_it(db, collection):
+    for username in ROLES:
+        response = client_for(username).get(f"/api/v1/{collection}/", {"page_size": 500})
+        assert response.status_code == 200, (username, collection)
+        assert response.content == drf_bytes(response.data), (username, collection)
+
+
+def test_report_and_sub_project_details_are_drfs_bytes_for_every_role_cold_and_cached(db, cold_cache):
+    compared = 0
+    for username in ROLES:
+        user = User.objects.get(username=username)
+        client = client_for(username)
+        reports = list(report_list(user=user).order_by("pk")[:DETAILS_PER_ROLE])
+        nodes = list(node_list(user=user).filter(kind="subproject").order_by("pk")[:DETAILS_PER_ROLE])
+        attach_baselines(nodes, as_of=None)
+        expected = {f"/api/v1/reports/{r.pk}/": drf_bytes(drf_output(ReportSerializer(r), r)) for r in reports}
+        expected |= {f"/api/v1/projects/{n.pk}/": drf_bytes(drf_output(ProjectSerializer(n), n)) for n in nodes}
+        for path, body in expected.items():
+            for attempt in ("cold", "cached"):
+                response = client.get(path)
+                assert response.status_code == 200, (username, path)
+                assert response.content == body, (username, path, attempt)
+                compared += 1
+    assert compared >= 2 * 2 * DETAILS_PER_ROLE * 3
+
+
+def test_a_detail_read_revalidated_gets_the_304_of_its_full_answer(db):
+    client = client_for("moda-lead")
+    user = User.objects.get(username="moda-lead")
+    report = report_list(user=user).order_by("pk").first()
+    path = f"/api/v1/reports/{report.pk}/"
+    full = client.get(path)
+    assert full.status_code == 200 and full["ETag"] == report.etag
+
+    for headers in ({"HTTP_IF_NONE_MATCH": full["ETag"]}, {"HTTP_IF_MODIFIED_SINCE": full["Last-Modified"]}):
+        unchanged = client.get(path, **headers)
+        assert unchanged.status_code == 304 and unchanged.content == b""
+        for header in ("ETag", "Last-Modified", "Vary"):
+            assert unchanged[header] == full[header], header
+
+    for stale in (f'"{report.pk}-{report.version + 1}"', '"0-1"', "W/" + full["ETag"] + "x"):
+        assert client.get(path, HTTP_IF_NONE_MATCH=stale).content == full.content
+    # A HEAD is answered whole, as Django's conditional GET answers it.
+    assert client.head(path, HTTP_IF_NONE_MATCH=full["ETag"]).status_code == 200

@@ -1,0 +1,115 @@
+"""A report's detail read: its 304 and its cached representation decided from one row.
+
+The read asks for the report's row (whether the caller sees it, its version, its allocation to date) and then
+answers 304, or the representation cached under that row's key, or builds it. What the representation depends on
+besides the version (the ledger's allocation, the calendar's lateness, the language) is in the key, so a change to
+any of them is never answered from the cache; a cache that does not answer costs nothing but its time-out.
+"""
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.services import token_issue
+from gstp.representations import ALIAS
+from projects.models import BudgetYear
+from reviews import services
+from tests.reviews.factories import QuarterlyReportFactory, lead_user_for
+from tests.support.processes import free_port
+
+
+@pytest.fixture(autouse=True)
+def cold_cache():
+    caches[ALIAS].clear()
+    yield
+    caches[ALIAS].clear()
+
+
+@pytest.fixture
+def report(db):
+    return QuarterlyReportFactory(submitted=True)
+
+
+@pytest.fixture
+def client(report):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=lead_user_for(report.node))}")
+    client.get("/api/v1/agencies/")  # the key's last use is written on its first request, not counted below
+    return client
+
+
+def queries(client, path, **headers):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path, **headers)
+    return response, [query["sql"] for query in captured.captured_queries]
+
+
+def test_a_cached_read_and_a_304_cost_the_key_and_the_reports_row(client, report):
+    path = f"/api/v1/reports/{report.pk}/"
+
+    cold, cold_sql = queries(client, path)
+    cached, cached_sql = queries(client, path)
+    unchanged, unchanged_sql = queries(client, path, HTTP_IF_NONE_MATCH=cold["ETag"])
+
+    # the API key; the report with its sub-project and allocation; its milestone entries; its indicator values
+    assert len(cold_sql) == 4
+    assert cached_sql == unchanged_sql == cold_sql[:2]
+    assert '"reviews_quarterlyreport"' in cold_sql[1] and "reviews_reportmilestoneentry" not in cold_sql[1]
+    assert cached.content == cold.content and cached["ETag"] == cold["ETag"] == report.etag
+    assert unchanged.status_code == 304 and unchanged.content == b""
+
+
+def test_a_changed_report_is_read_anew(client, report):
+    path = f"/api/v1/reports/{report.pk}/"
+    before = client.get(path)
+    version = report.version
+
+    services.report_withdraw(
+        actor=lead_user_for(report.node), report=report, expected_version=report.version, reason="補件"
+    )
+    after = client.get(path, HTTP_IF_NONE_MATCH=before["ETag"])
+
+    assert after.status_code == 200
+    assert after.json()["status"] == "draft" and after.json()["version"] == version + 1
+    assert after["ETag"] != before["ETag"]
+
+
+def test_a_changed_allocation_is_read_anew_though_the_reports_version_is_the_same(client, report):
+    path = f"/api/v1/reports/{report.pk}/"
+    before = client.get(path).json()
+
+    BudgetYear.objects.filter(node=report.node, year=report.year).update(
+        allocation_q1=0, allocation_q2=0, allocation_q3=0
+    )
+    after = client.get(path).json()
+
+    assert after["version"] == before["version"]
+    assert before["budget_allocated"] == "500000" and after["budget_allocated"] == "0"
+    assert after["execution_rate"] is None
+
+
+def test_the_language_is_part_of_the_key(client, report):
+    path = f"/api/v1/reports/{report.pk}/"
+    english = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+    chinese = client.get(path, HTTP_ACCEPT_LANGUAGE="zh-Hant")
+    assert english.content == chinese.content  # nothing in a report is translated today; a key apart all the same
+    assert len({key for key in caches[ALIAS]._cache if "report" in str(key).lower()}) in (0, 2)
+
+
+def test_without_its_cache_a_read_is_built_as_usual(client, report):
+    path = f"/api/v1/reports/{report.pk}/"
+    expected = client.get(path).content
+    away = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+
+    with override_settings(CACHES={**settings.CACHES, ALIAS: away}):
+        response = client.get(path)
+
+    assert response.status_code == 200 and response.content == expected
