@@ -8,10 +8,12 @@ and the reports' numbered page with its total, ``?page_size=500``).
 1. Layers, in one process: the production settings of bench/load.py's server (DEBUG off, JSON logs, persistent
    connection) and the production middleware stack, each request sent through Django's WSGI handler. The
    boundaries of every layer are timed (each middleware, authentication, throttling and its Redis count,
-   scoping, filters, fetching the rows, serialization, rendering, every SQL statement, logging, the ETag's
-   md5): each moment is charged to the innermost layer open then, so a middleware's figure is its own work,
-   not the layers inside it, and the SQL a layer runs is counted under SQL. Prints microseconds per request
-   and shares, and the statements each read runs.
+   scoping, filters, the rows made into objects, serialization, rendering, logging, the ETag's md5, and the
+   database work: the ORM compiling SQL, each statement in ``cursor.execute``, psycopg fetching and decoding
+   the rows): each moment is charged to the innermost layer open then, so a middleware's figure is its own
+   work, not the layers inside it, and the database work a layer asks for is counted as database work (and
+   also listed by the layer that asked). Prints microseconds per request and shares, and the statements each
+   read runs.
 2. Under load: gunicorn as bench/load.py starts it, a closed loop of ``wrk`` (8 connections) on the detail
    reads, then on the cursor pages, while ``py-spy record`` samples the workers; the flame graphs go to
    bench/out/profile-detail.svg and bench/out/profile-page.svg. py-spy leaves out the time a worker waits on
@@ -68,6 +70,42 @@ COMPILE = "ORM: compiling SQL"
 FETCH = "rows fetched and decoded (psycopg)"
 # The database work any layer may do: also charged to the layer that asked for it, in ``by_caller``.
 DATABASE_WORK = frozenset({SQL, COMPILE, FETCH})
+
+
+# The layers grouped as bench/out/profile.json's ``summary`` and the README's table have them.
+SUMMARY = [
+    ("authentication (the API key lookup, own work)", lambda layer: layer.startswith("authentication")),
+    ("throttling (Redis INCR)", lambda layer: layer.startswith("throttling")),
+    ("scoping (the selector's queryset, get_object)", lambda layer: layer.startswith("scoping")),
+    ("filters (django-filter)", lambda layer: layer.startswith("filters")),
+    ("the page's rows made into objects", lambda layer: layer.startswith("pagination")),
+    ("the view's extras (baselines)", lambda layer: layer.startswith("get_serializer")),
+    ("serialization", lambda layer: layer.startswith("serialization")),
+    ("rendering", lambda layer: layer.startswith("rendering")),
+    ("ETag (md5 of the body)", lambda layer: layer.startswith("ETag") or "ConditionalGet" in layer),
+    ("Last-Modified", lambda layer: "LastModified" in layer),
+    ("request id and log line", lambda layer: "RequestId" in layer or layer.startswith("logging")),
+    (
+        "the other middlewares",
+        lambda layer: layer.startswith("middleware")
+        and not any(name in layer for name in ("ConditionalGet", "LastModified", "RequestId")),
+    ),
+    ("Django and DRF (handler, URLs, dispatch)", lambda layer: layer.startswith(("Django", "URL", "DRF", "the view"))),
+    (COMPILE, lambda layer: layer == COMPILE),
+    (SQL, lambda layer: layer == SQL),
+    (FETCH, lambda layer: layer == FETCH),
+]
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    return [
+        {
+            "group": group,
+            "us": round(sum(row["us"] for row in rows if belongs(row["layer"])), 1),
+            "share": round(sum(row["share"] for row in rows if belongs(row["layer"])), 4),
+        }
+        for group, belongs in SUMMARY
+    ]
 
 
 # -- 1. Layers -------------------------------------------------------------------------------------------------
@@ -291,6 +329,7 @@ def measure_layers(spec: dict) -> dict:
             "requests": requests,
             "us_per_request": round(total / requests * 1e6, 1),
             "statements_per_request": round(len(layers.statements) / requests, 2),
+            "summary": summary(rows),
             "layers": rows,
             "database_work_by_caller": [
                 {"work": work, "layer": caller, "us": round(seconds / requests * 1e6, 1)}
@@ -386,6 +425,22 @@ def profiled_load(server, port, paths, token, *, name: str, args, scratch: Path)
 
 
 # -- The run ---------------------------------------------------------------------------------------------------
+
+
+def print_summary(layers: dict) -> None:
+    names = list(layers)
+    width = max(len(group) for group, _ in SUMMARY)
+    print(f"{'milliseconds per request (share)':{width}}" + "".join(f"  {name[:22]:>22}" for name in names))
+    for number, (group, _) in enumerate(SUMMARY):
+        cells = [layers[name]["summary"][number] for name in names]
+        print(
+            f"{group:{width}}"
+            + "".join(f"  {cell['us'] / 1000:>14.2f} ({cell['share'] * 100:4.1f}%)" for cell in cells)
+        )
+    print(f"{'total':{width}}" + "".join(f"  {layers[name]['us_per_request'] / 1000:>14.2f}       " for name in names))
+    print(
+        f"{'statements':{width}}" + "".join(f"  {layers[name]['statements_per_request']:>14}       " for name in names)
+    )
 
 
 def print_table(layers: dict) -> None:
@@ -488,6 +543,8 @@ def main():
         f"profile: {args.subprojects:,} sub-projects; layers over {args.requests} requests of each read "
         "through Django's WSGI handler (DEBUG off), one process"
     )
+    print_summary(layers)
+    print()
     print_table(layers)
     print()
     for loop, figures in loads.items():
