@@ -3,7 +3,7 @@
 On the scan benchmark's data (20,000 sub-projects, 160,000 reports by default), as the secretariat's API key:
 a report and a sub-project read by id (``/api/v1/reports/{id}/``, ``/api/v1/projects/{id}/``), and 500-row
 pages (``/api/v1/reports/?cursor=&page_size=500``, ``/api/v1/projects/?kind=subproject&cursor=&page_size=500``,
-and the reports' numbered page with its total, ``?page_size=500``).
+and the same pages numbered, with their totals: ``?page_size=500`` without ``cursor``).
 
 1. Layers, in one process: the production settings of bench/load.py's server (DEBUG off, JSON logs, persistent
    connection) and the production middleware stack, each request sent through Django's WSGI handler. The
@@ -58,10 +58,12 @@ READS = {
     "reports page": PAGE,
     "projects page": PAGE,
     "reports page, numbered": None,
+    "projects page, numbered": None,
 }
 REPORTS_PAGE = "/api/v1/reports/?cursor=&page_size=500"
 PROJECTS_PAGE = "/api/v1/projects/?kind=subproject&cursor=&page_size=500"
-NUMBERED_PAGE = "/api/v1/reports/?page_size=500"
+NUMBERED_REPORTS_PAGE = "/api/v1/reports/?page_size=500"
+NUMBERED_PROJECTS_PAGE = "/api/v1/projects/?kind=subproject&page_size=500"
 
 HANDLER = "Django's WSGI handler (request, response, signals)"
 VIEW_CALL = "Django's view call (view middleware hooks)"
@@ -498,7 +500,8 @@ def main():
         "project": [f"/api/v1/projects/{picks.randint(first, last)}/" for _ in range(2000)],
         "reports page": [REPORTS_PAGE],
         "projects page": [PROJECTS_PAGE],
-        "reports page, numbered": [NUMBERED_PAGE],
+        "reports page, numbered": [NUMBERED_REPORTS_PAGE],
+        "projects page, numbered": [NUMBERED_PROJECTS_PAGE],
     }
     connection.close()
     OUT.mkdir(exist_ok=True)
