@@ -37,7 +37,7 @@ PERIOD = (2025, 4)
 
 def prepare(subprojects: int, writable: int) -> dict:
     build(subprojects)
-    first, last = _subproject_range()
+    first, last = subproject_range()
     with connection.cursor() as cursor:
         # Free the first sub-projects' last quarter, to be filed again under load (raw SQL: no tombstones).
         cursor.execute(
@@ -50,20 +50,20 @@ def prepare(subprojects: int, writable: int) -> dict:
         "reader_token": token_issue(user=User.objects.get(username="bench")),
         "lead_token": token_issue(user=lead),
         "last": last,
-        "reports": _sample_of_reports(),
+        "reports": sample_of_reports(),
         "period": f"{PERIOD[0]}Q{PERIOD[1]}",
         "first": first,
     }
 
 
-def _sample_of_reports() -> list[int]:
+def sample_of_reports() -> list[int]:
     """10,000 report ids that exist, for the detail reads."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM reviews_quarterlyreport TABLESAMPLE SYSTEM (5) LIMIT 10000")
         return [row[0] for row in cursor.fetchall()]
 
 
-def _subproject_range() -> tuple[int, int]:
+def subproject_range() -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(id), max(id) FROM projects_plannode WHERE kind = 'subproject'")
         return cursor.fetchone()
@@ -78,8 +78,9 @@ def filed_reports(first: int, writable: int) -> set[int]:
     )
 
 
-def serve(port: int, workers: int, log) -> subprocess.Popen:
-    env = {
+def server_env() -> dict:
+    """The environment of a production web server: DEBUG off, JSON logs, persistent database connections."""
+    return {
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
@@ -88,6 +89,10 @@ def serve(port: int, workers: int, log) -> subprocess.Popen:
         "GSTP_LOG_FORMAT": "json",
         "DATABASE_CONN_MAX_AGE": "60",  # as in production: a worker keeps its connection between requests
     }
+
+
+def serve(port: int, workers: int, log) -> subprocess.Popen:
+    env = server_env()
     server = subprocess.Popen(
         [
             str(VENV_BIN / "gunicorn"),
