@@ -21,8 +21,8 @@ and the same pages numbered, with their totals: ``?page_size=500`` without ``cur
 
 Writes bench/out/profile.json. py-spy reads another process's memory: run as root.
 
-    bash .ci/run .venv/bin/python bench/profile.py
-    bash .ci/run .venv/bin/python bench/profile.py --subprojects 2000 --requests 50 --seconds 5
+    bash .ci/run .venv/bin/python bench/profile_reads.py
+    bash .ci/run .venv/bin/python bench/profile_reads.py --subprojects 2000 --requests 50 --seconds 5
 """
 
 import argparse
