@@ -134,7 +134,7 @@ def _statuses(answers) -> dict:
 
 def not_modified(traffic: Traffic, args, port: int) -> dict:
     """Detail reads at saturation (closed loop), plain and with the If-None-Match of the ETag each got."""
-    calls = [traffic.call(*picked)[0] for picked in _detail_picks(traffic, args.etag_paths)]
+    calls = traffic.plan(args.etag_paths, DETAIL_MIX)[0]
     first = Generator(port, connections=4).each(calls)
     tagged = [
         (call, answer.headers["etag"]) for call, answer in zip(calls, first, strict=True) if "etag" in answer.headers
@@ -180,11 +180,6 @@ def not_modified(traffic: Traffic, args, port: int) -> dict:
         )
     print(f"  304 / full:    {figures['ratio']}x (goal: at least 5x)")
     return figures
-
-
-def _detail_picks(traffic: Traffic, count: int):
-    picks = traffic._picks
-    return [(DETAIL_MIX[picks.randrange(len(DETAIL_MIX))], picks.random()) for _ in range(count)]
 
 
 def _path_of(call: Call) -> str:

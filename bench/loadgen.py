@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-# The generator is behind when it gets to calls later than this (p95: the knee's percentile, and a late start
-# counts in a call's time), or when it uses this share of a core.
+# The generator is behind when it gets to calls later than this (p95: the knee's percentile; a late start counts
+# in a call's time) and that lateness is at least half the calls' p95, or when it uses this share of a core.
 LATE_LIMIT_SECONDS = 0.005
 CPU_LIMIT = 0.8
 
@@ -280,6 +280,9 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def generator_behind(run: Run) -> bool:
-    """Whether the run was limited by this process rather than by the server."""
-    lates = [answer.late for answer in run.answers]
-    return percentile(lates, 0.95) > LATE_LIMIT_SECONDS or run.cpu_share > CPU_LIMIT
+    """Whether this process, rather than the server, limited the run: it used most of a core, or it got to the
+    calls late and that lateness is much of their time (a server that fills the machine's cores makes the
+    generator late too, but then its answers are later still)."""
+    late = percentile([answer.late for answer in run.answers], 0.95)
+    took = percentile([answer.seconds for answer in run.answers], 0.95)
+    return run.cpu_share > CPU_LIMIT or (late > LATE_LIMIT_SECONDS and late >= took / 2)

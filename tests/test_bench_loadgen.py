@@ -11,7 +11,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-from loadgen import Call, Generator, parse_answer, percentile, request_bytes  # noqa: E402
+from loadgen import (  # noqa: E402
+    Answer,
+    Call,
+    Generator,
+    Run,
+    generator_behind,
+    parse_answer,
+    percentile,
+    request_bytes,
+)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -137,3 +146,13 @@ def test_the_percentile_is_the_nearest_rank():
     assert percentile(values, 0.99) == 99
     assert percentile([3.0], 0.95) == 3.0
     assert percentile([], 0.95) == 0.0
+
+
+def test_the_generator_is_behind_when_its_lateness_is_much_of_the_time_or_it_uses_most_of_a_core():
+    def run(late, took, cpu=0.1):
+        return Run([Answer("x", 200, took, late) for _ in range(20)], wall_seconds=1.0, cpu_seconds=cpu)
+
+    assert not generator_behind(run(late=0.001, took=0.004))
+    assert generator_behind(run(late=0.020, took=0.025))  # the answers were late because their requests were
+    assert not generator_behind(run(late=0.020, took=0.300))  # the server, filling the cores, made both late
+    assert generator_behind(run(late=0.001, took=0.004, cpu=0.9))
