@@ -75,13 +75,14 @@ def climb(name: str, make_calls, args, port: int) -> dict:
         measured = run.answers[counted_from:]
         times = [answer.seconds for answer in measured]
         failed = sum(answer.failed for answer in measured)
-        answered = [
-            counted_from / rate + i / rate + answer.seconds for i, answer in enumerate(measured) if answer.status
-        ]
-        window = max([args.seconds, *(at - counted_from / rate for at in answered)])
+        # answers a second while the measured calls were due, whichever call they answered
+        window = (counted_from / rate, total / rate)
+        answered = sum(
+            window[0] <= i / rate + answer.seconds < window[1] for i, answer in enumerate(run.answers) if answer.status
+        )
         step = {
             "rate": rate,
-            "achieved": round(len(answered) / window, 1),
+            "achieved": round(answered / (window[1] - window[0]), 1),
             "requests": len(measured),
             "p50_ms": round(percentile(times, 0.50) * 1000, 1),
             "p95_ms": round(percentile(times, 0.95) * 1000, 1),
@@ -110,6 +111,8 @@ def climb(name: str, make_calls, args, port: int) -> dict:
     figures = {
         "knee_rate": knee["rate"] if knee else None,
         "knee_p95_ms": knee["p95_ms"] if knee else None,
+        # the generator shares the cores with the server: what it took of one at the knee
+        "knee_generator_cpu_share": knee["generator_cpu_share"] if knee else None,
         # the knee says little about the server when the generator could not keep up there or just above it
         "knee_limited_by_generator": bool(
             (knee and knee["generator_behind"]) or (after and after[0]["generator_behind"])
@@ -236,7 +239,6 @@ def _wrk(wrk: str, traffic: Traffic, paths: list[str], etags: list[str] | None, 
         "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50_ms": _wrk_ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
         "p99_ms": _wrk_ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
-        # wrk counts a closed connection as a read error; gunicorn's sync workers close every one, after answering
         "errors": int(errors.group(1)) if errors else 0,
         "socket_errors": {
             kind: int(value)
@@ -339,6 +341,14 @@ def main():
                 figures["traffics"][name] = climb(name, makers[name], args, port)
                 time.sleep(args.pause)
             figures["not_modified"] = not_modified(traffic, args, port)
+            if (wrk := shutil.which("wrk")) and not args.no_wrk and "healthz" in traffics:
+                # the open-loop ceiling above is partly the generator's: wrk's, closed loop, beside it
+                ceiling = _wrk(wrk, traffic, ["/healthz/"], None, args, port)
+                figures["traffics"]["healthz"]["wrk_closed_loop"] = ceiling
+                print(
+                    f"\n/healthz/ at saturation (wrk, closed loop, {args.saturation_connections} connections): "
+                    f"{ceiling['per_second']:.0f}/s, p50 {ceiling['p50_ms']} ms, p99 {ceiling['p99_ms']} ms"
+                )
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
@@ -349,7 +359,13 @@ def main():
         print(f"\nmixed traffic: {len(writes):,} report writes sent, {len(filed):,} reports filed")
     print(f"\nknees (p95 <= {args.knee_ms:g} ms, errors < {args.max_errors:g}%):")
     for name, row in figures["traffics"].items():
-        note = " (limited by the generator)" if row["knee_limited_by_generator"] else ""
+        note = (
+            f"  p95 {row['knee_p95_ms']} ms, generator {row['knee_generator_cpu_share']:.0%} of a core"
+            if row["knee_rate"]
+            else ""
+        )
+        if row["knee_limited_by_generator"]:
+            note += " (limited by the generator)"
         print(f"  {TRAFFICS[name]:44} {row['knee_rate'] or 'none':>6}/s{note}")
     if figures["not_modified"].get("ratio"):
         print(f"  {'304 / full answers at saturation':44} {figures['not_modified']['ratio']:>6}x")
