@@ -145,20 +145,19 @@ def not_modified(traffic: Traffic, args, port: int) -> dict:
     if not tagged:
         print("\n304 answers: the detail reads carry no ETag")
         return {"etags": 0}
-    paths = [_path_of(call) for call, _ in tagged]
+    plain = [call for call, _ in tagged]
+    paths = [_path_of(call) for call in plain]
     etags = [etag for _, etag in tagged]
-    plain = [traffic.call_to(call.name, path)[0] for (call, _), path in zip(tagged, paths, strict=True)]
     conditional = [
         traffic.call_to(call.name, path, {"If-None-Match": etag})[0]
-        for (call, _), path, etag in zip(tagged, paths, etags, strict=True)
+        for call, path, etag in zip(plain, paths, etags, strict=True)
     ]
     check = Generator(port, connections=4).each(conditional[:100])
     answered_304 = sum(answer.status == 304 for answer in check) / len(check)
 
     wrk = shutil.which("wrk") if not args.no_wrk else None
-    measure = (lambda etags_or_none: _wrk(wrk, traffic, paths, etags_or_none, args, port)) if wrk else None
-    if measure:
-        full, cheap = measure(None), measure(etags)
+    if wrk:
+        full, cheap = _wrk(wrk, traffic, paths, None, args, port), _wrk(wrk, traffic, paths, etags, args, port)
     else:
         full, cheap = _closed(plain, args, port), _closed(conditional, args, port)
     ratio = cheap["per_second"] / full["per_second"] if full["per_second"] else None
