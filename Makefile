@@ -53,7 +53,7 @@ restore: install
 
 ## Benchmarks (PostgreSQL): `bash .ci/run make bench` starts a throw-away server for them.
 bench: install
-	cd bench && ../$(BIN)/python scan.py && ../$(BIN)/python api.py && ../$(BIN)/python load.py && ../$(BIN)/python profile_reads.py && ../$(BIN)/python cluster.py
+	cd bench && ../$(BIN)/python scan.py && ../$(BIN)/python api.py && ../$(BIN)/python load.py && ../$(BIN)/python capacity.py && ../$(BIN)/python profile_reads.py && ../$(BIN)/python cluster.py
 
 ## Fuzzing, authorization, faults and load, with one table (PostgreSQL and Redis):
 ## `bash .ci/run make reliability`. The fuzzing here runs as every kind of caller, 100 cases per operation;

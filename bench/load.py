@@ -91,7 +91,9 @@ def server_env() -> dict:
     }
 
 
-def serve(port: int, workers: int, log) -> subprocess.Popen:
+def serve(port: int, log, *, workers: int = 3, worker_class: str = "sync", threads: int = 1) -> subprocess.Popen:
+    """gunicorn serving GSTP on 127.0.0.1:``port`` as in production (``server_env``), once it answers
+    ``/healthz/``; stopped with ``os.killpg(server.pid, signal.SIGTERM)``."""
     env = server_env()
     server = subprocess.Popen(
         [
@@ -101,6 +103,10 @@ def serve(port: int, workers: int, log) -> subprocess.Popen:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            "--worker-class",
+            worker_class,
+            "--threads",
+            str(threads),
             "--chdir",
             str(_setup.ROOT),
         ],
@@ -139,7 +145,7 @@ def main():
         scratch = Path(scratch)
         with open(scratch / "gunicorn.log", "w") as log:
             port = free_port()
-            server = serve(port, args.workers, log)
+            server = serve(port, log, workers=args.workers)
             try:
                 traffic = Traffic(
                     port=port,

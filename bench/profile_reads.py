@@ -533,7 +533,7 @@ def main():
         loads = {}
         with open(scratch / "gunicorn.log", "w") as log:
             port = free_port()
-            server = serve(port, args.workers, log)
+            server = serve(port, log, workers=args.workers)
             try:
                 for loop in (DETAIL, PAGE):
                     loop_paths = [path for read, kind in READS.items() if kind == loop for path in paths[read]]
