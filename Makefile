@@ -57,6 +57,6 @@ bench: install
 
 ## Fuzzing, authorization, faults and load, with one table (PostgreSQL and Redis):
 ## `bash .ci/run make reliability`. The fuzzing here runs as every kind of caller, 100 cases per operation;
-## `make test` fuzzes as a lead and as another system's API key only (tests/security/test_fuzz.py).
+## `make test` fuzzes as a lead only (tests/security/test_fuzz.py).
 reliability: install
 	$(BIN)/python bench/reliability.py

@@ -12,9 +12,9 @@ from accounts.models import ApiKey
 from accounts.services import token_issue
 from tests.accounts.factories import lead_user, reader_user, reviewer_user, secretariat_user
 from tests.projects.factories import AgencyFactory
+from tests.support.caches import representations_clear, throttle_counts_clear
 from tests.support.module_data import TEST_PASSWORD_HASHERS
 from tests.support.servers import WebhookReceiver
-from tests.support.throttles import throttle_counts_clear
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_REPORT = REPO_ROOT.parent / "shared" / "seed" / "000_6983f7ee280d886a.txt"
@@ -46,8 +46,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def media_root(tmp_path_factory):
     """Stored files (evidence files, the demo's among them) go to a folder of this run, not to var/: a test's
-    database is rolled back, its files would stay."""
-    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+    database is rolled back, its files would stay. And passwords are hashed the fast way from the start, for
+    the demo data a module loads before its first test too."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"), PASSWORD_HASHERS=TEST_PASSWORD_HASHERS):
         yield
 
 
@@ -63,6 +64,12 @@ def default_language():
 def request_counts_cleared():
     """Every test starts with no request counted against any caller's limits (gstp/throttles.py)."""
     throttle_counts_clear()
+
+
+@pytest.fixture(autouse=True)
+def representations_cleared():
+    """Every test starts with no representation cached (gstp/representations.py)."""
+    representations_clear()
 
 
 @pytest.fixture(autouse=True)

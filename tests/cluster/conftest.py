@@ -2,7 +2,9 @@
 after the last, or after a failure. Skipped where hosts cannot be made (not root, no ``ip`` or servers).
 
 ``GSTP_CLUSTER_LONG=1`` (``make reliability``) runs the load longer and the lost worker with the production
-broker settings; ``make test`` runs them short.
+broker settings, and also the database host's restart and the two beat hosts (``long_only``); ``make test`` runs
+the others, short. A single host's PostgreSQL restart and two beats on one host are in ``make test`` either way
+(tests/faults/test_database_restart.py, tests/reviews/test_single_beat.py).
 """
 
 import os
@@ -12,6 +14,7 @@ import pytest
 from .harness import Cluster, unavailable_reason
 
 LONG = os.environ.get("GSTP_CLUSTER_LONG", "") == "1"
+long_only = pytest.mark.skipif(not LONG, reason="a long cluster run: make reliability (GSTP_CLUSTER_LONG=1)")
 SUBPROJECTS = 60
 
 

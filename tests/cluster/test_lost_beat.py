@@ -11,7 +11,9 @@ import pytest
 
 from tests.support.processes import wait_until
 
-pytestmark = pytest.mark.slow
+from .conftest import long_only
+
+pytestmark = [pytest.mark.slow, long_only]
 
 LOCK_SECONDS = 6
 EVERY_SECONDS = 5  # the outbox relay's schedule (reviews/migrations/0019_periodic_tasks.py)

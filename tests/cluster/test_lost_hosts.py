@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 import requests
 
-from .conftest import LONG
+from .conftest import LONG, long_only
 from .harness import EXPORTS_PER_MINUTE, IP, Cluster, address, thread_inside, unavailable_reason
 from .traffic import Traffic
 
@@ -122,6 +122,7 @@ def test_a_web_host_cut_under_load_loses_and_duplicates_no_report(cluster, recor
     assert "web1" in {answer.served_by for answer in answers if answer.sent_at > restored + 5}
 
 
+@long_only
 def test_the_database_host_restarted_answers_503_json_and_leaves_no_key_claimed(cluster, record_figures):
     clear_reports(cluster)
     rate, seconds = (16, 24)
