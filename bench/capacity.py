@@ -35,7 +35,7 @@ import _setup
 from django.db import connection
 from load import filed_reports, prepare, serve
 from loadgen import Call, Generator, generator_behind, percentile, request_bytes
-from traffic import DETAIL_MIX, FILE_REPORT, MIX, PROJECTS_PAGE, REPORTS_PAGE, Traffic
+from traffic import DETAIL_MIX, FILE_REPORT, MIX, PROJECT, PROJECTS_PAGE, REPORT, REPORTS_PAGE, Traffic
 
 from tests.support.processes import free_port
 
@@ -136,14 +136,22 @@ def _statuses(answers) -> dict:
 
 
 def not_modified(traffic: Traffic, args, port: int) -> dict:
-    """Detail reads at saturation (closed loop), plain and with the If-None-Match of the ETag each got."""
-    calls = traffic.plan(args.etag_paths, DETAIL_MIX)[0]
+    """Each kind of detail read at saturation (closed loop), plain and with the If-None-Match of its ETag: a report's
+    ETag is its version, decided from its row; a sub-project's is the digest of its built answer."""
+    return {label: _not_modified_of(traffic, args, port, [name], label) for label, name in NOT_MODIFIED_KINDS}
+
+
+NOT_MODIFIED_KINDS = (("report", REPORT), ("sub-project", PROJECT))
+
+
+def _not_modified_of(traffic: Traffic, args, port: int, mix: list[str], label: str) -> dict:
+    calls = traffic.plan(args.etag_paths, mix)[0]
     first = Generator(port, connections=4).each(calls)
     tagged = [
         (call, answer.headers["etag"]) for call, answer in zip(calls, first, strict=True) if "etag" in answer.headers
     ]
     if not tagged:
-        print("\n304 answers: the detail reads carry no ETag")
+        print(f"\n304 answers: the {label} reads carry no ETag")
         return {"etags": 0}
     plain = [call for call, _ in tagged]
     paths = [_path_of(call) for call in plain]
@@ -172,8 +180,8 @@ def not_modified(traffic: Traffic, args, port: int) -> dict:
         "ratio": round(ratio, 2) if ratio else None,
     }
     print(
-        f"\n304 answers ({figures['tool']}, closed loop, {args.saturation_connections} connections, "
-        f"{args.saturation_seconds:g} s each, {len(paths)} detail reads; {answered_304:.0%} answered 304):"
+        f"\n304 answers, {label} ({figures['tool']}, closed loop, {args.saturation_connections} connections, "
+        f"{args.saturation_seconds:g} s each, {len(paths)} {label} reads; {answered_304:.0%} answered 304):"
     )
     for label, row in (("full answers", full), ("If-None-Match", cheap)):
         print(
@@ -366,8 +374,9 @@ def main():
         if row["knee_limited_by_generator"]:
             note += " (limited by the generator)"
         print(f"  {TRAFFICS[name]:44} {row['knee_rate'] or 'none':>6}/s{note}")
-    if figures["not_modified"].get("ratio"):
-        print(f"  {'304 / full answers at saturation':44} {figures['not_modified']['ratio']:>6}x")
+    for label, row in figures["not_modified"].items():
+        if row.get("ratio"):
+            print(f"  {'304 / full answers at saturation, ' + label:44} {row['ratio']:>6}x")
     _setup.write_figures("capacity", figures)
 
 

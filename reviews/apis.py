@@ -135,8 +135,8 @@ class ReportViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         unchanged = not_modified(request, etag=report.etag, last_modified=report.updated_at)
         if unchanged is not None:
             return unchanged
-        # What the representation depends on besides the report's version: its allocation to date (the ledger's),
-        # whether it is late (the calendar's), and which of its fields the caller sees.
+        # What the representation depends on besides the report's version: its allocation to date (the ledger's,
+        # one plain statement), whether it is late (the calendar's), and which of its fields the caller sees.
         key = (
             report.pk,
             report.version,
@@ -145,7 +145,13 @@ class ReportViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
             report.is_late,
             access.report_fields_for(request.user).value,
         )
-        response = Response(representation(ReportSerializer, report, key=key))
+        data = representation(
+            ReportSerializer,
+            report,
+            key=key,
+            build=lambda: ReportSerializer(selectors.report_list(user=request.user).get(pk=report.pk)).data,
+        )
+        response = Response(data)
         response["ETag"] = report.etag
         return response
 
