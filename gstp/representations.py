@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import caches
@@ -58,8 +58,8 @@ def not_modified(request, *, etag: str, last_modified) -> NotModified | None:
     return probe
 
 
-def representation(serializer_class, instance, *, key: Iterable, build: Callable[[], dict] | None = None) -> dict:
-    """``serializer_class(instance).data`` (or ``build()``), through the cache under ``key`` and the class's code."""
+def representation(serializer_class, instance, *, key: Iterable) -> dict:
+    """``serializer_class(instance).data``, through the cache under ``key``, the language, time zone and code."""
     parts = [
         serializer_class.__name__,
         _code_digest(),
@@ -76,7 +76,7 @@ def representation(serializer_class, instance, *, key: Iterable, build: Callable
         cache = None
         data = None
     if data is None:
-        data = dict(build() if build is not None else serializer_class(instance).data)
+        data = dict(serializer_class(instance).data)
         if cache is not None:
             try:
                 cache.set(cache_key, data, settings.GSTP_REPRESENTATION_SECONDS)

@@ -145,12 +145,7 @@ class ReportViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
             report.is_late,
             access.report_fields_for(request.user).value,
         )
-        data = representation(
-            ReportSerializer,
-            report,
-            key=key,
-            build=lambda: ReportSerializer(selectors.report_list(user=request.user).get(pk=report.pk)).data,
-        )
+        data = representation(ReportSerializer, report, key=key)
         response = Response(data)
         response["ETag"] = report.etag
         return response

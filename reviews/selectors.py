@@ -53,13 +53,10 @@ def report_list(*, user, as_of=None) -> QuerySet[QuarterlyReport]:
 
 
 def report_rows(*, user) -> QuerySet[QuarterlyReport]:
-    """The reports a user sees now, with only the columns a detail read decides its 304 and its cached
-    representation's key from (its version, ``updated_at``, what its lateness and allocation to date are read
-    from): one plain statement, before anything else is read."""
-    return access.reports_for(user).only(*DETAIL_KEY_COLUMNS)
-
-
-DETAIL_KEY_COLUMNS = ("id", "version", "updated_at", "node", "year", "quarter", "submitted_on_time", "due_on")
+    """The reports a user sees now, each a plain row: what a detail read decides its 304 and its cached
+    representation's key from (its version, ``updated_at``, lateness) in one statement with no annotation to
+    build; its sub-project, allocation to date, entries and values are read from it only when it is written."""
+    return access.reports_for(user)
 
 
 def budget_year_list(*, user, as_of=None) -> QuerySet[BudgetYear]:
