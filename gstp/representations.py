@@ -44,8 +44,9 @@ class NotModified(HttpResponse):
 
 
 def not_modified(request, *, etag: str, last_modified) -> NotModified | None:
-    """The 304 of a GET whose ``If-None-Match`` (else ``If-Modified-Since``) matches ``etag`` and
-    ``last_modified``, exactly as Django's conditional GET decides it; None when the full answer is due."""
+    """For a GET whose conditions ``etag`` and ``last_modified`` already decide (``If-None-Match`` or else
+    ``If-Modified-Since`` matching: 304; ``If-Match`` or ``If-Unmodified-Since`` failing: 412), the probe Django's
+    conditional GET makes that answer of, exactly as it would of the full one; None when the full answer is due."""
     if request.method != "GET":  # a HEAD is answered whole, as ConditionalGetMiddleware answers it
         return None
     stamp = int(last_modified.timestamp()) if last_modified is not None else None

@@ -101,3 +101,12 @@ def test_without_its_cache_a_read_is_built_as_usual(client, report):
         response = client.get(path)
 
     assert response.status_code == 200 and response.content == expected
+
+
+def test_a_failed_precondition_on_a_read_is_412_as_for_any_other_read(client, report):
+    path = f"/api/v1/reports/{report.pk}/"
+    etag = client.get(path)["ETag"]
+
+    assert client.get(path, HTTP_IF_MATCH='"0-0"').status_code == 412
+    assert client.get(path, HTTP_IF_MATCH=etag).status_code == 200
+    assert client.get(f"/api/v1/projects/{report.node_id}/", HTTP_IF_MATCH='"0-0"').status_code == 412
