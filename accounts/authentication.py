@@ -23,7 +23,7 @@ class ApiKeyAuthentication(TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key):
-        api_key = ApiKey.objects.active().select_related("user", "user__agency").filter(key_hash=key_hash(key)).first()
+        api_key = ApiKey.objects.active().select_related("user__agency").filter(key_hash=key_hash(key)).first()
         if api_key is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         now = timezone.now()

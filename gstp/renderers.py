@@ -1,4 +1,4 @@
-"""JSON answers written by orjson: the same bytes as DRF's JSONRenderer, several times faster.
+"""JSON answers written by orjson: the same bytes as DRF's JSONRenderer for the API's data, several times faster.
 
 DRF's renderer (compact separators, UTF-8 as is, U+2028 and U+2029 escaped) goes through ``json.dumps`` with a
 Python encoder class; orjson writes the same text from C. What orjson does not know natively (lazy translations,
@@ -6,9 +6,11 @@ decimals, date-times as DRF spells them, query sets...) goes through DRF's own e
 as DRF writes it. Indented answers (``Accept: application/json; indent=4``), and anything orjson refuses (a key
 that is not a string, an integer beyond 64 bits), are rendered by DRF itself.
 
-One difference is left, on purpose: a float is written in its shortest round-trip form by both, but orjson spells
-large and small ones without Python's exponent form (``1e16`` where ``json`` writes ``1e+16``). No field of
-GSTP's API is a float: amounts, rates and progress are decimals, written as strings.
+What the API's data is made of (dicts, lists, strings, integers, booleans, None, decimals as strings, date-times)
+comes out the same; a few shapes it never holds would not: a float is spelled without Python's exponent form
+(``1e16`` where ``json`` writes ``1e+16``), NaN is written ``null`` (DRF refuses it), a QueryDict is written with
+all its values, an enum or dataclass is written where DRF would fail. No field of GSTP's API is a float:
+amounts, rates and progress are decimals, written as strings.
 """
 
 import orjson

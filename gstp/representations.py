@@ -7,9 +7,9 @@ A hot detail read asks for one row: whether the caller sees it, its version and 
 - otherwise its representation is looked up in the ``representations`` cache (Redis, shared by every web worker
   and host; this process's memory on the embedded default). Its key names the object, its version and
   ``updated_at``, the language and time zone, whatever else the representation depends on, which fields the
-  caller may see (from the app's access module, so one role's fields never reach another) and a digest of
-  GSTP's code (a release never reads what the one before wrote). A version never changes back, so an entry is
-  never stale: entries are not deleted, they expire.
+  caller may see (from the app's access module, so one role's fields never reach another) and a digest of the
+  code that wrote it (``RELEASE``: a release never reads what the one before wrote). A version never changes
+  back, so an entry is never stale: entries are not deleted, they expire.
 
 A cache that does not answer (Redis away) costs the request its time-out at most: the representation is built as
 if it were not cached.
@@ -21,6 +21,9 @@ import hashlib
 import logging
 from collections.abc import Iterable
 
+import django
+import orjson
+import rest_framework
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse
@@ -34,7 +37,6 @@ logger = logging.getLogger(__name__)
 ALIAS = "representations"
 
 OWN_APPS = ("gstp", "accounts", "projects", "indicators", "reviews", "assessments")
-_release: str | None = None
 
 
 class NotModified(HttpResponse):
@@ -63,12 +65,13 @@ def representation(serializer_class, instance, *, key: Iterable) -> dict:
     """``serializer_class(instance).data``, through the cache under ``key``, the language, time zone and code."""
     parts = [
         serializer_class.__name__,
-        _code_digest(),
+        RELEASE,
         get_language() or "",
         timezone.get_current_timezone_name(),
         *key,
     ]
-    cache_key = ":".join(str(part) for part in parts)
+    # A digest of the parts: a short key, whatever characters they hold.
+    cache_key = f"{serializer_class.__name__}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
     cache = caches[ALIAS]
     try:
         data = cache.get(cache_key)
@@ -86,15 +89,17 @@ def representation(serializer_class, instance, *, key: Iterable) -> dict:
     return data
 
 
-def _code_digest() -> str:
-    """A digest of GSTP's own code (its apps' modules, migrations aside), read once per process: what writes a
-    representation, the serializers and the properties they read, is somewhere in it."""
-    global _release
-    if _release is None:
-        sources = hashlib.sha256()
-        for app in OWN_APPS:
-            for path in sorted((settings.BASE_DIR / app).rglob("*.py")):
-                if "migrations" not in path.parts:
-                    sources.update(path.read_bytes())
-        _release = sources.hexdigest()[:12]
-    return _release
+def _release() -> str:
+    """A digest of the code that writes representations: GSTP's own (its apps' modules, migrations aside: the
+    serializers and the properties they read are somewhere in them) and the versions of Django, DRF and orjson.
+    Read when this module is imported, as the process starts: the code it runs, not what a deploy put on disk
+    since."""
+    sources = hashlib.sha256(f"{django.__version__} {rest_framework.VERSION} {orjson.__version__}".encode())
+    for app in OWN_APPS:
+        for path in sorted((settings.BASE_DIR / app).rglob("*.py")):
+            if "migrations" not in path.parts:
+                sources.update(path.read_bytes())
+    return sources.hexdigest()[:12]
+
+
+RELEASE = _release()

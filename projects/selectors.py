@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, DecimalField, F, Max, OuterRef, Q, Subquery, Value, When
 from django.db.models.lookups import GreaterThanOrEqual
 
 from gstp.calendar import Calendar
@@ -73,6 +73,12 @@ def allocated_to_date(*, node: str = "node", year: str = "year", quarter: str = 
         )
     ledgers = rows(BudgetYear, as_of).filter(node_id=OuterRef(node), year=OuterRef(year)).annotate(to_date=to_date)
     return Subquery(ledgers.values("to_date")[:1], output_field=DecimalField(max_digits=15, decimal_places=0))
+
+
+def milestones_changed_at(*, node: int):
+    """When a sub-project's milestones last changed (a planned date moved by a revision or an import, one added),
+    None without any: what orders a report's milestone entries."""
+    return Milestone.objects.filter(node_id=node).aggregate(at=Max("updated_at"))["at"]
 
 
 def budget_year_of(*, node: int, year: int) -> BudgetYear | None:

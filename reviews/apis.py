@@ -7,12 +7,13 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 from gstp.exceptions import ApplicationError, StaleVersion
 from gstp.history import AsOfMixin
 from gstp.representations import not_modified, representation
 from projects.models import Agency, NodeKind, PlanNode
-from projects.selectors import agency_find
+from projects.selectors import agency_find, milestones_changed_at
 
 from . import access, selectors, services
 from .filters import ReportFilter
@@ -136,17 +137,20 @@ class ReportViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if unchanged is not None:
             return unchanged
         # What the representation depends on besides the report's version: its allocation to date (the ledger's,
-        # one plain statement), whether it is late (the calendar's), and which of its fields the caller sees.
+        # one plain statement), the order of its milestones (their planned dates, moved by a revision: one more),
+        # whether it is late (the calendar's), and which of its fields the caller sees.
         key = (
             report.pk,
             report.version,
             report.updated_at.timestamp(),
             report.budget_allocated,
+            milestones_changed_at(node=report.node_id),
             report.is_late,
             access.report_fields_for(request.user).value,
         )
         data = representation(ReportSerializer, report, key=key)
-        response = Response(data)
+        # As DRF's own answer: the browsable API's forms read the serializer the data came with.
+        response = Response(ReturnDict(data, serializer=ReportSerializer(report)))
         response["ETag"] = report.etag
         return response
 

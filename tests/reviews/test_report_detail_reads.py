@@ -6,6 +6,8 @@ besides the version (the ledger's allocation, the calendar's lateness, the langu
 any of them is never answered from the cache; a cache that does not answer costs nothing but its time-out.
 """
 
+import datetime
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -17,6 +19,8 @@ from accounts.services import token_issue
 from gstp.representations import ALIAS
 from projects.models import BudgetYear
 from reviews import services
+from reviews.models import ReportMilestoneEntry
+from tests.projects.factories import MilestoneFactory
 from tests.reviews.factories import QuarterlyReportFactory, lead_user_for
 from tests.support.processes import free_port
 
@@ -40,21 +44,23 @@ def queries(client, path, **headers):
     return response, [query["sql"] for query in captured.captured_queries]
 
 
-def test_a_304_costs_the_key_and_the_reports_row_and_a_cached_read_its_ledger_too(client, report):
+def test_a_304_costs_the_key_and_the_reports_row_and_a_cached_read_what_else_it_depends_on(client, report):
     path = f"/api/v1/reports/{report.pk}/"
 
     cold, cold_sql = queries(client, path)
     cached, cached_sql = queries(client, path)
     unchanged, unchanged_sql = queries(client, path, HTTP_IF_NONE_MATCH=cold["ETag"])
 
-    # the API key; the report's row; its ledger; then, to write it, its sub-project, entries and values
-    assert len(cold_sql) == 6
-    assert unchanged_sql == cold_sql[:2] and cached_sql == cold_sql[:3]
-    row, ledger = cold_sql[1], cold_sql[2]
+    # the API key; the report's row; its ledger; its milestones' latest change; then, to write it, its sub-project,
+    # entries and values
+    assert len(cold_sql) == 7
+    assert unchanged_sql == cold_sql[:2] and cached_sql == cold_sql[:4]
+    row, ledger, milestones = cold_sql[1], cold_sql[2], cold_sql[3]
     assert 'FROM "reviews_quarterlyreport"' in row and "budgetyear" not in row and "milestone" not in row
     assert 'FROM "projects_budgetyear"' in ledger
-    assert 'FROM "projects_plannode"' in cold_sql[3]
-    assert "reviews_reportmilestoneentry" in cold_sql[4] and "reviews_reportindicatorvalue" in cold_sql[5]
+    assert 'MAX("projects_milestone"."updated_at")' in milestones
+    assert 'FROM "projects_plannode"' in cold_sql[4]
+    assert "reviews_reportmilestoneentry" in cold_sql[5] and "reviews_reportindicatorvalue" in cold_sql[6]
     assert cached.content == cold.content and cached["ETag"] == cold["ETag"] == report.etag
     assert unchanged.status_code == 304 and unchanged.content == b""
 
@@ -110,3 +116,34 @@ def test_a_failed_precondition_on_a_read_is_412_as_for_any_other_read(client, re
     assert client.get(path, HTTP_IF_MATCH='"0-0"').status_code == 412
     assert client.get(path, HTTP_IF_MATCH=etag).status_code == 200
     assert client.get(f"/api/v1/projects/{report.node_id}/", HTTP_IF_MATCH='"0-0"').status_code == 412
+
+
+def test_a_milestone_moved_reorders_the_entries_of_a_cached_report(client, report):
+    # given a report with entries for two milestones, in the order of their planned dates, read once
+    early = MilestoneFactory(node=report.node, planned_date=datetime.date(2024, 3, 31))
+    late = MilestoneFactory(node=report.node, planned_date=datetime.date(2024, 9, 30))
+    ReportMilestoneEntry.objects.create(report=report, milestone=early, completed_on=datetime.date(2024, 3, 20))
+    ReportMilestoneEntry.objects.create(report=report, milestone=late, forecast_date=datetime.date(2024, 9, 30))
+    path = f"/api/v1/reports/{report.pk}/"
+    assert [entry["milestone"] for entry in client.get(path).json()["milestone_entries"]] == [early.pk, late.pk]
+
+    # when a revision moves the first one after the second (the report's version stays)
+    early.planned_date = datetime.date(2024, 12, 31)
+    early.save(update_fields=["planned_date", "updated_at"])
+
+    # then the next read has them in their new order, as a list does
+    entries = client.get(path).json()["milestone_entries"]
+    assert [entry["milestone"] for entry in entries] == [late.pk, early.pk]
+    listed = client.get("/api/v1/reports/", {"project": report.node_id}).json()["results"][0]["milestone_entries"]
+    assert listed == entries
+
+
+@pytest.mark.parametrize("form", ["weak", "list", "any"])
+def test_every_form_of_if_none_match_that_holds_gets_the_304(client, report, form):
+    path = f"/api/v1/reports/{report.pk}/"
+    etag = client.get(path)["ETag"]
+    header = {"weak": f"W/{etag}", "list": f'"0-0", {etag}', "any": "*"}[form]
+
+    response = client.get(path, HTTP_IF_NONE_MATCH=header)
+
+    assert response.status_code == 304 and response["ETag"] == etag
