@@ -33,7 +33,7 @@ from pathlib import Path
 
 import _setup
 from django.db import connection
-from load import filed_reports, prepare, serve
+from load import filed_reports, prepare, serve, traffic_for
 from loadgen import Call, Generator, generator_behind, percentile, request_bytes
 from traffic import DETAIL_MIX, FILE_REPORT, MIX, PROJECT, PROJECTS_PAGE, REPORT, REPORTS_PAGE, Traffic
 
@@ -314,15 +314,7 @@ def main():
         port = free_port()
         server = serve(port, log, workers=args.workers, worker_class=args.worker_class, threads=threads)
         try:
-            traffic = Traffic(
-                port=port,
-                reader_token=env["reader_token"],
-                lead_token=env["lead_token"],
-                projects=(env["first"], env["last"]),
-                reports=env["reports"],
-                period=env["period"],
-                keep_alive=True,
-            )
+            traffic = traffic_for(port, env, keep_alive=True)
             healthz = Call(HEALTHZ, request_bytes("GET", "/healthz/", {}, host=f"127.0.0.1:{port}"))
 
             def mixed(count):

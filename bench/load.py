@@ -78,6 +78,19 @@ def filed_reports(first: int, writable: int) -> set[int]:
     )
 
 
+def traffic_for(port: int, env: dict, **options) -> Traffic:
+    """The traffic of ``prepare``'s data (its tokens, sub-projects, reports and quarter) to the server on ``port``."""
+    return Traffic(
+        port=port,
+        reader_token=env["reader_token"],
+        lead_token=env["lead_token"],
+        projects=(env["first"], env["last"]),
+        reports=env["reports"],
+        period=env["period"],
+        **options,
+    )
+
+
 def server_env() -> dict:
     """The environment of a production web server: DEBUG off, JSON logs, persistent database connections."""
     return {
@@ -147,14 +160,7 @@ def main():
             port = free_port()
             server = serve(port, log, workers=args.workers)
             try:
-                traffic = Traffic(
-                    port=port,
-                    reader_token=env["reader_token"],
-                    lead_token=env["lead_token"],
-                    projects=(env["first"], env["last"]),
-                    reports=env["reports"],
-                    period=env["period"],
-                )
+                traffic = traffic_for(port, env)
                 traffic.run(rate=args.clients * args.rate, seconds=args.seconds, clients=args.clients)
             finally:
                 os.killpg(server.pid, signal.SIGTERM)
