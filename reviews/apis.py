@@ -126,7 +126,9 @@ class ReportViewSet(AsOfMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     def get_queryset(self):
         if self.action == "retrieve" and self.as_of is None:
-            return selectors.report_rows(user=self.request.user)
+            # The plain rows the caller sees: a detail read decides its 304 and its cached representation's key
+            # from one, and reads its sub-project, entries and values only when it writes it.
+            return access.reports_for(self.request.user)
         return selectors.report_list(user=self.request.user, as_of=self.as_of)
 
     def retrieve(self, request, *args, **kwargs):

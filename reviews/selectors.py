@@ -52,13 +52,6 @@ def report_list(*, user, as_of=None) -> QuerySet[QuarterlyReport]:
     return with_report_children(access.reports_for(user, as_of=as_of))
 
 
-def report_rows(*, user) -> QuerySet[QuarterlyReport]:
-    """The reports a user sees now, each a plain row: what a detail read decides its 304 and its cached
-    representation's key from (its version, ``updated_at``, lateness) in one statement with no annotation to
-    build; its sub-project, allocation to date, entries and values are read from it only when it is written."""
-    return access.reports_for(user)
-
-
 def budget_year_list(*, user, as_of=None) -> QuerySet[BudgetYear]:
     """The budget ledgers a user sees (as they stood at ``as_of``), each with its sub-project and whether it is
     ``frozen`` (a report of its year accepted: ``access.baseline_frozen``), in one query."""
