@@ -23,10 +23,8 @@ Prints a table per traffic; writes bench/out/capacity.json.
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +33,7 @@ import _setup
 from django.db import connection
 from load import filed_reports, prepare, serve, traffic_for
 from loadgen import Call, Generator, generator_behind, percentile, request_bytes
+from loadgen import wrk as run_wrk
 from traffic import DETAIL_MIX, FILE_REPORT, MIX, PROJECT, PROJECTS_PAGE, REPORT, REPORTS_PAGE, Traffic
 
 from tests.support.processes import free_port
@@ -165,7 +164,7 @@ def _not_modified_of(traffic: Traffic, args, port: int, mix: list[str], label: s
 
     wrk = shutil.which("wrk") if not args.no_wrk else None
     if wrk:
-        full, cheap = _wrk(wrk, traffic, paths, None, args, port), _wrk(wrk, traffic, paths, etags, args, port)
+        full, cheap = _wrk(traffic, paths, None, args, port), _wrk(traffic, paths, etags, args, port)
     else:
         full, cheap = _closed(plain, args, port), _closed(conditional, args, port)
     ratio = cheap["per_second"] / full["per_second"] if full["per_second"] else None
@@ -223,42 +222,13 @@ end
 """
 
 
-def _wrk(wrk: str, traffic: Traffic, paths: list[str], etags: list[str] | None, args, port: int) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(
-            WRK_SCRIPT
-            % {
-                "paths": ", ".join(json.dumps(path) for path in paths),
-                "etags": "{" + ", ".join(json.dumps(etag) for etag in etags) + "}" if etags else "nil",
-                "token": json.dumps(traffic.reader_token),
-            }
-        )
-        script.flush()
-        done = subprocess.run(
-            [wrk, "-t1", f"-c{args.saturation_connections}", f"-d{args.saturation_seconds:g}s", "--latency",
-             "-s", script.name, f"http://127.0.0.1:{port}"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-    out = done.stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {
-        "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": _wrk_ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
-        "p99_ms": _wrk_ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
-        "errors": int(errors.group(1)) if errors else 0,
-        "socket_errors": {
-            kind: int(value)
-            for kind, value in zip(("connect", "read", "write", "timeout"), sockets.groups(), strict=True)
-        }
-        if sockets
-        else {},
+def _wrk(traffic: Traffic, paths: list[str], etags: list[str] | None, args, port: int) -> dict:
+    script = WRK_SCRIPT % {
+        "paths": ", ".join(json.dumps(path) for path in paths),
+        "etags": "{" + ", ".join(json.dumps(etag) for etag in etags) + "}" if etags else "nil",
+        "token": json.dumps(traffic.reader_token),
     }
-
-
-def _wrk_ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
-    return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit], 2)
+    return run_wrk(port, script, connections=args.saturation_connections, seconds=args.saturation_seconds)
 
 
 def main():
@@ -340,9 +310,9 @@ def main():
                 figures["traffics"][name] = climb(name, makers[name], args, port)
                 time.sleep(args.pause)
             figures["not_modified"] = not_modified(traffic, args, port)
-            if (wrk := shutil.which("wrk")) and not args.no_wrk and "healthz" in traffics:
+            if shutil.which("wrk") and not args.no_wrk and "healthz" in traffics:
                 # the open-loop ceiling above is partly the generator's: wrk's, closed loop, beside it
-                ceiling = _wrk(wrk, traffic, ["/healthz/"], None, args, port)
+                ceiling = _wrk(traffic, ["/healthz/"], None, args, port)
                 figures["traffics"]["healthz"]["wrk_closed_loop"] = ceiling
                 print(
                     f"\n/healthz/ at saturation (wrk, closed loop, {args.saturation_connections} connections): "

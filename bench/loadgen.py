@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
+import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -286,3 +290,32 @@ def generator_behind(run: Run) -> bool:
     late = percentile([answer.late for answer in run.answers], 0.95)
     took = percentile([answer.seconds for answer in run.answers], 0.95)
     return run.cpu_share > CPU_LIMIT or (late > LATE_LIMIT_SECONDS and late >= took / 2)
+
+
+def wrk(port: int, script: str, *, connections: int, seconds: float, threads: int = 1) -> dict:
+    """``wrk``'s closed loop on 127.0.0.1:``port``, its requests made by the Lua ``script``: requests a second, p50
+    and p99 in ms, answers that were neither 2xx nor 3xx, and socket errors by kind."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script)
+        lua.flush()
+        out = subprocess.run(
+            [shutil.which("wrk") or "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+             "-s", lua.name, f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _wrk_ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1)),
+        "p99_ms": _wrk_ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1)),
+        "errors": int(errors.group(1)) if errors else 0,
+        "socket_errors": dict(zip(("connect", "read", "write", "timeout"), map(int, sockets.groups()), strict=True))
+        if sockets
+        else {},
+    }
+
+
+def _wrk_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
+    return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit], 2)

@@ -43,6 +43,7 @@ from pathlib import Path
 import _setup
 from django.db import connection
 from load import VENV_BIN, sample_of_reports, serve, server_env, subproject_range
+from loadgen import wrk
 from scan import build
 
 from accounts.models import User
@@ -363,40 +364,21 @@ end
 """
 
 
-def closed_loop(port: int, paths: list[str], token: str, *, seconds: int, connections: int, scratch: Path) -> dict:
+def closed_loop(port: int, paths: list[str], token: str, *, seconds: int, connections: int) -> dict:
     """``wrk``: ``connections`` connections each sending its next request when the last is answered."""
-    script = scratch / "reads.lua"
-    script.write_text(WRK_SCRIPT % (", ".join(json.dumps(path) for path in paths), token))
-    run = subprocess.run(
-        [
-            "wrk",
-            "--threads",
-            "2",
-            "--connections",
-            str(connections),
-            "--duration",
-            f"{seconds}s",
-            "--latency",
-            "--script",
-            str(script),
-            f"http://127.0.0.1:{port}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    figures = {"requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1))}
-    for share in ("50", "99"):
-        value, unit = re.search(rf"\s{share}%\s+([\d.]+)(us|ms|s)", run.stdout).groups()
-        figures[f"p{share}_ms"] = round(float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit], 2)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", run.stdout)
-    figures["non_2xx"] = int(errors.group(1)) if errors else 0
-    return figures
+    script = WRK_SCRIPT % (", ".join(json.dumps(path) for path in paths), token)
+    figures = wrk(port, script, connections=connections, seconds=seconds, threads=2)
+    return {
+        "requests_per_second": figures["per_second"],
+        "p50_ms": figures["p50_ms"],
+        "p99_ms": figures["p99_ms"],
+        "non_2xx": figures["errors"],
+    }
 
 
 def profiled_load(server, port, paths, token, *, name: str, args, scratch: Path) -> dict:
     """A closed loop on ``paths`` while py-spy samples every worker; the flame graph in bench/out/."""
-    closed_loop(port, paths, token, seconds=2, connections=args.connections, scratch=scratch)  # warm-up
+    closed_loop(port, paths, token, seconds=2, connections=args.connections)  # warm-up
     graph = OUT / f"profile-{name}.svg"
     command = [
         str(VENV_BIN / "py-spy"),
@@ -418,7 +400,7 @@ def profiled_load(server, port, paths, token, *, name: str, args, scratch: Path)
         command.append("--idle")
     spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(0.5)  # attached before the loop starts
-    figures = closed_loop(port, paths, token, seconds=args.seconds, connections=args.connections, scratch=scratch)
+    figures = closed_loop(port, paths, token, seconds=args.seconds, connections=args.connections)
     _, spy_errors = spy.communicate(timeout=args.seconds + 60)
     if spy.returncode != 0:
         raise SystemExit(f"py-spy failed: {spy_errors.strip()}")
